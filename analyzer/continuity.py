@@ -2,14 +2,88 @@
 overlaps between the files of a case; and whether each resumption states its reason.
 
 OWNER: continuity helper. Interface below is shared; add fields, don't rename.
+
+Regulation 第十条: recording must not be stopped or paused for non-technical reasons, and
+after any interruption the officer states the reason when recording resumes. This module
+finds the interruptions (signal, container and file-time evidence) and checks the first
+seconds of resumed speech for the guide's `interruption_reason` phrase. Thresholds come
+from the guide's `settings` (defaults in DEFAULT_SETTINGS); phrase wording only from the guide.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+import csv
+import math
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from analyzer.guide import Guide
+    from analyzer.media import Probe
+    from analyzer.transcribe import Transcript
 
 GapKind = Literal["silence", "dropout", "splice", "timestamp", "file_gap", "clock_overlap"]
+
+ANALYSIS_SR = 16_000
+
+# Used when the guide's [settings] does not set a key. Seconds unless the name says otherwise.
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "silence_gap_s": 30.0,  # speechless stretch reported as "silence" when longer than this
+    "vad_threshold": 0.5,  # Silero speech probability
+    "vad_min_silence_s": 0.1,  # VAD resolution for the speech mask (gaps are merged later)
+    "vad_speech_pad_s": 0.03,
+    "dropout_min_s": 0.5,  # digital-silence / stuck / saturated runs shorter than this are ignored
+    "dropout_flat_eps": 1e-4,  # peak-to-peak amplitude (full scale 1.0) of a "flat" run (~3 LSB at 16 bit)
+    "dropout_clip_level": 0.999,  # |sample| at or above this counts as clipped
+    "dropout_edge_ignore_s": 2.0,  # digital silence touching the file start/end shorter than this is start-up
+    "splice_window_s": 3.0,  # background statistics compared on each side of a candidate cut
+    "splice_min_background_s": 0.6,  # speech-free audio needed on each side to judge a cut
+    "splice_min_score": 8.0,  # noise-floor step score (z, trend-corrected) reported as a splice
+    "splice_min_step_db": 1.5,  # and the step must be at least this loud (RMS over bands)
+    "splice_relative_score": 3.0,  # ... and this many times the file's 90th-percentile score
+    "splice_min_tone_score": 8.0,  # phase jump of a steady background tone, in its own noise sigmas
+    "splice_min_confidence": 0.5,  # suspected splices below this confidence are not reported
+    "tone_window_s": 1.0,  # coherent window for the tone phase on each side
+    "tone_min_prominence_db": 8.0,  # a steady tone stands this far above the neighbouring spectrum
+    "tone_min_hz": 40.0,
+    "tone_max_hz": 1000.0,
+    "tone_max_count": 3.0,
+    "timestamp_gap_s": 0.1,  # packet-timestamp hole beyond one packet duration
+    "file_gap_tolerance_s": 2.0,  # back-to-back files closer than this are one continuous recording
+    "clock_tolerance_s": 5.0,  # a later file may start this much before the earlier one ends (clock skew)
+    "resume_window_s": 30.0,  # seconds of resumed audio searched for the stated reason
+    "interruption_reason_phrase": "interruption_reason",  # guide phrase id of the reason statement
+}
+
+# Body-camera file-name timestamps: YYYYMMDD_HHMMSS, YYYYMMDDHHMMSS, YYYY-MM-DD_HH-MM-SS, with any
+# device id / sequence number around them (e.g. DSJ0012_20240105_093000_0001.MP4). The first match
+# in the name is the start time. Override with settings["filename_regex"] or order_case(filename_regex=).
+FILENAME_TIME_PATTERNS: tuple[str, ...] = (
+    r"(?<!\d)(?P<y>(?:19|20)\d{2})(?P<mo>\d{2})(?P<d>\d{2})[_\-T ]?"
+    r"(?P<h>\d{2})(?P<mi>\d{2})(?P<s>\d{2})(?!\d)",
+    r"(?<!\d)(?P<y>(?:19|20)\d{2})[-.](?P<mo>\d{2})[-.](?P<d>\d{2})[ _T\-]"
+    r"(?P<h>\d{2})[-.:](?P<mi>\d{2})[-.:](?P<s>\d{2})(?!\d)",
+)
+
+MEDIA_EXTENSIONS = frozenset(
+    ".mp4 .mov .m4v .avi .mkv .ts .mts .3gp .flv .wmv .wav .mp3 .m4a .aac .amr .flac .ogg .opus .wma".split()
+)
+
+KIND_TITLES: dict[str, str] = {
+    "silence": "长时间无语音",
+    "dropout": "数字静音/信号中断",
+    "splice": "疑似剪接",
+    "timestamp": "时间戳断档",
+    "file_gap": "文件间中断",
+    "clock_overlap": "时钟异常（重叠/倒退）",
+}
 
 
 @dataclass(frozen=True)
@@ -21,6 +95,8 @@ class GapEvent:
     file: str = ""  # the file it was found in (the later file for file_gap)
     file_start_s: float = 0.0  # time inside that file, for jumping the player there
     detail: str = ""  # Chinese, one line
+    file_end_s: float | None = None  # end inside that file (None when the event spans files)
+    prev_file: str = ""  # file_gap / clock_overlap: the earlier file
 
     @property
     def duration_s(self) -> float:
@@ -31,6 +107,26 @@ class GapEvent:
         """Events after which the officer must state a reason (第十条)."""
         return self.kind in ("file_gap", "splice", "timestamp", "dropout")
 
+    @property
+    def title(self) -> str:
+        return KIND_TITLES.get(self.kind, self.kind)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "title": self.title,
+            "start_s": round(self.start_s, 3),
+            "end_s": round(self.end_s, 3),
+            "duration_s": round(self.duration_s, 3),
+            "confidence": round(self.confidence, 3),
+            "file": self.file,
+            "file_start_s": round(self.file_start_s, 3),
+            "file_end_s": None if self.file_end_s is None else round(self.file_end_s, 3),
+            "prev_file": self.prev_file,
+            "is_interruption": self.is_interruption,
+            "detail": self.detail,
+        }
+
 
 @dataclass(frozen=True)
 class CaseFile:
@@ -40,6 +136,19 @@ class CaseFile:
     start_time: str | None  # ISO 8601 wall-clock start, when known
     start_source: str  # "creation_time" | "filename" | "manifest" | "order"
 
+    @property
+    def end_s(self) -> float:
+        return self.offset_s + self.duration_s
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "offset_s": round(self.offset_s, 3),
+            "duration_s": round(self.duration_s, 3),
+            "start_time": self.start_time,
+            "start_source": self.start_source,
+        }
+
 
 @dataclass(frozen=True)
 class Resumption:
@@ -48,6 +157,21 @@ class Resumption:
     reason_text: str = ""
     start_s: float | None = None  # when the reason was stated
     window_s: float = 0.0
+    checked: bool = True  # False when no transcript of the resumed audio was available
+    score: float = 0.0  # match score of the reason statement (0-100)
+    terms_found: tuple[str, ...] = ()  # reason key terms heard (设备故障, 电量不足, ...)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "after": self.after.to_dict(),
+            "reason_given": self.reason_given,
+            "reason_text": self.reason_text,
+            "start_s": None if self.start_s is None else round(self.start_s, 3),
+            "window_s": self.window_s,
+            "checked": self.checked,
+            "score": round(self.score, 1),
+            "terms_found": list(self.terms_found),
+        }
 
 
 @dataclass(frozen=True)
@@ -56,3 +180,1041 @@ class ContinuityReport:
     events: tuple[GapEvent, ...]
     resumptions: tuple[Resumption, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def interruptions(self) -> tuple[GapEvent, ...]:
+        return tuple(e for e in self.events if e.is_interruption)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "files": [f.to_dict() for f in self.files],
+            "events": [e.to_dict() for e in self.events],
+            "resumptions": [r.to_dict() for r in self.resumptions],
+            "notes": list(self.notes),
+        }
+
+
+class ContinuityError(Exception):
+    """Bad case input (unreadable manifest, unknown file). str(err) names the file and the cause."""
+
+
+# --------------------------------------------------------------------------------------------
+# Settings
+
+
+def resolve_settings(settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Defaults overlaid with the guide's settings (or any mapping), so callers may pass partial dicts."""
+    merged = dict(DEFAULT_SETTINGS)
+    if settings:
+        merged.update({k: v for k, v in settings.items() if v is not None})
+    return merged
+
+
+def _guide_settings(guide: Guide | None) -> dict[str, Any]:
+    return resolve_settings(getattr(guide, "settings", None) or {})
+
+
+# --------------------------------------------------------------------------------------------
+# Within one file
+
+
+def find_gaps(
+    audio: np.ndarray | None,
+    sr: int,
+    probe: Probe | None = None,
+    transcript: Transcript | None = None,
+    settings: Mapping[str, Any] | None = None,
+    *,
+    path: str | None = None,
+) -> list[GapEvent]:
+    """All continuity events inside one recording, in file time, sorted by start.
+
+    audio: decoded mono float samples (16 kHz preferred); when None, long silences are taken from the
+    transcript's segment gaps instead of the VAD. probe (or path) enables the container timestamp check.
+    """
+    cfg = resolve_settings(settings)
+    file = path or (probe.path if probe is not None else "")
+    events: list[GapEvent] = []
+    if audio is not None and len(audio):
+        x = _as_analysis_audio(audio, sr)
+        dropouts = find_dropouts(x, ANALYSIS_SR, cfg)
+        speech = speech_intervals(x, ANALYSIS_SR, cfg)
+        events += dropouts
+        events += find_silences(speech, len(x) / ANALYSIS_SR, cfg, dropouts=dropouts)
+        events += find_splices(x, ANALYSIS_SR, cfg, speech=speech, dropouts=dropouts)
+    elif transcript is not None:
+        speech = [(s.start, s.end) for s in transcript.segments]
+        duration = transcript.duration_s or (speech[-1][1] if speech else 0.0)
+        events += find_silences(speech, duration, cfg, dropouts=[])
+    if file and os.path.exists(file):
+        holes = find_timestamp_gaps(file, cfg)
+        # A decoder fills a timestamp hole with silence: that dropout is the same event.
+        events = [e for e in events if e.kind != "dropout" or not _mostly_inside(e, holes)]
+        events += holes
+    events = [replace(e, file=file, file_start_s=e.start_s, file_end_s=e.end_s) for e in events]
+    return sorted(events, key=lambda e: (e.start_s, e.end_s))
+
+
+def _mostly_inside(event: GapEvent, others: Sequence[GapEvent]) -> bool:
+    overlap = sum(max(0.0, min(event.end_s, o.end_s) - max(event.start_s, o.start_s)) for o in others)
+    return overlap >= 0.5 * max(event.duration_s, 1e-9) and bool(others)
+
+
+def _as_analysis_audio(audio: np.ndarray, sr: int) -> np.ndarray:
+    x = np.asarray(audio, dtype=np.float32)
+    if x.ndim > 1:
+        x = x.mean(axis=1 if x.shape[0] > x.shape[1] else 0).astype(np.float32)
+    if sr != ANALYSIS_SR:
+        # Linear interpolation keeps exact zeros and flat runs flat, which the dropout check relies on.
+        n = int(round(len(x) * ANALYSIS_SR / sr))
+        x = np.interp(np.arange(n) * (sr / ANALYSIS_SR), np.arange(len(x)), x).astype(np.float32)
+    return x
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) index pairs of the True runs of a boolean array."""
+    if not len(mask):
+        return []
+    m = np.concatenate(([False], mask.astype(bool), [False]))
+    edges = np.flatnonzero(np.diff(m.astype(np.int8)))
+    return list(zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True))
+
+
+def find_dropouts(x: np.ndarray, sr: int, settings: Mapping[str, Any] | None = None) -> list[GapEvent]:
+    """Digital silence, stuck (constant) values and saturated stretches: no microphone or speech
+    pause produces these, so they mark lost or replaced data. Sample-accurate."""
+    cfg = resolve_settings(settings)
+    eps = float(cfg["dropout_flat_eps"])
+    min_len = int(float(cfg["dropout_min_s"]) * sr)
+    edge_ignore = int(float(cfg["dropout_edge_ignore_s"]) * sr)
+    events: list[GapEvent] = []
+    if len(x) < 2:
+        return events
+    # Candidate flat runs: successive samples differ by at most eps; then require the whole run to
+    # stay within eps peak to peak (a slow ramp would pass the first test only).
+    still = np.abs(np.diff(x)) <= eps
+    for a, b in _runs(still):
+        end = b + 1  # samples a..b are within eps of their neighbours
+        if end - a < min_len:
+            continue
+        for s, e in _flat_subruns(x, a, end, eps, min_len):
+            if (s == 0 or e >= len(x)) and e - s < edge_ignore:
+                continue  # start-up / shut-down silence of the recorder, not lost data
+            level = float(np.mean(x[s:e]))
+            if abs(level) <= eps:
+                what = "数字静音（采样值恒为零）"
+            elif abs(level) >= float(cfg["dropout_clip_level"]):
+                what = f"信号卡在满幅（恒为 {level:+.3f}）"
+            else:
+                what = f"采样值恒定不变（{level:+.5f}）"
+            events.append(
+                GapEvent("dropout", s / sr, e / sr, 1.0, detail=f"{what}，持续 {(e - s) / sr:.2f} 秒")
+            )
+    # Saturation: nearly every sample at the rails (e.g. alternating ±full scale) for a long stretch.
+    clip = np.abs(x) >= float(cfg["dropout_clip_level"])
+    if clip.any():
+        win = max(1, sr // 50)
+        n = len(x) // win
+        frac = clip[: n * win].reshape(n, win).mean(axis=1)
+        for a, b in _runs(frac >= 0.9):
+            s, e = a * win, b * win
+            if e - s >= min_len and not any(ev.start_s * sr <= s and e <= ev.end_s * sr for ev in events):
+                events.append(
+                    GapEvent(
+                        "dropout", s / sr, e / sr, 0.9, detail=f"信号持续削顶饱和，持续 {(e - s) / sr:.2f} 秒"
+                    )
+                )
+    return sorted(events, key=lambda e: e.start_s)
+
+
+def _flat_subruns(x: np.ndarray, a: int, b: int, eps: float, min_len: int) -> list[tuple[int, int]]:
+    seg = x[a:b]
+    if float(seg.max() - seg.min()) <= eps:
+        return [(a, b)]
+    # Rare: a slow drift inside a still run. Split where the value leaves eps around the run start.
+    out: list[tuple[int, int]] = []
+    s = a
+    while s < b:
+        ref = x[s]
+        away = np.flatnonzero(np.abs(x[s:b] - ref) > eps / 2)
+        e = s + int(away[0]) if len(away) else b
+        if e - s >= min_len:
+            out.append((s, e))
+        s = max(e, s + 1)
+    return out
+
+
+def speech_intervals(
+    x: np.ndarray, sr: int, settings: Mapping[str, Any] | None = None
+) -> list[tuple[float, float]]:
+    """Silero VAD (bundled with faster-whisper, offline) speech stretches in seconds, tight padding."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    cfg = resolve_settings(settings)
+    opts = VadOptions(
+        threshold=float(cfg["vad_threshold"]),
+        min_silence_duration_ms=int(float(cfg["vad_min_silence_s"]) * 1000),
+        speech_pad_ms=int(float(cfg["vad_speech_pad_s"]) * 1000),
+        min_speech_duration_ms=100,
+    )
+    stamps = get_speech_timestamps(np.asarray(x, dtype=np.float32), opts, sampling_rate=sr)
+    return [(d["start"] / sr, min(d["end"], len(x)) / sr) for d in stamps]
+
+
+def find_silences(
+    speech: Sequence[tuple[float, float]],
+    duration_s: float,
+    settings: Mapping[str, Any] | None = None,
+    *,
+    dropouts: Sequence[GapEvent] = (),
+) -> list[GapEvent]:
+    """Speechless stretches longer than silence_gap_s (leading and trailing ones included).
+    Time already reported as dropout does not count, so a dropout is not reported twice."""
+    cfg = resolve_settings(settings)
+    limit = float(cfg["silence_gap_s"])
+    bounds = [(0.0, 0.0), *sorted(speech), (duration_s, duration_s)]
+    events: list[GapEvent] = []
+    for (_, prev_end), (next_start, _) in zip(bounds, bounds[1:], strict=False):
+        if next_start - prev_end <= limit:
+            continue
+        covered = sum(max(0.0, min(d.end_s, next_start) - max(d.start_s, prev_end)) for d in dropouts)
+        if next_start - prev_end - covered <= limit:
+            continue
+        at_start, at_end = prev_end <= 0, next_start >= duration_s
+        where = (
+            "录音全程"
+            if at_start and at_end
+            else "录音开头"
+            if at_start
+            else "录音结尾"
+            if at_end
+            else "录音中"
+        )
+        events.append(
+            GapEvent(
+                "silence",
+                prev_end,
+                next_start,
+                1.0,
+                detail=f"{where}连续 {next_start - prev_end:.1f} 秒未检测到语音",
+            )
+        )
+    return events
+
+
+# Splices ---------------------------------------------------------------------------------------
+
+_FRAME = 512
+_HOP = 320  # 20 ms at 16 kHz
+_N_BANDS = 12
+
+
+def _band_energies_db(x: np.ndarray, sr: int) -> np.ndarray:
+    """Log energies (dB) of log-spaced bands 80 Hz - Nyquist, one row per 20 ms frame."""
+    n_frames = 1 + (len(x) - _FRAME) // _HOP if len(x) >= _FRAME else 0
+    edges = np.geomspace(80.0, sr / 2, _N_BANDS + 1)
+    freqs = np.fft.rfftfreq(_FRAME, 1.0 / sr)
+    band_of = np.clip(np.searchsorted(edges, freqs, side="right") - 1, -1, _N_BANDS)
+    valid = (band_of >= 0) & (band_of < _N_BANDS)
+    weights = np.zeros((len(freqs), _N_BANDS), dtype=np.float32)
+    weights[np.flatnonzero(valid), band_of[valid]] = 1.0
+    window = np.hanning(_FRAME).astype(np.float32)
+    out = np.empty((n_frames, _N_BANDS), dtype=np.float32)
+    chunk = 4096
+    for i in range(0, n_frames, chunk):
+        idx = np.arange(i, min(n_frames, i + chunk))
+        frames = np.lib.stride_tricks.sliding_window_view(x, _FRAME)[idx * _HOP] * window
+        power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+        out[idx] = 10.0 * np.log10(power @ weights + 1e-12)
+    return out
+
+
+def _frame_mask(intervals: Iterable[tuple[float, float]], n_frames: int, sr: int, pad_s: float) -> np.ndarray:
+    """True for frames overlapping any interval (padded)."""
+    mask = np.zeros(n_frames, dtype=bool)
+    for s, e in intervals:
+        a = max(0, int(math.floor(((s - pad_s) * sr - _FRAME) / _HOP)) + 1)
+        b = min(n_frames, int(math.ceil((e + pad_s) * sr / _HOP)))
+        if b > a:
+            mask[a:b] = True
+    return mask
+
+
+def splice_scores(
+    x: np.ndarray,
+    sr: int,
+    settings: Mapping[str, Any] | None = None,
+    *,
+    speech: Sequence[tuple[float, float]] | None = None,
+    dropouts: Sequence[GapEvent] = (),
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-frame evidence that the background changes abruptly at the frame boundary.
+
+    For every candidate boundary the speech-free frames within splice_window_s on each side are
+    fitted, per band, with one linear trend plus a step at the boundary; slow drifts of the
+    ambient noise go into the trend, a cut shows as a step. Returns (times_s, score, step_db):
+    score is the RMS over bands of step / standard error, step_db the RMS step in dB.
+    """
+    cfg = resolve_settings(settings)
+    if speech is None:
+        speech = speech_intervals(x, sr, cfg)
+    e = _band_energies_db(x, sr)
+    n = len(e)
+    times = (np.arange(n) * _HOP + _FRAME / 2) / sr
+    if n == 0:
+        return times, np.zeros(0), np.zeros(0)
+    bg = ~_frame_mask(speech, n, sr, pad_s=0.06)
+    bg &= ~_frame_mask([(d.start_s, d.end_s) for d in dropouts], n, sr, pad_s=0.05)
+    # Frames at the digital floor (fade-outs, dropout edges) carry no background information.
+    bg &= e.max(axis=1) > -100.0
+    w = max(2, int(round(float(cfg["splice_window_s"]) * sr / _HOP)))
+    tau = np.arange(n, dtype=np.float64) / (sr / _HOP)  # seconds
+    m = bg.astype(np.float64)
+    y = np.where(bg[:, None], e, 0.0).astype(np.float64)
+
+    def csum(a: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.zeros((1, *a.shape[1:])), np.cumsum(a, axis=0)])
+
+    c_m, c_t, c_tt = csum(m), csum(m * tau), csum(m * tau * tau)
+    c_y, c_ty, c_yy = csum(y), csum(y * tau[:, None]), csum(y * y)
+    k = np.arange(n)
+    lo, hi = np.clip(k - w, 0, n), np.clip(k + w, 0, n)
+
+    def win(c: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return c[b] - c[a]
+
+    # Left [k-w, k), right [k, k+w); regressors 1, (t - t_k), step(right). Normal equations per k.
+    nl, nr = win(c_m, lo, k), win(c_m, k, hi)
+    t0 = tau[k]
+    stl, str_ = win(c_t, lo, k) - t0 * nl, win(c_t, k, hi) - t0 * nr
+    sttl = win(c_tt, lo, k) - 2 * t0 * win(c_t, lo, k) + t0 * t0 * nl
+    sttr = win(c_tt, k, hi) - 2 * t0 * win(c_t, k, hi) + t0 * t0 * nr
+    yl, yr = win(c_y, lo, k), win(c_y, k, hi)
+    tyl = win(c_ty, lo, k) - t0[:, None] * yl
+    tyr = win(c_ty, k, hi) - t0[:, None] * yr
+    yy = win(c_yy, lo, hi)
+    ntot, st, stt = nl + nr, stl + str_, sttl + sttr
+    a_mat = np.stack(
+        [
+            np.stack([ntot, st, nr], -1),
+            np.stack([st, stt, str_], -1),
+            np.stack([nr, str_, nr], -1),
+        ],
+        -2,
+    )  # (n, 3, 3)
+    rhs = np.stack([yl + yr, tyl + tyr, yr], -1)  # (n, bands, 3)
+    min_bg = float(cfg["splice_min_background_s"]) * sr / _HOP
+    ok = (nl >= min_bg) & (nr >= min_bg)
+    a_mat[~ok] = np.eye(3)
+    det = np.linalg.det(a_mat)
+    ok &= np.abs(det) > 1e-6
+    a_mat[~ok] = np.eye(3)
+    inv = np.linalg.inv(a_mat)
+    beta = np.einsum("nij,nbj->nbi", inv, rhs)  # (n, bands, 3)
+    rss = yy - np.einsum("nbi,nbi->nb", beta, rhs)
+    dof = np.maximum(ntot - 3, 1)[:, None]
+    # Frames overlap (512 samples every 320) and noise is not white: inflate the variance.
+    sigma2 = np.maximum(rss / dof, 0.25) * 2.0
+    se = np.sqrt(sigma2 * np.maximum(inv[:, 2, 2], 1e-12)[:, None])
+    step = beta[:, :, 2]
+    z = step / se
+    score = np.sqrt(np.mean(z * z, axis=1))
+    step_db = np.sqrt(np.mean(step * step, axis=1))
+    score[~ok] = 0.0
+    step_db[~ok] = 0.0
+    return times, score, step_db
+
+
+def stationary_tones(x: np.ndarray, sr: int, settings: Mapping[str, Any] | None = None) -> list[float]:
+    """Frequencies (Hz) of steady tones in the background: mains hum and its harmonics, fans,
+    engines. Their phase runs on continuously in an unedited recording (the ENF method of audio
+    forensics), so they time a cut even when the noise level happens to match on both sides."""
+    cfg = resolve_settings(settings)
+    n_fft = sr  # 1 Hz resolution
+    n = len(x) // n_fft
+    if n < 4:
+        return []
+    window = np.hanning(n_fft).astype(np.float32)
+    power = np.zeros(n_fft // 2 + 1)
+    for i in range(0, n, 64):
+        block = x[i * n_fft : min(n, i + 64) * n_fft].reshape(-1, n_fft) * window
+        power += (np.abs(np.fft.rfft(block, axis=1)) ** 2).sum(axis=0)
+    db = 10.0 * np.log10(power / n + 1e-20)
+    lo, hi = int(cfg["tone_min_hz"]), min(int(cfg["tone_max_hz"]), len(db) - 30)
+    prominence = float(cfg["tone_min_prominence_db"])
+    found: list[tuple[float, float]] = []
+    for i in range(max(lo, 30), hi):
+        if db[i] < db[i - 3 : i + 4].max():
+            continue
+        height = db[i] - float(np.median(db[i - 25 : i + 26]))
+        if height >= prominence:
+            a, b, c = db[i - 1], db[i], db[i + 1]
+            denom = a - 2 * b + c
+            shift = 0.5 * (a - c) / denom if denom else 0.0
+            found.append((i + shift, height))
+    found.sort(key=lambda fh: -fh[1])
+    return [f for f, _ in found[: int(cfg["tone_max_count"])]]
+
+
+def tone_phase_scores(
+    x: np.ndarray, sr: int, f0: float, window_s: float, background: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Phase step of the tone f0 across every 20 ms frame boundary, as a z-score against the
+    file's own phase noise. Only background frames count (speech harmonics sweep through the
+    tone's band and would jitter its phase). Returns (score, demodulated tone per frame)."""
+    n = len(x) // _HOP
+    k_win = max(2, int(round(window_s * sr / _HOP)))
+    if n < 4 * k_win:
+        return np.zeros(n), np.zeros(n, complex)
+    z = np.empty(n, dtype=np.complex128)
+    per = 4096  # frames per chunk: bounded memory on long recordings
+    for i in range(0, n, per):
+        j = min(n, i + per)
+        t = np.arange(i * _HOP, j * _HOP, dtype=np.float64) / sr
+        z[i:j] = (x[i * _HOP : j * _HOP] * np.exp(-2j * np.pi * f0 * t)).reshape(j - i, _HOP).mean(axis=1)
+    # The tone's true frequency differs slightly from f0: take out the residual rotation, estimated
+    # on window-long coherent sums (per-frame products are dominated by noise).
+    m = n // k_win
+    zk = z[: m * k_win].reshape(m, k_win).mean(axis=1)
+    rot = np.angle(np.sum(zk[1:] * np.conj(zk[:-1]))) / k_win
+    z = z * np.exp(-1j * rot * np.arange(n))
+    # Inverse-power weights: frames where speech (or a bump) adds energy in the tone's band count
+    # less, background frames fully; speech frames are kept so a cut inside speech is still seen.
+    power = np.abs(z) ** 2
+    ref = float(np.median(power[background[:n]])) if background is not None and background[:n].any() else 0.0
+    ref = ref or float(np.median(power))
+    weight = np.clip(ref / (power + 1e-20), 0.0, 1.0)
+    z = z * weight
+    count = np.concatenate([[0], np.cumsum(weight)])
+    c = np.concatenate([[0], np.cumsum(z)])
+    score = np.zeros(n)
+    k = np.arange(3 * k_win, n - 3 * k_win)
+    if len(k) < 10:
+        return score, z
+
+    def step_z(near: int, far: int) -> tuple[np.ndarray, np.ndarray]:
+        """Phase step between [k-far, k-near) and [k+near, k+far), in MAD sigmas of the file."""
+        left, right = c[k - near] - c[k - far], c[k + far] - c[k + near]
+        wl = count[k - near] - count[k - far]
+        wr = count[k + far] - count[k + near]
+        ok = np.minimum(wl, wr) >= 0.3 * (far - near)
+        step = np.abs(np.angle(right * np.conj(left)))
+        sigma = float(np.median(step[ok])) * 1.4826 + 1e-6 if ok.sum() >= 10 else np.inf
+        return step / sigma, ok
+
+    # A cut is a lasting step: the phase differs both just around the boundary and between the
+    # stretches 1-3 windows away. Speech jitters the phase only while it lasts, so only the near test fires.
+    near, ok_near = step_z(0, k_win)
+    far, ok_far = step_z(k_win, 3 * k_win)
+    ok = ok_near & ok_far
+    score[k[ok]] = np.minimum(near[ok], far[ok])
+    return score, z
+
+
+def _phase_change_point(z: np.ndarray, k: int, k_win: int) -> int:
+    """Maximum-likelihood frame of a phase step near k: the split that makes both sides most coherent."""
+    lo, hi = max(0, k - k_win), min(len(z), k + k_win)
+    seg = z[lo:hi]
+    c = np.concatenate([[0], np.cumsum(seg)])
+    total = c[-1]
+    fit = np.abs(c[1:-1]) + np.abs(total - c[1:-1])
+    return lo + 1 + int(np.argmax(fit))
+
+
+def _confidence(score: float, threshold: float) -> float:
+    return float(1.0 / (1.0 + math.exp(-4.0 * (score / threshold - 1.0))))
+
+
+def find_splices(
+    x: np.ndarray,
+    sr: int,
+    settings: Mapping[str, Any] | None = None,
+    *,
+    speech: Sequence[tuple[float, float]] | None = None,
+    dropouts: Sequence[GapEvent] = (),
+) -> list[GapEvent]:
+    """Points where a piece was probably cut out. Two independent cues, each judged against the
+    file's own variability so that a noisy, gusty background does not fire everywhere:
+    a step in the background noise floor / spectrum that a linear drift does not explain, and a
+    phase jump in a steady background tone (hum). Placed to the sample by the waveform jump."""
+    cfg = resolve_settings(settings)
+    if speech is None:
+        speech = speech_intervals(x, sr, cfg)
+    times, floor, step_db = splice_scores(x, sr, cfg, speech=speech, dropouts=dropouts)
+    n = len(floor)
+    if not n:
+        return []
+    floor_thr = float(cfg["splice_min_score"])
+    valid = floor[floor > 0]
+    if len(valid):  # self-calibration: a background that steps everywhere cannot time a cut
+        floor_thr = max(floor_thr, float(cfg["splice_relative_score"]) * float(np.percentile(valid, 90)))
+    floor_hit = (floor >= floor_thr) & (step_db >= float(cfg["splice_min_step_db"]))
+
+    tone_thr = float(cfg["splice_min_tone_score"])
+    tone_win = float(cfg["tone_window_s"])
+    tone_k = max(2, int(round(tone_win * sr / _HOP)))
+    tone = np.zeros(n)
+    demod: list[tuple[float, np.ndarray, np.ndarray]] = []
+    background = ~_frame_mask(speech, len(x) // _HOP, sr, pad_s=0.06)
+    for f0 in stationary_tones(x, sr, cfg):
+        s, z = tone_phase_scores(x, sr, f0, tone_win, background)
+        s = np.pad(s, (0, max(0, n - len(s))))[:n]
+        demod.append((f0, s, z))
+        tone = np.maximum(tone, s)
+    tone_hit = tone >= tone_thr
+
+    hit = floor_hit | tone_hit
+    for d in dropouts:  # a dropout's own edges are already reported
+        hit &= ~((times > d.start_s - 1.0) & (times < d.end_s + 1.0))
+    strength = np.maximum(floor / floor_thr, tone / tone_thr)
+    events: list[GapEvent] = []
+    reach = max(tone_k, int(float(cfg["splice_window_s"]) * sr / _HOP))
+    for a, b in _runs(hit):
+        k = a + int(np.argmax(strength[a:b]))
+        lo, hi = max(0, k - reach), min(n, k + reach)
+        if strength[k] < strength[lo:hi].max():  # one cut gives one event
+            continue
+        if events and times[k] - events[-1].start_s < float(cfg["splice_window_s"]):
+            continue
+        f_conf = _confidence(float(floor[lo:hi].max()), floor_thr) if floor_hit[lo:hi].any() else 0.0
+        t_conf = _confidence(float(tone[lo:hi].max()), tone_thr) if tone_hit[lo:hi].any() else 0.0
+        reasons: list[str] = []
+        if t_conf:
+            f0, s, z = max(demod, key=lambda d: float(d[1][lo:hi].max()))
+            frame = _phase_change_point(z, lo + int(np.argmax(s[lo:hi])), tone_k)
+            boundary = frame * _HOP
+            reasons.append(f"背景 {f0:.0f} Hz 稳定音相位跳变（{float(tone[lo:hi].max()):.1f}σ）")
+        else:
+            boundary = k * _HOP  # first sample of the first "right" frame
+        if f_conf:
+            kf = lo + int(np.argmax(floor[lo:hi]))
+            reasons.append(f"背景噪声突变 {step_db[kf]:.1f} dB（{floor[kf]:.1f}σ）")
+        sample, jump_z = _refine_to_sample(x, boundary, sr)
+        if jump_z >= 8:
+            reasons.append(f"波形跳变 {jump_z:.0f} 倍")
+        conf = 1.0 - (1.0 - f_conf) * (1.0 - t_conf)
+        detail = "，".join(reasons) + "，疑似删去片段后拼接"
+        if conf < float(cfg["splice_min_confidence"]):
+            continue
+        events.append(GapEvent("splice", sample / sr, sample / sr, round(min(conf, 0.99), 3), detail=detail))
+    return events
+
+
+def _refine_to_sample(x: np.ndarray, boundary: int, sr: int) -> tuple[int, float]:
+    """The cut sample near a frame boundary: the largest jump in the second difference (a splice
+    leaves a step in the waveform), measured against the local typical jump. Returns (sample, z)."""
+    reach = _FRAME  # the step is known to within one frame
+    a, b = max(2, boundary - reach), min(len(x) - 1, boundary + reach)
+    if b - a < 8:
+        return boundary, 0.0
+    d2 = np.abs(x[a:b] - 2 * x[a - 1 : b - 1] + x[a - 2 : b - 2])
+    ctx = np.abs(np.diff(x[max(0, a - sr // 4) : min(len(x), b + sr // 4)], n=2))
+    scale = float(np.median(ctx)) + 1e-9
+    i = int(np.argmax(d2))
+    z = float(d2[i] / scale)
+    if z < 8:
+        return boundary, z
+    return a + i - 1, z  # the jump is between samples (a+i-2, a+i-1) / (a+i-1, a+i)
+
+
+# Container timestamps -----------------------------------------------------------------------
+
+
+def packet_times(
+    path: str | os.PathLike[str],
+) -> tuple[dict[str, list[tuple[float, float, float | None]]], float]:
+    """(pts_s, duration_s, dts_s) of every audio/video packet, per stream ("audio:0", "video:1"), in
+    demux order, and the container start time in seconds (where decoded audio begins; AAC priming
+    packets have negative pts). Reads the container read-only without decoding."""
+    import av
+
+    out: dict[str, list[tuple[float, float, float | None]]] = {}
+    with av.open(str(path), mode="r") as container:
+        start = container.start_time / 1_000_000 if container.start_time is not None else 0.0
+        streams = [s for s in container.streams if s.type in ("audio", "video")]
+        if not streams:
+            return out
+        for packet in container.demux(streams):
+            if packet.pts is None or packet.size == 0:
+                continue
+            tb = float(packet.time_base)
+            key = f"{packet.stream.type}:{packet.stream.index}"
+            dts = None if packet.dts is None else packet.dts * tb
+            out.setdefault(key, []).append((packet.pts * tb, (packet.duration or 0) * tb, dts))
+    return out, float(start)
+
+
+def find_timestamp_gaps(
+    path: str | os.PathLike[str], settings: Mapping[str, Any] | None = None
+) -> list[GapEvent]:
+    """Holes and backward jumps in the packet timestamps of each stream: cut or lost data in an
+    mp4/ts shows here even when the decoded audio simply runs on."""
+    cfg = resolve_settings(settings)
+    tol = float(cfg["timestamp_gap_s"])
+    try:
+        streams, origin = packet_times(path)
+    except Exception as err:  # noqa: BLE001 - any demux failure is reported, not fatal
+        return [GapEvent("timestamp", 0.0, 0.0, 0.3, detail=f"无法读取封装时间戳：{err}")]
+    if not streams:
+        return []
+    raw: list[GapEvent] = []
+    for key, packets in streams.items():
+        if len(packets) < 3:
+            continue
+        pts = np.array(sorted(p[0] for p in packets)) - origin
+        durs = np.array([p[1] for p in packets])
+        steps = np.diff(pts)
+        typical = float(np.median(durs[durs > 0])) if (durs > 0).any() else float(np.median(steps))
+        if not math.isfinite(typical) or typical <= 0:
+            typical = float(np.median(steps[steps > 0])) if (steps > 0).any() else 0.0
+        hole = steps - typical
+        name = "音频" if key.startswith("audio") else "视频"
+        for i in np.flatnonzero(hole > max(tol, 2 * typical)):
+            s, e = float(pts[i] + typical), float(pts[i + 1])
+            raw.append(GapEvent("timestamp", s, e, 1.0, detail=f"{name}流时间戳缺口 {e - s:.2f} 秒"))
+        dts = [p[2] for p in packets if p[2] is not None]
+        for i in range(1, len(dts)):
+            if dts[i] < dts[i - 1] - max(tol, 2 * typical):
+                t = dts[i] - origin
+                back = dts[i - 1] - dts[i]
+                raw.append(GapEvent("timestamp", t, t, 0.9, detail=f"{name}流时间戳倒退 {back:.2f} 秒"))
+    return _merge_events(raw)
+
+
+def _merge_events(events: list[GapEvent]) -> list[GapEvent]:
+    """Same hole seen in audio and video: one event, details joined."""
+    out: list[GapEvent] = []
+    for ev in sorted(events, key=lambda e: e.start_s):
+        if out and ev.kind == out[-1].kind and ev.start_s <= out[-1].end_s + 0.5:
+            last = out[-1]
+            detail = last.detail if ev.detail in last.detail else f"{last.detail}；{ev.detail}"
+            out[-1] = replace(
+                last,
+                start_s=min(last.start_s, ev.start_s),
+                end_s=max(last.end_s, ev.end_s),
+                confidence=max(last.confidence, ev.confidence),
+                detail=detail,
+            )
+        else:
+            out.append(ev)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Across the files of a case
+
+
+def collect_media(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
+    """Files of a case: the given files, and the media files inside given folders (sorted by name)."""
+    out: list[str] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(str(c) for c in p.iterdir() if c.is_file() and c.suffix.lower() in MEDIA_EXTENSIONS)
+        else:
+            out.append(str(p))
+    return out
+
+
+def time_from_filename(name: str, patterns: Sequence[str] | str | None = None) -> datetime | None:
+    """Start time encoded in a body-camera file name (first valid match), naive local time."""
+    if isinstance(patterns, str):
+        patterns = (patterns,)
+    stem = Path(name).name
+    for pattern in patterns or FILENAME_TIME_PATTERNS:
+        for m in re.finditer(pattern, stem):
+            g = m.groupdict()
+            try:
+                return datetime(
+                    int(g["y"]), int(g["mo"]), int(g["d"]), int(g.get("h") or 0), int(g.get("mi") or 0),
+                    int(g.get("s") or 0),
+                )  # fmt: skip
+            except (KeyError, ValueError, TypeError):
+                continue
+    return None
+
+
+def read_manifest(manifest: str | os.PathLike[str] | Mapping[str, str]) -> dict[str, datetime]:
+    """path -> start time from a CSV with columns path,start_time (header optional; ISO 8601)."""
+    if isinstance(manifest, Mapping):
+        rows: list[tuple[str, str]] = [(str(k), str(v)) for k, v in manifest.items()]
+    else:
+        try:
+            with open(manifest, newline="", encoding="utf-8-sig") as fh:
+                rows = [(r[0].strip(), r[1].strip()) for r in csv.reader(fh) if len(r) >= 2 and r[0].strip()]
+        except OSError as err:
+            raise ContinuityError(f"{manifest}: 无法读取清单文件（{err.strerror or err}）") from err
+    out: dict[str, datetime] = {}
+    for i, (p, t) in enumerate(rows):
+        try:
+            out[p] = _parse_time(t)
+        except ValueError:
+            if i == 0 and not isinstance(manifest, Mapping):
+                continue  # header row
+            raise ContinuityError(f"{manifest}: 第 {i + 1} 行时间无法解析：{t!r}") from None
+    return out
+
+
+def _parse_time(text: str) -> datetime:
+    t = text.strip().replace("/", "-")
+    if t.endswith("Z"):
+        t = t[:-1] + "+00:00"
+    return datetime.fromisoformat(t)
+
+
+def _manifest_lookup(table: Mapping[str, datetime], path: str) -> datetime | None:
+    for key in (path, os.path.abspath(path), Path(path).name):
+        if key in table:
+            return table[key]
+    by_name = {Path(k).name: v for k, v in table.items()}
+    return by_name.get(Path(path).name)
+
+
+def _media() -> Any:
+    try:
+        from analyzer import media
+    except ImportError:  # pragma: no cover - media is part of the package
+        return None
+    return media
+
+
+def _probe(path: str) -> Probe | None:
+    """analyzer.media.probe when available; otherwise a minimal read-only PyAV probe."""
+    media = _media()
+    fn = getattr(media, "probe", None)
+    if fn is not None:
+        return fn(path)
+    import av
+
+    from analyzer.media import Probe
+
+    try:
+        with av.open(path, mode="r") as c:
+            a = next((s for s in c.streams if s.type == "audio"), None)
+            duration = c.duration / 1_000_000 if c.duration else 0.0
+            tags = {str(k): str(v) for k, v in (c.metadata or {}).items()}
+            return Probe(
+                path=path, sha256="", size_bytes=os.path.getsize(path), container=c.format.name,
+                duration_s=duration, sample_rate=a.rate if a else 0, channels=a.channels if a else 0,
+                codec=a.codec_context.name if a else "", has_video=any(s.type == "video" for s in c.streams),
+                creation_time=tags.get("creation_time"), tags=tags,
+            )  # fmt: skip
+    except Exception as err:  # noqa: BLE001
+        raise ContinuityError(f"{path}: 无法读取媒体文件（{err}）") from err
+
+
+def order_case(
+    paths: Sequence[str],
+    *,
+    probes: Mapping[str, Probe] | None = None,
+    manifest: str | os.PathLike[str] | Mapping[str, str] | None = None,
+    filename_regex: str | Sequence[str] | None = None,
+    durations: Mapping[str, float] | None = None,
+    settings: Mapping[str, Any] | None = None,
+    notes: list[str] | None = None,
+) -> list[CaseFile]:
+    """Files of one case on one wall-clock timeline (CaseFile.offset_s, gaps included).
+
+    One time source is used for the whole case (mixing a camera's local-time file names with UTC
+    container tags would invent hours of gaps): the manifest if it covers every file, else file-name
+    timestamps if every name has one, else container creation_time if every file has one, else
+    name order with no gap information. Files come back sorted by start; pass a list as `notes` to
+    receive remarks (in Chinese) about the time source. case_gaps() gives the events between them.
+    """
+    cfg = resolve_settings(settings)
+    patterns = filename_regex or cfg.get("filename_regex") or FILENAME_TIME_PATTERNS
+    probes = dict(probes or {})
+    durations = dict(durations or {})
+    for p in paths:
+        if p not in durations:
+            if p not in probes:
+                probes[p] = _probe(p)
+            durations[p] = float(probes[p].duration_s) if probes[p] is not None else 0.0
+
+    notes = notes if notes is not None else []
+    starts: dict[str, datetime] = {}
+    source = "order"
+    table = read_manifest(manifest) if manifest is not None else {}
+    from_manifest = {p: _manifest_lookup(table, p) for p in paths}
+    from_name = {p: time_from_filename(p, patterns) for p in paths}
+
+    def from_tag() -> dict[str, datetime | None]:
+        out: dict[str, datetime | None] = {}
+        for p in paths:
+            if p not in probes:
+                probes[p] = _probe(p)
+            ct = getattr(probes[p], "creation_time", None)
+            try:
+                out[p] = _parse_time(ct) if ct else None
+            except ValueError:
+                out[p] = None
+        return out
+
+    for name, source_of in (
+        ("manifest", lambda: from_manifest),
+        ("filename", lambda: from_name),
+        ("creation_time", from_tag),
+    ):
+        found = source_of()
+        if all(found[p] is not None for p in paths):
+            starts, source = {p: found[p] for p in paths}, name  # type: ignore[misc]
+            break
+        if name == "manifest" and manifest is not None:
+            missing = [Path(p).name for p in paths if found[p] is None]
+            notes.append(f"清单未列出 {len(missing)} 个文件（{'、'.join(missing[:3])}），改用其他时间来源")
+    if source == "order" and len(paths) > 1:
+        notes.append(
+            "无法确定各文件的开始时间（无清单、文件名无时间、无创建时间），按文件名顺序衔接，无法判断文件间中断"
+        )
+
+    if starts:
+        starts = {p: _comparable(t) for p, t in starts.items()}
+        ordered = sorted(paths, key=lambda p: (starts[p], p))
+        first = starts[ordered[0]]
+        files = [
+            CaseFile(p, (starts[p] - first).total_seconds(), durations[p], _iso(starts[p]), source)
+            for p in ordered
+        ]
+    else:
+        ordered, offset, files = sorted(paths), 0.0, []
+        for p in ordered:
+            files.append(CaseFile(p, offset, durations[p], None, "order"))
+            offset += durations[p]
+    return files
+
+
+def case_gaps(
+    files: Sequence[CaseFile], settings: Mapping[str, Any] | None = None, notes: list[str] | None = None
+) -> list[GapEvent]:
+    """Gaps (interruptions) and overlaps/backward steps (clock problems) between consecutive files
+    of an ordered case; back-to-back files within file_gap_tolerance_s are one continuous recording."""
+    cfg = resolve_settings(settings)
+    notes = notes if notes is not None else []
+    if files and files[0].start_source == "order":
+        return []
+    events: list[GapEvent] = []
+    tol = float(cfg["file_gap_tolerance_s"])
+    clock_tol = max(tol, float(cfg["clock_tolerance_s"]))
+    chained = 0
+    for prev, nxt in zip(files, files[1:], strict=False):
+        gap = nxt.offset_s - prev.end_s
+        if gap > tol:
+            events.append(
+                GapEvent(
+                    "file_gap",
+                    prev.end_s,
+                    nxt.offset_s,
+                    1.0,
+                    file=nxt.path,
+                    file_start_s=0.0,
+                    file_end_s=0.0,
+                    prev_file=prev.path,
+                    detail=(
+                        f"{Path(prev.path).name} 结束后 {_fmt_duration(gap)} "
+                        f"才开始 {Path(nxt.path).name}，录制中断"
+                    ),
+                )  # fmt: skip
+            )
+        elif gap < -clock_tol:
+            events.append(
+                GapEvent(
+                    "clock_overlap",
+                    nxt.offset_s,
+                    prev.end_s,
+                    1.0,
+                    file=nxt.path,
+                    file_start_s=0.0,
+                    file_end_s=min(-gap, nxt.duration_s),
+                    prev_file=prev.path,
+                    detail=(
+                        f"{Path(nxt.path).name} 的开始时间早于 {Path(prev.path).name} "
+                        f"的结束时间 {_fmt_duration(-gap)}，"
+                        "时钟或文件时间有误（重叠/倒退）"
+                    ),
+                )  # fmt: skip
+            )
+        else:
+            chained += 1
+    if chained:
+        notes.append(f"{chained} 处文件首尾相接（间隔在 {tol:g} 秒以内），视为同一段连续录制的分段")
+    return events
+
+
+def _comparable(t: datetime) -> datetime:
+    """Aware times to UTC, naive kept naive; a mix is made naive UTC so sorting works."""
+    return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t
+
+
+def _iso(t: datetime) -> str:
+    return t.isoformat(timespec="seconds")
+
+
+def _fmt_duration(seconds: float) -> str:
+    s = abs(seconds)
+    if s < 60:
+        return f"{s:.1f} 秒"
+    m, sec = divmod(int(round(s)), 60)
+    h, m = divmod(m, 60)
+    return f"{h} 小时 {m} 分 {sec} 秒" if h else f"{m} 分 {sec} 秒"
+
+
+# --------------------------------------------------------------------------------------------
+# Resume statements
+
+
+def check_resumption(
+    event: GapEvent,
+    transcript: Transcript | None,
+    guide: Guide,
+    *,
+    resume_at_s: float,
+    case_offset_s: float = 0.0,
+    settings: Mapping[str, Any] | None = None,
+) -> Resumption:
+    """Did the officer state why recording stopped, within resume_window_s after resume_at_s
+    (file time of the resumed file)? Matched with the guide's interruption-reason phrase."""
+    cfg = resolve_settings(settings)
+    window = float(cfg["resume_window_s"])
+    if transcript is None:
+        return Resumption(event, False, window_s=window, checked=False)
+    phrase_id = str(cfg["interruption_reason_phrase"])
+    try:
+        phrase = guide.phrase(phrase_id)
+    except KeyError:
+        return Resumption(event, False, window_s=window, checked=False)
+    from analyzer.match import match_text
+
+    try:
+        from analyzer.match import guide_match_settings
+
+        match_settings: dict[str, float] | None = guide_match_settings(guide)
+    except ImportError:
+        match_settings = None
+
+    segs = [s for s in transcript.segments if s.end > resume_at_s and s.start < resume_at_s + window]
+    if not segs:
+        return Resumption(event, False, window_s=window)
+    text = "".join(s.text for s in segs)
+    times = _char_times(segs)
+    m = match_text(text, phrase, times, settings=match_settings)
+    # 第十条 asks for the *reason*: the statement must be heard and its required slots (the reason)
+    # filled; "现在重新开始记录" alone does not say why recording stopped.
+    given = m.status != "absent" and not m.missing_slots
+    start = m.start_s
+    if start is None and given:
+        start = _locate(segs, m.text)
+    return Resumption(
+        event,
+        given,
+        reason_text=m.text if given else "",
+        start_s=None if start is None else start + case_offset_s,
+        window_s=window,
+        score=float(m.score),
+        terms_found=tuple(m.terms_found),
+    )
+
+
+def _char_times(segments: Sequence[Any]) -> list[tuple[float, float]]:
+    """(start, end) for every character of the joined segment texts: word times where the
+    transcript has them, else spread evenly across the segment."""
+    out: list[tuple[float, float]] = []
+    for s in segments:
+        words = getattr(s, "words", ()) or ()
+        spans = [(w.start, w.end, w.text) for w in words] if "".join(w.text for w in words) == s.text else []
+        for start, end, text in spans or [(s.start, s.end, s.text)]:
+            n = max(1, len(text))
+            out += [
+                (start + (end - start) * i / n, start + (end - start) * (i + 1) / n) for i in range(len(text))
+            ]
+    return out
+
+
+def _locate(segments: Sequence[Any], text: str) -> float | None:
+    for s in segments:
+        if text and (text[:4] in s.text or s.text in text):
+            return float(s.start)
+    return float(segments[0].start) if segments else None
+
+
+# --------------------------------------------------------------------------------------------
+# Top level
+
+
+def analyze_continuity(
+    files: list[str],
+    transcripts: Mapping[str, Transcript] | None,
+    guide: Guide | None,
+    *,
+    audio: Mapping[str, np.ndarray] | None = None,
+    probes: Mapping[str, Probe] | None = None,
+    manifest: str | os.PathLike[str] | Mapping[str, str] | None = None,
+    filename_regex: str | Sequence[str] | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> ContinuityReport:
+    """Continuity of one recording or case: files on one timeline, every event in case time, and
+    for every interruption whether the reason was stated on resuming.
+
+    audio: already-decoded 16 kHz mono arrays by path (decoded here with analyzer.media.load_audio
+    when absent). transcripts: by path; an interruption in a file without one is reported as not
+    checked. settings: overrides on top of the guide's settings.
+    """
+    cfg = _guide_settings(guide)
+    if settings:
+        cfg.update(settings)
+    transcripts = transcripts or {}
+    audio = dict(audio or {})
+    probes = dict(probes or {})
+    for p in files:
+        if p not in probes:
+            try:
+                probes[p] = _probe(p)
+            except Exception:  # noqa: BLE001 - a decoded array may still be analysable
+                if p not in audio:
+                    raise
+                probes[p] = None  # type: ignore[assignment]
+    durations = {}
+    for p in files:
+        if p in audio:
+            durations[p] = len(audio[p]) / ANALYSIS_SR
+        elif probes.get(p) is not None:
+            durations[p] = float(probes[p].duration_s)
+        else:
+            durations[p] = 0.0
+    if len(files) > 1:
+        notes: list[str] = []
+        case = order_case(
+            files, probes=probes, manifest=manifest, filename_regex=filename_regex, durations=durations,
+            settings=cfg, notes=notes,
+        )  # fmt: skip
+        events = case_gaps(case, cfg, notes)
+    else:
+        start = getattr(probes.get(files[0]), "creation_time", None) if files else None
+        case = [CaseFile(f, 0.0, durations[f], start, "creation_time" if start else "order") for f in files]
+        events, notes = [], []
+
+    resumptions: list[Resumption] = []
+    for cf in case:
+        x = audio.get(cf.path)
+        if x is None:
+            x = _media().load_audio(cf.path, sr=ANALYSIS_SR)
+        for ev in find_gaps(x, ANALYSIS_SR, probes.get(cf.path), transcripts.get(cf.path), cfg, path=cf.path):
+            events.append(replace(ev, start_s=ev.start_s + cf.offset_s, end_s=ev.end_s + cf.offset_s))
+    events.sort(key=lambda e: (e.start_s, e.end_s))
+    offsets = {cf.path: cf.offset_s for cf in case}
+    for ev in events:
+        if not ev.is_interruption or guide is None:
+            continue
+        resume_at = ev.file_end_s if ev.file_end_s is not None else ev.file_start_s
+        resumptions.append(
+            check_resumption(
+                ev,
+                transcripts.get(ev.file),
+                guide,
+                resume_at_s=resume_at,
+                case_offset_s=offsets.get(ev.file, 0.0),
+                settings=cfg,
+            )
+        )
+    missing = sum(1 for r in resumptions if r.checked and not r.reason_given)
+    if missing:
+        notes.append(f"{missing} 处中断后恢复录制时未说明中止原因（第十条）")
+    return ContinuityReport(tuple(case), tuple(events), tuple(resumptions), tuple(notes))

@@ -1,14 +1,72 @@
 """Match: find each standard phrase of a guide in an imperfect ASR transcript.
 
 OWNER: matcher helper. Interface below is shared; add fields, don't rename.
+
+How (and why this way):
+1. The transcript is normalized once (analyzer.normalize): Simplified, Arabic numerals, and a
+   loose-pinyin code string in which homophone errors (申辩/身边) are identical.
+2. Cheap anchors: pinyin n-grams of each standard wording are looked up in an n-gram index of the
+   transcript; clusters of hits become candidate windows. Only those windows are aligned, so a
+   one-hour transcript costs milliseconds (rapidfuzz's partial_ratio heuristics are not used: they
+   can miss the best alignment of needles over 64 characters).
+3. Each window is aligned to the slot-free literal of the wording with an LCS alignment
+   (rapidfuzz Indel) on pinyin codes; the best contiguous chain of matches is kept, with the
+   characters between literals read as slot values (the XX parts).
+4. Score = weighted pinyin similarity, character similarity, key-term coverage and slot coverage
+   (weights from the guide's [settings]); phrases with essential key terms are absent unless one is heard.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+import bisect
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+from rapidfuzz.distance import LCSseq
+
+from analyzer.normalize import (
+    NormText,
+    loose_codes,
+    normalize_plain,
+    normalize_text,
+    normalize_transcript,
+    pinyin_of,
+)
+
+if TYPE_CHECKING:
+    from analyzer.guide import Guide, KeyTerm, Phrase, Slot
+    from analyzer.transcribe import Transcript
 
 Status = Literal["present", "partial", "absent"]
+SLOT_CHAR_COST = 0.01  # a slot value is free to say, but shorter readings win ties
+HOMOPHONE_COST = 0.05  # same sound, different character: nearly a match
+
+# Fallbacks when no guide settings are given (a guide's [settings.match] overrides every one of them).
+DEFAULT_SETTINGS: dict[str, float] = {
+    "present_score": 70.0,
+    "partial_score": 45.0,
+    "weight_pinyin": 0.40,
+    "weight_char": 0.15,
+    "weight_terms": 0.30,
+    "weight_slots": 0.15,
+    "homophone_term_credit": 1.0,
+    "homophone_char_credit": 0.8,
+    "present_min_slot_coverage": 0.5,
+    "min_lcs_share": 0.4,
+    "min_seed_share": 0.12,
+    "extra_char_penalty": 0.5,
+    "seed_ngram": 3,
+    "min_seed_hits": 2,
+    "window_margin": 8,
+    "max_inner_gap": 10,
+    "break_gap_s": 2.5,
+    "occurrence_min_gap": 2,
+}
 
 
 @dataclass(frozen=True)
@@ -35,3 +93,627 @@ class PhraseMatch:
     char_score: float = 0.0
     pinyin_score: float = 0.0
     occurrences: tuple[tuple[float, float], ...] = ()  # every (start_s, end_s) it was found at
+    # added by the matcher owner (defaults keep the interface stable)
+    term_score: float = 0.0  # weighted key-term coverage 0-100
+    slot_score: float = 0.0  # required slots filled plausibly 0-100
+    homophone_terms: tuple[str, ...] = ()  # key terms heard only by sound (e.g. 身边权 for 申辩权)
+    implausible_slots: tuple[str, ...] = ()  # filled, but not with what such a slot looks like
+    standard_index: int = 0  # which alternative of phrase.standards
+    span: tuple[int, int] | None = None  # normalized-text index range [start, end)
+    occurrence_matches: tuple[PhraseMatch, ...] = ()  # every occurrence (present/partial), best first
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["occurrence_matches"] = [m.to_dict() for m in self.occurrence_matches]
+        return d
+
+
+# -- compiled wordings ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Term:
+    term: KeyTerm
+    forms_text: tuple[str, ...]
+    forms_loose: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Wording:
+    """One standard wording prepared for alignment: slot-free literal and where the slots sit in it."""
+
+    index: int
+    display: str
+    literal: str  # normalized literal characters (slots removed)
+    loose: str  # loose pinyin codes of literal
+    slot_groups: dict[int, tuple[Slot, ...]]  # literal position -> slots said before that position
+    terms: tuple[_Term, ...]
+    required_slots: tuple[str, ...]
+
+    @property
+    def loose_ord(self) -> np.ndarray:
+        return _ords(self.loose)
+
+    @property
+    def literal_ord(self) -> np.ndarray:
+        return _ords(self.literal)
+
+
+@lru_cache(maxsize=1024)
+def _ords(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+
+
+_SLOT_SPLIT = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
+@lru_cache(maxsize=512)
+def _compile(phrase: Phrase) -> tuple[_Wording, ...]:
+    """Normalize each wording's literal parts once per phrase."""
+    all_terms = []
+    for kt in phrase.key_terms:
+        forms_text = tuple(dict.fromkeys(normalize_plain(f) for f in kt.forms if normalize_plain(f)))
+        forms_loose = tuple(loose_codes(pinyin_of(f)) for f in forms_text)
+        all_terms.append(_Term(kt, forms_text, forms_loose))
+    wordings: list[_Wording] = []
+    literals: list[str] = []
+    for idx, standard in enumerate(phrase.standards):
+        pieces = _SLOT_SPLIT.split(standard)  # literal, slot, literal, slot, ...
+        literal = ""
+        groups: dict[int, list[Slot]] = defaultdict(list)
+        for k, piece in enumerate(pieces):
+            if k % 2 == 0:
+                literal += normalize_plain(piece)
+            else:
+                groups[len(literal)].append(phrase.slot(piece))
+        literals.append(literal)
+        wordings.append(
+            _Wording(
+                index=idx,
+                display=phrase.display(idx),
+                literal=literal,
+                loose=loose_codes(pinyin_of(literal)),
+                slot_groups={k: tuple(v) for k, v in groups.items()},
+                terms=(),
+                required_slots=tuple(s.name for g in groups.values() for s in g if s.required),
+            )
+        )
+    # a key term applies to the wordings that contain it; a term in none of them applies to all
+    out = []
+    for w in wordings:
+        applicable = []
+        for t in all_terms:
+            in_any = any(f in lit for f in t.forms_text for lit in literals)
+            if not in_any or any(f in w.literal for f in t.forms_text):
+                applicable.append(t)
+        out.append(
+            _Wording(
+                w.index, w.display, w.literal, w.loose, w.slot_groups, tuple(applicable), w.required_slots
+            )
+        )
+    return tuple(out)
+
+
+# -- transcript index -----------------------------------------------------------------------------
+
+
+class TextIndex:
+    """A normalized text plus its pinyin n-gram index (built once, shared by all phrases)."""
+
+    def __init__(self, norm: NormText) -> None:
+        self.norm = norm
+        self.loose_ord = np.frombuffer(norm.loose.encode("utf-32-le"), dtype=np.uint32)
+        self.text_ord = np.frombuffer(norm.text.encode("utf-32-le"), dtype=np.uint32)
+        self.breaks = sorted(norm.breaks)
+        self._grams: dict[int, dict[str, list[int]]] = {}
+
+    def grams(self, n: int) -> dict[str, list[int]]:
+        if n not in self._grams:
+            idx: dict[str, list[int]] = defaultdict(list)
+            s = self.norm.loose
+            for p in range(len(s) - n + 1):
+                idx[s[p : p + n]].append(p)
+            self._grams[n] = idx
+        return self._grams[n]
+
+
+def _settings(settings: dict[str, float] | None) -> dict[str, float]:
+    merged = dict(DEFAULT_SETTINGS)
+    if settings:
+        merged.update({k: v for k, v in settings.items() if k in DEFAULT_SETTINGS})
+    return merged
+
+
+# -- candidate windows ----------------------------------------------------------------------------
+
+
+def _slot_allowance(w: _Wording) -> int:
+    return sum(s.max_len for g in w.slot_groups.values() for s in g)
+
+
+def _candidate_windows(index: TextIndex, w: _Wording, cfg: dict[str, float]) -> list[tuple[int, int]]:
+    L = len(w.literal)
+    if L == 0:
+        return []
+    n = int(cfg["seed_ngram"]) if L >= 8 else 2
+    n = min(n, L)
+    grams = index.grams(n)
+    hits: list[tuple[int, int]] = []
+    for o in range(L - n + 1):
+        for p in grams.get(w.loose[o : o + n], ()):
+            hits.append((p, o))
+    if not hits:
+        return []
+    hits.sort()
+    max_group = max((sum(s.max_len for s in g) for g in w.slot_groups.values()), default=0)
+    gap_allow = int(cfg["max_inner_gap"]) + max_group + n
+    need = min(max(int(cfg["min_seed_hits"]), int(cfg["min_seed_share"] * (L - n + 1))), L - n + 1)
+    margin = int(cfg["window_margin"])
+    total = len(index.norm.text)
+    span_cap = int(1.5 * (L + _slot_allowance(w))) + 2 * margin
+    # slot values said between the start (end) of the wording and a hit shift where it starts (ends)
+    mid = {pos: sum(x.max_len for x in g) for pos, g in w.slot_groups.items() if 0 < pos < L}
+    before = [sum(v for pos, v in mid.items() if pos <= o) for o in range(L)]
+    after = [sum(v for pos, v in mid.items() if pos > o) for o in range(L)]
+    windows: list[tuple[int, int]] = []
+    group: list[tuple[int, int]] = []
+
+    def flush() -> None:
+        if not group:
+            return
+        if len({o for _, o in group}) >= need:
+            lo = max(0, min(p - o - before[o] for p, o in group) - margin)
+            hi = min(total, max(p + (L - o) + after[o] for p, o in group) + margin)
+            if hi - lo <= span_cap:
+                windows.append((lo, hi))
+            else:  # a long run of hits (repeated or overlapping phrases): overlapping windows
+                step = max(1, span_cap // 2)
+                for s in range(lo, hi, step):
+                    windows.append((s, min(hi, s + span_cap)))
+                    if s + span_cap >= hi:
+                        break
+
+    for hit in hits:
+        if group and hit[0] - group[-1][0] > gap_allow:
+            flush()
+            group = []
+        group.append(hit)
+    flush()
+    return windows
+
+
+# -- alignment of one window ----------------------------------------------------------------------
+
+
+@dataclass
+class _Alignment:
+    pairs: list[tuple[int, int]]  # (literal index, absolute normalized index)
+    lo: int  # normalized span [lo, hi) including slot values
+    hi: int
+    slot_values: dict[str, str]
+    extras: int
+    subs: list[tuple[int, int]] = field(default_factory=list)  # (literal index, absolute index) mismatches
+    inserts: dict[int, list[int]] = field(default_factory=dict)  # literal position -> inserted indices
+
+
+def _align(index: TextIndex, w: _Wording, lo: int, hi: int, cfg: dict[str, float]) -> _Alignment | None:
+    """Semi-global alignment of the wording's literal to norm[lo:hi] on loose-pinyin codes.
+
+    Edit-distance DP, one numpy row per literal character (insertions along a row via a running
+    minimum): free start and end in the window; inserting transcript characters costs 1, except at
+    slot positions where it is (almost) free - the inserted run is the slot's value."""
+    L = len(w.literal)
+    width = hi - lo
+    if L == 0 or width <= 0:
+        return None
+    codes = index.loose_ord[lo:hi]
+    chars = index.text_ord[lo:hi]
+    t_codes, t_chars = w.loose_ord, w.literal_ord
+    ins_cost = np.full(L + 1, 1.0)
+    for pos in w.slot_groups:
+        ins_cost[pos] = SLOT_CHAR_COST
+    ins_cost[0] = 0.0  # free start
+    ramp = {c: c * np.arange(width + 1, dtype=np.float64) for c in set(ins_cost[1:].tolist())}
+    # substitution costs for every (literal char, window char) at once
+    same_sound = t_codes[:, None] == codes[None, :]
+    sub = np.where(same_sound, np.where(t_chars[:, None] == chars[None, :], 0.0, HOMOPHONE_COST), 1.0)
+    D = np.empty((L + 1, width + 1))
+    D[0] = 0.0
+    e = np.empty(width + 1)
+    for i in range(1, L + 1):
+        prev = D[i - 1]
+        e[0] = prev[0] + 1.0
+        np.minimum(prev[:-1] + sub[i - 1], prev[1:] + 1.0, out=e[1:])
+        c = ins_cost[i]
+        if c == 0.0:
+            np.minimum.accumulate(e, out=D[i])
+        else:
+            r = ramp[c]
+            np.minimum.accumulate(e - r, out=D[i])
+            D[i] += r
+    end = int(np.argmin(D[L]))
+    if D[L][end] >= L:  # nothing of the literal found in the window
+        return None
+    cell, sub_at = D.item, sub.item  # single-cell reads without numpy scalar objects
+    # traceback
+    i, j = L, end
+    pairs: list[tuple[int, int]] = []
+    inserts: dict[int, list[int]] = defaultdict(list)  # row (literal position) -> absolute indices inserted
+    while i > 0:
+        here = cell(i, j)
+        if abs(here - (cell(i - 1, j) + 1.0)) < 1e-9:  # deletions first: "missing 申辩权", not "权申辩"
+            i -= 1
+        elif j > 0 and abs(here - (cell(i - 1, j - 1) + sub_at(i - 1, j - 1))) < 1e-9:
+            if sub_at(i - 1, j - 1) < 1.0:
+                pairs.append((i - 1, lo + j - 1))
+            else:
+                pairs.append((i - 1, -(lo + j - 1) - 1))  # substitution: encoded negative
+            i, j = i - 1, j - 1
+        else:
+            inserts[i].append(lo + j - 1)
+            j -= 1
+    pairs.reverse()
+    matched = [(a, b) for a, b in pairs if b >= 0]
+    if not matched:
+        return None
+    subs = [(a, -b - 1) for a, b in pairs if b < 0]
+    norm = index.norm
+    span_lo = min(b for _, b in matched + subs)
+    span_hi = max(b for _, b in matched + subs) + 1
+    slot_values: dict[str, str] = {}
+    extras = 0
+    for row, idxs in inserts.items():
+        if row in w.slot_groups:
+            idxs.sort()
+            slot_values.update(_split_slots(w.slot_groups[row], norm.text[idxs[0] : idxs[-1] + 1]))
+            span_lo, span_hi = min(span_lo, idxs[0]), max(span_hi, idxs[-1] + 1)
+        else:
+            extras += len(idxs)
+    # leading and trailing slots: read outwards from the aligned span, stopping at sentence breaks
+    first_i, last_i = pairs[0][0], pairs[-1][0]
+    lead = w.slot_groups.get(0) if first_i <= 2 else None
+    if lead:
+        allow = sum(s.max_len for s in lead) + first_i
+        a = max(0, span_lo - allow)
+        k = bisect.bisect_right(index.breaks, span_lo)
+        if k and index.breaks[k - 1] > a:
+            a = index.breaks[k - 1]
+        values, used_from = _split_leading(lead, norm.text[a:span_lo])
+        slot_values.update(values)
+        if values:
+            span_lo = a + used_from
+    trail = w.slot_groups.get(L) if last_i >= L - 3 else None
+    if trail:
+        b = min(len(norm.text), span_hi + sum(s.max_len for s in trail))
+        k = bisect.bisect_right(index.breaks, span_hi)
+        if k < len(index.breaks) and index.breaks[k] < b:
+            b = index.breaks[k]
+        values, used_to = _split_trailing(trail, norm.text[span_hi:b])
+        slot_values.update(values)
+        span_hi += used_to
+    return _Alignment(matched, span_lo, span_hi, slot_values, extras, subs, dict(inserts))
+
+
+def _slot_match(slot: Slot, text: str, anchored: bool) -> re.Match | None:
+    if not slot.pattern:
+        return None
+    rx = _rx(slot.pattern)
+    candidates = [rx.match(text)] if anchored else []
+    candidates += list(rx.finditer(text))
+    for m in candidates:
+        if m and _value(m):
+            return m
+    return None
+
+
+@lru_cache(maxsize=256)
+def _rx(pattern: str) -> re.Pattern:
+    return re.compile(pattern)
+
+
+def _value(m: re.Match) -> str:
+    if "value" in m.re.groupindex and m.group("value") is not None:
+        return m.group("value")
+    return m.group(0)
+
+
+def _split_slots(slots: Sequence[Slot], chunk: str) -> dict[str, str]:
+    """Divide the text between two literals among the slots said there, in order."""
+    if len(slots) == 1:
+        return {slots[0].name: chunk} if chunk else {}
+    out: dict[str, str] = {}
+    pos = 0
+    for k, slot in enumerate(slots):
+        rest = chunk[pos:]
+        if not rest:
+            break
+        if k == len(slots) - 1:
+            out[slot.name] = rest
+            break
+        m = _slot_match(slot, rest, anchored=True)
+        if m is None:
+            continue
+        out[slot.name] = _value(m)
+        pos += m.end()
+    return out
+
+
+def _split_leading(slots: Sequence[Slot], chunk: str) -> tuple[dict[str, str], int]:
+    """Slots before the first literal (e.g. time+place+cause of the opening): the first slot's pattern
+    marks where the phrase starts; returns values and the offset in chunk where they begin."""
+    if not chunk:
+        return {}, 0
+    first = _slot_match(slots[0], chunk, anchored=False)
+    begin = first.start() if first is not None else 0
+    if first is None and len(slots) > 1:
+        # no recognisable first slot: keep at most the last slots' allowance
+        begin = max(0, len(chunk) - sum(s.max_len for s in slots[1:]))
+    values = _split_slots(slots, chunk[begin:])
+    if first is None and slots[0].name in values:
+        values.pop(slots[0].name)
+    return values, begin
+
+
+def _split_trailing(slots: Sequence[Slot], chunk: str) -> tuple[dict[str, str], int]:
+    """Slots after the last literal (e.g. the licence of 请出示XX): take what their patterns accept."""
+    out: dict[str, str] = {}
+    pos = 0
+    for slot in slots:
+        rest = chunk[pos:]
+        m = _rx(slot.pattern).match(rest) if slot.pattern else None
+        if m is None or not _value(m):
+            break
+        out[slot.name] = _value(m)
+        pos += m.end()
+    return out, pos
+
+
+# -- scoring ----------------------------------------------------------------------------------------
+
+
+def _plausible(slot: Slot, value: str) -> bool:
+    if not slot.pattern:
+        return bool(value)
+    return _rx(slot.pattern).fullmatch(value) is not None or (
+        slot.kind not in ("text", "names")
+        and _slot_match(slot, value, anchored=False) is not None
+        and len(value) <= slot.max_len
+    )
+
+
+def _evaluate(
+    phrase: Phrase, w: _Wording, index: TextIndex, al: _Alignment, cfg: dict[str, float]
+) -> PhraseMatch:
+    norm = index.norm
+    L = len(w.literal)
+    pen = cfg["extra_char_penalty"]
+    matched = len(al.pairs)
+    same = sum(1.0 if norm.text[j] == w.literal[i] else cfg["homophone_char_credit"] for i, j in al.pairs)
+    denom = L + pen * al.extras
+    pinyin_sim = matched / denom if denom else 0.0
+    char_sim = same / denom if denom else 0.0
+    # key terms: searched in the matched span (a little wider), exact first, then by sound
+    lo, hi = max(0, al.lo - 2), min(len(norm.text), al.hi + 2)
+    region_text, region_loose = norm.text[lo:hi], norm.loose[lo:hi]
+    found, missing, homophone = [], [], []
+    got = total = 0.0
+    essential_total = essential_found = 0
+    for t in w.terms:
+        total += t.term.weight
+        credit = 0.0
+        if any(f in region_text for f in t.forms_text):
+            credit = 1.0
+        elif any(f and f in region_loose for f in t.forms_loose):
+            credit = cfg["homophone_term_credit"]
+            homophone.append(t.term.term)
+        if t.term.essential:
+            essential_total += 1
+            essential_found += credit > 0
+        got += t.term.weight * credit
+        (found if credit > 0 else missing).append(t.term.term)
+    term_cov = got / total if total else 0.0
+    slots_all = {s.name: s for g in w.slot_groups.values() for s in g}
+    filled: dict[str, str] = {}
+    implausible: list[str] = []
+    slot_points = 0.0
+    for name, value in al.slot_values.items():
+        value = value.strip()
+        if not value or name not in slots_all:
+            continue
+        filled[name] = value
+        if _plausible(slots_all[name], value):
+            slot_points += 1.0 if slots_all[name].required else 0.0
+        else:
+            implausible.append(name)
+            slot_points += 0.3 if slots_all[name].required else 0.0
+    missing_slots = tuple(n for n in w.required_slots if n not in filled)
+    slot_cov = slot_points / len(w.required_slots) if w.required_slots else 0.0
+    parts = [(cfg["weight_pinyin"], pinyin_sim), (cfg["weight_char"], char_sim)]
+    if w.terms:
+        parts.append((cfg["weight_terms"], term_cov))
+    if w.required_slots:
+        parts.append((cfg["weight_slots"], slot_cov))
+    weight_sum = sum(p[0] for p in parts)
+    score = 100.0 * sum(a * b for a, b in parts) / weight_sum if weight_sum else 0.0
+    if essential_total and not essential_found:
+        score = min(score, cfg["partial_score"] - 0.1)
+    elif any(t.term.must and t.term.term in missing for t in w.terms) or (
+        w.required_slots and slot_cov < cfg["present_min_slot_coverage"]
+    ):
+        score = min(score, cfg["present_score"] - 0.1)
+    score = round(max(0.0, min(100.0, score)), 1)
+    status: Status = (
+        "present"
+        if score >= cfg["present_score"]
+        else "partial"
+        if score >= cfg["partial_score"]
+        else "absent"
+    )
+    start_s, end_s = norm.time_span(al.lo, al.hi)
+    return PhraseMatch(
+        phrase_id=phrase.id,
+        status=status,
+        score=score,
+        start_s=start_s,
+        end_s=end_s,
+        text=norm.source_span(al.lo, al.hi),
+        standard=w.display,
+        terms_found=tuple(found),
+        missing_terms=tuple(missing),
+        slots=filled,
+        missing_slots=missing_slots,
+        char_score=round(100 * char_sim, 1),
+        pinyin_score=round(100 * pinyin_sim, 1),
+        term_score=round(100 * term_cov, 1),
+        slot_score=round(100 * slot_cov, 1),
+        homophone_terms=tuple(homophone),
+        implausible_slots=tuple(implausible),
+        standard_index=w.index,
+        span=(al.lo, al.hi),
+    )
+
+
+def _diff(w: _Wording, norm: NormText, al: _Alignment) -> list[DiffOp]:
+    """Character-level diff of what was said against the wording: equal / missing / wrong / extra.
+    Slots appear as one op each, labelled 【标题】 (equal when plausibly filled)."""
+    ops: list[DiffOp] = []
+
+    def add(op: str, std: str, said: str) -> None:
+        if not std and not said:
+            return
+        if ops and ops[-1].op == op and "【" not in ops[-1].standard and "【" not in std:
+            last = ops.pop()
+            ops.append(DiffOp(op, last.standard + std, last.said + said))  # type: ignore[arg-type]
+        else:
+            ops.append(DiffOp(op, std, said))  # type: ignore[arg-type]
+
+    def slot_ops(slots: Sequence[Slot]) -> None:
+        for s in slots:
+            value = al.slot_values.get(s.name, "")
+            label = f"【{s.title or s.name}】"
+            if not value:
+                if s.required:
+                    add("missing", label, "")
+            elif _plausible(s, value):
+                add("equal", label, value)
+            else:
+                add("wrong", label, value)
+
+    said_at: dict[int, tuple[str, int]] = {i: ("match", j) for i, j in al.pairs}
+    said_at.update({i: ("sub", j) for i, j in al.subs})
+    lit, text = w.literal, norm.text
+    for r in range(len(lit) + 1):
+        if r in w.slot_groups:
+            slot_ops(w.slot_groups[r])
+        elif r in al.inserts and r > 0:
+            add("extra", "", "".join(text[j] for j in sorted(al.inserts[r])))
+        if r == len(lit):
+            break
+        kind, j = said_at.get(r, ("missing", -1))
+        if kind == "missing":
+            add("missing", lit[r], "")
+        else:
+            add("equal" if text[j] == lit[r] else "wrong", lit[r], text[j])
+    return ops
+
+
+# -- public API ---------------------------------------------------------------------------------------
+
+
+def absent_match(phrase: Phrase) -> PhraseMatch:
+    return PhraseMatch(
+        phrase_id=phrase.id,
+        status="absent",
+        score=0.0,
+        start_s=None,
+        end_s=None,
+        text="",
+        standard=phrase.display(0),
+        missing_terms=tuple(t.term for t in phrase.key_terms),
+        missing_slots=tuple(s.name for s in phrase.slots if s.required),
+    )
+
+
+def match_phrase(index: TextIndex, phrase: Phrase, settings: dict[str, float] | None = None) -> PhraseMatch:
+    """Best occurrence of one phrase in an indexed text, with every other occurrence attached."""
+    cfg = _settings(settings)
+    results: list[tuple[PhraseMatch, _Wording, _Alignment]] = []
+    for w in _compile(phrase):
+        work = _candidate_windows(index, w, cfg)
+        while work:
+            lo, hi = work.pop()
+            # cheap upper bound first (bit-parallel LCS in C): skip windows that cannot reach partial
+            if LCSseq.similarity(w.loose, index.norm.loose[lo:hi]) < cfg["min_lcs_share"] * len(w.literal):
+                continue
+            al = _align(index, w, lo, hi, cfg)
+            if al is None:
+                continue
+            m = _evaluate(phrase, w, index, al, cfg)
+            results.append((m, w, al))
+            if m.status != "absent":  # the rest of the window may hold another occurrence
+                for a, b in ((lo, al.lo), (al.hi, hi)):
+                    if b - a >= max(2, len(w.literal) // 2):
+                        work.append((a, b))
+    if not results:
+        return absent_match(phrase)
+    results.sort(key=lambda r: (-r[0].score, r[0].span[0] if r[0].span else 0))
+    best = results[0][0]
+    if best.status == "absent":  # keep the closest score (training uses it), drop the spurious span
+        return replace(
+            absent_match(phrase),
+            score=best.score,
+            char_score=best.char_score,
+            pinyin_score=best.pinyin_score,
+            term_score=best.term_score,
+        )
+    # non-overlapping occurrences (present or partial), best first; diffs only for those
+    chosen: list[PhraseMatch] = []
+    for m, w, al in results:
+        if m.status == "absent" or m.span is None:
+            continue
+        if all(m.span[1] <= c.span[0] or m.span[0] >= c.span[1] for c in chosen if c.span):
+            chosen.append(replace(m, diff=tuple(_diff(w, index.norm, al))))
+    return _with_occurrences(chosen[0], tuple(chosen))
+
+
+def _with_occurrences(best: PhraseMatch, chosen: tuple[PhraseMatch, ...]) -> PhraseMatch:
+    times = tuple(
+        sorted((m.start_s, m.end_s) for m in chosen if m.start_s is not None and m.end_s is not None)
+    )
+    return replace(best, occurrences=times, occurrence_matches=chosen)
+
+
+def guide_match_settings(guide: Guide) -> dict[str, float]:
+    return _settings(guide.settings)
+
+
+def match_normalized(norm: NormText | TextIndex, guide: Guide) -> list[PhraseMatch]:
+    """Every phrase of the guide against an already normalized text, in guide order."""
+    index = norm if isinstance(norm, TextIndex) else TextIndex(norm)
+    cfg = guide_match_settings(guide)
+    return [match_phrase(index, p, cfg) for p in guide.phrases]
+
+
+def normalize_for(transcript: Transcript, guide: Guide) -> NormText:
+    cfg = guide_match_settings(guide)
+    return normalize_transcript(
+        transcript, strip=guide.strip_fillers or ("嗯", "啊", "呃"), break_gap_s=cfg["break_gap_s"]
+    )
+
+
+def match_transcript(transcript: Transcript, guide: Guide) -> list[PhraseMatch]:
+    """One PhraseMatch per phrase of the guide, in guide order (absent ones included)."""
+    return match_normalized(normalize_for(transcript, guide), guide)
+
+
+def match_text(
+    text: str,
+    phrase: Phrase,
+    times: Sequence[tuple[float, float]] | None = None,
+    *,
+    settings: dict[str, float] | None = None,
+    strip: Sequence[str] = ("嗯", "啊", "呃"),
+) -> PhraseMatch:
+    """One phrase on plain text; `times[k]` is the (start, end) of text[k] when known."""
+    norm = normalize_text(text, times, strip=strip)
+    return match_phrase(TextIndex(norm), phrase, settings)

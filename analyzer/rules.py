@@ -2,14 +2,43 @@
 driven by the guide's requirements (never by Python constants).
 
 OWNER: analyze/report helper. Interface below is shared; add fields, don't rename.
+
+What the guide decides (phrasebook/*.toml):
+- which phrases a recording needs: `Phrase.required` ("always" / "profile" / "triggered" / "optional"),
+  the profile's `requires`, and the triggers `triggered_by` (phrase ids heard), `trigger_terms` (words
+  heard) and `trigger_events` ("interruption");
+- the profile when none is given: the one whose `indicators` (phrase ids or words) were heard most,
+  else `Guide.default_profile`;
+- order: `OrderRule(first, then, code)` (rights notice before the fine, obstruction warnings in order);
+- severities and Chinese messages: `Guide.findings[code]`, falling back to the generic
+  `phrase_missing` / `phrase_incomplete` (or `phrase_partial`) / `order_violation` entries;
+- weights and thresholds: `Phrase.weight` and `Guide.settings`: `<phrase_id>_window_s` (e.g.
+  `opening_window_s`: the phrase must start within it), `points_<severity>` / `points_<code>`,
+  `low_confidence_logprob`, `low_confidence_no_speech`, `low_confidence_min_s`, `low_confidence_fraction`.
+
+Score (0-100): each required phrase owns a share of 100 proportional to its weight and loses
+share x (100 - phrase score)/100; an order or timing finding costs `points_<code>` (else
+`points_<severity>`) more, charged to the phrase that came late. Continuity events and unclear audio
+are flags for the reviewer and cost points only when the guide sets `points_<code>` for them. So the
+per-phrase `points_lost` (plus `Evaluation.deductions` not tied to a phrase) add up to 100 - score,
+each with its Chinese reasons.
 """
 
 from __future__ import annotations
 
+import string
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from analyzer.continuity import CaseFile, ContinuityReport, GapEvent
+    from analyzer.guide import FindingDef, Guide, Phrase, Profile
+    from analyzer.match import PhraseMatch
+    from analyzer.transcribe import Transcript
 
 Severity = Literal["critical", "major", "minor", "info"]
+SEVERITY_RANK: dict[str, int] = {"critical": 0, "major": 1, "minor": 2, "info": 3}
 
 
 @dataclass(frozen=True)
@@ -32,6 +61,8 @@ class PhraseScore:
     score: float  # 0-100
     points_lost: float  # of the recording score
     reasons: tuple[str, ...] = ()  # Chinese: why each point was lost
+    title: str = ""  # Chinese phrase title from the guide
+    required_because: str = ""  # "always" | "profile" | "triggered:<id>" | "" when not required
 
 
 @dataclass(frozen=True)
@@ -42,3 +73,500 @@ class Evaluation:
     phrase_scores: tuple[PhraseScore, ...]
     findings: tuple[Finding, ...]
     notes: tuple[str, ...] = field(default_factory=tuple)
+    profile_title: str = ""
+    profile_evidence: tuple[str, ...] = ()  # indicators that chose an inferred profile
+    speech_s: float = 0.0  # seconds covered by transcript segments
+    unintelligible_s: float = 0.0  # of those, seconds the model was unsure about
+    deductions: tuple[Deduction, ...] = ()  # points lost to findings (order, timing, opted-in events)
+    required: tuple[str, ...] = ()  # phrase ids this recording needed
+
+
+@dataclass(frozen=True)
+class Deduction:
+    code: str  # the finding code that cost the points
+    points: float  # of the recording score
+    reason: str  # Chinese
+    phrase_id: str | None = None  # the phrase it is charged to (None: the recording as a whole)
+
+
+# Event kind (continuity) -> finding code. Codes are the stable report vocabulary; severities and
+# messages for them come from the guide.
+EVENT_CODES: dict[str, str] = {
+    "silence": "gap",
+    "file_gap": "gap",
+    "timestamp": "gap",
+    "dropout": "dropout",
+    "splice": "splice",
+    "clock_overlap": "clock_overlap",
+}
+
+# Last-resort definitions, used only when a guide defines neither the code nor its generic form.
+_FALLBACK_MESSAGES: dict[str, str] = {
+    "phrase_missing": "未检出“{phrase}”",
+    "phrase_incomplete": "“{phrase}”未说明：{missing}",
+    "order_violation": "“{first}”应在“{then}”之前（{start}）",
+    "interruption_unexplained": "{start} 处恢复记录后未说明中止原因（中断 {duration}）",
+    "event": "{detail}",
+    "low_confidence_audio": "约 {duration} 语音无法可靠识别（占 {fraction}），请人工收听核实",
+    "clock_problem": "{detail}",
+}
+
+
+def fmt_time(seconds: float | None) -> str:
+    """H:MM:SS / M:SS, the form reviewers read off a player."""
+    if seconds is None:
+        return "—"
+    s = int(round(max(0.0, seconds)))
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+def fmt_duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} 秒"
+    m, s = divmod(int(round(seconds)), 60)
+    return f"{m} 分 {s} 秒"
+
+
+class _Lenient(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _render(template: str, values: dict[str, object]) -> str:
+    """Format a guide message template; unknown placeholders render empty rather than crash."""
+    try:
+        return string.Formatter().vformat(template, (), _Lenient(values))
+    except (ValueError, IndexError):
+        return template
+
+
+def locate(t: float | None, files: Sequence[CaseFile]) -> tuple[str, float | None]:
+    """Case time -> (file, time inside that file), so every finding points into an original."""
+    if t is None or not files:
+        return (files[0].path if files else ""), (None if t is None else t)
+    chosen = files[0]
+    for f in files:
+        if f.offset_s <= t + 1e-6:
+            chosen = f
+    return chosen.path, max(0.0, t - chosen.offset_s)
+
+
+class _Findings:
+    """Collects findings with guide-driven severity/message and file-relative times."""
+
+    def __init__(self, guide: Guide, files: Sequence[CaseFile]):
+        self.guide = guide
+        self.files = files
+        self.items: list[Finding] = []
+
+    def definition(self, code: str, generics: Sequence[str]) -> FindingDef | None:
+        for name in (code, *generics):
+            if name in self.guide.findings:
+                return self.guide.findings[name]
+        return None
+
+    def add(
+        self,
+        code: str,
+        generics: Sequence[str],
+        start_s: float | None,
+        end_s: float | None = None,
+        phrase_id: str | None = None,
+        file: str | None = None,
+        file_start_s: float | None = None,
+        **values: object,
+    ) -> Finding:
+        d = self.definition(code, generics)
+        severity = d.severity if d else "major"
+        fallback = next((_FALLBACK_MESSAGES[g] for g in (code, *generics) if g in _FALLBACK_MESSAGES), code)
+        values.setdefault("start", fmt_time(start_s))
+        values.setdefault("end", fmt_time(end_s))
+        message = _render(d.message if d else fallback, values)
+        if file is None:
+            file, file_start_s = locate(start_s, self.files)
+        finding = Finding(
+            code=code,
+            severity=severity,  # type: ignore[arg-type]
+            message=message,
+            start_s=start_s,
+            end_s=end_s,
+            phrase_id=phrase_id,
+            file=file,
+            file_start_s=file_start_s,
+        )
+        self.items.append(finding)
+        return finding
+
+
+def _said(m: PhraseMatch | None) -> bool:
+    return m is not None and m.status != "absent"
+
+
+def _first_time(m: PhraseMatch | None) -> float | None:
+    if m is None or not _said(m):
+        return None
+    times = [s for s, _ in m.occurrences] if m.occurrences else []
+    if m.start_s is not None:
+        times.append(m.start_s)
+    return min(times) if times else None
+
+
+def _heard(word: str, text: str) -> bool:
+    return bool(word) and word in text
+
+
+def _indicator_hit(indicator: str, matches: dict[str, PhraseMatch], text: str) -> bool:
+    if indicator in matches:
+        return _said(matches[indicator])
+    return _heard(indicator, text)
+
+
+def choose_profile(
+    guide: Guide, matches: dict[str, PhraseMatch], text: str, profile: str | None
+) -> tuple[Profile, bool, tuple[str, ...]]:
+    """The given profile, or the best fit to what was said: its indicators heard (phrase ids or
+    words) plus its required phrases heard, so the most specific fully-heard procedure wins;
+    ties go to the guide's default profile."""
+    if not guide.profiles:
+        raise ValueError(f"{guide.path}: 用语指引未定义执法类型（profiles）")
+    if profile:
+        for p in guide.profiles:
+            if p.id == profile or p.title == profile:
+                return p, False, ()
+        known = ", ".join(p.id for p in guide.profiles)
+        raise ValueError(f"未知的执法类型 {profile!r}（可选：{known}）")
+    default_id = getattr(guide, "default_profile", "") or guide.profiles[0].id
+    ranked = sorted(guide.profiles, key=lambda p: p.id != default_id)  # default first: wins ties
+
+    def fit(p: Profile) -> tuple[int, tuple[str, ...]]:
+        hits = tuple(i for i in p.indicators if _indicator_hit(i, matches, text))
+        heard = sum(1 for r in p.requires if _said(matches.get(r)))
+        return len(hits) + heard, hits
+
+    best = max(ranked, key=lambda p: fit(p)[0])
+    return best, True, fit(best)[1]
+
+
+def required_phrases(
+    guide: Guide,
+    profile: Profile,
+    matches: dict[str, PhraseMatch],
+    text: str,
+    interrupted: bool,
+) -> dict[str, str]:
+    """phrase id -> why it is required ("always", "profile", "triggered:<what>")."""
+    out: dict[str, str] = {}
+    for p in guide.phrases:
+        if p.required == "always":
+            out[p.id] = "always"
+        elif p.id in profile.requires:
+            out[p.id] = "profile"
+        elif p.required != "optional" or p.triggered_by or getattr(p, "trigger_terms", ()):
+            events = ("interruption",) if interrupted else ()
+            for trigger in p.triggered_by:
+                if trigger in events or _indicator_hit(trigger, matches, text):
+                    out[p.id] = f"triggered:{trigger}"
+                    break
+            else:
+                for word in getattr(p, "trigger_terms", ()):
+                    if _heard(word, text):
+                        out[p.id] = f"triggered:{word}"
+                        break
+                else:
+                    for event in getattr(p, "trigger_events", ()):
+                        if event in events:
+                            out[p.id] = f"triggered:{event}"
+                            break
+    return out
+
+
+def _speech_quality(transcript: Transcript, settings: dict[str, float]) -> tuple[float, float, float | None]:
+    """(seconds of speech, seconds of it not reliably transcribed, first such time).
+
+    Unreliable = segments below the guide's log-probability / above its no-speech threshold, plus
+    stretches (over `low_confidence_gap_s`) where the VAD heard speech but Whisper kept no text.
+    """
+    low_lp = settings.get("low_confidence_logprob", -1.0)
+    high_ns = settings.get("low_confidence_no_speech", 0.6)
+    min_gap = settings.get("low_confidence_gap_s", 1.0)
+    speech = unsure = 0.0
+    first: float | None = None
+    spans = sorted((s.start, s.end) for s in transcript.segments)
+    for s in transcript.segments:
+        d = max(0.0, s.end - s.start)
+        speech += d
+        if s.avg_logprob < low_lp or s.no_speech_prob > high_ns:
+            unsure += d
+            first = s.start if first is None or s.start < first else first
+    for a, b in getattr(transcript, "speech_regions", ()) or ():
+        cursor = a
+        for s0, s1 in spans:
+            if s1 <= cursor or s0 >= b:
+                continue
+            if s0 - cursor >= min_gap:
+                unsure += s0 - cursor
+                speech += s0 - cursor
+                first = cursor if first is None or cursor < first else first
+            cursor = max(cursor, s1)
+        if b - cursor >= min_gap:
+            unsure += b - cursor
+            speech += b - cursor
+            first = cursor if first is None or cursor < first else first
+    return speech, unsure, first
+
+
+def _points(settings: dict[str, float], code: str, severity: str, *, opt_in: bool = False) -> float:
+    """Points a finding costs: `points_<code>`, else (unless opt-in only) `points_<severity>`."""
+    if f"points_{code}" in settings:
+        return settings[f"points_{code}"]
+    return 0.0 if opt_in else settings.get(f"points_{severity}", 0.0)
+
+
+def evaluate(
+    matches: Sequence[PhraseMatch],
+    continuity: ContinuityReport | None,
+    transcript: Transcript,
+    guide: Guide,
+    profile: str | None = None,
+) -> Evaluation:
+    """Findings and scores for one recording or case (all times on the case timeline)."""
+    settings = guide.settings
+    by_id = {m.phrase_id: m for m in matches}
+    text = transcript.text
+    files = continuity.files if continuity else ()
+    events: tuple[GapEvent, ...] = continuity.events if continuity else ()
+    resumptions = continuity.resumptions if continuity else ()
+    found = _Findings(guide, files)
+    notes: list[str] = []
+    deductions: list[Deduction] = []
+
+    chosen, inferred, evidence = choose_profile(guide, by_id, text, profile)
+    if inferred:
+        why = "、".join(_title(guide, e) for e in evidence) if evidence else "无明显特征，采用默认类型"
+        notes.append(f"执法类型未指定，按录音内容推断为“{chosen.title}”（依据：{why}）")
+    interrupted = bool(resumptions)  # continuity lists one resumption per interruption
+    required = required_phrases(guide, chosen, by_id, text, interrupted=interrupted)
+
+    for p in guide.phrases:
+        m = by_id.get(p.id)
+        if p.id not in required:
+            continue
+        if m is None or not _said(m):
+            if not (resumptions and p.id == _reason_phrase(guide)):  # reported per interruption below
+                found.add(f"{p.id}_missing", ("phrase_missing",), None, phrase_id=p.id, phrase=p.title)
+            continue
+        if m.missing_slots:
+            missing = "、".join(_slot_title(p, s) for s in m.missing_slots)
+            found.add(
+                f"{p.id}_incomplete",
+                ("phrase_incomplete", "phrase_partial"),
+                m.start_s,
+                m.end_s,
+                phrase_id=p.id,
+                phrase=p.title,
+                missing=missing,
+            )
+
+    # Timing and order: one finding per (code, late phrase), each costing points charged to that phrase.
+    charged: set[tuple[str, str]] = set()
+
+    def late(code: str, pid: str, at: float | None, why: str, **values: object) -> None:
+        if (code, pid) in charged:
+            return
+        charged.add((code, pid))
+        f = found.add(code, ("order_violation",), at, phrase_id=pid, **values)
+        pts = _points(settings, code, f.severity)
+        if pts > 0:
+            deductions.append(Deduction(code=code, points=pts, reason=why, phrase_id=pid))
+
+    for p in guide.phrases:
+        window = settings.get(f"{p.id}_window_s")
+        first = _first_time(by_id.get(p.id))
+        if window is not None and first is not None and first > window and p.id in required:
+            limit = fmt_duration(window)
+            why = f"出现过晚（{fmt_time(first)}，应在开始后 {limit} 内）"
+            late(f"{p.id}_late", p.id, first, why, phrase=p.title, window=limit)
+
+    for rule in guide.order_rules:
+        ta, tb = _first_time(by_id.get(rule.first)), _first_time(by_id.get(rule.then))
+        if tb is None or (ta is None and rule.only_if_both) or (ta is not None and ta <= tb):
+            continue
+        title_a, title_b = _title(guide, rule.first), _title(guide, rule.then)
+        why = f"顺序错误：应在“{title_b}”（{fmt_time(tb)}）之前说" + (
+            f"，实际在 {fmt_time(ta)}" if ta is not None else "，实际未说"
+        )
+        late(
+            rule.code,
+            rule.first,
+            ta if ta is not None else tb,
+            why,
+            phrase=title_a,
+            first=title_a,
+            then=title_b,
+            first_start=fmt_time(ta),
+            then_start=fmt_time(tb),
+        )
+
+    explained = 0
+    for r in resumptions:
+        if r.reason_given or not getattr(r, "checked", True):
+            explained += 1  # unchecked (no transcript of the resumed audio): not held against the officer
+            if not r.reason_given:
+                notes.append(f"{fmt_time(r.after.end_s)} 处中断后的录音无转写，未能核对是否说明原因")
+            continue
+        ev = r.after
+        found.add(
+            "interruption_unexplained",
+            (),
+            ev.end_s,
+            phrase_id=_reason_phrase(guide),
+            duration=fmt_duration(ev.duration_s),
+            kind=ev.kind,
+            detail=ev.detail,
+            window=fmt_duration(r.window_s) if r.window_s else "",
+        )
+
+    for ev in events:
+        code = EVENT_CODES.get(ev.kind, ev.kind)
+        generics = ("clock_problem",) if ev.kind == "clock_overlap" else ("event",)
+        f = found.add(
+            code,
+            generics,
+            ev.start_s,
+            ev.end_s,
+            file=ev.file or None,
+            file_start_s=ev.file_start_s if ev.file else None,
+            duration=fmt_duration(ev.duration_s),
+            detail=ev.detail or ev.kind,
+            kind=ev.kind,
+            confidence=f"{ev.confidence:.0%}",
+        )
+        pts = _points(settings, code, f.severity, opt_in=True)
+        if pts > 0:
+            deductions.append(Deduction(code=code, points=pts, reason=f.message))
+
+    speech_s, unsure_s, first_unsure = _speech_quality(transcript, settings)
+    fraction = settings.get("low_confidence_fraction", 0.5)
+    if unsure_s >= settings.get("low_confidence_min_s", 10.0) and unsure_s >= fraction * speech_s:
+        f = found.add(
+            "low_confidence_audio",
+            (),
+            first_unsure,
+            duration=fmt_duration(unsure_s),
+            fraction=f"{unsure_s / speech_s:.0%}",
+            speech=fmt_duration(speech_s),
+        )
+        share = f"{unsure_s / speech_s:.0%}"
+        notes.append(f"约 {share} 的语音（{fmt_duration(unsure_s)}）识别置信度低，得分仅供参考，请人工收听")
+        pts = _points(settings, "low_confidence_audio", f.severity, opt_in=True)
+        if pts > 0:
+            deductions.append(Deduction(code="low_confidence_audio", points=pts, reason=f.message))
+
+    phrase_scores, total = _score(guide, by_id, required, deductions, resumptions, explained)
+    findings = sorted(
+        found.items,
+        key=lambda f: (SEVERITY_RANK.get(f.severity, 9), f.start_s if f.start_s is not None else -1.0),
+    )
+    return Evaluation(
+        profile=chosen.id,
+        profile_inferred=inferred,
+        score=round(total, 1),
+        phrase_scores=tuple(phrase_scores),
+        findings=tuple(findings),
+        notes=tuple(notes),
+        profile_title=chosen.title,
+        profile_evidence=evidence,
+        speech_s=round(speech_s, 2),
+        unintelligible_s=round(unsure_s, 2),
+        deductions=tuple(deductions),
+        required=tuple(pid for pid in (p.id for p in guide.phrases) if pid in required),
+    )
+
+
+def _reason_phrase(guide: Guide) -> str:
+    """The phrase that states why recording was interrupted (continuity's setting, else its stable id)."""
+    return str(guide.settings.get("interruption_reason_phrase", "interruption_reason"))
+
+
+def _score(
+    guide: Guide,
+    by_id: dict[str, PhraseMatch],
+    required: dict[str, str],
+    deductions: Sequence[Deduction],
+    resumptions: Sequence,
+    explained: int,
+) -> tuple[list[PhraseScore], float]:
+    total_weight = sum(p.weight for p in guide.phrases if p.id in required)
+    reason_id = _reason_phrase(guide)
+    out: list[PhraseScore] = []
+    lost_total = 0.0
+    for p in guide.phrases:
+        m = by_id.get(p.id)
+        is_required = p.id in required
+        reasons: list[str] = []
+        if p.id == reason_id and resumptions:
+            score = 100.0 * explained / len(resumptions)
+            if explained < len(resumptions):
+                n = len(resumptions)
+                reasons.append(f"{n - explained}/{n} 次中断后恢复记录时未说明原因")
+        elif m is None or not _said(m):
+            score = 0.0
+            reasons.append("未检出该用语")
+        else:
+            score = float(m.score)
+            if score < 100:
+                reasons.append(_similarity_reason(p, m))
+        share = (p.weight / total_weight * 100.0) if (is_required and total_weight > 0) else 0.0
+        lost = share * (100.0 - score) / 100.0
+        if is_required and lost > 0:
+            reasons[-1] = f"{reasons[-1]}（扣 {lost:.1f} 分）" if reasons else f"扣 {lost:.1f} 分"
+        for d in deductions:
+            if d.phrase_id == p.id:
+                lost += d.points
+                reasons.append(f"{d.reason}（{d.code}，扣 {d.points:.1f} 分）")
+        if not is_required:
+            reasons.append("非本次执法必需用语，不计入总分")
+        lost_total += lost
+        out.append(
+            PhraseScore(
+                phrase_id=p.id,
+                required=is_required,
+                weight=p.weight,
+                score=round(score, 1),
+                points_lost=round(lost, 2),
+                reasons=tuple(reasons),
+                title=p.title,
+                required_because=required.get(p.id, ""),
+            )
+        )
+    known = {p.id for p in guide.phrases}
+    lost_total += sum(d.points for d in deductions if d.phrase_id not in known)
+    total = 100.0 - lost_total if total_weight > 0 else 100.0 - lost_total
+    return out, max(0.0, min(100.0, total))
+
+
+def _similarity_reason(p: Phrase, m: PhraseMatch) -> str:
+    parts = [f"与标准用语相符 {m.score:.0f}/100"]
+    if m.missing_terms:
+        parts.append("缺少关键词：" + "、".join(m.missing_terms))
+    if m.missing_slots:
+        parts.append("未说明：" + "、".join(_slot_title(p, s) for s in m.missing_slots))
+    if m.status == "partial":
+        parts.append("仅部分说出")
+    return "；".join(parts)
+
+
+def _slot_title(p: Phrase, name: str) -> str:
+    for s in p.slots:
+        if s.name == name:
+            return s.title or s.name
+    return name
+
+
+def _title(guide: Guide, phrase_id: str) -> str:
+    try:
+        return guide.phrase(phrase_id).title
+    except KeyError:
+        return phrase_id

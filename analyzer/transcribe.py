@@ -1,11 +1,43 @@
 """Transcribe: audio -> time-stamped Simplified-Chinese transcript, fully offline.
 
 OWNER: transcription-core helper. Interface below is shared; add fields, don't rename.
+
+How (and why):
+- Audio is streamed from the file in blocks (media.iter_audio); Silero VAD (bundled with
+  faster-whisper, offline) finds speech in each block and only speech is decoded. A 2-hour mostly
+  silent recording therefore costs VAD time plus a little decoding, and memory stays bounded.
+  Block boundaries are moved into silence so no phrase is cut in two.
+- Both engines (faster-whisper, openai-whisper) get the same VAD regions, so their results
+  are comparable; times are mapped back to the original's timeline.
+- Conditioning on previous text is off: with it on, an unintelligible clip was transcribed as an
+  earlier phrase word for word (a false pass for a compliance tool).
+- Temperature fallback is bounded (few temperatures + a per-clip time budget): on unintelligible
+  audio the default six-step fallback multiplied the cost up to 20x.
+- Known hallucinations on silence/noise (subtitle credits, "请不吝点赞 订阅 转发", loops) are
+  dropped by the patterns in analyzer/hallucinations.txt, after VAD and Whisper's own
+  no-speech/log-prob/compression thresholds.
+- Output is Simplified (OpenCC t2s); the engine's exact text is kept in raw_text.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from analyzer import cache as transcript_cache
+from analyzer.media import TARGET_SR, Probe, iter_audio
+from analyzer.media import probe as probe_media
+from analyzer.models import ResolvedModel, resolve_model
 
 
 @dataclass(frozen=True)
@@ -37,7 +69,545 @@ class Transcript:
     model: str  # model name or path as resolved
     options: dict = field(default_factory=dict)
     audio_sha256: str = ""
+    speech_regions: tuple[tuple[float, float], ...] = ()  # VAD speech (start, end) s, original timeline
+    warnings: tuple[str, ...] = ()  # e.g. a clip that hit the time budget, dropped hallucinations
+    elapsed_s: float = 0.0  # wall time of the transcription that produced it (not of a cache hit)
 
     @property
     def text(self) -> str:
         return "".join(s.text for s in self.segments)
+
+    @property
+    def raw_text(self) -> str:
+        return "".join(s.raw_text for s in self.segments)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Transcript:
+        segments = tuple(
+            Segment(**{**s, "words": tuple(Word(**w) for w in s.get("words", ()))}) for s in data["segments"]
+        )
+        known = {f.name for f in dataclasses.fields(cls)}
+        rest = {k: v for k, v in data.items() if k in known and k != "segments"}
+        rest["speech_regions"] = tuple(tuple(r) for r in rest.get("speech_regions", ()))
+        rest["warnings"] = tuple(rest.get("warnings", ()))
+        return cls(segments=segments, **rest)
+
+
+# Defaults chosen by measurement: bench/bench_transcribe.py, results in bench/results/transcribe.md.
+DEFAULT_ENGINE = "faster-whisper"
+DEFAULT_BEAM_SIZE = 5
+DEFAULT_COMPUTE_TYPE = "float32"
+
+
+@dataclass(frozen=True)
+class TranscribeOptions:
+    engine: str = DEFAULT_ENGINE  # "faster-whisper" | "openai-whisper"
+    model: str | None = None  # name (base, small, ...) or path; None = embedded base
+    language: str | None = "zh"  # None = let Whisper detect
+    beam_size: int = DEFAULT_BEAM_SIZE  # 1 = greedy
+    best_of: int = 1  # samples per fallback temperature > 0 (kept low: fallback cost)
+    compute_type: str = DEFAULT_COMPUTE_TYPE  # faster-whisper only (float32, int8, ...)
+    temperatures: tuple[float, ...] = (0.0, 0.4)  # bounded fallback
+    clip_time_factor: float = 3.0  # per-clip budget = clip_time_base_s + factor * clip seconds
+    clip_time_base_s: float = 30.0
+    condition_on_previous_text: bool = False
+    word_timestamps: bool = True
+    no_speech_threshold: float = 0.6
+    compression_ratio_threshold: float = 2.4
+    log_prob_threshold: float = -1.0
+    initial_prompt: str | None = None
+    hotwords: str | None = None  # faster-whisper only
+    vad: bool = True
+    vad_threshold: float = 0.5
+    vad_min_silence_ms: int = 2000
+    vad_speech_pad_ms: int = 400
+    vad_min_speech_ms: int = 250
+    simplified: bool = True  # OpenCC t2s on text (raw kept)
+    drop_hallucinations: bool = True
+    threads: int = 2  # does not change results: not part of the cache key
+    allow_download: bool = False  # ditto
+
+    def key_dict(self) -> dict:
+        """Options that can change the transcript (the cache key part)."""
+        data = dataclasses.asdict(self)
+        for name in ("threads", "allow_download", "model", "engine"):
+            data.pop(name)
+        data["temperatures"] = list(self.temperatures)
+        return data
+
+
+ProgressFn = Callable[[float, float], None]  # (seconds of audio done, total seconds)
+
+BLOCK_S = 300.0  # audio read and VAD'd at a time (bounded memory on long files)
+MAX_REGION_S = 30.0  # VAD splits longer speech at its quietest short pause
+PIECE_S = 60.0  # speech seconds decoded per engine call (time budget checked between)
+
+
+def transcribe(
+    source: str | Path | np.ndarray,
+    options: TranscribeOptions | None = None,
+    *,
+    probe: Probe | None = None,
+    cache: bool = True,
+    progress: ProgressFn | None = None,
+) -> Transcript:
+    """Transcribe a recording (path) or a 16 kHz mono float32 array.
+
+    Raises media.MediaError for unusable files and models.ModelError for a missing model.
+    With `cache`, an identical earlier request is answered from the transcript cache.
+    """
+    opts = options or TranscribeOptions()
+    resolved = resolve_model(opts.model, opts.engine, allow_download=opts.allow_download)
+    if isinstance(source, np.ndarray):
+        audio = np.ascontiguousarray(source, dtype=np.float32).reshape(-1)
+        sha = "array:" + hashlib.sha256(audio.tobytes()).hexdigest()
+        duration = len(audio) / TARGET_SR
+        step = int(BLOCK_S * TARGET_SR)
+
+        def blocks() -> Iterator[np.ndarray]:
+            for i in range(0, max(len(audio), 1), step):
+                yield audio[i : i + step]
+
+    else:
+        info = probe or probe_media(source)
+        sha, duration = info.sha256, info.duration_s
+
+        def blocks() -> Iterator[np.ndarray]:
+            yield from iter_audio(source, chunk_s=BLOCK_S)
+
+    key = transcript_cache.transcript_key(sha, opts.engine, resolved.model_id, opts.key_dict())
+    if cache and (hit := transcript_cache.load(key)) is not None:
+        try:
+            return Transcript.from_dict(hit)
+        except (KeyError, TypeError, ValueError):
+            pass  # an entry from an incompatible version: transcribe again
+    result = _run(blocks(), duration, sha, opts, resolved, progress)
+    if cache:
+        transcript_cache.store(key, result.to_dict())
+    return result
+
+
+def _run(
+    blocks: Iterator[np.ndarray],
+    duration: float,
+    sha: str,
+    opts: TranscribeOptions,
+    resolved: ResolvedModel,
+    progress: ProgressFn | None,
+) -> Transcript:
+    started = time.monotonic()
+    engine = _engine(opts, resolved)
+    segments: list[Segment] = []
+    regions: list[tuple[float, float]] = []
+    warnings: list[str] = []
+    total_samples = 0
+    for offset, block, speech in _speech_blocks(blocks, opts):
+        total_samples = max(total_samples, int(offset * TARGET_SR) + len(block))
+        regions += [(offset + c["start"] / TARGET_SR, offset + c["end"] / TARGET_SR) for c in speech]
+        for piece in _pieces(speech):
+            raw, note = engine.run(block, piece, opts)
+            if note:
+                warnings.append(f"{offset + piece[0]['start'] / TARGET_SR:.1f}s: {note}")
+            for seg in raw:
+                kept = _postprocess(seg, offset, opts)
+                if kept is None:
+                    warnings.append(
+                        f"{offset + seg['start']:.1f}s: dropped likely hallucination {seg['text']!r}"
+                    )
+                elif kept.text.strip():
+                    segments.append(kept)
+        if progress:
+            progress(min(total_samples / TARGET_SR, duration or total_samples / TARGET_SR), duration)
+    segments.sort(key=lambda s: (s.start, s.end))
+    return Transcript(
+        segments=tuple(segments),
+        language=opts.language or engine.detected_language or "",
+        duration_s=round(max(duration, total_samples / TARGET_SR), 3),
+        engine=opts.engine,
+        model=resolved.name,
+        options={**opts.key_dict(), "model_id": resolved.model_id},
+        audio_sha256=sha,
+        speech_regions=tuple((round(a, 3), round(b, 3)) for a, b in regions),
+        warnings=tuple(warnings),
+        elapsed_s=round(time.monotonic() - started, 3),
+    )
+
+
+# ---------------------------------------------------------------- VAD and blocking
+
+
+def speech_timestamps(audio: np.ndarray, opts: TranscribeOptions | None = None) -> list[dict]:
+    """Silero VAD speech regions of a 16 kHz array as [{'start': sample, 'end': sample}, ...]."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    opts = opts or TranscribeOptions()
+    if len(audio) < TARGET_SR // 10:
+        return []
+    vad = VadOptions(
+        threshold=opts.vad_threshold,
+        min_speech_duration_ms=opts.vad_min_speech_ms,
+        max_speech_duration_s=MAX_REGION_S,
+        min_silence_duration_ms=opts.vad_min_silence_ms,
+        speech_pad_ms=opts.vad_speech_pad_ms,
+    )
+    return [{"start": int(c["start"]), "end": int(c["end"])} for c in get_speech_timestamps(audio, vad)]
+
+
+SILENCE_GATE_DBFS = -55.0  # frames quieter than this cannot hold speech: VAD skips them
+GATE_FRAME_S = 0.25
+GATE_PAD_S = 1.0
+
+
+def _active_spans(audio: np.ndarray) -> list[tuple[int, int]]:
+    """Sample spans (padded) where the level rises above SILENCE_GATE_DBFS: VAD only runs there.
+
+    Dropouts, muted stretches and digital silence cost nothing this way (Silero runs ~100x real time
+    on 2 cores, so 2 hours of silence would otherwise still cost a minute)."""
+    frame = int(GATE_FRAME_S * TARGET_SR)
+    n = len(audio) // frame
+    if n == 0:
+        return [(0, len(audio))] if len(audio) else []
+    rms = np.sqrt(np.mean(np.square(audio[: n * frame].reshape(n, frame), dtype=np.float64), axis=1))
+    loud = rms > 10 ** (SILENCE_GATE_DBFS / 20)
+    if len(audio) > n * frame:
+        tail = audio[n * frame :]
+        loud = np.append(
+            loud, np.sqrt(np.mean(np.square(tail, dtype=np.float64))) > 10 ** (SILENCE_GATE_DBFS / 20)
+        )
+    pad = int(GATE_PAD_S / GATE_FRAME_S)
+    spans: list[tuple[int, int]] = []
+    for i in np.flatnonzero(loud).tolist():
+        a, b = max(0, (i - pad) * frame), min(len(audio), (i + 1 + pad) * frame)
+        if spans and a <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], b))
+        else:
+            spans.append((a, b))
+    return spans
+
+
+def _gated_speech(audio: np.ndarray, opts: TranscribeOptions) -> list[dict]:
+    speech: list[dict] = []
+    for a, b in _active_spans(audio):
+        speech += [
+            {"start": c["start"] + a, "end": c["end"] + a} for c in speech_timestamps(audio[a:b], opts)
+        ]
+    return speech
+
+
+def _speech_blocks(
+    blocks: Iterator[np.ndarray], opts: TranscribeOptions
+) -> Iterator[tuple[float, np.ndarray, list[dict]]]:
+    """Yield (offset_s, audio, speech regions in samples of that audio), cut only inside silence.
+
+    A block whose last speech region runs into its end is cut before that region; the remainder is
+    carried into the next block, so a phrase is never split across two decodes.
+    """
+    carry = np.zeros(0, dtype=np.float32)
+    offset = 0  # samples
+    pending = next(blocks, None)
+    while pending is not None:
+        following = next(blocks, None)
+        buf = np.concatenate([carry, pending]) if len(carry) else pending
+        last = following is None
+        if not opts.vad:
+            yield offset / TARGET_SR, buf, [{"start": 0, "end": len(buf)}] if len(buf) else []
+            offset += len(buf)
+            carry = np.zeros(0, dtype=np.float32)
+        else:
+            speech = _gated_speech(buf, opts)
+            cut = len(buf)
+            edge = len(buf) - int(opts.vad_min_silence_ms * TARGET_SR / 1000) - 1
+            if not last and speech and speech[-1]["end"] >= edge and speech[-1]["start"] > 0:
+                cut = speech[-1]["start"]
+                speech = speech[:-1]
+            yield offset / TARGET_SR, buf[:cut], speech
+            offset += cut
+            carry = buf[cut:].copy() if cut < len(buf) else np.zeros(0, dtype=np.float32)
+        pending = following
+
+
+def _pieces(speech: list[dict]) -> Iterator[list[dict]]:
+    """Group consecutive speech regions into decode pieces of at most PIECE_S seconds of speech."""
+    group: list[dict] = []
+    total = 0
+    for chunk in speech:
+        length = chunk["end"] - chunk["start"]
+        if group and total + length > PIECE_S * TARGET_SR:
+            yield group
+            group, total = [], 0
+        group.append(chunk)
+        total += length
+    if group:
+        yield group
+
+
+class _TimeMap:
+    """Map times in the concatenated speech of a piece back to times in its block."""
+
+    def __init__(self, piece: list[dict]):
+        self.piece = piece
+        self.starts_concat: list[float] = []  # where each region starts in the concatenation (s)
+        pos = 0
+        for chunk in piece:
+            self.starts_concat.append(pos / TARGET_SR)
+            pos += chunk["end"] - chunk["start"]
+        self.length = pos / TARGET_SR
+
+    def index(self, t: float) -> int:
+        i = 0
+        for j, s in enumerate(self.starts_concat):
+            if t >= s:
+                i = j
+        return i
+
+    def to_block(self, t: float, index: int | None = None) -> float:
+        i = self.index(t) if index is None else index
+        return self.piece[i]["start"] / TARGET_SR + (t - self.starts_concat[i])
+
+
+# ---------------------------------------------------------------- engines
+
+
+class _Engine:
+    detected_language: str | None = None
+
+    def run(self, block: np.ndarray, piece: list[dict], opts: TranscribeOptions) -> tuple[list[dict], str]:
+        """Decode the piece; return raw segments (times in the block, seconds) and a note."""
+        audio = np.concatenate([block[c["start"] : c["end"]] for c in piece])
+        tmap = _TimeMap(piece)
+        deadline = time.monotonic() + opts.clip_time_base_s + opts.clip_time_factor * len(audio) / TARGET_SR
+        raw, note = self.decode(audio, opts, deadline)
+        for seg in raw:
+            if seg["words"]:
+                for w in seg["words"]:
+                    i = tmap.index((w["start"] + w["end"]) / 2)
+                    w["start"], w["end"] = tmap.to_block(w["start"], i), tmap.to_block(w["end"], i)
+                seg["start"], seg["end"] = seg["words"][0]["start"], seg["words"][-1]["end"]
+            else:
+                i = tmap.index(seg["start"])
+                seg["start"], seg["end"] = tmap.to_block(seg["start"], i), tmap.to_block(seg["end"], i)
+        return raw, note
+
+    def decode(self, audio: np.ndarray, opts: TranscribeOptions, deadline: float) -> tuple[list[dict], str]:
+        raise NotImplementedError
+
+
+_MODEL_LOCK = threading.Lock()
+_LOADED: dict[tuple, object] = {}  # one model at a time: bounded memory in long batches
+
+
+def _load_cached(key: tuple, loader: Callable[[], object]) -> object:
+    with _MODEL_LOCK:
+        if key not in _LOADED:
+            _LOADED.clear()
+            _LOADED[key] = loader()
+        return _LOADED[key]
+
+
+class _FasterWhisper(_Engine):
+    def __init__(self, opts: TranscribeOptions, resolved: ResolvedModel):
+        from faster_whisper import WhisperModel
+
+        key = ("faster-whisper", str(resolved.path), opts.compute_type, opts.threads)
+        self.model = _load_cached(
+            key,
+            lambda: WhisperModel(
+                str(resolved.path),
+                device="cpu",
+                compute_type=opts.compute_type,
+                cpu_threads=opts.threads,
+                local_files_only=True,
+            ),
+        )
+
+    def decode(self, audio: np.ndarray, opts: TranscribeOptions, deadline: float) -> tuple[list[dict], str]:
+        segments, info = self.model.transcribe(
+            audio,
+            language=opts.language,
+            beam_size=opts.beam_size,
+            best_of=opts.best_of,
+            temperature=list(opts.temperatures),
+            compression_ratio_threshold=opts.compression_ratio_threshold,
+            log_prob_threshold=opts.log_prob_threshold,
+            no_speech_threshold=opts.no_speech_threshold,
+            condition_on_previous_text=opts.condition_on_previous_text,
+            initial_prompt=opts.initial_prompt,
+            hotwords=opts.hotwords,
+            word_timestamps=opts.word_timestamps,
+            vad_filter=False,  # done by us, once, for both engines
+        )
+        self.detected_language = info.language
+        out: list[dict] = []
+        for seg in segments:
+            out.append(
+                {
+                    "start": seg.start,
+                    "end": seg.end,
+                    "text": seg.text,
+                    "avg_logprob": seg.avg_logprob,
+                    "no_speech_prob": seg.no_speech_prob,
+                    "compression_ratio": seg.compression_ratio,
+                    "words": [
+                        {"start": w.start, "end": w.end, "text": w.word, "probability": w.probability}
+                        for w in (seg.words or ())
+                    ],
+                }
+            )
+            if time.monotonic() > deadline:
+                segments.close()
+                return out, f"time budget exceeded after {seg.end:.1f}s of speech; rest of clip skipped"
+        return out, ""
+
+
+class _OpenAIWhisper(_Engine):
+    def __init__(self, opts: TranscribeOptions, resolved: ResolvedModel):
+        import torch
+
+        torch.set_num_threads(max(1, opts.threads))
+        if resolved.format == "pt":
+            checkpoint = resolved.path
+        else:
+            from analyzer.convert import openai_checkpoint
+
+            checkpoint = openai_checkpoint(resolved.path)
+        key = ("openai-whisper", str(checkpoint))
+        self.model = _load_cached(key, lambda: _load_openai(checkpoint))
+
+    def decode(self, audio: np.ndarray, opts: TranscribeOptions, deadline: float) -> tuple[list[dict], str]:
+        import whisper
+
+        result = whisper.transcribe(
+            self.model,
+            audio,
+            verbose=None,
+            language=opts.language,
+            temperature=tuple(opts.temperatures),
+            beam_size=opts.beam_size if opts.beam_size > 1 else None,
+            best_of=opts.best_of,
+            compression_ratio_threshold=opts.compression_ratio_threshold,
+            logprob_threshold=opts.log_prob_threshold,
+            no_speech_threshold=opts.no_speech_threshold,
+            condition_on_previous_text=opts.condition_on_previous_text,
+            initial_prompt=opts.initial_prompt,
+            word_timestamps=opts.word_timestamps,
+            fp16=False,
+        )
+        self.detected_language = result.get("language")
+        out = [
+            {
+                "start": s["start"],
+                "end": s["end"],
+                "text": s["text"],
+                "avg_logprob": s["avg_logprob"],
+                "no_speech_prob": s["no_speech_prob"],
+                "compression_ratio": s["compression_ratio"],
+                "words": [
+                    {"start": w["start"], "end": w["end"], "text": w["word"], "probability": w["probability"]}
+                    for w in s.get("words", ())
+                ],
+            }
+            for s in result["segments"]
+        ]
+        note = "time budget exceeded (clip decoded in full)" if time.monotonic() > deadline else ""
+        if opts.hotwords:
+            note = (note + "; " if note else "") + "hotwords ignored by openai-whisper"
+        return out, note
+
+
+def _load_openai(checkpoint: Path):
+    from analyzer.convert import load_openai_model
+
+    return load_openai_model(checkpoint)
+
+
+def _engine(opts: TranscribeOptions, resolved: ResolvedModel) -> _Engine:
+    if opts.engine == "faster-whisper":
+        if resolved.format != "ct2":
+            raise ValueError(f"faster-whisper needs a CTranslate2 model folder, got {resolved.path}")
+        return _FasterWhisper(opts, resolved)
+    if opts.engine == "openai-whisper":
+        return _OpenAIWhisper(opts, resolved)
+    raise ValueError(f"unknown engine {opts.engine!r}")
+
+
+# ---------------------------------------------------------------- post-processing
+
+
+@lru_cache(maxsize=1)
+def _t2s():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    return _t2s().convert(text) if text else text
+
+
+@lru_cache(maxsize=1)
+def hallucination_patterns() -> tuple[re.Pattern, ...]:
+    """Known Whisper hallucinations (analyzer/hallucinations.txt, one regex a line, '#' comments)."""
+    text = resources.files("analyzer").joinpath("hallucinations.txt").read_text(encoding="utf-8")
+    lines = (ln.strip() for ln in text.splitlines())
+    return tuple(re.compile(ln) for ln in lines if ln and not ln.startswith("#"))
+
+
+_PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
+_LOOP = re.compile(r"(.{1,12}?)\1{3,}")  # a unit said 4+ times in a row: a decoding loop
+
+
+def is_hallucination(text: str) -> bool:
+    """True for text that is one of Whisper's known inventions on silence/noise."""
+    plain = _PUNCT.sub("", to_simplified(text))
+    return any(p.search(plain) for p in hallucination_patterns())
+
+
+def collapse_loops(text: str) -> str:
+    """'好的好的好的好的好的' -> '好的': keep one copy of a unit repeated 4+ times."""
+    return _LOOP.sub(r"\1", text)
+
+
+def _postprocess(seg: dict, offset: float, opts: TranscribeOptions) -> Segment | None:
+    """Raw engine segment -> Segment on the original timeline; None when it is a known hallucination."""
+    raw = seg["text"].strip()
+    if opts.drop_hallucinations and is_hallucination(raw):
+        return None
+    convert = to_simplified if opts.simplified else (lambda s: s)
+    text = convert(raw)
+    words = [
+        Word(
+            start=round(offset + float(w["start"]), 3),
+            end=round(offset + float(w["end"]), 3),
+            text=convert(w["text"].strip()),
+            probability=round(float(w["probability"]), 4),
+        )
+        for w in seg["words"]
+    ]
+    if opts.drop_hallucinations and _LOOP.search(text):
+        text = collapse_loops(text)
+        words = _drop_looped_words(words)
+    return Segment(
+        start=round(offset + float(seg["start"]), 3),
+        end=round(offset + float(seg["end"]), 3),
+        text=text,
+        raw_text=raw,
+        avg_logprob=round(float(seg["avg_logprob"]), 4),
+        no_speech_prob=round(float(seg["no_speech_prob"]), 4),
+        compression_ratio=round(float(seg["compression_ratio"]), 4),
+        words=tuple(words),
+    )
+
+
+def _drop_looped_words(words: list[Word]) -> list[Word]:
+    """Remove the words that make up the repeats of a loop (keep the first copy)."""
+    joined = "".join(w.text for w in words)
+    removed: list[tuple[int, int]] = [(m.start() + len(m.group(1)), m.end()) for m in _LOOP.finditer(joined)]
+    kept, pos = [], 0
+    for w in words:
+        start, pos = pos, pos + len(w.text)
+        if not any(a <= start < b for a, b in removed):
+            kept.append(w)
+    return kept

@@ -1,0 +1,425 @@
+"""Many recordings: discover files and cases, skip what is current, analyse the rest (optionally in
+worker processes), write each result as it finishes, and summarise worst first.
+
+Resumable by design: every finished recording is written (atomically) and recorded in
+OUT/.scriptcheck-state.json with its fingerprint (SHA-256s of the originals, guide content hash,
+model identity, options). A re-run, or a run after an interruption, analyses only recordings whose
+fingerprint changed or that have no result yet; failed ones are always retried.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import json
+import multiprocessing
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from analyzer import report
+from analyzer.pipeline import AnalyzeOptions, RecordingResult, analyze_recording, load_guide_for
+
+STATE_FILE = ".scriptcheck-state.json"
+STATE_VERSION = 1
+WORKER_MEMORY_BYTES = 600 * 1024 * 1024  # measured peak of one faster-whisper base worker (float32)
+PER_RECORDING = ("json", "html", "srt", "vtt")
+SUMMARY = ("csv", "xlsx")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One recording to analyse: a file, or the files of one case folder."""
+
+    name: str  # what the reviewer pointed at (file path or case folder)
+    paths: tuple[str, ...]
+    stem: str  # output name under OUT, without extension
+    is_case: bool = False
+
+
+@dataclass
+class BatchOutcome:
+    rows: list[dict[str, Any]] = field(default_factory=list)  # summary rows, worst first
+    analysed: int = 0
+    skipped: int = 0
+    failed: int = 0
+    outputs: list[Path] = field(default_factory=list)  # summary files written
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def _media_extensions() -> frozenset[str]:
+    from analyzer.continuity import MEDIA_EXTENSIONS
+
+    return MEDIA_EXTENSIONS
+
+
+def _is_media(p: Path) -> bool:
+    return p.is_file() and p.suffix.lower() in _media_extensions() and not p.name.startswith(".")
+
+
+def _safe_stem(text: str) -> str:
+    text = text.replace("\\", "/").strip("/")
+    return re.sub(r"[^\w.\-/\u4e00-\u9fff]+", "_", text) or "recording"
+
+
+def discover(inputs: Sequence[str | os.PathLike], *, folder_is_case: bool = False) -> list[Job]:
+    """Files given -> one job each. A folder -> its loose media files (one job each) and each
+    subfolder holding media files as one case (searched recursively). With `folder_is_case`, every
+    given folder is itself one case."""
+    jobs: list[Job] = []
+    for raw in inputs:
+        p = Path(raw)
+        if p.is_dir():
+            if folder_is_case:
+                files = sorted(c for c in p.iterdir() if _is_media(c))
+                if files:
+                    jobs.append(_job(p, files, p.name))
+                continue
+            jobs.extend(_walk(p, p))
+        else:
+            jobs.append(Job(name=str(p), paths=(str(p),), stem=_safe_stem(p.name)))
+    seen: dict[str, int] = {}
+    unique: list[Job] = []
+    for j in jobs:
+        n = seen.get(j.stem, 0)
+        seen[j.stem] = n + 1
+        unique.append(j if n == 0 else replace(j, stem=f"{j.stem}-{n + 1}"))
+    return unique
+
+
+def _job(folder: Path, files: list[Path], stem: str) -> Job:
+    if len(files) == 1:
+        return Job(name=str(files[0]), paths=(str(files[0]),), stem=_safe_stem(stem))
+    return Job(name=str(folder), paths=tuple(str(f) for f in files), stem=_safe_stem(stem), is_case=True)
+
+
+def _walk(root: Path, folder: Path) -> list[Job]:
+    jobs: list[Job] = []
+    entries = sorted(folder.iterdir())
+    for e in entries:
+        if _is_media(e):
+            jobs.append(Job(name=str(e), paths=(str(e),), stem=_safe_stem(str(e.relative_to(root)))))
+    for d in entries:
+        if not d.is_dir() or d.name.startswith("."):
+            continue
+        files = sorted(c for c in d.iterdir() if _is_media(c))
+        if files:
+            jobs.append(_job(d, files, str(d.relative_to(root))))
+        else:
+            jobs.extend(_walk(root, d))
+    return jobs
+
+
+# --------------------------------------------------------------------------- fingerprints and state
+
+
+class State:
+    """OUT/.scriptcheck-state.json: per output stem, the fingerprint of its current result."""
+
+    def __init__(self, out: Path):
+        self.path = out / STATE_FILE
+        self.data: dict[str, Any] = {"version": STATE_VERSION, "entries": {}, "hashes": {}}
+        try:
+            loaded = json.loads(self.path.read_text(encoding="utf-8"))
+            if loaded.get("version") == STATE_VERSION:
+                self.data = loaded
+        except (OSError, ValueError):
+            pass
+
+    def file_sha256(self, path: str) -> str:
+        """SHA-256 of an original, re-read only when its size or mtime changed."""
+        from analyzer.media import sha256_file
+
+        st = os.stat(path)
+        key = str(Path(path).resolve())
+        known = self.data["hashes"].get(key)
+        if known and known["size"] == st.st_size and known["mtime_ns"] == st.st_mtime_ns:
+            return known["sha256"]
+        digest = sha256_file(path)
+        self.data["hashes"][key] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest}
+        return digest
+
+    def current(self, job: Job, fingerprint: str, out: Path) -> bool:
+        entry = self.data["entries"].get(job.stem)
+        return bool(
+            entry
+            and entry.get("fingerprint") == fingerprint
+            and not entry.get("error")
+            and (out / f"{job.stem}.json").is_file()
+        )
+
+    def record(self, job: Job, fingerprint: str, error: str | None) -> None:
+        self.data["entries"][job.stem] = {
+            "name": job.name,
+            "paths": list(job.paths),
+            "fingerprint": fingerprint,
+            "error": error,
+            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        self.save()
+
+    def save(self) -> None:
+        report.atomic_write_text(self.path, json.dumps(self.data, ensure_ascii=False, indent=1))
+
+
+def run_fingerprint(options: AnalyzeOptions) -> dict[str, Any]:
+    """What every result of this run depends on besides the files: guide content, model, options."""
+    from analyzer.models import resolve_model
+
+    guide = load_guide_for(options)
+    topts = options.transcribe_options()
+    try:
+        model_id = resolve_model(topts.model, topts.engine).model_id
+    except Exception as err:  # noqa: BLE001 - reported per recording when the model is really needed
+        model_id = f"unresolved:{err.__class__.__name__}"
+    return {"guide_sha256": report.guide_sha256(guide), "model_id": model_id, **options.fingerprint()}
+
+
+def job_fingerprint(job: Job, state: State, run: dict[str, Any]) -> str:
+    files = []
+    for p in job.paths:
+        try:
+            files.append(state.file_sha256(p))
+        except OSError as err:
+            files.append(f"unreadable:{err.__class__.__name__}")
+    blob = json.dumps({"files": files, "run": run}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- workers
+
+
+def plan_workers(requested: int, cores: int | None = None, available: int | None = None) -> tuple[int, int]:
+    """(processes, Whisper threads each): no more processes than cores or than fit in free memory."""
+    cores = cores or os.cpu_count() or 1
+    available = _available_memory() if available is None else available
+    fit = max(1, int(available // WORKER_MEMORY_BYTES)) if available else cores
+    workers = max(1, min(requested, cores, fit))
+    return workers, max(1, cores // workers)
+
+
+def _available_memory() -> int:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def write_outputs(
+    rec: dict[str, Any],
+    guide: dict[str, Any],
+    out: Path,
+    stem: str,
+    formats: Sequence[str],
+    *,
+    embed_media: bool = False,
+) -> list[Path]:
+    """The per-recording files (json/html/srt/vtt) of one result."""
+    base = out / stem
+    base.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    # The JSON is the stored result (resume, summaries, other formats later): always written.
+    written.append(report.write_json(base.with_name(base.name + ".json"), report.document([rec], guide)))
+    if "html" in formats:
+        written.append(
+            report.write_html(rec, guide, base.with_name(base.name + ".html"), embed_media=embed_media)
+        )
+    for fmt in ("srt", "vtt"):
+        if fmt in formats and not rec.get("error"):
+            written.extend(report.write_subtitles(rec, base, fmt))
+    return written
+
+
+def _analyse_job(
+    job: Job,
+    options: AnalyzeOptions,
+    out: str,
+    formats: tuple[str, ...],
+    embed_media: bool,
+) -> tuple[str, dict[str, Any]]:
+    """Worker body: analyse one job and write its files; returns (stem, recording dict)."""
+    result: RecordingResult = analyze_recording(list(job.paths), options)
+    result.name = job.name
+    result.is_case = job.is_case
+    rec = report.recording_to_dict(result)
+    guide = report.guide_to_dict(result.guide)
+    write_outputs(rec, guide, Path(out), job.stem, formats, embed_media=embed_media)
+    return job.stem, rec
+
+
+def _init_worker() -> None:
+    # Workers ignore Ctrl-C; the parent stops the pool and keeps what finished.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+# --------------------------------------------------------------------------- the batch
+
+
+def run_batch(
+    inputs: Sequence[str | os.PathLike],
+    out: str | os.PathLike,
+    options: AnalyzeOptions | None = None,
+    *,
+    formats: Sequence[str] = ("json", "html", "csv", "xlsx"),
+    workers: int = 1,
+    folder_is_case: bool = False,
+    force: bool = False,
+    embed_media: bool = False,
+    progress: bool = True,
+    on_error: Callable[[str], None] | None = None,
+) -> BatchOutcome:
+    """Analyse everything under `inputs` into `out`; see the module docstring."""
+    options = options or AnalyzeOptions()
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    formats = tuple(f for f in formats if f)
+    unknown = sorted(set(formats) - set(report.FORMATS))
+    if unknown:
+        raise ValueError(
+            f"未知的输出格式 / unknown format: {', '.join(unknown)}（可选：{', '.join(report.FORMATS)}）"
+        )
+    jobs = discover(inputs, folder_is_case=folder_is_case)
+    outcome = BatchOutcome()
+    if not jobs:
+        return outcome
+
+    loaded = load_guide_for(options)
+    if options.profile and options.profile not in {p.id for p in loaded.profiles}:
+        known = ", ".join(p.id for p in loaded.profiles)
+        raise ValueError(f"未知的执法类型 / unknown profile {options.profile!r}（可选：{known}）")
+    state = State(out_dir)
+    run = run_fingerprint(options)
+    guide = report.guide_to_dict(loaded)
+    fingerprints = {j.stem: job_fingerprint(j, state, run) for j in jobs}
+    state.save()
+    todo = [j for j in jobs if force or not state.current(j, fingerprints[j.stem], out_dir)]
+    outcome.skipped = len(jobs) - len(todo)
+    for j in jobs:
+        if j not in todo:
+            _refresh_outputs(j, out_dir, guide, formats, embed_media)
+
+    n_workers, threads = plan_workers(workers)
+    n_workers = min(n_workers, max(1, len(todo)))
+    if options.threads <= 0:
+        options = replace(options, threads=threads)
+    bar = _progress_bar(todo, outcome.skipped, len(jobs), progress)
+
+    def finished(job: Job, rec: dict[str, Any]) -> None:
+        err = rec.get("error")
+        state.record(job, fingerprints[job.stem], err)
+        if err:
+            outcome.failed += 1
+            (on_error or _print_error)(err)
+        else:
+            outcome.analysed += 1
+        if bar is not None:
+            bar.update(_weight(job))
+            bar.set_postfix_str(f"{outcome.analysed + outcome.failed}/{len(todo)} 失败 {outcome.failed}")
+
+    args = (str(out_dir), formats, embed_media)
+    try:
+        if n_workers <= 1:
+            for job in todo:
+                finished(job, _analyse_job(job, options, *args)[1])
+        else:
+            ctx = multiprocessing.get_context("spawn")
+            with cf.ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_init_worker) as pool:
+                futures = {pool.submit(_analyse_job, j, options, *args): j for j in todo}
+                for fut in cf.as_completed(futures):
+                    job = futures[fut]
+                    try:
+                        rec = fut.result()[1]
+                    except Exception as err:  # noqa: BLE001 - a crashed worker is one failed recording
+                        rec = _error_dict(job, f"{job.name}: 分析进程失败 / worker failed: {err}")
+                        report.write_json(out_dir / f"{job.stem}.json", report.document([rec], guide))
+                    finished(job, rec)
+    finally:
+        if bar is not None:
+            bar.close()
+
+    records = [_load_record(j, out_dir) for j in jobs]
+    outcome.rows = report.worst_first(report.summary_row(r) for r in records)
+    if len(jobs) > 1 and "json" in formats:
+        outcome.outputs.append(report.write_json(out_dir / "report.json", report.document(records, guide)))
+    if "csv" in formats:
+        outcome.outputs.append(report.write_csv(outcome.rows, out_dir / "summary.csv"))
+    if "xlsx" in formats:
+        outcome.outputs.append(report.write_xlsx(outcome.rows, out_dir / "summary.xlsx"))
+    outcome.failed = sum(1 for r in outcome.rows if r["error"])
+    return outcome
+
+
+def _refresh_outputs(job: Job, out: Path, guide: dict[str, Any], formats: Sequence[str], embed: bool) -> None:
+    """A current result may lack a format asked for now: render it from the stored JSON."""
+    base = out / job.stem
+    wanted = [f for f in ("html", "srt", "vtt") if f in formats]
+    missing = [
+        f
+        for f in wanted
+        if not base.with_name(f"{base.name}.{f}").exists()
+        and not base.with_name(f"{base.name}.1.{f}").exists()
+    ]
+    if missing:
+        rec = _load_record(job, out)
+        write_outputs(rec, guide, out, job.stem, missing, embed_media=embed)
+
+
+def _load_record(job: Job, out: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads((out / f"{job.stem}.json").read_text(encoding="utf-8"))
+        return doc["recordings"][0]
+    except (OSError, ValueError, KeyError, IndexError):
+        return _error_dict(job, f"{job.name}: 结果文件缺失或损坏 / result missing")
+
+
+def _error_dict(job: Job, message: str) -> dict[str, Any]:
+    result = RecordingResult(paths=list(job.paths), name=job.name, is_case=job.is_case, error=message)
+    return report.recording_to_dict(result)
+
+
+def _weight(job: Job) -> int:
+    total = 0
+    for p in job.paths:
+        try:
+            total += os.path.getsize(p)
+        except OSError:
+            total += 1
+    return max(1, total)
+
+
+def _progress_bar(todo: list[Job], skipped: int, total: int, enabled: bool):
+    if enabled and skipped:
+        print(f"跳过 {skipped}/{total} 个结果仍有效的录音 / skipped (results current)", file=sys.stderr)
+    if not enabled or not todo:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(
+        total=sum(_weight(j) for j in todo),
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc="分析 / analyse",
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
+
+
+def _print_error(message: str) -> None:
+    print(f"错误 / error: {message}", file=sys.stderr)

@@ -1,0 +1,79 @@
+"""`scriptcheck analyze PATH...`: compliance reports for files, cases, or whole folders."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+DEFAULT_OUT = "scriptcheck-report"
+DEFAULT_FORMATS = "json,html,csv,xlsx"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="录音文件，或文件夹（其中的单个文件各为一条录音，每个子文件夹为一个案件）",
+    )
+    parser.add_argument("-o", "--out", default=DEFAULT_OUT, help=f"输出文件夹（默认 {DEFAULT_OUT}）")
+    parser.add_argument(
+        "--format",
+        default=DEFAULT_FORMATS,
+        help=f"输出格式，逗号分隔：json,html,srt,vtt,csv,xlsx（默认 {DEFAULT_FORMATS}；JSON 总会写出）",
+    )
+    parser.add_argument("--profile", help="执法类型（如 inspection、on_site_penalty）；不指定则按内容推断")
+    parser.add_argument("--guide", help="用语指引名称或 TOML 路径（默认 phrasebook/default.toml）")
+    parser.add_argument("--workers", type=int, default=1, help="并行进程数（受 CPU 核数与内存限制，默认 1）")
+    parser.add_argument("--threads", type=int, default=0, help="每个进程的转写线程数（默认 核数/进程数）")
+    parser.add_argument("--engine", choices=("faster-whisper", "openai-whisper"), help="转写引擎")
+    parser.add_argument("--model", help="模型名称或路径（默认内置 Whisper base）")
+    parser.add_argument("--beam-size", type=int, help="束搜索宽度（默认见 transcribe）")
+    parser.add_argument("--case", action="store_true", help="把给出的每个文件夹当作一个案件（多个文件）")
+    parser.add_argument("--force", action="store_true", help="忽略已有结果，全部重新分析")
+    parser.add_argument(
+        "--embed-media", action="store_true", help="把原始音视频嵌入 HTML（默认只链接原文件）"
+    )
+    parser.add_argument("--no-cache", action="store_true", help="不使用转写缓存")
+    parser.add_argument("--no-progress", action="store_true", help="不显示进度条")
+
+
+def run(args: argparse.Namespace) -> int:
+    from analyzer.batch import run_batch
+    from analyzer.guide import GuideError
+    from analyzer.pipeline import AnalyzeOptions
+    from analyzer.report import terminal_table
+
+    extra = {"beam_size": args.beam_size} if args.beam_size else {}
+    options = AnalyzeOptions(
+        guide=args.guide,
+        profile=args.profile,
+        engine=args.engine,
+        model=args.model,
+        transcribe=extra,
+        threads=args.threads,
+        cache=not args.no_cache,
+    )
+    formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
+    try:
+        outcome = run_batch(
+            args.paths,
+            args.out,
+            options,
+            formats=formats,
+            workers=args.workers,
+            folder_is_case=args.case,
+            force=args.force,
+            embed_media=args.embed_media,
+            progress=not args.no_progress and sys.stderr.isatty(),
+        )
+    except (GuideError, ValueError) as err:
+        print(f"错误 / error: {err}", file=sys.stderr)
+        return 2
+    if not outcome.rows:
+        print("错误 / error: 未找到可分析的录音文件 / no recordings found", file=sys.stderr)
+        return 2
+    print(terminal_table(outcome.rows))
+    counts = f"新分析 {outcome.analysed}，沿用 {outcome.skipped}，失败 {outcome.failed}"
+    print(f"\n共 {len(outcome.rows)} 条：{counts}。结果在 {args.out}/")
+    return outcome.exit_code

@@ -1,0 +1,98 @@
+"""`scriptcheck serve`: the local reviewer web app (review queue, evidence view, access log, training).
+
+Binds 127.0.0.1 unless --host says otherwise. The first admin is created with
+`scriptcheck serve --create-admin NAME` (password from SCRIPTCHECK_ADMIN_PASSWORD or a prompt).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="监听地址（默认仅本机 127.0.0.1）")
+    parser.add_argument("--port", type=int, default=8765, help="端口（默认 8765）")
+    parser.add_argument(
+        "--db",
+        default=os.environ.get("SCRIPTCHECK_DB"),
+        help="数据库：SQLAlchemy URL 或 SQLite 文件（默认 DATA_DIR/scriptcheck.db；环境变量 SCRIPTCHECK_DB）",
+    )
+    parser.add_argument(
+        "--data-dir",
+        default=os.environ.get("SCRIPTCHECK_DATA", "scriptcheck-data"),
+        help="数据目录：原始文件、分析结果、训练录音（默认 ./scriptcheck-data；环境变量 SCRIPTCHECK_DATA）",
+    )
+    parser.add_argument(
+        "--import-root",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="管理员可登记的服务器文件夹根目录（可重复；默认 DATA_DIR/inbox）",
+    )
+    parser.add_argument("--guide", default=None, help="默认用语指引（名称或 TOML 路径）")
+    parser.add_argument("--workers", type=int, default=1, help="后台分析线程数（默认 1）")
+    parser.add_argument(
+        "--secure-cookies", action="store_true", help="仅通过 HTTPS 发送会话 Cookie（部署在 HTTPS 之后时）"
+    )
+    parser.add_argument(
+        "--create-admin",
+        metavar="NAME",
+        help="创建管理员账号后退出（密码取自环境变量 SCRIPTCHECK_ADMIN_PASSWORD，否则提示输入）",
+    )
+
+
+def _config(args: argparse.Namespace):
+    from analyzer.web.app import WebConfig
+
+    return WebConfig(
+        data_dir=Path(args.data_dir).expanduser(),
+        db=args.db,
+        import_roots=[Path(p).expanduser() for p in args.import_root],
+        guide=args.guide,
+        workers=args.workers,
+        secure_cookies=args.secure_cookies,
+    )
+
+
+def _create_admin(args: argparse.Namespace) -> int:
+    from analyzer.web.auth import AuthError, create_user
+    from analyzer.web.db import database_url, make_engine, make_sessionmaker
+
+    data_dir = Path(args.data_dir).expanduser()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    password = os.environ.get("SCRIPTCHECK_ADMIN_PASSWORD")
+    if not password:
+        password = getpass.getpass(f"{args.create_admin} 的密码：")
+        if password != getpass.getpass("再输入一次："):
+            print("两次输入的密码不一致", file=sys.stderr)
+            return 2
+    sessions = make_sessionmaker(make_engine(database_url(args.db, data_dir)))
+    with sessions() as db:
+        try:
+            create_user(db, args.create_admin, password, "admin")
+        except AuthError as err:
+            print(f"无法创建管理员：{err}", file=sys.stderr)
+            return 2
+    print(f"已创建管理员 {args.create_admin}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.create_admin:
+        return _create_admin(args)
+    import uvicorn
+
+    from analyzer.web.app import create_app
+
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"注意：服务监听 {args.host}，局域网内的其他计算机可以访问；请确认已部署 HTTPS。", file=sys.stderr
+        )
+    app = create_app(_config(args))
+    print(f"Scriptcheck 审阅网页：http://{args.host}:{args.port}/  （Ctrl+C 停止）")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0

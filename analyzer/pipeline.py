@@ -1,0 +1,239 @@
+"""One recording (or the files of one case) end to end:
+media -> transcribe -> continuity -> match -> rules.
+
+Each file is decoded once; the same array feeds Whisper and the continuity checks. A case is
+matched on its concatenated timeline (file offsets from continuity), and every time keeps a way
+back to a file and a time inside that original.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from analyzer.transcribe import Segment, Transcript, Word
+
+if TYPE_CHECKING:
+    from analyzer.continuity import CaseFile, ContinuityReport
+    from analyzer.guide import Guide
+    from analyzer.match import PhraseMatch
+    from analyzer.media import Probe
+    from analyzer.rules import Evaluation
+
+
+@dataclass(frozen=True)
+class AnalyzeOptions:
+    """What decides a result: part of the batch fingerprint, so a change re-runs the analysis."""
+
+    guide: str | None = None  # name or path; None = phrasebook/default.toml
+    profile: str | None = None  # enforcement profile id; None = inferred from what was said
+    engine: str | None = None  # None = transcribe's default (faster-whisper)
+    model: str | None = None  # None = embedded Whisper base
+    transcribe: dict[str, Any] = field(default_factory=dict)  # extra TranscribeOptions fields
+    threads: int = 0  # Whisper CPU threads; 0 = transcribe's default
+    cache: bool = True  # reuse cached transcripts
+
+    def transcribe_options(self):
+        """TranscribeOptions with only the fields set here (defaults stay transcribe's own)."""
+        from analyzer.transcribe import TranscribeOptions
+
+        names = {f.name for f in dataclasses.fields(TranscribeOptions)}
+        values: dict[str, Any] = {k: v for k, v in self.transcribe.items() if k in names}
+        unknown = sorted(set(self.transcribe) - names)
+        if unknown:
+            raise ValueError(f"未知的转写选项 / unknown transcribe options: {', '.join(unknown)}")
+        for name in ("engine", "model", "threads"):
+            value = getattr(self, name)
+            if value and name in names:
+                values[name] = value
+        return TranscribeOptions(**values)
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The options that change a result (not threads or cache, which only change speed)."""
+        topts = self.transcribe_options()
+        return {
+            "profile": self.profile,
+            "engine": topts.engine,
+            "model": topts.model,
+            "transcribe": topts.key_dict(),
+        }
+
+
+@dataclass
+class RecordingResult:
+    """Everything known about one recording or case; report.py turns it into JSON/HTML/SRT/rows."""
+
+    paths: list[str]  # the input files, in case-timeline order once analysed
+    name: str = ""  # what the reviewer asked for: the file, or the case folder
+    is_case: bool = False
+    files: tuple[CaseFile, ...] = ()  # with offsets on the case timeline
+    sha256s: dict[str, str] = field(default_factory=dict)  # path -> SHA-256 of the original
+    duration_s: float = 0.0
+    probes: dict[str, Probe] = field(default_factory=dict)
+    transcripts: dict[str, Transcript] = field(default_factory=dict)  # per file, file time
+    transcript: Transcript | None = None  # case timeline
+    matches: list[PhraseMatch] = field(default_factory=list)
+    continuity: ContinuityReport | None = None
+    evaluation: Evaluation | None = None
+    guide: Guide | None = None
+    error: str | None = None  # one line: '<file>: <cause>'
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: decode, transcribe, other
+
+    @property
+    def sha256(self) -> str:
+        """A file's SHA-256; for a case, the SHA-256 of its files' SHA-256s in timeline order."""
+        if len(self.paths) == 1:
+            return self.sha256s.get(self.paths[0], "")
+        if not self.sha256s or len(self.sha256s) < len(self.paths):
+            return ""
+        joined = "\n".join(self.sha256s[p] for p in self.paths)
+        return hashlib.sha256(joined.encode()).hexdigest()
+
+    def file_of(self, t: float | None) -> tuple[str, float | None]:
+        from analyzer.rules import locate
+
+        return locate(t, self.files)
+
+
+_GUIDES: dict[str | None, tuple[int, Guide]] = {}
+
+
+def _mtime_ns(path: str) -> int:
+    try:
+        return Path(path).stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+def load_guide_for(options: AnalyzeOptions) -> Guide:
+    """The options' guide, loaded once per process and reloaded when its file changes."""
+    from analyzer.guide import load_guide
+
+    cached = _GUIDES.get(options.guide)
+    if cached and cached[0] == _mtime_ns(cached[1].path):
+        return cached[1]
+    guide = load_guide(options.guide)
+    _GUIDES[options.guide] = (_mtime_ns(guide.path), guide)
+    return guide
+
+
+def shift_transcript(t: Transcript, offset_s: float) -> tuple[Segment, ...]:
+    """Segments moved onto the case timeline."""
+    if not offset_s:
+        return t.segments
+    return tuple(
+        dataclasses.replace(
+            s,
+            start=s.start + offset_s,
+            end=s.end + offset_s,
+            words=tuple(
+                Word(start=w.start + offset_s, end=w.end + offset_s, text=w.text, probability=w.probability)
+                for w in s.words
+            ),
+        )
+        for s in t.segments
+    )
+
+
+def case_transcript(files: tuple[CaseFile, ...], transcripts: dict[str, Transcript]) -> Transcript:
+    """One transcript on the case timeline (a single file: its own transcript unchanged)."""
+    if len(files) == 1:
+        return transcripts[files[0].path]
+    segments: list[Segment] = []
+    for f in files:
+        segments.extend(shift_transcript(transcripts[f.path], f.offset_s))
+    first = transcripts[files[0].path]
+    end = max((f.offset_s + f.duration_s for f in files), default=0.0)
+    regions = tuple(
+        (a + f.offset_s, b + f.offset_s) for f in files for a, b in transcripts[f.path].speech_regions
+    )
+    return Transcript(
+        segments=tuple(segments),
+        language=first.language,
+        duration_s=end,
+        engine=first.engine,
+        model=first.model,
+        options=dict(first.options),
+        audio_sha256="",
+        speech_regions=regions,
+        warnings=tuple(w for f in files for w in transcripts[f.path].warnings),
+        elapsed_s=sum(transcripts[f.path].elapsed_s for f in files),
+    )
+
+
+def analyze_recording(paths: list[str] | str, options: AnalyzeOptions | None = None) -> RecordingResult:
+    """Analyse one file, or the files of one case, and never raise for bad media.
+
+    A file that cannot be read turns the result into an error result (`error` set, one line),
+    so a batch can go on.
+    """
+    from analyzer.media import MediaError
+
+    options = options or AnalyzeOptions()
+    if isinstance(paths, (str, Path)):
+        paths = [str(paths)]
+    paths = [str(p) for p in paths]
+    result = RecordingResult(
+        paths=list(paths), name=paths[0] if len(paths) == 1 else "", is_case=len(paths) > 1
+    )
+    try:
+        _run(result, options)
+    except MediaError as err:
+        result.error = _one_line(str(err))
+    except Exception as err:  # noqa: BLE001 - one bad recording must not stop a batch
+        where = result.paths[0] if len(result.paths) == 1 else (result.name or ", ".join(result.paths))
+        result.error = _one_line(f"{where}: {err.__class__.__name__}: {err}")
+    return result
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:400]
+
+
+def _run(result: RecordingResult, options: AnalyzeOptions) -> None:
+    from analyzer.continuity import analyze_continuity
+    from analyzer.match import match_transcript
+    from analyzer.media import load_audio, probe
+    from analyzer.rules import evaluate
+    from analyzer.transcribe import transcribe
+
+    guide = load_guide_for(options)
+    result.guide = guide
+    topts = options.transcribe_options()
+    timings = {"decode": 0.0, "transcribe": 0.0, "continuity": 0.0, "match": 0.0, "rules": 0.0}
+    audio: dict[str, Any] = {}
+    for path in result.paths:
+        t0 = time.perf_counter()
+        pr = probe(path)
+        result.probes[path] = pr
+        result.sha256s[path] = pr.sha256
+        audio[path] = load_audio(path)
+        t1 = time.perf_counter()
+        result.transcripts[path] = transcribe(audio[path], topts, probe=pr, cache=options.cache)
+        t2 = time.perf_counter()
+        timings["decode"] += t1 - t0
+        timings["transcribe"] += t2 - t1
+
+    t0 = time.perf_counter()
+    continuity = analyze_continuity(
+        result.paths, result.transcripts, guide, audio=audio, probes=result.probes
+    )
+    del audio
+    result.continuity = continuity
+    result.files = tuple(continuity.files)
+    result.paths = [f.path for f in result.files] or result.paths
+    result.duration_s = max((f.offset_s + f.duration_s for f in result.files), default=0.0)
+    t1 = time.perf_counter()
+    transcript = case_transcript(result.files, result.transcripts)
+    result.transcript = transcript
+    result.matches = list(match_transcript(transcript, guide))
+    t2 = time.perf_counter()
+    result.evaluation = evaluate(result.matches, continuity, transcript, guide, options.profile)
+    t3 = time.perf_counter()
+    timings.update(continuity=t1 - t0, match=t2 - t1, rules=t3 - t2)
+    timings["other"] = timings["decode"] + timings["continuity"] + timings["match"] + timings["rules"]
+    result.timings = {k: round(v, 4) for k, v in timings.items()}

@@ -1,0 +1,176 @@
+"""The reviewer web app: `create_app(WebConfig)` builds the FastAPI application.
+
+Server-rendered Jinja2 pages in Chinese, a little vanilla JS. Analysis runs in a background
+worker (analyzer.web.jobs) on the real pipeline; tests may inject `analyze` for unit-level checks.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import FastAPI, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from analyzer import __version__
+from analyzer.rules import fmt_time
+from analyzer.web import audit_log, routes_admin, routes_review, routes_train
+from analyzer.web.auth import SESSION_COOKIE, authenticate, end_session, start_session
+from analyzer.web.db import ROLE_TITLES, database_url, make_engine, make_sessionmaker
+from analyzer.web.deps import DB, CsrfViewer, LoggedIn, LoginRequired, error_page, render
+from analyzer.web.jobs import AnalysisWorker, AnalyzeFn, run_pipeline
+from analyzer.web.storage import OriginalStore
+
+HERE = Path(__file__).resolve().parent
+LOGIN_CSRF_COOKIE = "sc_login_csrf"
+MAX_FAILED_LOGINS = 5
+LOCKOUT_S = 60.0
+
+
+@dataclass
+class WebConfig:
+    data_dir: Path
+    db: str | None = None  # SQLAlchemy URL or SQLite file path; default data_dir/scriptcheck.db
+    import_roots: list[Path] = field(default_factory=list)  # folders an admin may register recordings from
+    guide: str | None = None  # default phrase guide (name or path); None = the package default
+    workers: int = 1
+    secure_cookies: bool = False  # set when served behind HTTPS
+
+
+def _home_for(role: str) -> str:
+    return "/train" if role == "trainee" else "/queue"
+
+
+def create_app(config: WebConfig, *, analyze: AnalyzeFn | None = None, start_worker: bool = True) -> FastAPI:
+    data_dir = config.data_dir.resolve()
+    for sub in ("originals", "results", "training", "guides", "inbox", "tmp"):
+        (data_dir / sub).mkdir(parents=True, exist_ok=True)
+    engine = make_engine(database_url(config.db, data_dir))
+    sessions = make_sessionmaker(engine)
+    worker = AnalysisWorker(sessions, data_dir / "results", analyze or run_pipeline, workers=config.workers)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if start_worker:
+            worker.start()
+        yield
+        worker.stop()
+
+    app = FastAPI(
+        title="Scriptcheck 审阅", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
+    app.state.config = config
+    app.state.data_dir = data_dir
+    app.state.engine = engine
+    app.state.sessions = sessions
+    app.state.worker = worker
+    app.state.store = OriginalStore(data_dir / "originals")
+    app.state.import_roots = [p.resolve() for p in (config.import_roots or [data_dir / "inbox"])]
+    app.state.failed_logins = {}
+    app.state.play_log = {}  # (session, recording, file) -> last logged play
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.globals.update(version=__version__, role_titles=ROLE_TITLES)
+    templates.env.filters["t"] = fmt_time
+    app.state.templates = templates
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, exc: LoginRequired):
+        return RedirectResponse(f"/login?next={exc.next_path}", status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        message = exc.detail if isinstance(exc.detail, str) else "请求无效"
+        if exc.status_code == 404 and message == "Not Found":
+            message = "页面不存在"
+        return error_page(request, exc.status_code, message)
+
+    @app.middleware("http")
+    async def _security_headers(request: Request, call_next):
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.get("/login")
+    def login_form(request: Request, next: str = "/", error: str = ""):
+        token = secrets.token_urlsafe(24)
+        response = render(request, "login.html", next=_safe_next(next), error=error, login_csrf=token)
+        response.set_cookie(
+            LOGIN_CSRF_COOKIE,
+            token,
+            max_age=3600,
+            httponly=True,
+            samesite="lax",
+            secure=config.secure_cookies,
+        )
+        return response
+
+    @app.post("/login")
+    def login(
+        request: Request,
+        username: Annotated[str, Form()],
+        password: Annotated[str, Form()],
+        db: DB,
+        csrf_token: Annotated[str, Form()] = "",
+        next: Annotated[str, Form()] = "/",
+    ):
+        cookie_token = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+        if not cookie_token or not hmac.compare_digest(cookie_token, csrf_token):
+            raise HTTPException(status_code=403, detail="CSRF 校验失败：请刷新登录页后重试")
+        failures = [t for t in app.state.failed_logins.get(username, []) if time.monotonic() - t < LOCKOUT_S]
+        if len(failures) >= MAX_FAILED_LOGINS:
+            return RedirectResponse(f"/login?error=locked&next={quote(_safe_next(next))}", status_code=303)
+        user = authenticate(db, username, password)
+        if user is None:
+            app.state.failed_logins[username] = [*failures, time.monotonic()]
+            return RedirectResponse(f"/login?error=bad&next={quote(_safe_next(next))}", status_code=303)
+        app.state.failed_logins.pop(username, None)
+        new = start_session(db, user)
+        audit_log.append(db, username=user.username, role=user.role, action="login")
+        target = _safe_next(next)
+        response = RedirectResponse(target if target != "/" else _home_for(user.role), status_code=303)
+        response.set_cookie(
+            SESSION_COOKIE, new.token, httponly=True, samesite="lax", secure=config.secure_cookies
+        )
+        response.delete_cookie(LOGIN_CSRF_COOKIE)
+        return response
+
+    @app.post("/logout")
+    def logout(viewer: CsrfViewer, db: DB):
+        end_session(db, viewer.session)
+        audit_log.append(db, username=viewer.user.username, role=viewer.user.role, action="logout")
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE)
+        return response
+
+    @app.get("/")
+    def home(viewer: LoggedIn):
+        return RedirectResponse(_home_for(viewer.user.role), status_code=303)
+
+    @app.get("/healthz")
+    def healthz():
+        return {"ok": True, "version": __version__}
+
+    app.include_router(routes_review.router)
+    app.include_router(routes_admin.router)
+    app.include_router(routes_train.router)
+    return app
+
+
+def _safe_next(next_path: str) -> str:
+    """Only same-site paths after login (no open redirect to another host)."""
+    if not next_path.startswith("/") or next_path.startswith("//") or "\\" in next_path:
+        return "/"
+    return next_path

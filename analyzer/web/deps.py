@@ -1,0 +1,94 @@
+"""Request plumbing shared by the routers: database session, login, roles, CSRF, rendering."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
+
+from analyzer.web.auth import SESSION_COOKIE, csrf_ok, load_session
+from analyzer.web.db import User, WebSession
+
+
+class LoginRequired(Exception):
+    """Raised for a request without a live session; answered with a redirect to /login."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    with request.app.state.sessions() as db:
+        yield db
+
+
+@dataclass
+class Viewer:
+    session: WebSession
+    user: User
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user.role == "admin"
+
+
+def current_viewer(request: Request, db: Annotated[Session, Depends(get_db)]) -> Viewer:
+    ws = load_session(db, request.cookies.get(SESSION_COOKIE))
+    if ws is None:
+        next_path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(quote(next_path, safe="/?=&"))
+    return Viewer(session=ws, user=ws.user)
+
+
+def require_roles(*roles: str) -> Callable[..., Viewer]:
+    def check(viewer: Annotated[Viewer, Depends(current_viewer)]) -> Viewer:
+        if viewer.user.role not in roles:
+            raise HTTPException(status_code=403, detail="无权访问此页面（角色权限不足）")
+        return viewer
+
+    return check
+
+
+async def csrf_protect(request: Request, viewer: Annotated[Viewer, Depends(current_viewer)]) -> Viewer:
+    """Every state-changing request carries the session's CSRF token (form field or X-CSRF-Token header)."""
+    submitted = request.headers.get("x-csrf-token")
+    if not submitted:
+        form = await request.form()
+        value = form.get("csrf_token")
+        submitted = value if isinstance(value, str) else None
+    if not csrf_ok(viewer.session, submitted):
+        raise HTTPException(status_code=403, detail="CSRF 校验失败：请刷新页面后重试")
+    return viewer
+
+
+DB = Annotated[Session, Depends(get_db)]
+LoggedIn = Annotated[Viewer, Depends(current_viewer)]
+CsrfViewer = Annotated[Viewer, Depends(csrf_protect)]
+StaffViewer = Annotated[Viewer, Depends(require_roles("admin", "reviewer"))]
+AdminViewer = Annotated[Viewer, Depends(require_roles("admin"))]
+
+
+def render(
+    request: Request, template: str, viewer: Viewer | None = None, status_code: int = 200, **context: Any
+):
+    context.update(
+        viewer=viewer,
+        user=viewer.user if viewer else None,
+        csrf_token=viewer.session.csrf_token if viewer else "",
+    )
+    return request.app.state.templates.TemplateResponse(request, template, context, status_code=status_code)
+
+
+def error_page(request: Request, status_code: int, message: str) -> HTMLResponse:
+    return request.app.state.templates.TemplateResponse(
+        request,
+        "error.html",
+        {"message": message, "status_code": status_code, "viewer": None, "user": None, "csrf_token": ""},
+        status_code=status_code,
+    )

@@ -1,0 +1,256 @@
+"""Background analysis: the thin adapter onto analyzer.pipeline / analyzer.report, and the worker
+thread that takes queued recordings from the database one by one (state survives a restart).
+
+Nothing here analyses anything itself: `run_pipeline` calls `analyze_recording` and keeps the
+report JSON of analyzer.report; pages and bundles render analyzer.report's HTML from it on demand.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from analyzer.web.db import Recording, utcnow
+from analyzer.web.review import open_flags, recompute_final_score
+
+log = logging.getLogger("scriptcheck.web")
+
+Progress = Callable[[float, str], None]  # (fraction 0-1, Chinese stage text)
+
+
+@dataclass
+class AnalysisOutput:
+    """What the web app keeps of one analysed recording or case (the report JSON, nothing else)."""
+
+    recording: dict[str, Any]  # one entry of the report JSON's recordings[] (analyzer/schema/report-v1.md)
+    guide: dict[str, Any] = field(default_factory=dict)  # the report document's `guide`
+
+    def document(self, recording: dict[str, Any] | None = None) -> dict[str, Any]:
+        from analyzer import report
+
+        return report.document([recording if recording is not None else self.recording], self.guide)
+
+
+AnalyzeFn = Callable[[list[str], str | None, Progress], AnalysisOutput]
+
+EXPECTED_RTF = 0.15  # transcription wall time per second of audio on a 2-core machine (facts.md: 0.05-0.1)
+
+
+def run_pipeline(paths: list[str], guide: str | None, progress: Progress) -> AnalysisOutput:
+    """The real analysis: analyzer.pipeline.analyze_recording, then analyzer.report's JSON."""
+    from analyzer import report
+    from analyzer.media import probe
+    from analyzer.pipeline import AnalyzeOptions, analyze_recording
+
+    try:  # the duration for the progress estimate (probe re-reads the file for its SHA-256: ~1% of the run)
+        duration = sum(probe(p).duration_s for p in paths)
+    except Exception:
+        duration = 0.0
+    done = threading.Event()
+
+    def tick() -> None:  # the pipeline has no progress callback: show an estimate from the duration
+        start = time.monotonic()
+        expected = max(5.0, duration * EXPECTED_RTF + 5.0)
+        while not done.wait(1.0):
+            elapsed = time.monotonic() - start
+            left = max(0, int(expected - elapsed))
+            progress(
+                0.05 + 0.9 * min(1.0, elapsed / expected),
+                f"转写与比对中（约剩 {left} 秒）" if left else "转写与比对中",
+            )
+
+    ticker = threading.Thread(target=tick, daemon=True)
+    ticker.start()
+    try:
+        result = analyze_recording(list(paths), AnalyzeOptions(guide=guide))
+    finally:
+        done.set()
+        ticker.join()
+    if result.error:
+        raise RuntimeError(result.error)
+    recording = report.recording_to_dict(result)
+    return AnalysisOutput(recording=recording, guide=report.guide_to_dict(result.guide))
+
+
+def rewrite_paths(recording: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:
+    """A copy of the report with the stored originals' paths replaced (bundle names, media URLs)."""
+
+    def swap(value: Any, key: str = "") -> Any:
+        if isinstance(value, dict):
+            return {k: swap(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [swap(v, key) for v in value]
+        if key in ("path", "file") and isinstance(value, str):
+            return mapping.get(value, value)
+        return value
+
+    return swap(recording)
+
+
+def render_report_html(output: AnalysisOutput, recording: dict[str, Any], html_path: str) -> str:
+    """The pipeline's own HTML report for `recording` (already masked and with its paths rewritten)."""
+    from analyzer import report
+
+    return report.render_html(recording, output.guide, html_path)
+
+
+def save_output(result_dir: Path, output: AnalysisOutput) -> None:
+    from analyzer import report
+
+    result_dir.mkdir(parents=True, exist_ok=True)
+    report.write_json(result_dir / "report.json", output.document())
+
+
+def load_output(result_dir: str) -> AnalysisOutput | None:
+    path = Path(result_dir) / "report.json"
+    if not result_dir or not path.exists():
+        return None
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    return AnalysisOutput(recording=doc["recordings"][0], guide=doc.get("guide") or {})
+
+
+class AnalysisWorker:
+    """One daemon thread per worker; each claims the oldest queued recording and analyses it."""
+
+    def __init__(
+        self, sessions: sessionmaker, results_root: Path, analyze: AnalyzeFn, workers: int = 1
+    ) -> None:
+        self.sessions = sessions
+        self.results_root = results_root
+        self.analyze = analyze
+        self.workers = max(1, workers)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._claim_lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        with self.sessions() as db:  # a restart picks up what was interrupted
+            for rec in db.scalars(select(Recording).where(Recording.status == "running")):
+                rec.status, rec.stage, rec.progress = "queued", "排队中（服务重启后重新分析）", 0.0
+            db.commit()
+        for i in range(self.workers):
+            t = threading.Thread(target=self._loop, name=f"scriptcheck-analysis-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        for t in self._threads:
+            t.join(timeout=5)
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    def _claim(self) -> int | None:
+        with self._claim_lock, self.sessions() as db:
+            rec = db.scalars(
+                select(Recording).where(Recording.status == "queued").order_by(Recording.id).limit(1)
+            ).first()
+            if rec is None:
+                return None
+            rec.status, rec.progress, rec.stage, rec.started_at = "running", 0.01, "开始分析", utcnow()
+            db.commit()
+            return rec.id
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            rec_id = self._claim()
+            if rec_id is None:
+                self._wake.wait(timeout=2.0)
+                self._wake.clear()
+                continue
+            self.process(rec_id)
+
+    def process(self, rec_id: int) -> None:
+        with self.sessions() as db:
+            rec = db.get(Recording, rec_id)
+            paths = [f.stored_path for f in rec.files]
+            guide = rec.guide or None
+        last_write = [0.0]
+
+        def progress(fraction: float, stage: str) -> None:
+            now = time.monotonic()
+            if now - last_write[0] < 0.5 and fraction < 1.0:
+                return
+            last_write[0] = now
+            with self.sessions() as db2:
+                r = db2.get(Recording, rec_id)
+                r.progress, r.stage = max(0.0, min(fraction, 0.99)), stage[:128]
+                db2.commit()
+
+        try:
+            output = self.analyze(paths, guide, progress)
+            result_dir = self.results_root / str(rec_id)
+            save_output(result_dir, output)
+        except Exception as err:  # one bad recording must not stop the queue
+            log.warning("analysis of recording %s failed: %s", rec_id, traceback.format_exc())
+            with self.sessions() as db:
+                rec = db.get(Recording, rec_id)
+                rec.status, rec.stage, rec.finished_at = "error", "分析失败", utcnow()
+                rec.error = (str(err).splitlines() or [type(err).__name__])[0][:500]
+                db.commit()
+            return
+        with self.sessions() as db:
+            rec = db.get(Recording, rec_id)
+            data = output.recording
+            rec.result_dir = str(result_dir)
+            rec.score = float(data.get("score") or 0.0)
+            rec.duration_s = data.get("duration_s")
+            rec.profile = str(data.get("profile") or "")
+            rec.status, rec.progress, rec.stage, rec.finished_at, rec.error = (
+                "done",
+                1.0,
+                "完成",
+                utcnow(),
+                "",
+            )
+            recompute_final_score(db, rec, data)
+            rec.flags_json = json.dumps(open_flags(db, rec, data))
+            db.commit()
+
+
+# ---------------------------------------------------------------- training (analyzer.training, issue 6)
+
+
+def training_targets(guide: str | None) -> list[dict[str, str]]:
+    """What a trainee can practise: every phrase of the guide, and its scenarios (profile sequences)."""
+    from analyzer.guide import load_guide
+
+    g = load_guide(guide or None)
+    targets = [{"id": p.id, "kind": "phrase", "title": p.title, "text": p.example()} for p in g.phrases]
+    for profile in g.profiles:
+        if profile.sequence:
+            text = "／".join(g.phrase(pid).example() for pid in profile.sequence)
+            targets.append({"id": profile.id, "kind": "scenario", "title": profile.title, "text": text})
+    return targets
+
+
+def training_store(data_dir: Path):
+    from analyzer.training import TrainingStore
+
+    return TrainingStore(data_dir / "training" / "attempts.sqlite")
+
+
+def run_training(
+    audio_path: str, target: str, guide: str | None, trainee: str, data_dir: Path
+) -> dict[str, Any]:
+    """analyzer.training.evaluate_attempt on one attempt, saved to the trainee's history."""
+    from analyzer import training
+    from analyzer.guide import load_guide
+
+    feedback = training.evaluate_attempt(
+        audio_path, target, load_guide(guide or None), trainee=trainee, store=training_store(data_dir)
+    )
+    return feedback.to_dict()

@@ -1,0 +1,75 @@
+"""Reviewer decisions on findings, and the final score that reflects them.
+
+An overridden finding gives back the points the evaluation took for it: the finding's own
+`points_lost` when the report states one, otherwise its phrase's `points_lost` from the per-phrase
+breakdown, shared among the findings that name that phrase. Confirmed findings change nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from analyzer.web.db import Decision, Recording
+
+ACTIONS = {"confirm": "确认", "override": "驳回（误报）"}
+
+
+def keyed_findings(recording: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Stable keys for the findings of one analysed recording: code@start#n."""
+    seen: Counter[str] = Counter()
+    keyed = []
+    for f in recording.get("findings") or []:
+        start = f.get("start_s")
+        base = f"{f.get('code', '?')}@{'-' if start is None else f'{float(start):.2f}'}"
+        seen[base] += 1
+        keyed.append((f"{base}#{seen[base]}", f))
+    return keyed
+
+
+def finding_points(recording: dict[str, Any]) -> dict[str, float]:
+    keyed = keyed_findings(recording)
+    phrase_lost = {
+        p.get("id"): float(p.get("points_lost") or 0.0) for p in recording.get("phrases") or [] if p.get("id")
+    }
+    per_phrase = Counter(f.get("phrase_id") for _k, f in keyed if f.get("phrase_id"))
+    points: dict[str, float] = {}
+    for key, f in keyed:
+        own = f.get("points_lost", f.get("points"))
+        if isinstance(own, int | float):
+            points[key] = float(own)
+        elif f.get("phrase_id") in phrase_lost:
+            points[key] = phrase_lost[f["phrase_id"]] / per_phrase[f["phrase_id"]]
+        else:
+            points[key] = 0.0
+    return points
+
+
+def latest_decisions(db: Session, rec: Recording) -> dict[str, Decision]:
+    rows = db.scalars(select(Decision).where(Decision.recording_id == rec.id).order_by(Decision.id))
+    return {d.finding_key: d for d in rows}
+
+
+def final_score(score: float, points: dict[str, float], decisions: dict[str, Decision]) -> float:
+    restored = sum(points.get(k, 0.0) for k, d in decisions.items() if d.action == "override")
+    return round(min(100.0, score + restored), 1)
+
+
+def recompute_final_score(db: Session, rec: Recording, recording: dict[str, Any]) -> None:
+    rec.final_score = final_score(
+        float(recording.get("score") or 0.0), finding_points(recording), latest_decisions(db, rec)
+    )
+
+
+def open_flags(db: Session, rec: Recording, recording: dict[str, Any]) -> list[str]:
+    """Finding codes still standing (not overridden), for the queue's flags and filters."""
+    decisions = latest_decisions(db, rec)
+    codes = []
+    for key, f in keyed_findings(recording):
+        d = decisions.get(key)
+        if (d is None or d.action != "override") and f.get("code") not in codes:
+            codes.append(f.get("code"))
+    return codes

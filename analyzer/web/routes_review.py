@@ -1,0 +1,733 @@
+"""Reviewer pages: import, queue, recording page (player, timeline, findings, decisions), media with
+HTTP Range, purpose gate and access log (第十四条), evidence export (第十三条), masking (第十六条).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
+
+from analyzer.media import sha256_file
+from analyzer.report import GAP_TITLES
+from analyzer.web import audit_log
+from analyzer.web.db import AccessGrant, Decision, MediaFile, Recording, utcnow
+from analyzer.web.deps import DB, CsrfViewer, StaffViewer, Viewer, render
+from analyzer.web.evidence import build_evidence_zip
+from analyzer.web.jobs import AnalysisOutput, load_output, render_report_html, rewrite_paths
+from analyzer.web.privacy import mask_recording
+from analyzer.web.review import ACTIONS, finding_points, keyed_findings, latest_decisions, open_flags
+from analyzer.web.review import recompute_final_score as _recompute
+from analyzer.web.routes_admin import default_guide
+from analyzer.web.storage import StorageError, guess_mime, list_media, resolve_inside
+
+router = APIRouter()
+
+# Labels of the queue's filters (UI text); codes are the report's stable finding codes.
+FLAG_FILTERS = {
+    "opening_missing": "缺少开场说明",
+    "interruption_unexplained": "中断未说明原因",
+    "gap": "存在空白/中断",
+    "opening_incomplete": "开场说明不完整",
+    "rights_notice_missing": "未告知权利",
+    "low_confidence_audio": "音频难以辨识",
+}
+PURPOSES = ("案件审核", "执法监督检查", "证据调取", "投诉核查", "培训（经批准）", "其他")
+SORTS = {
+    "created": Recording.id,
+    "score": Recording.final_score,
+    "title": Recording.title,
+    "duration": Recording.duration_s,
+    "status": Recording.status,
+}
+PLAY_LOG_WINDOW_S = 300.0
+
+
+def _recording(db: Session, rid: int) -> Recording:
+    rec = db.get(Recording, rid)
+    if rec is None:
+        raise HTTPException(status_code=404, detail="录像不存在")
+    return rec
+
+
+def _grant(db: Session, viewer: Viewer, rid: int) -> AccessGrant | None:
+    return db.scalars(
+        select(AccessGrant)
+        .where(AccessGrant.session_id == viewer.session.id, AccessGrant.recording_id == rid)
+        .order_by(AccessGrant.id.desc())
+    ).first()
+
+
+def _log(
+    db: Session,
+    viewer: Viewer,
+    action: str,
+    rec: Recording | None,
+    grant: AccessGrant | None = None,
+    target: str = "",
+    detail: str = "",
+) -> None:
+    audit_log.append(
+        db,
+        username=viewer.user.username,
+        role=viewer.user.role,
+        action=action,
+        recording_id=rec.id if rec else None,
+        target=target or (rec.title if rec else ""),
+        purpose=f"{grant.purpose}（批准人：{grant.approver}）" if grant else "",
+        detail=detail,
+    )
+
+
+@lru_cache(maxsize=8)
+def guide_phrases(guide: str) -> dict[str, dict[str, Any]]:
+    """phrase id -> title and first standard wording, for labels; empty when the guide cannot load."""
+    try:
+        from analyzer.guide import load_guide
+
+        g = load_guide(guide or None)
+    except Exception:
+        return {}
+    return {
+        p.id: {
+            "title": p.title,
+            "standard": p.standards[0] if p.standards else "",
+            "slots": {s.name: s.title or s.name for s in p.slots},
+        }
+        for p in g.phrases
+    }
+
+
+# ---------------------------------------------------------------- import
+
+
+@router.get("/import")
+def import_form(request: Request, viewer: StaffViewer):
+    return render(request, "import.html", viewer, roots=request.app.state.import_roots, error="")
+
+
+def _queue(
+    db: Session,
+    request: Request,
+    viewer: Viewer,
+    title: str,
+    is_case: bool,
+    files: list[MediaFile],
+) -> Recording:
+    rec = Recording(
+        title=title[:255],
+        is_case=is_case,
+        guide=default_guide(request, db),
+        created_by=viewer.user.id,
+        files=files,
+    )
+    db.add(rec)
+    db.commit()
+    _log(db, viewer, "import", rec, detail="; ".join(f"{f.original_name} sha256={f.sha256}" for f in files))
+    request.app.state.worker.notify()
+    return rec
+
+
+@router.post("/import/upload")
+def import_upload(
+    request: Request,
+    files: Annotated[list[UploadFile], File()],
+    viewer: CsrfViewer,
+    db: DB,
+    title: Annotated[str, Form()] = "",
+    as_case: Annotated[str, Form()] = "",
+):
+    if viewer.user.role not in ("admin", "reviewer"):
+        raise HTTPException(status_code=403, detail="无权导入")
+    store = request.app.state.store
+    stored: list[MediaFile] = []
+    try:
+        for i, up in enumerate(files):
+            saved = store.save_upload(up.file, up.filename or "")
+            stored.append(
+                MediaFile(
+                    position=i,
+                    stored_path=str(saved.path),
+                    original_name=up.filename or "",
+                    sha256=saved.sha256,
+                    size_bytes=saved.size_bytes,
+                    mime=guess_mime(up.filename or ""),
+                    uploaded=True,
+                )
+            )
+    except StorageError as err:
+        return render(
+            request,
+            "import.html",
+            viewer,
+            status_code=400,
+            roots=request.app.state.import_roots,
+            error=str(err),
+        )
+    created: list[Recording] = []
+    if as_case and len(stored) > 1:
+        created.append(_queue(db, request, viewer, title or stored[0].original_name, True, stored))
+    else:
+        for m in stored:
+            m.position = 0
+            created.append(_queue(db, request, viewer, title or m.original_name, False, [m]))
+    return RedirectResponse("/queue?imported=" + ",".join(str(r.id) for r in created), status_code=303)
+
+
+@router.post("/import/folder")
+def import_folder(
+    request: Request,
+    folder: Annotated[str, Form()],
+    viewer: CsrfViewer,
+    db: DB,
+    mode: Annotated[str, Form()] = "case",
+):
+    """Register files in place (never copied or modified); only inside the configured import roots."""
+    if viewer.user.role != "admin":
+        raise HTTPException(status_code=403, detail="只有管理员可以登记服务器上的文件夹")
+    roots: list[Path] = request.app.state.import_roots
+    resolved, root = None, None
+    for root in roots:
+        try:
+            resolved = resolve_inside(root, folder)
+            break
+        except StorageError:
+            continue
+    if resolved is None or not resolved.is_dir():
+        reason = "不在允许导入的目录内" if resolved is None else "不是文件夹"
+        return render(
+            request, "import.html", viewer, status_code=400, roots=roots, error=f"{folder}：{reason}"
+        )
+    groups: list[tuple[str, list[Path]]] = []
+    if mode == "subdirs":
+        groups = [
+            (d.name, list_media(d)) for d in sorted(resolved.iterdir()) if d.is_dir() and not d.is_symlink()
+        ]
+    elif mode == "files":
+        groups = [(p.name, [p]) for p in list_media(resolved)]
+    else:
+        groups = [(resolved.name, list_media(resolved))]
+    # a symlinked file must not lead out of the import root either
+    groups = [
+        (name, [p for p in paths if p.resolve().is_relative_to(root.resolve())]) for name, paths in groups
+    ]
+    groups = [(name, paths) for name, paths in groups if paths]
+    if not groups:
+        return render(
+            request,
+            "import.html",
+            viewer,
+            status_code=400,
+            roots=roots,
+            error=f"{folder}：没有可分析的媒体文件",
+        )
+    created = []
+    for name, paths in groups:
+        media = [
+            MediaFile(
+                position=i,
+                stored_path=str(p),
+                original_name=p.name,
+                sha256=sha256_file(p),
+                size_bytes=p.stat().st_size,
+                mime=guess_mime(p.name),
+                uploaded=False,
+            )
+            for i, p in enumerate(paths)
+        ]
+        created.append(_queue(db, request, viewer, name, len(media) > 1, media))
+    return RedirectResponse("/queue?imported=" + ",".join(str(r.id) for r in created), status_code=303)
+
+
+# ---------------------------------------------------------------- queue
+
+
+@router.get("/queue")
+def queue(
+    request: Request,
+    viewer: StaffViewer,
+    db: DB,
+    flag: Annotated[list[str] | None, Query()] = None,
+    score_below: str = "",
+    status: str = "",
+    q: str = "",
+    sort: str = "created",
+    dir: str = "desc",
+):
+    flag = flag or []
+    column = SORTS.get(sort, Recording.id)
+    order = column.asc() if dir == "asc" else column.desc()
+    rows = list(db.scalars(select(Recording).order_by(order.nulls_last(), Recording.id.desc())))
+    try:
+        below = float(score_below) if score_below.strip() else None
+    except ValueError:
+        below = None
+    if below is not None:
+        rows = [r for r in rows if r.final_score is not None and r.final_score < below]
+    if flag:
+        rows = [r for r in rows if all(code in r.flags for code in flag)]
+    if status:
+        rows = [r for r in rows if r.status == status]
+    if q.strip():
+        rows = [r for r in rows if q.strip().lower() in r.title.lower()]
+    return render(
+        request,
+        "queue.html",
+        viewer,
+        rows=rows,
+        flags=flag,
+        score_below=score_below,
+        status=status,
+        q=q,
+        sort=sort,
+        dir=dir,
+        flag_filters=FLAG_FILTERS,
+    )
+
+
+@router.get("/api/queue")
+def queue_status(viewer: StaffViewer, db: DB):
+    rows = db.scalars(select(Recording).order_by(Recording.id))
+    return JSONResponse(
+        [
+            {
+                "id": r.id,
+                "status": r.status,
+                "progress": round(r.progress, 3),
+                "stage": r.stage,
+                "score": r.final_score,
+                "flags": r.flags,
+                "error": r.error,
+            }
+            for r in rows
+        ]
+    )
+
+
+# ---------------------------------------------------------------- purpose gate (第十四条)
+
+
+@router.get("/recordings/{rid}/purpose")
+def purpose_form(request: Request, rid: int, viewer: StaffViewer, db: DB, next: str = ""):
+    rec = _recording(db, rid)
+    return render(request, "purpose.html", viewer, rec=rec, purposes=PURPOSES, next=next, error="")
+
+
+@router.post("/recordings/{rid}/purpose")
+def purpose_submit(
+    request: Request,
+    rid: int,
+    purpose: Annotated[str, Form()],
+    viewer: CsrfViewer,
+    db: DB,
+    purpose_detail: Annotated[str, Form()] = "",
+    approver: Annotated[str, Form()] = "",
+):
+    if viewer.user.role not in ("admin", "reviewer"):
+        raise HTTPException(status_code=403, detail="无权查阅录像")
+    rec = _recording(db, rid)
+    text = purpose.strip() + (f"：{purpose_detail.strip()}" if purpose_detail.strip() else "")
+    if (
+        purpose.strip() not in PURPOSES
+        or (purpose.strip() == "其他" and not purpose_detail.strip())
+        or not approver.strip()
+    ):
+        return render(
+            request,
+            "purpose.html",
+            viewer,
+            status_code=400,
+            rec=rec,
+            purposes=PURPOSES,
+            next="",
+            error="请选择查阅事由并填写批准人（承办处室负责人）",
+        )
+    db.add(
+        AccessGrant(
+            session_id=viewer.session.id,
+            recording_id=rid,
+            purpose=text[:500],
+            approver=approver.strip()[:128],
+        )
+    )
+    db.commit()
+    return RedirectResponse(f"/recordings/{rid}", status_code=303)
+
+
+def _granted(db: Session, viewer: Viewer, rid: int) -> AccessGrant:
+    grant = _grant(db, viewer, rid)
+    if grant is None:
+        raise HTTPException(status_code=403, detail="请先登记查阅事由")
+    return grant
+
+
+# ---------------------------------------------------------------- integrity (第十二条)
+
+
+def verify_files(
+    request: Request, db: Session, viewer: Viewer, rec: Recording, *, use_cache: bool
+) -> list[str]:
+    """Re-hash the originals; a mismatch raises the recording's alarm and is logged. Returns the problems."""
+    store = request.app.state.store
+    problems = []
+    for f in rec.files:
+        if not store.verify(Path(f.stored_path), f.sha256, use_cache=use_cache):
+            problems.append(
+                f"{f.original_name}：当前内容与入库时的 SHA-256（{f.sha256[:16]}…）不符或文件不可读"
+            )
+    alarm = "；".join(problems)
+    if alarm and alarm != rec.integrity_alarm:
+        rec.integrity_alarm = alarm
+        db.commit()
+        _log(db, viewer, "integrity_alarm", rec, detail=alarm)
+    elif not alarm and rec.integrity_alarm:
+        rec.integrity_alarm = ""
+        db.commit()
+    return problems
+
+
+# ---------------------------------------------------------------- recording page
+
+
+def _case_files(rec: Recording, data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Player sources with their offsets on the case timeline (from the report when it has them)."""
+    by_path = {}
+    for entry in data.get("files") or []:
+        if isinstance(entry, dict) and entry.get("path"):
+            by_path[str(Path(entry["path"]).resolve())] = entry
+    files, offset = [], 0.0
+    for f in rec.files:
+        entry = by_path.get(str(Path(f.stored_path).resolve()), {})
+        duration = entry.get("duration_s")
+        start = entry.get("offset_s", offset)
+        files.append(
+            {
+                "pos": f.position,
+                "name": f.original_name,
+                "mime": f.mime,
+                "offset_s": float(start or 0.0),
+                "duration_s": duration,
+                "video": entry.get("has_video", f.mime.startswith("video")),
+                "url": f"/recordings/{rec.id}/media/{f.position}",
+                "sha256": f.sha256,
+            }
+        )
+        offset = float(start or 0.0) + float(duration or 0.0)
+    if len(files) == 1 and files[0]["duration_s"] is None:
+        files[0]["duration_s"] = data.get("duration_s")
+    return sorted(files, key=lambda f: f["offset_s"])  # the player maps case time by ascending offset
+
+
+def _timeline(
+    data: dict[str, Any], keyed: list[tuple[str, dict]], total: float, phrases: dict[str, dict[str, str]]
+) -> list[dict[str, Any]]:
+    total = max(total, 0.001)
+
+    def place(start: float | None, end: float | None) -> tuple[float, float]:
+        s = max(0.0, min(float(start or 0.0), total))
+        e = max(s, min(float(end if end is not None else s), total))
+        return 100 * s / total, max(0.4, 100 * (e - s) / total)
+
+    items = []
+    for p in data.get("phrases") or []:
+        if p.get("status") in ("present", "partial") and p.get("start_s") is not None:
+            left, width = place(p["start_s"], p.get("end_s"))
+            title = p.get("title") or phrases.get(p.get("id"), {}).get("title", p.get("id"))
+            items.append(
+                {
+                    "kind": "phrase",
+                    "cls": p["status"],
+                    "left": left,
+                    "width": width,
+                    "t": p["start_s"],
+                    "label": f"{title}（{p.get('score', 0):.0f}分）",
+                }
+            )
+    for g in data.get("gaps") or []:
+        left, width = place(g.get("start_s"), g.get("end_s"))
+        items.append(
+            {
+                "kind": "gap",
+                "cls": g.get("kind", "gap"),
+                "left": left,
+                "width": width,
+                "t": g.get("start_s") or 0.0,
+                "label": f"{GAP_TITLES.get(g.get('kind'), g.get('kind'))} {g.get('duration_s') or 0:.1f} 秒",
+            }
+        )
+    for key, f in keyed:
+        if f.get("start_s") is not None:
+            left, _w = place(f["start_s"], None)
+            items.append(
+                {
+                    "kind": "finding",
+                    "cls": f.get("severity", "info"),
+                    "left": left,
+                    "width": 0.6,
+                    "t": f["start_s"],
+                    "label": f.get("message", f.get("code")),
+                    "key": key,
+                }
+            )
+    return items
+
+
+def _transcript(segments: list[dict], data: dict[str, Any], phrases: dict[str, dict[str, str]]) -> list[dict]:
+    hits = [
+        (float(p["start_s"]), float(p.get("end_s") or p["start_s"]), p)
+        for p in data.get("phrases") or []
+        if p.get("status") in ("present", "partial") and p.get("start_s") is not None
+    ]
+    rows = []
+    for s in segments:
+        start, end = float(s.get("start_s") or 0.0), float(s.get("end_s") or 0.0)
+        labels = [
+            p.get("title") or phrases.get(p.get("id"), {}).get("title", p.get("id"))
+            for hs, he, p in hits
+            if hs < end and he > start
+        ]
+        rows.append({"start_s": start, "end_s": end, "text": s.get("text", ""), "phrases": labels})
+    return rows
+
+
+REQUIRED_TITLES = {"always": "始终必需", "profile": "本类执法必需", "triggered": "因相关环节而必需"}
+
+
+def _phrase_rows(data: dict[str, Any], phrases: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per-phrase rows; `relevant` is False for phrases neither said nor required (shown folded)."""
+    rows = []
+    for p in data.get("phrases") or []:
+        info = phrases.get(p.get("id"), {})
+        slot_titles = info.get("slots", {})
+        because = p.get("required_because") or ""
+        rows.append(
+            {
+                **p,
+                "title": p.get("title") or info.get("title", p.get("id")),
+                "standard_text": p.get("standard") or info.get("standard", ""),
+                "diff": p.get("diff") or [],
+                "missing_slot_titles": [slot_titles.get(s, s) for s in p.get("missing_slots") or []],
+                "required_title": REQUIRED_TITLES.get(because, because),
+                "relevant": bool(p.get("required")) or p.get("status") != "absent",
+            }
+        )
+    return rows
+
+
+@router.get("/recordings/{rid}")
+def recording_page(request: Request, rid: int, viewer: StaffViewer, db: DB):
+    rec = _recording(db, rid)
+    grant = _grant(db, viewer, rid)
+    if grant is None:
+        return RedirectResponse(f"/recordings/{rid}/purpose", status_code=303)
+    verify_files(request, db, viewer, rec, use_cache=True)
+    _log(db, viewer, "view", rec, grant)
+    output: AnalysisOutput | None = load_output(rec.result_dir) if rec.status == "done" else None
+    data = output.recording if output else {}
+    if data and not grant.unmasked:
+        data = mask_recording(data)
+    segments = (data.get("transcript") or {}).get("segments") or []
+    phrases = guide_phrases(rec.guide)
+    keyed = keyed_findings(data)
+    points = finding_points(data)
+    decisions = latest_decisions(db, rec)
+    history = list(
+        db.scalars(select(Decision).where(Decision.recording_id == rid).order_by(Decision.id.desc()))
+    )
+    files = _case_files(rec, data)
+    total = float(data.get("duration_s") or 0.0) or sum(float(f["duration_s"] or 0) for f in files)
+    return render(
+        request,
+        "recording.html",
+        viewer,
+        rec=rec,
+        data=data,
+        grant=grant,
+        files=files,
+        total=total,
+        findings=[
+            {"key": k, **f, "points": points.get(k, 0.0), "decision": decisions.get(k)} for k, f in keyed
+        ],
+        timeline=_timeline(data, keyed, total, phrases),
+        transcript=_transcript(segments, data, phrases),
+        phrase_rows=_phrase_rows(data, phrases),
+        history=history,
+        actions=ACTIONS,
+        log=audit_log.entries_as_dicts(db, rid)[-50:] if viewer.is_admin else [],
+        files_json=json.dumps(files, ensure_ascii=False),
+    )
+
+
+@router.get("/recordings/{rid}/report.html")
+def recording_report(request: Request, rid: int, viewer: StaffViewer, db: DB):
+    """The pipeline's own HTML report (masked unless unmasked by an admin for this session)."""
+    rec = _recording(db, rid)
+    grant = _granted(db, viewer, rid)
+    output = load_output(rec.result_dir)
+    if output is None:
+        raise HTTPException(status_code=404, detail="尚无分析报告")
+    _log(db, viewer, "view", rec, grant, detail="HTML 报告")
+    data = output.recording if grant.unmasked else mask_recording(output.recording)
+    urls = {f.stored_path: f"/recordings/{rid}/media/{f.position}/{f.original_name}" for f in rec.files}
+    return HTMLResponse(
+        render_report_html(output, rewrite_paths(data, urls), f"/recordings/{rid}/report.html")
+    )
+
+
+@router.get("/recordings/{rid}/media/{pos}")
+@router.get("/recordings/{rid}/media/{pos}/{name}")
+def media(request: Request, rid: int, pos: int, viewer: StaffViewer, db: DB, name: str = ""):
+    """The original, with HTTP Range (seeking); re-verified (hash cached a minute) and logged as a play."""
+    rec = _recording(db, rid)
+    grant = _granted(db, viewer, rid)
+    f = next((m for m in rec.files if m.position == pos), None)
+    if f is None:
+        raise HTTPException(status_code=404, detail="文件不存在")
+    if verify_files(request, db, viewer, rec, use_cache=True):
+        raise HTTPException(
+            status_code=409, detail="完整性告警：原始文件的 SHA-256 与入库时不符，已停止播放并记录"
+        )
+    plays: dict = request.app.state.play_log
+    key = (viewer.session.id, rid, pos)
+    if time.monotonic() - plays.get(key, -1e9) > PLAY_LOG_WINDOW_S:
+        plays[key] = time.monotonic()
+        _log(
+            db,
+            viewer,
+            "play",
+            rec,
+            grant,
+            target=f.original_name,
+            detail=request.headers.get("range", "全部"),
+        )
+    return FileResponse(
+        f.stored_path,
+        media_type=f.mime,
+        filename=f.original_name,
+        content_disposition_type="inline",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+# ---------------------------------------------------------------- decisions
+
+
+@router.post("/recordings/{rid}/decisions")
+def decide(
+    request: Request,
+    rid: int,
+    finding_key: Annotated[str, Form()],
+    action: Annotated[str, Form()],
+    viewer: CsrfViewer,
+    db: DB,
+    comment: Annotated[str, Form()] = "",
+):
+    if viewer.user.role not in ("admin", "reviewer"):
+        raise HTTPException(status_code=403, detail="无权审阅")
+    rec = _recording(db, rid)
+    grant = _granted(db, viewer, rid)
+    output = load_output(rec.result_dir)
+    if output is None or action not in ACTIONS:
+        raise HTTPException(status_code=400, detail="无效的审阅决定")
+    if finding_key not in dict(keyed_findings(output.recording)):
+        raise HTTPException(status_code=400, detail="该问题不存在")
+    db.add(
+        Decision(
+            recording_id=rid,
+            finding_key=finding_key,
+            action=action,
+            comment=comment.strip()[:2000],
+            reviewer_id=viewer.user.id,
+            created_at=utcnow(),
+        )
+    )
+    db.commit()
+    _recompute(db, rec, output.recording)
+    rec.flags_json = json.dumps(open_flags(db, rec, output.recording))
+    db.commit()
+    _log(
+        db,
+        viewer,
+        "decision",
+        rec,
+        grant,
+        target=finding_key,
+        detail=f"{ACTIONS[action]} {comment.strip()[:200]}",
+    )
+    return RedirectResponse(f"/recordings/{rid}#findings", status_code=303)
+
+
+# ---------------------------------------------------------------- unmask and export
+
+
+@router.post("/recordings/{rid}/unmask")
+def unmask(request: Request, rid: int, viewer: CsrfViewer, db: DB, reason: Annotated[str, Form()] = ""):
+    if not viewer.is_admin:
+        raise HTTPException(status_code=403, detail="只有管理员可以查看未脱敏内容")
+    rec = _recording(db, rid)
+    grant = _granted(db, viewer, rid)
+    if not reason.strip():
+        raise HTTPException(status_code=400, detail="请填写查看未脱敏内容的理由")
+    grant.unmasked = True
+    db.commit()
+    _log(db, viewer, "unmask", rec, grant, detail=reason.strip()[:500])
+    return RedirectResponse(f"/recordings/{rid}", status_code=303)
+
+
+@router.post("/recordings/{rid}/export")
+def export(request: Request, rid: int, viewer: CsrfViewer, db: DB, unmasked: Annotated[str, Form()] = ""):
+    if viewer.user.role not in ("admin", "reviewer"):
+        raise HTTPException(status_code=403, detail="无权导出")
+    rec = _recording(db, rid)
+    grant = _granted(db, viewer, rid)
+    want_unmasked = bool(unmasked) and viewer.is_admin
+    problems = verify_files(request, db, viewer, rec, use_cache=False)
+    output = load_output(rec.result_dir)
+    decisions = list(db.scalars(select(Decision).where(Decision.recording_id == rid).order_by(Decision.id)))
+    zip_path = build_evidence_zip(
+        request.app.state.data_dir / "tmp",
+        rec,
+        output,
+        decisions,
+        viewer.user,
+        grant,
+        unmasked=want_unmasked,
+        integrity_problems=problems,
+    )
+    _log(
+        db,
+        viewer,
+        "export",
+        rec,
+        grant,
+        target=zip_path.name,
+        detail=("未脱敏" if want_unmasked else "已脱敏")
+        + (f"；完整性告警：{'；'.join(problems)}" if problems else ""),
+    )
+    return FileResponse(
+        zip_path,
+        media_type="application/zip",
+        filename=zip_path.name,
+        background=BackgroundTask(zip_path.unlink, missing_ok=True),
+    )
+
+
+@router.post("/recordings/{rid}/reanalyze")
+def reanalyze(request: Request, rid: int, viewer: CsrfViewer, db: DB):
+    if viewer.user.role not in ("admin", "reviewer"):
+        raise HTTPException(status_code=403, detail="无权操作")
+    rec = _recording(db, rid)
+    if rec.status in ("queued", "running"):
+        return RedirectResponse("/queue", status_code=303)
+    rec.status, rec.progress, rec.stage, rec.error = "queued", 0.0, "排队中", ""
+    db.commit()
+    request.app.state.worker.notify()
+    return RedirectResponse("/queue", status_code=303)

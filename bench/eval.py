@@ -1,0 +1,357 @@
+"""Evaluate the analyzer on a labelled scenario corpus (bench/scenarios.py) and write bench/results/eval.md.
+
+    python -m bench.scenarios bench/corpus --count 64     # make a corpus (media + truth.json per folder)
+    python -m bench.eval bench/corpus                     # or: scriptcheck eval bench/corpus
+
+For every recording the real pipeline runs (`analyzer.pipeline.analyze_recording`: Whisper -> continuity ->
+matcher -> rules) and its result is compared with the ground truth:
+
+- per phrase: detection precision / recall / F1 (said = present or partial, in truth and in the result), and
+  the start-time error of detected phrases;
+- the opening-missing flag: recall over recordings without an opening, false-flag rate over the others;
+- every checked finding code (scenarios.CHECKED_FINDINGS): precision / recall;
+- gaps: recall of injected gaps (dropouts, cuts, file gaps), share found within ±0.5 s, timing error;
+- CER of the case transcript against the scripted text (all speakers);
+each broken down by noise level and voice variation. The scoring code (`score`) takes plain data so that it
+is unit-tested without a model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from bench.metrics import Counts, TimedEvent, character_errors, match_gaps
+
+RESULTS = Path(__file__).resolve().parent / "results" / "eval.md"
+SAID = ("present", "partial")
+GAP_KINDS = {"dropout": ("dropout",), "splice": ("splice",), "file_gap": ("file_gap", "timestamp")}
+GAP_MIN_S = 2.0  # the target: every injected gap of at least this long is found
+GAP_TOLERANCE_S = 0.5
+
+
+@dataclass
+class Truth:
+    """One recording's ground truth (truth.json) and where its media files are."""
+
+    id: str
+    paths: list[str]
+    data: dict
+
+    @property
+    def groups(self) -> dict[str, str]:
+        """The breakdown keys: noise level and voice variation."""
+        snr = self.data.get("snr_db")
+        noise = "clean" if snr is None else f"SNR {snr:g} dB"
+        tags = self.data.get("tags", [])
+        variation = next((t for t in tags if t in ("plain", "fast", "slow", "quiet")), "plain")
+        if self.data.get("telephone"):
+            variation += "+8kHz"
+        return {"noise": noise, "voice": variation}
+
+
+@dataclass
+class Prediction:
+    """What the analyzer said about one recording, reduced to what the truth can be compared with."""
+
+    phrases: dict[str, dict]  # id -> {"status", "start_s", "end_s"}
+    findings: list[str]
+    gaps: list[dict]  # {"kind", "start_s", "end_s"}
+    transcript: str
+    seconds: float = 0.0  # wall time of the analysis
+    duration_s: float = 0.0
+    error: str | None = None
+
+
+def load_corpus(corpus_dir: str | Path) -> list[Truth]:
+    """Every `<case>/truth.json` under `corpus_dir`, sorted by id."""
+    truths = []
+    for truth_path in sorted(Path(corpus_dir).glob("*/truth.json")):
+        data = json.loads(truth_path.read_text(encoding="utf-8"))
+        paths = [str(truth_path.parent / f["name"]) for f in data["files"]]
+        truths.append(Truth(data["id"], paths, data))
+    if not truths:
+        raise SystemExit(f"{corpus_dir}: no */truth.json found (make one with python -m bench.scenarios)")
+    return truths
+
+
+def predict(paths: list[str], options=None) -> Prediction:
+    """Run the real analysis pipeline on one recording (or case) and reduce its result."""
+    from analyzer.pipeline import AnalyzeOptions, analyze_recording
+
+    t0 = time.perf_counter()
+    result = analyze_recording(paths, options or AnalyzeOptions())
+    seconds = time.perf_counter() - t0
+    if result.error:
+        return Prediction({}, [], [], "", seconds, error=result.error)
+    phrases = {
+        m.phrase_id: {"status": m.status, "start_s": m.start_s, "end_s": m.end_s} for m in result.matches
+    }
+    findings = sorted({f.code for f in result.evaluation.findings}) if result.evaluation else []
+    gaps = [
+        {"kind": e.kind, "start_s": e.start_s, "end_s": e.end_s}
+        for e in (result.continuity.events if result.continuity else ())
+    ]
+    text = result.transcript.text if result.transcript else ""
+    return Prediction(phrases, findings, gaps, text, seconds, result.duration_s)
+
+
+# ------------------------------------------------------------------------------------------------
+# Scoring (plain data in, numbers out)
+
+
+@dataclass
+class GroupScore:
+    phrases: dict[str, Counts] = field(default_factory=lambda: defaultdict(Counts))
+    findings: dict[str, Counts] = field(default_factory=lambda: defaultdict(Counts))
+    start_errors_s: list[float] = field(default_factory=list)
+    gaps_expected: int = 0
+    gaps_found: int = 0
+    gaps_within_tolerance: int = 0
+    gap_errors_s: list[float] = field(default_factory=list)
+    gaps_extra: int = 0
+    char_errors: int = 0
+    chars: int = 0
+    recordings: int = 0
+    errors: list[str] = field(default_factory=list)
+    missed_openings: list[str] = field(default_factory=list)
+    false_opening_flags: list[str] = field(default_factory=list)
+
+    @property
+    def phrase_total(self) -> Counts:
+        total = Counts()
+        for c in self.phrases.values():
+            total += c
+        return total
+
+    @property
+    def cer(self) -> float | None:
+        return self.char_errors / self.chars if self.chars else None
+
+
+@dataclass
+class EvalReport:
+    overall: GroupScore
+    by_group: dict[str, dict[str, GroupScore]]  # "noise"/"voice" -> group name -> score
+    seconds: float = 0.0
+    audio_s: float = 0.0
+
+
+def _add(score: GroupScore, truth: Truth, pred: Prediction) -> None:
+    score.recordings += 1
+    if pred.error:
+        score.errors.append(f"{truth.id}: {pred.error}")
+    for pid, expected in truth.data["phrases"].items():
+        got = pred.phrases.get(pid, {"status": "absent"})
+        exp_said, got_said = expected["status"] in SAID, got["status"] in SAID
+        score.phrases[pid].add(exp_said, got_said)
+        if exp_said and got_said and got.get("start_s") is not None:
+            score.start_errors_s.append(abs(got["start_s"] - expected["start_s"]))
+    expected_codes = set(truth.data["expected_findings"])
+    for code in truth.data.get("checked_findings", sorted(expected_codes)):
+        score.findings[code].add(code in expected_codes, code in pred.findings)
+    if "opening_missing" in expected_codes and "opening_missing" not in pred.findings:
+        score.missed_openings.append(truth.id)
+    if "opening_missing" not in expected_codes and "opening_missing" in pred.findings:
+        score.false_opening_flags.append(truth.id)
+    for kind, detected_kinds in GAP_KINDS.items():
+        expected = [
+            TimedEvent(g["start_s"], g["end_s"])
+            for g in truth.data["gaps"]
+            if g["kind"] == kind and (kind == "splice" or g["end_s"] - g["start_s"] >= GAP_MIN_S)
+        ]
+        if not expected:
+            continue
+        candidates = [TimedEvent(g["start_s"], g["end_s"]) for g in pred.gaps if g["kind"] in detected_kinds]
+        result = match_gaps(expected, candidates, tolerance_s=1.0)
+        score.gaps_expected += result.expected
+        score.gaps_found += result.found
+        score.gap_errors_s.extend(result.timing_errors_s)
+        score.gaps_within_tolerance += sum(e <= GAP_TOLERANCE_S for e in result.timing_errors_s)
+        score.gaps_extra += result.extra
+    if not pred.error:
+        reference = "".join(line["text"] for line in truth.data["script"])
+        errors, length = character_errors(reference, pred.transcript)
+        score.char_errors += errors
+        score.chars += length
+
+
+def score(pairs: list[tuple[Truth, Prediction]]) -> EvalReport:
+    """Pool the comparison of each (truth, prediction) overall and per noise level / voice variation."""
+    overall = GroupScore()
+    by_group: dict[str, dict[str, GroupScore]] = defaultdict(lambda: defaultdict(GroupScore))
+    for truth, pred in pairs:
+        _add(overall, truth, pred)
+        for axis, name in truth.groups.items():
+            _add(by_group[axis][name], truth, pred)
+    return EvalReport(
+        overall,
+        {axis: dict(groups) for axis, groups in by_group.items()},
+        seconds=sum(p.seconds for _, p in pairs),
+        audio_s=sum(p.duration_s for _, p in pairs),
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# Report
+
+
+def _f(value: float | None, digits: int = 2) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.0f} %"
+
+
+def _summary_row(name: str, s: GroupScore) -> str:
+    total, opening = s.phrase_total, s.findings.get("opening_missing", Counts())
+    gap_recall = s.gaps_found / s.gaps_expected if s.gaps_expected else None
+    within = s.gaps_within_tolerance / s.gaps_expected if s.gaps_expected else None
+    return (
+        f"| {name} | {s.recordings} | {_f(total.precision)} | {_f(total.recall)} | {_f(total.f1)} | "
+        f"{_pct(opening.recall)} | {_pct(opening.false_positive_rate)} | "
+        f"{_pct(gap_recall)} | {_pct(within)} | "
+        f"{_f(s.cer, 3)} |"
+    )
+
+
+def render_markdown(report: EvalReport, *, corpus: str, command: str) -> str:
+    s = report.overall
+    header = (
+        "| group | recordings | phrase P | phrase R | phrase F1 | opening-missing recall | "
+        "opening false-flag rate | gap recall (≥2 s) | gaps within ±0.5 s | CER |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    )
+    lines = [
+        "# Evaluation on the synthesized scenario corpus",
+        "",
+        f"Corpus: `{corpus}` ({s.recordings} recordings, {report.audio_s / 60:.1f} min of audio). "
+        f"Command: `{command}`. Analysis wall time {report.seconds:.0f} s "
+        f"(real-time factor {_f(report.seconds / report.audio_s if report.audio_s else None, 3)}, "
+        "including first-run model load and any cache hits).",
+        "",
+        "Phrase P/R/F1: a phrase counts as said when its status is present or partial, in the truth and in "
+        "the result, pooled over all phrase ids and recordings.",
+        "",
+        header,
+        _summary_row("**all**", s),
+    ]
+    for axis, title in (("noise", "noise level"), ("voice", "voice variation")):
+        lines += ["", f"## By {title}", "", header]
+        for name in sorted(report.by_group.get(axis, {})):
+            lines.append(_summary_row(name, report.by_group[axis][name]))
+    lines += [
+        "",
+        "## Per phrase (all recordings)",
+        "",
+        "| phrase | TP | FP | FN | P | R | F1 |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for pid, c in s.phrases.items():
+        lines.append(
+            f"| {pid} | {c.tp} | {c.fp} | {c.fn} | {_f(c.precision)} | {_f(c.recall)} | {_f(c.f1)} |"
+        )
+    lines += [
+        "",
+        "## Per finding code (all recordings)",
+        "",
+        "| code | TP | FP | FN | TN | P | R |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for code, c in s.findings.items():
+        lines.append(f"| {code} | {c.tp} | {c.fp} | {c.fn} | {c.tn} | {_f(c.precision)} | {_f(c.recall)} |")
+    start_err = statistics.median(s.start_errors_s) if s.start_errors_s else None
+    gap_err = statistics.median(s.gap_errors_s) if s.gap_errors_s else None
+    lines += [
+        "",
+        "## Timing",
+        "",
+        f"- Detected phrases: median start-time error {_f(start_err)} s "
+        f"over {len(s.start_errors_s)} phrases.",
+        f"- Gaps: {s.gaps_found}/{s.gaps_expected} injected gaps found, {s.gaps_within_tolerance} within "
+        f"±{GAP_TOLERANCE_S} s, median timing error {_f(gap_err)} s; {s.gaps_extra} detected events of a "
+        "checked kind matched no injected gap.",
+        f"- Missed opening-missing flags: {', '.join(s.missed_openings) or 'none'}.",
+        f"- False opening-missing flags: {', '.join(s.false_opening_flags) or 'none'}.",
+    ]
+    if s.errors:
+        lines += ["", "## Recordings the pipeline could not analyse", ""] + [f"- {e}" for e in s.errors]
+    return "\n".join(lines) + "\n"
+
+
+def report_to_json(report: EvalReport) -> dict:
+    def group(g: GroupScore) -> dict:
+        out = asdict(g)
+        out["phrases"] = {k: asdict(v) | {"f1": v.f1} for k, v in g.phrases.items()}
+        out["findings"] = {k: asdict(v) for k, v in g.findings.items()}
+        out["cer"] = g.cer
+        return out
+
+    return {
+        "overall": group(report.overall),
+        "by_group": {a: {n: group(g) for n, g in gs.items()} for a, gs in report.by_group.items()},
+        "seconds": report.seconds,
+        "audio_s": report.audio_s,
+    }
+
+
+def evaluate_corpus(
+    corpus_dir: str | Path, *, limit: int | None = None, force_profile: bool = False, log=print
+):
+    """Run the pipeline over the corpus and score it. Returns (report, [(truth, prediction)])."""
+    from analyzer.pipeline import AnalyzeOptions
+
+    pairs = []
+    truths = load_corpus(corpus_dir)[:limit]
+    for i, truth in enumerate(truths, 1):
+        options = AnalyzeOptions(profile=truth.data["profile"] if force_profile else None)
+        pred = predict(truth.paths, options)
+        pairs.append((truth, pred))
+        said = sorted(k for k, v in pred.phrases.items() if v["status"] in SAID)
+        log(
+            f"[{i}/{len(truths)}] {truth.id}: {pred.seconds:.1f} s, findings {pred.findings}, said {said}"
+            + (f", ERROR {pred.error}" if pred.error else "")
+        )
+    return score(pairs), pairs
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("corpus", type=Path, help="folder of scenario folders (each with truth.json)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help=f"markdown report (default {RESULTS})")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    parser.add_argument("--limit", type=int, help="only the first N recordings")
+    parser.add_argument(
+        "--force-profile",
+        action="store_true",
+        help="pass each scenario's profile instead of letting it be inferred",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    report, pairs = evaluate_corpus(args.corpus, limit=args.limit, force_profile=args.force_profile)
+    command = f"python -m bench.eval {args.corpus}" + (" --force-profile" if args.force_profile else "")
+    text = render_markdown(report, corpus=str(args.corpus), command=command)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+    if args.json:
+        args.json.write_text(
+            json.dumps(report_to_json(report), ensure_ascii=False, indent=1), encoding="utf-8"
+        )
+    print(text)
+    return 1 if report.overall.errors else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Evaluate the analyzer on a labelled scenario corpus")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

