@@ -16,7 +16,7 @@ import csv
 import math
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,6 +59,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "file_gap_tolerance_s": 2.0,  # back-to-back files closer than this are one continuous recording
     "clock_tolerance_s": 5.0,  # a later file may start this much before the earlier one ends (clock skew)
     "resume_window_s": 30.0,  # seconds of resumed audio searched for the stated reason
+    "resume_min_interruption_s": 2.0,  # shorter dropouts/holes are glitches: reported, no reason expected
     "interruption_reason_phrase": "interruption_reason",  # guide phrase id of the reason statement
 }
 
@@ -580,9 +581,9 @@ def tone_phase_scores(
     z = z * np.exp(-1j * rot * np.arange(n))
     # Inverse-power weights: frames where speech (or a bump) adds energy in the tone's band count
     # less, background frames fully; speech frames are kept so a cut inside speech is still seen.
+    # The reference is the local background level (a tone may run only part of the time).
     power = np.abs(z) ** 2
-    ref = float(np.median(power[background[:n]])) if background is not None and background[:n].any() else 0.0
-    ref = ref or float(np.median(power))
+    ref = _local_background_level(power, background[:n] if background is not None else None, k_win)
     weight = np.clip(ref / (power + 1e-20), 0.0, 1.0)
     z = z * weight
     count = np.concatenate([[0], np.cumsum(weight)])
@@ -598,6 +599,11 @@ def tone_phase_scores(
         wl = count[k - near] - count[k - far]
         wr = count[k + far] - count[k + near]
         ok = np.minimum(wl, wr) >= 0.3 * (far - near)
+        # The tone must be there on both sides (a fan switched off, a musical note that ends: no phase)
+        amp_l, amp_r = np.abs(left) / np.maximum(wl, 1e-9), np.abs(right) / np.maximum(wr, 1e-9)
+        if ok.any():
+            typical = float(np.percentile(np.concatenate([amp_l[ok], amp_r[ok]]), 90))
+            ok &= (amp_l >= 0.4 * typical) & (amp_r >= 0.4 * typical)
         step = np.abs(np.angle(right * np.conj(left)))
         sigma = float(np.median(step[ok])) * 1.4826 + 1e-6 if ok.sum() >= 10 else np.inf
         return step / sigma, ok
@@ -609,6 +615,29 @@ def tone_phase_scores(
     ok = ok_near & ok_far
     score[k[ok]] = np.minimum(near[ok], far[ok])
     return score, z
+
+
+def _local_background_level(power: np.ndarray, background: np.ndarray | None, block: int) -> np.ndarray:
+    """Per-frame median power of the surrounding speech-free frames (blocks of `block` frames,
+    median over 5 blocks), so that weights follow a tone that starts and stops."""
+    n = len(power)
+    nb = max(1, -(-n // block))
+    pad = np.full(nb * block, np.nan)
+    pad[:n] = power if background is None else np.where(background, power, np.nan)
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            blocks = np.nanmedian(pad.reshape(nb, block), axis=1)
+            if np.isnan(blocks).all():
+                blocks = np.full(nb, float(np.median(power)))
+            idx = np.arange(nb)
+            good = ~np.isnan(blocks)
+            blocks = np.interp(idx, idx[good], blocks[good])
+            windows = np.lib.stride_tricks.sliding_window_view(np.pad(blocks, 2, mode="edge"), 5)
+            local = np.median(windows, axis=1)
+    return np.repeat(local, block)[:n]
 
 
 def _phase_change_point(z: np.ndarray, k: int, k_win: int) -> int:
@@ -1149,13 +1178,16 @@ def analyze_continuity(
     manifest: str | os.PathLike[str] | Mapping[str, str] | None = None,
     filename_regex: str | Sequence[str] | None = None,
     settings: Mapping[str, Any] | None = None,
+    transcribe_window: Callable[[str, np.ndarray, float, float], Transcript | None] | None = None,
 ) -> ContinuityReport:
     """Continuity of one recording or case: files on one timeline, every event in case time, and
     for every interruption whether the reason was stated on resuming.
 
     audio: already-decoded 16 kHz mono arrays by path (decoded here with analyzer.media.load_audio
     when absent). transcripts: by path; an interruption in a file without one is reported as not
-    checked. settings: overrides on top of the guide's settings.
+    checked, unless `transcribe_window(path, audio, start_s, end_s)` is given: then only the resume
+    window after each interruption is transcribed (a Transcript in file time), which is how
+    `scriptcheck gaps` avoids transcribing whole recordings. settings: overrides on top of the guide's.
     """
     cfg = _guide_settings(guide)
     if settings:
@@ -1179,35 +1211,39 @@ def analyze_continuity(
             durations[p] = float(probes[p].duration_s)
         else:
             durations[p] = 0.0
-    if len(files) > 1:
-        notes: list[str] = []
-        case = order_case(
-            files, probes=probes, manifest=manifest, filename_regex=filename_regex, durations=durations,
-            settings=cfg, notes=notes,
-        )  # fmt: skip
-        events = case_gaps(case, cfg, notes)
-    else:
-        start = getattr(probes.get(files[0]), "creation_time", None) if files else None
-        case = [CaseFile(f, 0.0, durations[f], start, "creation_time" if start else "order") for f in files]
-        events, notes = [], []
+    notes: list[str] = []
+    case = order_case(
+        files, probes=probes, manifest=manifest, filename_regex=filename_regex, durations=durations,
+        settings=cfg, notes=notes,
+    )  # fmt: skip
+    events = case_gaps(case, cfg, notes)
 
     resumptions: list[Resumption] = []
     for cf in case:
         x = audio.get(cf.path)
         if x is None:
             x = _media().load_audio(cf.path, sr=ANALYSIS_SR)
+            if transcribe_window is not None:
+                audio[cf.path] = x
         for ev in find_gaps(x, ANALYSIS_SR, probes.get(cf.path), transcripts.get(cf.path), cfg, path=cf.path):
             events.append(replace(ev, start_s=ev.start_s + cf.offset_s, end_s=ev.end_s + cf.offset_s))
     events.sort(key=lambda e: (e.start_s, e.end_s))
     offsets = {cf.path: cf.offset_s for cf in case}
+    min_gap = float(cfg["resume_min_interruption_s"])
     for ev in events:
         if not ev.is_interruption or guide is None:
             continue
+        if ev.kind in ("dropout", "timestamp") and ev.duration_s < min_gap:
+            continue
         resume_at = ev.file_end_s if ev.file_end_s is not None else ev.file_start_s
+        transcript = transcripts.get(ev.file)
+        if transcript is None and transcribe_window is not None and ev.file in audio:
+            window = float(cfg["resume_window_s"])
+            transcript = transcribe_window(ev.file, audio[ev.file], resume_at, resume_at + window)
         resumptions.append(
             check_resumption(
                 ev,
-                transcripts.get(ev.file),
+                transcript,
                 guide,
                 resume_at_s=resume_at,
                 case_offset_s=offsets.get(ev.file, 0.0),

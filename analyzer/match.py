@@ -57,7 +57,10 @@ DEFAULT_SETTINGS: dict[str, float] = {
     "homophone_term_credit": 1.0,
     "homophone_char_credit": 0.8,
     "present_min_slot_coverage": 0.5,
-    "min_lcs_share": 0.4,
+    "min_lcs_share": 0.25,
+    "partial_min_terms": 2,
+    "implausible_slot_credit": 0.6,
+    "partial_term_share": 0.4,
     "min_seed_share": 0.12,
     "extra_char_penalty": 0.5,
     "seed_ngram": 3,
@@ -455,13 +458,19 @@ def _split_leading(slots: Sequence[Slot], chunk: str) -> tuple[dict[str, str], i
 
 
 def _split_trailing(slots: Sequence[Slot], chunk: str) -> tuple[dict[str, str], int]:
-    """Slots after the last literal (e.g. the licence of 请出示XX): take what their patterns accept."""
+    """Slots after the last literal (e.g. the licence of 请出示XX): take what their patterns accept; a
+    last slot the pattern does not accept (ASR: 营业执照 -> 营业执政) gets the rest of the sentence, which
+    is then reported as implausible rather than missing."""
     out: dict[str, str] = {}
     pos = 0
-    for slot in slots:
+    for k, slot in enumerate(slots):
         rest = chunk[pos:]
         m = _rx(slot.pattern).match(rest) if slot.pattern else None
         if m is None or not _value(m):
+            if k == len(slots) - 1 and len(rest) >= 2:
+                value = rest[: slot.max_len]
+                out[slot.name] = value
+                pos += len(value)
             break
         out[slot.name] = _value(m)
         pos += m.end()
@@ -525,7 +534,7 @@ def _evaluate(
             slot_points += 1.0 if slots_all[name].required else 0.0
         else:
             implausible.append(name)
-            slot_points += 0.3 if slots_all[name].required else 0.0
+            slot_points += cfg["implausible_slot_credit"] if slots_all[name].required else 0.0
     missing_slots = tuple(n for n in w.required_slots if n not in filled)
     slot_cov = slot_points / len(w.required_slots) if w.required_slots else 0.0
     parts = [(cfg["weight_pinyin"], pinyin_sim), (cfg["weight_char"], char_sim)]
@@ -537,6 +546,11 @@ def _evaluate(
     score = 100.0 * sum(a * b for a, b in parts) / weight_sum if weight_sum else 0.0
     if essential_total and not essential_found:
         score = min(score, cfg["partial_score"] - 0.1)
+    elif len(found) >= cfg["partial_min_terms"] and term_cov >= cfg["partial_term_share"]:
+        # several of its key terms heard together: an attempt at this phrase, however loosely worded
+        score = max(score, cfg["partial_score"])
+    if essential_total and not essential_found:
+        pass
     elif any(t.term.must and t.term.term in missing for t in w.terms) or (
         w.required_slots and slot_cov < cfg["present_min_slot_coverage"]
     ):

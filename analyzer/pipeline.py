@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -165,11 +166,16 @@ def case_transcript(files: tuple[CaseFile, ...], transcripts: dict[str, Transcri
     )
 
 
-def analyze_recording(paths: list[str] | str, options: AnalyzeOptions | None = None) -> RecordingResult:
-    """Analyse one file, or the files of one case, and never raise for bad media.
+ProgressFn = Callable[[float, float], None]  # (seconds of audio transcribed, total seconds)
+
+
+def analyze_recording(
+    paths: list[str] | str, options: AnalyzeOptions | None = None, *, progress: ProgressFn | None = None
+) -> RecordingResult:
+    """Analyse one file, or the files of one case, and never raise for bad input.
 
     A file that cannot be read turns the result into an error result (`error` set, one line),
-    so a batch can go on.
+    so a batch can go on. `progress` is called as transcription advances (web app, CLI).
     """
     from analyzer.media import MediaError
 
@@ -181,7 +187,7 @@ def analyze_recording(paths: list[str] | str, options: AnalyzeOptions | None = N
         paths=list(paths), name=paths[0] if len(paths) == 1 else "", is_case=len(paths) > 1
     )
     try:
-        _run(result, options)
+        _run(result, options, progress)
     except MediaError as err:
         result.error = _one_line(str(err))
     except Exception as err:  # noqa: BLE001 - one bad recording must not stop a batch
@@ -194,7 +200,7 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())[:400]
 
 
-def _run(result: RecordingResult, options: AnalyzeOptions) -> None:
+def _run(result: RecordingResult, options: AnalyzeOptions, progress: ProgressFn | None) -> None:
     from analyzer.continuity import analyze_continuity
     from analyzer.match import match_transcript
     from analyzer.media import load_audio, probe
@@ -206,14 +212,29 @@ def _run(result: RecordingResult, options: AnalyzeOptions) -> None:
     topts = options.transcribe_options()
     timings = {"decode": 0.0, "transcribe": 0.0, "continuity": 0.0, "match": 0.0, "rules": 0.0}
     audio: dict[str, Any] = {}
+    t0 = time.perf_counter()
     for path in result.paths:
-        t0 = time.perf_counter()
         pr = probe(path)
         result.probes[path] = pr
         result.sha256s[path] = pr.sha256
+    timings["decode"] += time.perf_counter() - t0
+    total = sum(p.duration_s for p in result.probes.values())
+    done = 0.0
+    for path in result.paths:
+        t0 = time.perf_counter()
         audio[path] = load_audio(path)
         t1 = time.perf_counter()
-        result.transcripts[path] = transcribe(audio[path], topts, probe=pr, cache=options.cache)
+        step = None
+        if progress is not None:
+            base = done
+
+            def step(d: float, _t: float, base: float = base) -> None:
+                progress(base + d, total)
+
+        result.transcripts[path] = transcribe(
+            audio[path], topts, probe=result.probes[path], cache=options.cache, progress=step
+        )
+        done += result.probes[path].duration_s
         t2 = time.perf_counter()
         timings["decode"] += t1 - t0
         timings["transcribe"] += t2 - t1

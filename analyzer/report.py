@@ -469,12 +469,16 @@ def render_html(
     html_path: str | os.PathLike,
     *,
     embed_media: bool = False,
+    media_urls: Sequence[str] | None = None,
 ) -> str:
-    """Self-contained Chinese HTML (inline CSS/JS); media linked relative to `html_path`."""
+    """Self-contained Chinese HTML (inline CSS/JS); media linked relative to `html_path`, or at
+    `media_urls` (one per file, e.g. the web app's own media route), or embedded if asked."""
     files = []
     for i, f in enumerate(rec.get("files", [])):
         path = f.get("path") or ""
-        if embed_media and path and Path(path).is_file():
+        if media_urls is not None and i < len(media_urls):
+            src = media_urls[i]
+        elif embed_media and path and Path(path).is_file():
             src = _embedded(path)
         else:
             src = media_url(path, html_path) if path else ""

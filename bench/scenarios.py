@@ -18,6 +18,7 @@ which is how the analyzer lays out a case. `python -m bench.scenarios OUT --coun
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -423,7 +424,7 @@ def build_scenario(scenario: Scenario, out_dir: str | Path) -> dict:
     cond = scenario.conditions
     folder = Path(out_dir) / scenario.id
     folder.mkdir(parents=True, exist_ok=True)
-    seed = int.from_bytes(scenario.id.encode()[:8].ljust(8, b"\0"), "little") % (2**31)
+    seed = int.from_bytes(hashlib.sha256(scenario.id.encode()).digest()[:4], "little")
     babble = _babble_sources(seed) if cond.snr_db is not None and cond.noise == "babble" else []
     files, script, gaps = [], [], []
     offset = 0.0

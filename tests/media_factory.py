@@ -63,7 +63,9 @@ def write_media(
                 data = data.astype(np.float64)
             else:
                 data = data.astype(np.float32)
-            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(data), format=fmt_name, layout=astream.layout.name)
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(data), format=fmt_name, layout=astream.layout.name
+            )
             frame.sample_rate = sr
             if skip and shift == 0 and i / sr >= skip[0]:
                 shift = int(round(skip[1] * sr))

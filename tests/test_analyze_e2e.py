@@ -313,3 +313,15 @@ def test_rerun_skips_current_results_and_redoes_changed(batch, corpus):
     r = json.loads((out / "no_opening.wav.json").read_text("utf-8"))["recordings"][0]
     assert r["sha256"] == hashlib.sha256((corpus / "no_opening.wav").read_bytes()).hexdigest()
     assert "opening_missing" in codes(r)
+
+
+def test_parallel_workers_give_the_same_results(batch, corpus, tmp_path):
+    docs = batch[2]
+    subset = [corpus / "compliant.wav", corpus / "penalty_rights_late.wav", corpus / "corrupt.mp4"]
+    outcome = run_batch(subset, tmp_path, AnalyzeOptions(), formats=["json"], workers=2, progress=False,
+                        on_error=lambda e: None)  # fmt: skip
+    assert outcome.analysed == 2 and outcome.failed == 1
+    for p in subset[:2]:
+        par = json.loads((tmp_path / f"{p.name}.json").read_text("utf-8"))["recordings"][0]
+        ser = rec(docs, p.name)
+        assert par["score"] == ser["score"] and codes(par) == codes(ser)

@@ -259,6 +259,10 @@ def test_back_to_back_5_minute_chunks_are_one_continuous_recording(chunk_case: l
     for i, f in enumerate(rep.files):
         assert abs(f.offset_s - 300.0 * i) <= CASE_TOL
         assert abs(f.duration_s - 300.0) <= CASE_TOL
+    seams = [b.offset_s - a.end_s for a, b in zip(rep.files, rep.files[1:], strict=False)]
+    print(
+        f"[continuity] 4 x 5 min chunks: seams between files {[round(s, 3) for s in seams]} s (tolerance 2 s)"
+    )
     assert [e for e in rep.events if e.is_interruption or e.kind == "clock_overlap"] == []
     assert any("首尾相接" in n for n in rep.notes)
 
@@ -356,3 +360,16 @@ def test_gaps_command_reports_bad_file_and_goes_on(tmp_path: Path, capsys, conti
     captured = capsys.readouterr()
     assert "broken.mp4" in captured.err
     assert "good.mp4" in captured.out
+
+
+def test_short_glitches_need_no_resume_statement(continuous: np.ndarray):
+    """A 1 s dropout is reported but is a glitch; after a 3 s one the reason must be checked."""
+    from analyzer.guide import load_guide
+
+    audio = insert_dropout(insert_dropout(continuous, SR, 20.0, 1.0), SR, 50.0, 3.0)
+    rep = C.analyze_continuity(["in-memory.wav"], {}, load_guide(), audio={"in-memory.wav": audio})
+    assert [(round(e.start_s, 2), round(e.end_s, 2)) for e in rep.events if e.kind == "dropout"] == [
+        (20.0, 21.0),
+        (50.0, 53.0),
+    ]
+    assert [(r.after.start_s, r.checked) for r in rep.resumptions] == [(50.0, False)]  # no transcript given

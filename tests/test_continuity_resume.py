@@ -136,3 +136,19 @@ def test_reason_outside_the_window_is_too_late(guide):
 def test_missing_transcript_is_reported_as_not_checked(guide):
     res = C.check_resumption(C.GapEvent("splice", 5.0, 5.0), None, guide, resume_at_s=5.0)
     assert not res.checked and not res.reason_given
+
+
+@pytest.mark.slow
+def test_gaps_command_checks_the_resume_window_with_whisper(case_files, capsys):
+    """`scriptcheck gaps` transcribes only the window after each interruption."""
+    import json
+
+    from analyzer.cli import main
+
+    assert main(["gaps", case_files["before"], case_files["with_reason"], "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    [res] = data["resumptions"]
+    assert res["after"]["kind"] == "file_gap" and res["checked"] and res["reason_given"]
+    assert "电量" in res["reason_text"]
+    assert main(["gaps", case_files["before"], case_files["without_reason"]]) == 0
+    assert "未说明原因" in capsys.readouterr().out

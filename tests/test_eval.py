@@ -119,10 +119,42 @@ def test_score_counts_opening_flag_phrases_gaps_and_cer():
     assert report.by_group["noise"]["SNR 10 dB"].missed_openings == ["b"]
     text = bench_eval.render_markdown(report, corpus="x", command="y")
     assert "| **all** | 4 |" in text and "Missed opening-missing flags: b." in text
+    assert "| opening-missing recall = 100 % at SNR ≥ 10 dB | 50 % | **missed** |" in text
+    assert "| every injected gap ≥ 2 s found within ±0.5 s | 100 % | met |" in text
 
 
 # ------------------------------------------------------------------------------------------------
 # Generator ground truth (TTS, no Whisper)
+
+
+def _fill(template: str) -> str:
+    return template.format(
+        time=scenarios.TIMES[0],
+        place=scenarios.PLACES[1],
+        cause=scenarios.CAUSES[0],
+        licence=scenarios.LICENCES[0],
+        violation=scenarios.VIOLATIONS[0],
+        amount=scenarios.AMOUNTS[0],
+    )
+
+
+def test_generator_lines_agree_with_the_guide_on_text():
+    """Party lines must match no phrase; verbatim officer lines must match their own phrase and no other
+    (on the exact text, before any speech recognition), or the ground truth would be wrong."""
+    from analyzer.guide import load_guide
+    from analyzer.match import match_text
+
+    phrases = {p.id: p for p in load_guide(None).phrases}
+    assert set(scenarios.PHRASE_IDS) <= set(phrases)
+    for line in scenarios.PARTY_LINES + scenarios.ANGRY_PARTY_LINES:
+        hits = [pid for pid, p in phrases.items() if match_text(line, p).status != "absent"]
+        assert hits == [], f"party line {line!r} matches {hits}"
+    for pid, templates in scenarios._VERBATIM.items():
+        for template in templates:
+            text = _fill(template)
+            assert match_text(text, phrases[pid]).status == "present", text
+            others = [q for q in phrases if q != pid and match_text(text, phrases[q]).status != "absent"]
+            assert others == [], f"{text!r} also matches {others}"
 
 
 def test_scenario_truth_matches_the_audio(tmp_path):

@@ -92,3 +92,13 @@ def test_end_to_end_synthesized_speech_through_the_real_model(guide, tmp_path):
         assert start - 1.0 <= m.start_s <= m.end_s <= end + 1.0, (pid, m.start_s, m.end_s, start, end)
     assert by["opening"].slots.get("time", "").startswith("2021年4月6日")
     assert by["fine_statement"].status == "absent" and by["obstruction_3"].status == "absent"
+
+
+def test_opening_slots_from_asr_output(records):
+    m = _by_id(records, "open_std_1")["opening"]
+    assert m.slots["time"] == "2020年12月28日上午9时30分"
+    assert "中州东路88号" in m.slots["place"] and m.slots["place"].endswith("公司")
+    assert m.slots["cause"] == "对该公司财务收支情况进行审计检查"
+    m = _by_id(records, "open_std_4")["opening"]  # the place follows the officer's name: 我是…王强在…
+    assert m.slots["time"] == "2025年9月1日上午10时"
+    assert "100号" in m.slots["place"] and "专项资金" in m.slots["cause"]

@@ -49,10 +49,16 @@ def test_formats_decode_to_16k_mono_keeping_content(tmp_path, name, codec, fmt, 
 
 
 @pytest.mark.parametrize(
-    ("name", "fmt", "codec"), [("cam.mp4", "mp4", "aac"), ("cam.mov", "mov", "aac"), ("cam.avi", "avi", "mp3")]
+    ("name", "fmt", "codec"),
+    [("cam.mp4", "mp4", "aac"), ("cam.mov", "mov", "aac"), ("cam.avi", "avi", "mp3")],
 )
 def test_video_containers_with_tags(tmp_path, name, fmt, codec):
-    tags = {"creation_time": "2026-03-05T09:00:01.000000Z", "make": "ZFY", "model": "DSJ-V9", "comment": "SN 0042"}
+    tags = {
+        "creation_time": "2026-03-05T09:00:01.000000Z",
+        "make": "ZFY",
+        "model": "DSJ-V9",
+        "comment": "SN 0042",
+    }
     path = write_media(
         tmp_path / name, tone(2.0, 48000), 48000, codec=codec, fmt=fmt, channels=2, video=True, metadata=tags
     )
@@ -111,7 +117,9 @@ def test_cut_in_timestamps_becomes_silence_and_shows_in_packet_times(tmp_path):
     assert abs(dominant_hz(decoded[int(7.5 * SR) : int(9.5 * SR)]) - 880.0) < 5.0  # after the gap, on time
     packets = media.audio_packet_times(path)
     jumps = [
-        (a.pts_s + a.dur_s, b.pts_s) for a, b in zip(packets, packets[1:], strict=False) if b.pts_s - a.pts_s - a.dur_s > 1
+        (a.pts_s + a.dur_s, b.pts_s)
+        for a, b in zip(packets, packets[1:], strict=False)
+        if b.pts_s - a.pts_s - a.dur_s > 1
     ]
     assert len(jumps) == 1
     assert abs(jumps[0][0] - 3.0) < 0.1 and abs(jumps[0][1] - 7.0) < 0.1

@@ -211,3 +211,13 @@ def test_train_cli_prints_feedback_and_history(attempts, tmp_path, capsys):
     assert main(["train", "--history", "赵六", "--db", db]) == 0
     assert "rights_notice" in capsys.readouterr().out
     assert main(["train", "--phrase", "nope", str(attempts["dropped"]), "--db", db]) == 2
+
+
+def test_practice_targets_list_phrases_and_scenarios(guide):
+    from analyzer.training import practice_targets
+
+    targets = {t["id"]: t for t in practice_targets(guide)}
+    assert targets["rights_notice"]["kind"] == "phrase" and "申辩权" in targets["rights_notice"]["example"]
+    penalty = targets["on_site_penalty"]
+    assert penalty["kind"] == "scenario" and penalty["phrases"][0] == "opening"
+    assert "【罚款金额】" in "".join(penalty["standards"])

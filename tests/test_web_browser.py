@@ -119,6 +119,14 @@ def _wait_player_at(page, expected: float, pos: int = 0) -> None:
 
 def test_reviewer_flow_end_to_end(server, browser, tmp_path):
     base, app = server
+    # Hold the (real) analysis at its start until the queue has shown it running, then let it go.
+    gate, real_analysis = threading.Event(), app.state.worker.analyze
+
+    def gated_analysis(paths, guide, progress):
+        assert gate.wait(120), "the test never released the analysis"
+        return real_analysis(paths, guide, progress)
+
+    app.state.worker.analyze = gated_analysis
     context = browser.new_context(accept_downloads=True, viewport={"width": 1366, "height": 900})
     page = context.new_page()
     _login(page, base, "rev")
@@ -131,12 +139,9 @@ def test_reviewer_flow_end_to_end(server, browser, tmp_path):
     page.check("#upload-form input[name=as_case]")
     page.click("#upload-form button[type=submit]")
     page.wait_for_url(re.compile(r"/queue\?imported="))
-    assert (
-        page.locator(
-            "#queue tr[data-status=queued] progress, #queue tr[data-status=running] progress"
-        ).count()
-        >= 1
-    )
+    page.wait_for_selector("#queue tr[data-status=running] progress")  # visible progress while it runs
+    assert "开始分析" in page.inner_text("#queue tr[data-status=running] .stage")
+    gate.set()
     page.goto(f"{base}/import")
     page.set_input_files("#upload-form input[name=files]", str(NO_OPENING))
     page.click("#upload-form button[type=submit]")
@@ -157,11 +162,10 @@ def test_reviewer_flow_end_to_end(server, browser, tmp_path):
     rid = int(re.search(r"/recordings/(\d+)", page.url).group(1))
     assert page.locator("tr.finding[data-code=opening_missing]").count() == 1
 
-    # Click a finding that has a time: the player jumps there.
-    seek = page.locator("#findings tr.finding button.seek").first
-    t = float(seek.get_attribute("data-t"))
-    seek.click()
-    _wait_player_at(page, t)
+    # A click on a transcript line plays from there.
+    line = page.locator("#transcript button.seek").last
+    line.click()
+    _wait_player_at(page, float(line.get_attribute("data-t")))
 
     # Override the missing-opening finding: the final score gets the opening's points back.
     analysed = float(page.inner_text("#final-score"))
@@ -204,19 +208,29 @@ def test_reviewer_flow_end_to_end(server, browser, tmp_path):
         review = json.loads(zf.read("review.json"))
         assert review["decisions"][0]["action"] == "override" and review["final_score"] > review["score"]
 
-    # The case: a click on a phrase in the second file switches to that file at the right time.
+    # The case: click its gap finding; the player goes to the file and time the finding names
+    # (for a gap between files: where the recording resumed), else to the case time's file.
     page.goto(f"{base}/queue")
     page.locator("#queue tr[data-id] a.open", has_text="案件").click()
     _state_purpose(page)
     files = json.loads(page.get_attribute("#player-card", "data-files"))
     assert len(files) == 2 and files[1]["offset_s"] > files[0]["offset_s"]
+    gap = page.locator("#findings tr.finding[data-code=gap] button.seek").first
+    t = float(gap.get_attribute("data-t"))
+    if gap.get_attribute("data-file") is not None:
+        pos, local = int(gap.get_attribute("data-file")), float(gap.get_attribute("data-local"))
+    else:
+        pos = max(i for i, f in enumerate(files) if f["offset_s"] <= t)
+        local = t - files[pos]["offset_s"]
+    gap.click()
+    _wait_player_at(page, local, pos=pos)
+    # ... and a phrase said in the second file switches to that file at the right time.
     later = page.locator("#phrases button.seek").evaluate_all(
         "(bs, off) => bs.map(b => parseFloat(b.dataset.t)).filter(t => t >= off)", files[1]["offset_s"]
     )
     assert later, "no phrase found in the second file of the case"
     page.locator(f"#phrases button.seek[data-t='{later[0]:g}']").first.click()
     _wait_player_at(page, later[0] - files[1]["offset_s"], pos=1)
-    assert "gap" in page.eval_on_selector_all("tr.finding", "rs => rs.map(r => r.dataset.code)")
 
     # Every view, play and export is in the access log, and the chain verifies.
     with app.state.sessions() as db:

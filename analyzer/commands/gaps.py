@@ -126,6 +126,34 @@ def render(report, out=None) -> None:
         print(f"注：{note}", file=out)
 
 
+def _window_transcriber(cache: bool):
+    """Transcribe only the resume window after an interruption (not the whole recording), with the
+    times put back into file time. A failure leaves that resumption unchecked and is reported."""
+    from dataclasses import replace
+
+    from analyzer.media import TARGET_SR, MediaError
+    from analyzer.models import ModelError
+    from analyzer.transcribe import transcribe
+
+    def run_window(path: str, audio, start_s: float, end_s: float):
+        a, b = int(start_s * TARGET_SR), int(end_s * TARGET_SR)
+        if b - a < TARGET_SR // 2:
+            return None
+        try:
+            part = transcribe(audio[a:b], cache=cache)
+        except (MediaError, ModelError) as err:
+            print(f"错误 / error: {path}: 转写失败，未检查原因说明（{err}）", file=sys.stderr)
+            return None
+
+        def moved(seg):
+            words = tuple(replace(w, start=w.start + start_s, end=w.end + start_s) for w in seg.words)
+            return replace(seg, start=seg.start + start_s, end=seg.end + start_s, words=words)
+
+        return replace(part, segments=tuple(moved(s) for s in part.segments), duration_s=end_s)
+
+    return run_window
+
+
 def run(args: argparse.Namespace) -> int:
     from analyzer.continuity import ContinuityError, analyze_continuity, collect_media
     from analyzer.guide import GuideError, load_guide
@@ -141,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
         print("错误 / error: 没有找到录音文件 / no media files given", file=sys.stderr)
         return 2
     failed = 0
-    probes, audio, transcripts, usable = {}, {}, {}, []
+    probes, audio, usable = {}, {}, []
     for path in files:
         try:
             probes[path] = probe(path)
@@ -152,26 +180,19 @@ def run(args: argparse.Namespace) -> int:
             failed += 1
     if not usable:
         return 1
-    if not args.no_transcribe:
-        from analyzer.models import ModelError
-        from analyzer.transcribe import transcribe
-
-        for path in usable:
-            try:
-                transcripts[path] = transcribe(audio[path], probe=probes[path], cache=not args.no_cache)
-            except (MediaError, ModelError) as err:
-                print(f"错误 / error: {path}: 转写失败，跳过原因说明检查（{err}）", file=sys.stderr)
+    window_transcriber = None if args.no_transcribe else _window_transcriber(not args.no_cache)
     overrides = {} if args.silence_gap_s is None else {"silence_gap_s": args.silence_gap_s}
     try:
         report = analyze_continuity(
             usable,
-            transcripts,
+            {},  # no whole-file transcripts: only the resume windows are transcribed, on demand
             guide,
             audio=audio,
             probes=probes,
             manifest=args.manifest,
             filename_regex=args.filename_regex,
             settings=overrides,
+            transcribe_window=window_transcriber,
         )
     except (ContinuityError, MediaError) as err:
         print(f"错误 / error: {err}", file=sys.stderr)

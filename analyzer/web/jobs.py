@@ -229,11 +229,24 @@ def training_targets(guide: str | None) -> list[dict[str, str]]:
     from analyzer.guide import load_guide
 
     g = load_guide(guide or None)
-    targets = [{"id": p.id, "kind": "phrase", "title": p.title, "text": p.example()} for p in g.phrases]
+    targets = [
+        {"id": p.id, "kind": "phrase", "title": p.title, "text": p.display(), "example": p.example()}
+        for p in g.phrases
+    ]
     for profile in g.profiles:
         if profile.sequence:
-            text = "／".join(g.phrase(pid).example() for pid in profile.sequence)
-            targets.append({"id": profile.id, "kind": "scenario", "title": profile.title, "text": text})
+            steps = [g.phrase(pid) for pid in profile.sequence]
+            text = " → ".join(f"{p.title}：{p.display()}" for p in steps)
+            example = "".join(p.example() for p in steps)
+            targets.append(
+                {
+                    "id": profile.id,
+                    "kind": "scenario",
+                    "title": profile.title,
+                    "text": text,
+                    "example": example,
+                }
+            )
     return targets
 
 

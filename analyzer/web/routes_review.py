@@ -99,7 +99,7 @@ def guide_phrases(guide: str) -> dict[str, dict[str, Any]]:
     return {
         p.id: {
             "title": p.title,
-            "standard": p.standards[0] if p.standards else "",
+            "standard": p.display() if p.standards else "",
             "slots": {s.name: s.title or s.name for s in p.slots},
         }
         for p in g.phrases
@@ -475,6 +475,8 @@ def _timeline(
                     "t": f["start_s"],
                     "label": f.get("message", f.get("code")),
                     "key": key,
+                    "seek_file": f.get("seek_file"),
+                    "seek_local": f.get("seek_local"),
                 }
             )
     return items
@@ -522,6 +524,20 @@ def _phrase_rows(data: dict[str, Any], phrases: dict[str, dict[str, Any]]) -> li
     return rows
 
 
+def _player_index(rec: Recording, files: list[dict[str, Any]]) -> dict[str, int]:
+    """Stored path of each original -> index of its player on the page."""
+    index_of_pos = {f["pos"]: i for i, f in enumerate(files)}
+    return {str(Path(m.stored_path).resolve()): index_of_pos[m.position] for m in rec.files}
+
+
+def _seek_target(item: dict[str, Any], player_of: dict[str, int]) -> dict[str, Any]:
+    """Where a click plays: the file and time the report names (a file gap: where recording resumed)."""
+    if not item.get("file") or item.get("file_start_s") is None:
+        return {}
+    index = player_of.get(str(Path(item["file"]).resolve()))
+    return {} if index is None else {"seek_file": index, "seek_local": float(item["file_start_s"])}
+
+
 @router.get("/recordings/{rid}")
 def recording_page(request: Request, rid: int, viewer: StaffViewer, db: DB):
     rec = _recording(db, rid)
@@ -544,6 +560,8 @@ def recording_page(request: Request, rid: int, viewer: StaffViewer, db: DB):
     )
     files = _case_files(rec, data)
     total = float(data.get("duration_s") or 0.0) or sum(float(f["duration_s"] or 0) for f in files)
+    player_of = _player_index(rec, files)
+    keyed = [(k, {**f, **_seek_target(f, player_of)}) for k, f in keyed]
     return render(
         request,
         "recording.html",

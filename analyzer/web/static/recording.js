@@ -28,11 +28,12 @@
     });
     return players[idx];
   }
-  function seek(t) {
-    const idx = fileIndexAt(t);
+  // t: case time; a target naming its file and file time (data-file, data-local) plays exactly there.
+  function seek(t, fileIdx, fileTime) {
+    const idx = Number.isInteger(fileIdx) && players[fileIdx] ? fileIdx : fileIndexAt(t);
     const el = activate(idx);
     if (!el) return;
-    const local = Math.max(0, t - (files[idx].offset_s || 0));
+    const local = Math.max(0, Number.isFinite(fileTime) ? fileTime : t - (files[idx].offset_s || 0));
     const go = () => {
       el.currentTime = local;
       const p = el.play();
@@ -55,7 +56,8 @@
     const target = ev.target.closest("[data-t]");
     if (target && (target.classList.contains("seek") || target.classList.contains("tl"))) {
       ev.preventDefault();
-      seek(parseFloat(target.dataset.t));
+      const d = target.dataset;
+      seek(parseFloat(d.t), d.file === undefined ? undefined : parseInt(d.file, 10), parseFloat(d.local));
       card.scrollIntoView({ behavior: "smooth", block: "nearest" });
       return;
     }

@@ -10,7 +10,14 @@
   const box = document.getElementById("recorder");
   function showStandard() {
     const opt = select.options[select.selectedIndex];
-    standard.textContent = opt && opt.dataset.text ? "标准用语：" + opt.dataset.text : "";
+    standard.textContent = "";
+    if (!opt) return;
+    const std = document.createElement("div");
+    std.textContent = "标准用语：" + (opt.dataset.text || "");
+    const ex = document.createElement("div");
+    ex.className = "hint";
+    ex.textContent = "示例（【】处换成实际内容）：" + (opt.dataset.example || "");
+    standard.append(std, ex);
   }
   select.addEventListener("change", showStandard);
   showStandard();
