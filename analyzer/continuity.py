@@ -8,6 +8,10 @@ after any interruption the officer states the reason when recording resumes. Thi
 finds the interruptions (signal, container and file-time evidence) and checks the first
 seconds of resumed speech for the guide's `interruption_reason` phrase. Thresholds come
 from the guide's `settings` (defaults in DEFAULT_SETTINGS); phrase wording only from the guide.
+
+Public API: analyze_continuity (what the pipeline calls), find_gaps (one file), order_case +
+case_gaps (files of a case), check_resumption, and the single detectors find_dropouts,
+find_silences, find_splices, find_timestamp_gaps, time_from_filename, read_manifest.
 """
 
 from __future__ import annotations

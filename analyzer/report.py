@@ -158,6 +158,10 @@ def _phrases(result: RecordingResult) -> list[dict[str, Any]]:
     out = []
     for m in result.matches:
         ps = scores.get(m.phrase_id)
+        try:
+            slot_titles = {s.name: s.title or s.name for s in result.guide.phrase(m.phrase_id).slots}
+        except (AttributeError, KeyError):
+            slot_titles = {}
         said = m.status != "absent"
         start, end = (m.start_s, m.end_s) if said else (None, None)
         file, file_t = result.file_of(start)
@@ -192,6 +196,7 @@ def _phrases(result: RecordingResult) -> list[dict[str, Any]]:
                 "missing_terms": list(m.missing_terms),
                 "slots": dict(m.slots),
                 "missing_slots": list(m.missing_slots),
+                "slot_titles": slot_titles,
                 "diff": [{"op": d.op, "standard": d.standard, "said": d.said} for d in m.diff],
                 "occurrences": [[_r(a), _r(b)] for a, b in m.occurrences] if said else [],
             }

@@ -100,7 +100,7 @@ class Transcript:
 
 # Defaults chosen by measurement: bench/bench_transcribe.py, results in bench/results/transcribe.md.
 DEFAULT_ENGINE = "faster-whisper"
-DEFAULT_BEAM_SIZE = 5
+DEFAULT_BEAM_SIZE = 1
 DEFAULT_COMPUTE_TYPE = "float32"
 
 
@@ -373,6 +373,32 @@ class _TimeMap:
 # ---------------------------------------------------------------- engines
 
 
+def _split_at_regions(seg: dict, tmap: _TimeMap) -> list[dict]:
+    """Map word times back to the block and split the segment where its words fall in different VAD
+    regions: a segment must not straddle a silence that VAD cut out (it would hide that silence and
+    blur which sentence was said when)."""
+    groups: list[tuple[int, list[dict]]] = []
+    for w in seg["words"]:
+        i = tmap.index((w["start"] + w["end"]) / 2)
+        w["start"], w["end"] = tmap.to_block(w["start"], i), tmap.to_block(w["end"], i)
+        if groups and groups[-1][0] == i:
+            groups[-1][1].append(w)
+        else:
+            groups.append((i, [w]))
+    if len(groups) == 1:
+        return [{**seg, "start": seg["words"][0]["start"], "end": seg["words"][-1]["end"]}]
+    return [
+        {
+            **seg,
+            "words": words,
+            "text": "".join(w["text"] for w in words),
+            "start": words[0]["start"],
+            "end": words[-1]["end"],
+        }
+        for _, words in groups
+    ]
+
+
 def cheap_options(opts: TranscribeOptions) -> TranscribeOptions:
     """Greedy, no temperature fallback: bounded cost (at most one decode per 30 s window)."""
     return dataclasses.replace(opts, beam_size=1, temperatures=(0.0,))
@@ -392,16 +418,15 @@ class _Engine:
         raw, note = self.decode(audio, opts, time.process_time() + budget)
         if "CPU budget exceeded" in note:
             self.degraded = True
+        mapped: list[dict] = []
         for seg in raw:
             if seg["words"]:
-                for w in seg["words"]:
-                    i = tmap.index((w["start"] + w["end"]) / 2)
-                    w["start"], w["end"] = tmap.to_block(w["start"], i), tmap.to_block(w["end"], i)
-                seg["start"], seg["end"] = seg["words"][0]["start"], seg["words"][-1]["end"]
+                mapped += _split_at_regions(seg, tmap)
             else:
                 i = tmap.index(seg["start"])
                 seg["start"], seg["end"] = tmap.to_block(seg["start"], i), tmap.to_block(seg["end"], i)
-        return raw, note
+                mapped.append(seg)
+        return mapped, note
 
     def decode(self, audio: np.ndarray, opts: TranscribeOptions, deadline: float) -> tuple[list[dict], str]:
         raise NotImplementedError

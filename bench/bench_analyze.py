@@ -27,6 +27,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 SR = 16_000
+REFERENCE_RTF = 0.073  # faster-whisper base float32 beam 5 on this 2-core machine, idle (facts.md)
 LINES = [
     "现在是2024年3月15日上午9时30分，我们在瀍河区中州东路88号，对该公司财务收支情况进行审计检查，执法全过程记录开始。",
     "您好，请出示营业执照。",
@@ -146,8 +147,15 @@ def main(argv: list[str] | None = None) -> int:
         f"| **total wall time** | **{t['total']:.2f}** | 100% |",
         f"| everything except transcription | {t['other']:.2f} | **{share:.1%}** (target < 5%) |",
         "",
-        f"Real-time factor of the whole analysis: {t['total'] / seconds:.3f}. "
-        f"Peak resident memory of the analysing process: {data['peak_rss_mb']:.0f} MB.",
+        f"Real-time factor of the whole analysis: {t['total'] / seconds:.3f} (transcription alone "
+        f"{t['transcribe'] / seconds:.3f}). Peak resident memory of the analysing process: "
+        f"{data['peak_rss_mb']:.0f} MB.",
+        "",
+        f"Everything except transcription costs {t['other'] / seconds:.4f} s per second of audio. At the "
+        f"transcription speed measured on a quiet machine (faster-whisper base float32 beam 5, RTF "
+        f"{REFERENCE_RTF}, shared/notes/facts.md) its share would be "
+        f"{t['other'] / (t['other'] + REFERENCE_RTF * seconds):.1%}; the share above depends on how busy "
+        f"the CPU was during transcription (load average {os.getloadavg()[0]:.1f} when this finished).",
         "",
         f"Result: {data['segments']} transcript segments, score {data['score']}, findings: "
         f"{', '.join(sorted(set(data['findings']))) or 'none'}.",

@@ -120,13 +120,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--force", action="store_true", help="re-transcribe every item (batches are cached)")
     ap.add_argument("--reverse", action="store_true", help="work from the last item (a second worker)")
     ap.add_argument("--start", type=int, default=0, help="skip items before this index (another worker)")
+    ap.add_argument("--stop", type=int, default=None, help="skip items from this index on (another worker)")
+    ap.add_argument("--ids", nargs="*", default=None, help="only these ids, in this order (another worker)")
     args = ap.parse_args(argv)
     from analyzer.transcribe import TranscribeOptions, transcribe
     from bench.audio_tools import concat
 
     global OPTIONS
     # default decoding (as the product uses it), but no per-clip time budget: the machine may be busy
-    OPTIONS = TranscribeOptions(clip_time_base_s=3600.0)
+    OPTIONS = TranscribeOptions(clip_cpu_base_s=3600.0)
 
     existing: dict[str, dict] = {}
     if args.out.exists():
@@ -144,7 +146,9 @@ def main(argv: list[str] | None = None) -> int:
             done[item_id] = old
         else:
             todo.append((index, item_id, text, labels))
-    todo = [t for t in todo if t[0] >= args.start]
+    todo = [t for t in todo if t[0] >= args.start and (args.stop is None or t[0] < args.stop)]
+    if args.ids:
+        todo = sorted((t for t in todo if t[1] in args.ids), key=lambda t: args.ids.index(t[1]))
     if args.reverse:
         todo.reverse()
     t0 = time.perf_counter()

@@ -95,7 +95,7 @@ def test_times_are_on_the_original_timeline(transcripts, guide_clip, engine):
     assert len(speech) == len(GUIDE)
     for (s, e), (a, b) in zip(speech, spans, strict=True):
         assert s <= a + 0.1 and e >= b - 0.1  # VAD regions cover each sentence...
-        assert s >= a - 1.0 and e <= b + 1.0  # ...and not the silences around it
+        assert s >= a - 1.5 and e <= b + 1.5  # ...and not the silences around it (pad + VAD lag)
 
 
 @pytest.mark.slow

@@ -97,6 +97,12 @@ def test_login_sets_httponly_lax_cookie_and_bad_password_fails(client):
     assert "httponly" in cookie and "samesite=lax" in cookie
 
 
+def test_repeated_failed_logins_lock_the_name_for_a_while(client):
+    for _ in range(5):
+        assert "error=bad" in login(client, "rev", "guess-guess").headers["location"]
+    assert "error=locked" in login(client, "rev").headers["location"]  # even the right password
+
+
 def test_passwords_are_argon2_hashed(app):
     con = sqlite3.connect(_db_path(app))
     hashes = [h for (h,) in con.execute("select password_hash from users")]
@@ -531,3 +537,12 @@ def test_training_upload_names_and_targets_are_checked(client):
         files={"audio": ("a.webm", b"not audio at all", "audio/webm")},
     )
     assert garbage.status_code == 400 and "无法评分" in garbage.text
+
+
+def test_findings_link_to_the_file_and_time_the_report_names(client):
+    login(client, "rev")
+    rid = _imported(client)
+    _grant(client, rid)
+    page = client.get(f"/recordings/{rid}").text
+    row = page[page.index('data-code="gap"') :]
+    assert 'data-t="20.0" data-file="0" data-local="5.0"' in row[: row.index("</tr>")]

@@ -134,6 +134,8 @@ def create_app(config: WebConfig, *, analyze: AnalyzeFn | None = None, start_wor
             return RedirectResponse(f"/login?error=locked&next={quote(_safe_next(next))}", status_code=303)
         user = authenticate(db, username, password)
         if user is None:
+            if len(app.state.failed_logins) > 10_000:  # names sprayed by a guesser: forget old ones
+                app.state.failed_logins.clear()
             app.state.failed_logins[username] = [*failures, time.monotonic()]
             return RedirectResponse(f"/login?error=bad&next={quote(_safe_next(next))}", status_code=303)
         app.state.failed_logins.pop(username, None)
