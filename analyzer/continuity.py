@@ -47,11 +47,16 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "dropout_flat_eps": 1e-4,  # peak-to-peak amplitude (full scale 1.0) of a "flat" run (~3 LSB at 16 bit)
     "dropout_clip_level": 0.999,  # |sample| at or above this counts as clipped
     "dropout_edge_ignore_s": 2.0,  # digital silence touching the file start/end shorter than this is start-up
-    "splice_window_s": 3.0,  # background statistics compared on each side of a candidate cut
-    "splice_min_background_s": 0.6,  # speech-free audio needed on each side to judge a cut
-    "splice_min_score": 8.0,  # noise-floor step score (z, trend-corrected) reported as a splice
-    "splice_min_step_db": 1.5,  # and the step must be at least this loud (RMS over bands)
-    "splice_relative_score": 3.0,  # ... and this many times the file's 90th-percentile score
+    "splice_window_s": 3.0,  # one cut gives one event: hits closer than this are merged
+    "floor_window_s": 2.5,  # noise floor (a low percentile of every band) compared on each side of a frame
+    "floor_percentile": 20.0,  # speech only adds energy: the quietest fifth of frames is the background
+    "splice_min_level_z": 7.0,  # noise-floor level step, in the file's own robust sigmas
+    "splice_min_level_db": 4.0,  # ... and at least this many dB (inverse-variance mean over bands)
+    "splice_min_shape_z": 8.5,  # noise-floor spectrum change (level taken out), robust sigmas, top 3 bands
+    "splice_min_shape_db": 4.0,  # ... and at least this many dB in those bands (RMS)
+    "splice_min_jump_z": 10.0,  # sample step in a quiet stretch, in local first-difference sigmas
+    "jump_context_s": 0.01,  # the stretch each side of a step whose first differences set its sigma
+    "jump_min_level": 0.002,  # steps smaller than this (full scale 1.0, ~-54 dBFS) are not judged
     "splice_min_tone_score": 8.0,  # phase jump of a steady background tone, in its own noise sigmas
     "splice_min_confidence": 0.5,  # suspected splices below this confidence are not reported
     "tone_window_s": 1.0,  # coherent window for the tone phase on each side
@@ -445,6 +450,63 @@ def _frame_mask(intervals: Iterable[tuple[float, float]], n_frames: int, sr: int
     return mask
 
 
+def floor_steps(e: np.ndarray, window: int, percentile: float) -> tuple[np.ndarray, np.ndarray]:
+    """D[k, band]: the band's noise floor (low percentile of its frame energies, dB) over the `window`
+    frames from k on, minus that over the `window` frames before k. Speech only ever adds energy, so
+    a low percentile follows the background even where only a fifth of the frames are speech-free
+    (no VAD needed). Returns (D, valid) where valid marks frames with full windows on both sides."""
+    from scipy.ndimage import percentile_filter
+
+    n = len(e)
+    k = np.arange(n)
+    valid = (k >= window) & (k <= n - window)
+    if not valid.any():
+        return np.zeros_like(e), valid
+    floor = percentile_filter(e, percentile, size=(window, 1), mode="nearest")
+    half = window // 2  # a centred filter at c covers [c - half, c - half + window)
+    d = floor[np.clip(k + half, 0, n - 1)] - floor[np.clip(k - window + half, 0, n - 1)]
+    d[~valid] = 0.0
+    return d, valid
+
+
+def _robust_sigma(a: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    v = a[valid]
+    return 1.4826 * np.median(np.abs(v - np.median(v, axis=0)), axis=0) + 0.05
+
+
+def _local_sigma(a: np.ndarray, valid: np.ndarray, window: int, reach: int, block: int = 50) -> np.ndarray:
+    """Robust sigma (MAD) of the series `a` (frames x columns) for every frame, from the frames
+    within `reach` before and after it but outside its own +-window (the step being judged), as
+    the larger of the two sides: a quiet office before a cut does not set the bar for the street
+    after it. Falls back to the whole file where a side is too short."""
+    glob = _robust_sigma(a, valid)
+    n = len(a)
+    dev = np.abs(a - np.median(a[valid], axis=0))
+    dev[~valid] = np.nan
+    nb = -(-n // block)
+    pad = np.full((nb * block, a.shape[1]), np.nan)
+    pad[:n] = dev
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        blocks = np.nanmedian(pad.reshape(nb, block, -1), axis=1)  # (nb, cols)
+        span, gap = max(3, reach // block), -(-window // block)
+        padded = np.concatenate([np.full((span + gap, a.shape[1]), np.nan), blocks,
+                                 np.full((span + gap, a.shape[1]), np.nan)])  # fmt: skip
+        view = np.lib.stride_tricks.sliding_window_view(padded, span, axis=0)  # (len, cols, span)
+        left = np.nanmedian(view[:nb], axis=-1)  # blocks [j - span - gap, j - gap)
+        right = np.nanmedian(view[span + 2 * gap + 1 : span + 2 * gap + 1 + nb], axis=-1)
+        count_l = np.sum(~np.isnan(view[:nb, 0]), axis=-1)
+        count_r = np.sum(~np.isnan(view[span + 2 * gap + 1 : span + 2 * gap + 1 + nb, 0]), axis=-1)
+    left = np.where((count_l >= 3)[:, None], left, np.nan)
+    right = np.where((count_r >= 3)[:, None], right, np.nan)
+    both = np.fmax(left, right)
+    local = 1.4826 * np.where(np.isnan(both), glob / 1.4826, both) + 0.05
+    local = np.maximum(local, glob * 0.5)
+    return np.repeat(local, block, axis=0)[:n]
+
+
 def splice_scores(
     x: np.ndarray,
     sr: int,
@@ -453,81 +515,76 @@ def splice_scores(
     speech: Sequence[tuple[float, float]] | None = None,
     dropouts: Sequence[GapEvent] = (),
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-frame evidence that the background changes abruptly at the frame boundary.
+    """Per-frame evidence that the background noise floor changes abruptly at the frame boundary.
 
-    For every candidate boundary the speech-free frames within splice_window_s on each side are
-    fitted, per band, with one linear trend plus a step at the boundary; slow drifts of the
-    ambient noise go into the trend, a cut shows as a step. Returns (times_s, score, step_db):
-    score is the RMS over bands of step / standard error, step_db the RMS step in dB.
+    Two change-point statistics on the per-band noise-floor step D (floor_steps), each judged
+    against the file's own variability (median absolute deviation over all frames, so a gusty or
+    traffic-swept background sets its own bar): the level step (inverse-variance mean over bands)
+    and the spectrum change (what is left per band after the level step, mean of the 3 most
+    changed bands). Returns (times_s, score, step_db): score is the larger of level_z / its
+    threshold and shape_z / its threshold (1.0 = at threshold, 0 where the step is below the
+    dB minimum), step_db the step behind it. `speech` is unused (kept for callers).
     """
     cfg = resolve_settings(settings)
-    if speech is None:
-        speech = speech_intervals(x, sr, cfg)
     e = _band_energies_db(x, sr)
     n = len(e)
     times = (np.arange(n) * _HOP + _FRAME / 2) / sr
-    if n == 0:
-        return times, np.zeros(0), np.zeros(0)
-    bg = ~_frame_mask(speech, n, sr, pad_s=0.06)
-    bg &= ~_frame_mask([(d.start_s, d.end_s) for d in dropouts], n, sr, pad_s=0.05)
-    # Frames at the digital floor (fade-outs, dropout edges) carry no background information.
-    bg &= e.max(axis=1) > -100.0
-    w = max(2, int(round(float(cfg["splice_window_s"]) * sr / _HOP)))
-    tau = np.arange(n, dtype=np.float64) / (sr / _HOP)  # seconds
-    m = bg.astype(np.float64)
-    y = np.where(bg[:, None], e, 0.0).astype(np.float64)
-
-    def csum(a: np.ndarray) -> np.ndarray:
-        return np.concatenate([np.zeros((1, *a.shape[1:])), np.cumsum(a, axis=0)])
-
-    c_m, c_t, c_tt = csum(m), csum(m * tau), csum(m * tau * tau)
-    c_y, c_ty, c_yy = csum(y), csum(y * tau[:, None]), csum(y * y)
-    k = np.arange(n)
-    lo, hi = np.clip(k - w, 0, n), np.clip(k + w, 0, n)
-
-    def win(c: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return c[b] - c[a]
-
-    # Left [k-w, k), right [k, k+w); regressors 1, (t - t_k), step(right). Normal equations per k.
-    nl, nr = win(c_m, lo, k), win(c_m, k, hi)
-    t0 = tau[k]
-    stl, str_ = win(c_t, lo, k) - t0 * nl, win(c_t, k, hi) - t0 * nr
-    sttl = win(c_tt, lo, k) - 2 * t0 * win(c_t, lo, k) + t0 * t0 * nl
-    sttr = win(c_tt, k, hi) - 2 * t0 * win(c_t, k, hi) + t0 * t0 * nr
-    yl, yr = win(c_y, lo, k), win(c_y, k, hi)
-    tyl = win(c_ty, lo, k) - t0[:, None] * yl
-    tyr = win(c_ty, k, hi) - t0[:, None] * yr
-    yy = win(c_yy, lo, hi)
-    ntot, st, stt = nl + nr, stl + str_, sttl + sttr
-    a_mat = np.stack(
-        [
-            np.stack([ntot, st, nr], -1),
-            np.stack([st, stt, str_], -1),
-            np.stack([nr, str_, nr], -1),
-        ],
-        -2,
-    )  # (n, 3, 3)
-    rhs = np.stack([yl + yr, tyl + tyr, yr], -1)  # (n, bands, 3)
-    min_bg = float(cfg["splice_min_background_s"]) * sr / _HOP
-    ok = (nl >= min_bg) & (nr >= min_bg)
-    a_mat[~ok] = np.eye(3)
-    det = np.linalg.det(a_mat)
-    ok &= np.abs(det) > 1e-6
-    a_mat[~ok] = np.eye(3)
-    inv = np.linalg.inv(a_mat)
-    beta = np.einsum("nij,nbj->nbi", inv, rhs)  # (n, bands, 3)
-    rss = yy - np.einsum("nbi,nbi->nb", beta, rhs)
-    dof = np.maximum(ntot - 3, 1)[:, None]
-    # Frames overlap (512 samples every 320) and noise is not white: inflate the variance.
-    sigma2 = np.maximum(rss / dof, 0.25) * 2.0
-    se = np.sqrt(sigma2 * np.maximum(inv[:, 2, 2], 1e-12)[:, None])
-    step = beta[:, :, 2]
-    z = step / se
-    score = np.sqrt(np.mean(z * z, axis=1))
-    step_db = np.sqrt(np.mean(step * step, axis=1))
-    score[~ok] = 0.0
-    step_db[~ok] = 0.0
+    window = max(4, int(round(float(cfg["floor_window_s"]) * sr / _HOP)))
+    d, valid = floor_steps(e, window, float(cfg["floor_percentile"]))
+    # Frames at the digital floor (dropouts, fades to zero) carry no background: no judgement near them.
+    dead = e.max(axis=1) <= -100.0 if n else np.zeros(0, bool)
+    for s, t in [(dd.start_s, dd.end_s) for dd in dropouts]:
+        dead |= (times > s - 0.1) & (times < t + 0.1)
+    if dead.any():
+        near_dead = np.convolve(dead.astype(float), np.ones(2 * window + 1), mode="same") > 0
+        valid &= ~near_dead
+    if valid.sum() < 10:
+        return times, np.zeros(n), np.zeros(n)
+    sigma = _robust_sigma(d, valid)
+    weights = 1.0 / sigma**2
+    level = (d * weights).sum(axis=1) / weights.sum()
+    reach = int(20.0 * sr / _HOP)
+    level_z = np.abs(level) / _local_sigma(level[:, None], valid, window, reach)[:, 0]
+    rest = d - level[:, None]
+    rest_z = np.abs(rest) / _local_sigma(rest, valid, window, reach)
+    top = np.argsort(rest_z, axis=1)[:, -3:]
+    shape_z = np.sqrt(np.mean(np.take_along_axis(rest_z, top, axis=1) ** 2, axis=1))
+    shape_db = np.sqrt(np.mean(np.take_along_axis(rest, top, axis=1) ** 2, axis=1))
+    level_score = np.where(
+        np.abs(level) >= float(cfg["splice_min_level_db"]), level_z / float(cfg["splice_min_level_z"]), 0.0
+    )
+    shape_score = np.where(
+        shape_db >= float(cfg["splice_min_shape_db"]), shape_z / float(cfg["splice_min_shape_z"]), 0.0
+    )
+    score = np.maximum(level_score, shape_score)
+    step_db = np.where(level_score >= shape_score, np.abs(level), shape_db)
+    score[~valid] = 0.0
     return times, score, step_db
+
+
+def _floor_change_point(e: np.ndarray, k: int, window: int, percentile: float) -> int:
+    """Frame of the noise-floor change near k. Per band, the floors on each side (low percentile)
+    and a mid threshold between them; a frame below the threshold in a band whose floor rises
+    is evidence it lies before the cut, below it in a band whose floor falls, after it (loud
+    frames say nothing: speech). The split that best separates the two kinds (CUSUM) is the cut."""
+    n = len(e)
+    lo, hi = max(0, k - window), min(n, k + window)
+    left = np.percentile(e[lo:k], percentile, axis=0) if k - lo > 4 else None
+    right = np.percentile(e[k:hi], percentile, axis=0) if hi - k > 4 else None
+    if left is None or right is None:
+        return k
+    step = right - left
+    use = np.abs(step) >= 3.0
+    if not use.any():
+        return k
+    mid = (left + right) / 2.0
+    below = e[lo:hi][:, use] < mid[use]
+    vote = np.where(step[use] > 0, -1.0, 1.0)  # -1: looks like before the cut, +1: after
+    v = (below * vote).sum(axis=1)
+    if not np.any(v):
+        return k
+    c = np.concatenate([[0.0], np.cumsum(v - v.mean())])
+    return lo + int(np.argmin(c))
 
 
 def stationary_tones(x: np.ndarray, sr: int, settings: Mapping[str, Any] | None = None) -> list[float]:
@@ -658,6 +715,64 @@ def _confidence(score: float, threshold: float) -> float:
     return float(1.0 / (1.0 + math.exp(-4.0 * (score / threshold - 1.0))))
 
 
+def sample_jumps(
+    x: np.ndarray,
+    sr: int,
+    settings: Mapping[str, Any] | None = None,
+    *,
+    speech: Sequence[tuple[float, float]] = (),
+    exclude: Sequence[tuple[float, float]] = (),
+) -> list[tuple[int, float]]:
+    """Waveform steps in quiet stretches: (sample index, z) where one first difference x[i] - x[i-1]
+    exceeds splice_min_jump_z times the local first-difference sigma on BOTH sides (so a speech
+    onset, whose far side is loud, does not count), and the waveform stays moved (a click comes
+    back at once). Joining two pieces of audio at arbitrary samples leaves such a step; an
+    unedited microphone signal, band-limited and continuous, does not. Speech (with 0.1 s margin)
+    and `exclude` spans (s) are skipped."""
+    cfg = resolve_settings(settings)
+    thr = float(cfg["splice_min_jump_z"])
+    ctx = max(8, int(float(cfg["jump_context_s"]) * sr))
+    min_level = float(cfg["jump_min_level"])
+    if len(x) < 4 * ctx:
+        return []
+    d = np.diff(x.astype(np.float64))
+    ad = np.abs(d)
+    # Cheap pre-selection: far above the median |difference| of its 20 ms block.
+    block = max(ctx, sr // 50)
+    nb = len(ad) // block
+    if nb == 0:
+        return []
+    med = np.median(ad[: nb * block].reshape(nb, block), axis=1)
+    per_sample = np.repeat(med, block)
+    per_sample = np.concatenate([per_sample, np.full(len(ad) - len(per_sample), med[-1])])
+    cand = np.flatnonzero((ad >= min_level) & (ad > 0.5 * thr * 1.4826 * np.maximum(per_sample, 1e-6)))
+    skip = [(s - 0.1, e + 0.1) for s, e in speech] + list(exclude)
+    out: list[tuple[int, float]] = []
+    for i in cand.tolist():
+        if i < ctx + 2 or i > len(d) - ctx - 3:
+            continue
+        t = (i + 1) / sr
+        if any(s <= t <= e for s, e in skip):
+            continue
+        left = ad[i - ctx - 1 : i - 1]
+        right = ad[i + 2 : i + ctx + 2]
+        sigma = 1.4826 * max(float(np.median(left)), float(np.median(right)), 1e-5)
+        z = ad[i] / sigma
+        if z < thr:
+            continue
+        # A step, not a click: the waveform stays displaced for a few samples after the jump.
+        before = float(np.mean(x[i - 3 : i + 1]))
+        after = float(np.mean(x[i + 1 : i + 5]))
+        if (after - before) * d[i] < 0.5 * d[i] * d[i]:
+            continue
+        if out and i - out[-1][0] < sr // 10:
+            if z > out[-1][1]:
+                out[-1] = (i + 1, z)
+            continue
+        out.append((i + 1, z))  # the first sample of the later piece
+    return out
+
+
 def find_splices(
     x: np.ndarray,
     sr: int,
@@ -666,10 +781,13 @@ def find_splices(
     speech: Sequence[tuple[float, float]] | None = None,
     dropouts: Sequence[GapEvent] = (),
 ) -> list[GapEvent]:
-    """Points where a piece was probably cut out. Two independent cues, each judged against the
-    file's own variability so that a noisy, gusty background does not fire everywhere:
-    a step in the background noise floor / spectrum that a linear drift does not explain, and a
-    phase jump in a steady background tone (hum). Placed to the sample by the waveform jump."""
+    """Points where a piece was probably cut out. Three independent cues:
+    a change of the background noise floor / spectrum (level or spectral-shape step of the
+    per-band low-percentile energies, judged against the file's own variability), a phase jump
+    in a steady background tone (hum), and a sample-level step of the waveform in a quiet
+    stretch. Confidence combines the cues that fired (1 - prod(1 - c)). A cut inside steady
+    broadband noise of the same level and spectrum on both sides leaves none of these and
+    cannot be found from the audio."""
     cfg = resolve_settings(settings)
     if speech is None:
         speech = speech_intervals(x, sr, cfg)
@@ -677,11 +795,7 @@ def find_splices(
     n = len(floor)
     if not n:
         return []
-    floor_thr = float(cfg["splice_min_score"])
-    valid = floor[floor > 0]
-    if len(valid):  # self-calibration: a background that steps everywhere cannot time a cut
-        floor_thr = max(floor_thr, float(cfg["splice_relative_score"]) * float(np.percentile(valid, 90)))
-    floor_hit = (floor >= floor_thr) & (step_db >= float(cfg["splice_min_step_db"]))
+    floor_hit = floor >= 1.0
 
     tone_thr = float(cfg["splice_min_tone_score"])
     tone_win = float(cfg["tone_window_s"])
@@ -696,39 +810,73 @@ def find_splices(
         tone = np.maximum(tone, s)
     tone_hit = tone >= tone_thr
 
-    hit = floor_hit | tone_hit
-    for d in dropouts:  # a dropout's own edges are already reported
-        hit &= ~((times > d.start_s - 1.0) & (times < d.end_s + 1.0))
-    strength = np.maximum(floor / floor_thr, tone / tone_thr)
-    events: list[GapEvent] = []
-    reach = max(tone_k, int(float(cfg["splice_window_s"]) * sr / _HOP))
+    dropout_spans = [(d.start_s - 1.0, d.end_s + 1.0) for d in dropouts]
+    jumps = sample_jumps(x, sr, cfg, speech=speech, exclude=dropout_spans)
+    jump_thr = float(cfg["splice_min_jump_z"])
+    jump_strength = np.zeros(n)
+    for i, z in jumps:
+        k = min(n - 1, i // _HOP)
+        jump_strength[k] = max(jump_strength[k], z / jump_thr)
+
+    hit = floor_hit | tone_hit | (jump_strength >= 1.0)
+    for s, e in dropout_spans:  # a dropout's own edges are already reported
+        hit &= ~((times > s) & (times < e))
+    strength = np.maximum.reduce([floor, tone / tone_thr, jump_strength])
+    window = max(4, int(round(float(cfg["floor_window_s"]) * sr / _HOP)))
+    reach = max(tone_k, window, int(float(cfg["splice_window_s"]) * sr / _HOP))
+    e_db: np.ndarray | None = None
+    candidates: list[int] = []
     for a, b in _runs(hit):
         k = a + int(np.argmax(strength[a:b]))
         lo, hi = max(0, k - reach), min(n, k + reach)
         if strength[k] < strength[lo:hi].max():  # one cut gives one event
             continue
-        if events and times[k] - events[-1].start_s < float(cfg["splice_window_s"]):
-            continue
-        f_conf = _confidence(float(floor[lo:hi].max()), floor_thr) if floor_hit[lo:hi].any() else 0.0
+        candidates.append(k)
+    events: list[GapEvent] = []
+    for k in candidates:
+        lo, hi = max(0, k - reach), min(n, k + reach)
+        f_conf = _confidence(float(floor[lo:hi].max()), 1.0) if floor_hit[lo:hi].any() else 0.0
         t_conf = _confidence(float(tone[lo:hi].max()), tone_thr) if tone_hit[lo:hi].any() else 0.0
+        near_jumps = [(i, z) for i, z in jumps if lo * _HOP <= i < hi * _HOP and z >= jump_thr]
+        j_conf = _confidence(max(z for _, z in near_jumps), jump_thr) if near_jumps else 0.0
         reasons: list[str] = []
+        boundary: int | None = None
         if t_conf:
             f0, s, z = max(demod, key=lambda d: float(d[1][lo:hi].max()))
-            frame = _phase_change_point(z, lo + int(np.argmax(s[lo:hi])), tone_k)
-            boundary = frame * _HOP
+            boundary = _phase_change_point(z, lo + int(np.argmax(s[lo:hi])), tone_k) * _HOP
             reasons.append(f"背景 {f0:.0f} Hz 稳定音相位跳变（{float(tone[lo:hi].max()):.1f}σ）")
-        else:
-            boundary = k * _HOP  # first sample of the first "right" frame
         if f_conf:
             kf = lo + int(np.argmax(floor[lo:hi]))
-            reasons.append(f"背景噪声突变 {step_db[kf]:.1f} dB（{floor[kf]:.1f}σ）")
-        sample, jump_z = _refine_to_sample(x, boundary, sr)
-        if jump_z >= 8:
-            reasons.append(f"波形跳变 {jump_z:.0f} 倍")
-        conf = 1.0 - (1.0 - f_conf) * (1.0 - t_conf)
-        detail = "，".join(reasons) + "，疑似删去片段后拼接"
+            if e_db is None:
+                e_db = _band_energies_db(x, sr)
+            if boundary is None:
+                kc = _floor_change_point(e_db, kf, window, float(cfg["floor_percentile"]))
+                boundary = kc * _HOP
+            reasons.append(f"背景噪声突变 {step_db[kf]:.1f} dB")
+        if near_jumps:
+            # A step within a second of the estimate is the cut itself, to the sample.
+            ref = boundary if boundary is not None else near_jumps[0][0]
+            close = [(i, z) for i, z in near_jumps if abs(i - ref) <= sr]
+            if close:
+                i, z = max(close, key=lambda iz: iz[1])
+                boundary = i
+                reasons.append(f"安静段波形阶跃 {z:.0f}σ")
+            else:
+                j_conf = 0.0
+        if boundary is None:
+            continue
+        conf = 1.0 - (1.0 - f_conf) * (1.0 - t_conf) * (1.0 - j_conf)
         if conf < float(cfg["splice_min_confidence"]):
             continue
+        if not near_jumps or not j_conf:
+            sample, jump_z = _refine_to_sample(x, boundary, sr)
+            if jump_z >= 8:
+                reasons.append(f"波形跳变 {jump_z:.0f} 倍")
+        else:
+            sample = boundary
+        if events and sample / sr - events[-1].start_s < float(cfg["splice_window_s"]):
+            continue
+        detail = "，".join(reasons) + "，疑似删去片段后拼接"
         events.append(GapEvent("splice", sample / sr, sample / sr, round(min(conf, 0.99), 3), detail=detail))
     return events
 

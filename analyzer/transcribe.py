@@ -214,10 +214,12 @@ def _run(
             if note:
                 warnings.append(f"{offset + piece[0]['start'] / TARGET_SR:.1f}s: {note}")
             for seg in raw:
-                kept = _postprocess(seg, offset, opts)
+                reason = _implausible(seg, block, opts)
+                kept = None if reason else _postprocess(seg, offset, opts)
                 if kept is None:
+                    reason = reason or "known hallucination"
                     warnings.append(
-                        f"{offset + seg['start']:.1f}s: dropped likely hallucination {seg['text']!r}"
+                        f"{offset + seg['start']:.1f}s: dropped ({reason}) {seg['text'].strip()!r}"
                     )
                 elif kept.text.strip():
                     segments.append(kept)
@@ -622,6 +624,28 @@ def is_hallucination(text: str) -> bool:
 def collapse_loops(text: str) -> str:
     """'好的好的好的好的好的' -> '好的': keep one copy of a unit repeated 4+ times."""
     return _LOOP.sub(r"\1", text)
+
+
+def _implausible(seg: dict, block: np.ndarray, opts: TranscribeOptions) -> str:
+    """Why a decoded segment cannot be real speech ('' when it can).
+
+    Text over audio quieter than the silence gate is invented (Whisper loops on digital silence when
+    VAD is off); a compression ratio still above the threshold after every fallback temperature that is
+    not a plain loop (those are collapsed to one copy) is degenerate output."""
+    if not opts.drop_hallucinations:
+        return ""
+    a, b = int(seg["start"] * TARGET_SR), int(seg["end"] * TARGET_SR)
+    span = block[max(0, a) : max(b, a + 1)]
+    if len(span) and np.sqrt(np.mean(np.square(span, dtype=np.float64))) < 10 ** (SILENCE_GATE_DBFS / 20):
+        return "no sound under the text"
+    ratio = seg["compression_ratio"]
+    if (
+        opts.compression_ratio_threshold
+        and ratio > opts.compression_ratio_threshold
+        and not _LOOP.search(seg["text"])
+    ):
+        return f"unrepairable repetition, compression ratio {ratio:.1f}"  # a plain loop is collapsed instead
+    return ""
 
 
 def _postprocess(seg: dict, offset: float, opts: TranscribeOptions) -> Segment | None:

@@ -122,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--start", type=int, default=0, help="skip items before this index (another worker)")
     ap.add_argument("--stop", type=int, default=None, help="skip items from this index on (another worker)")
     ap.add_argument("--ids", nargs="*", default=None, help="only these ids, in this order (another worker)")
+    ap.add_argument("--merge", nargs="*", default=None, help="fold other workers' files into --out and stop")
     args = ap.parse_args(argv)
     from analyzer.transcribe import TranscribeOptions, transcribe
     from bench.audio_tools import concat
@@ -130,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     # default decoding (as the product uses it), but no per-clip time budget: the machine may be busy
     OPTIONS = TranscribeOptions(clip_cpu_base_s=3600.0)
 
+    if args.merge is not None:
+        return merge(args.out, [Path(m) for m in args.merge])
     existing: dict[str, dict] = {}
     if args.out.exists():
         for line in args.out.read_text(encoding="utf-8").splitlines():
@@ -194,6 +197,28 @@ def main(argv: list[str] | None = None) -> int:
     flush()
     _write(args.out, [done[i[0]] for i in ITEMS if i[0] in done])
     print(f"{len(done)} items -> {args.out}")
+    return 0
+
+
+def merge(out: Path, others: list[Path]) -> int:
+    """Union of the workers' files (known items only, split recomputed), written to `out`."""
+    records: dict[str, dict] = {}
+    for path in [out, *others]:
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    rec = json.loads(line)
+                    if any(seg["text"].strip() for seg in rec["transcript"]["segments"]):
+                        records.setdefault(rec["id"], rec)
+    merged = []
+    for item_id, text, labels in ITEMS:
+        rec = records.get(item_id)
+        if rec and rec["text"] == text:
+            rec["labels"], rec["split"] = labels, split_of(item_id)
+            merged.append(rec)
+    _write(out, merged)
+    missing = [i[0] for i in ITEMS if i[0] not in {r["id"] for r in merged}]
+    print(f"{len(merged)} items -> {out}; not transcribed: {' '.join(missing) or 'none'}")
     return 0
 
 

@@ -209,7 +209,9 @@ def rendition(index: int) -> tuple[int, float, str, float]:
 
 
 def split_of(item_id: str) -> str:
-    """Deterministic half split: thresholds are calibrated on 'cal' and reported on 'test'."""
-    import zlib
-
-    return "cal" if zlib.crc32(item_id.encode()) % 2 == 0 else "test"
+    """Deterministic stratified half split: items alternate between 'cal' (thresholds are calibrated
+    there) and 'test' (figures are reported there) within each group (open_, rights_, ob2_, unrel_ ...),
+    so every phrase has positives and negatives on both sides."""
+    group = item_id.split("_")[0]
+    same = [i for i, _, _ in ITEMS if i.split("_")[0] == group]
+    return "cal" if same.index(item_id) % 2 == 0 else "test"
