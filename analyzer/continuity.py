@@ -50,9 +50,10 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "splice_window_s": 3.0,  # one cut gives one event: hits closer than this are merged
     "floor_window_s": 2.5,  # noise floor (a low percentile of every band) compared on each side of a frame
     "floor_percentile": 20.0,  # speech only adds energy: the quietest fifth of frames is the background
-    "splice_min_level_z": 7.0,  # noise-floor level step, in the file's own robust sigmas
+    "floor_min_background": 0.05,  # fraction of speech-free (VAD) frames each window needs to be judged
+    "splice_min_level_z": 5.5,  # noise-floor level step, in the file's own robust sigmas
     "splice_min_level_db": 4.0,  # ... and at least this many dB (inverse-variance mean over bands)
-    "splice_min_shape_z": 8.5,  # noise-floor spectrum change (level taken out), robust sigmas, top 3 bands
+    "splice_min_shape_z": 7.0,  # noise-floor spectrum change (level taken out), robust sigmas, top 3 bands
     "splice_min_shape_db": 4.0,  # ... and at least this many dB in those bands (RMS)
     "splice_min_jump_z": 10.0,  # sample step in a quiet stretch, in local first-difference sigmas
     "jump_context_s": 0.01,  # the stretch each side of a step whose first differences set its sigma
@@ -450,11 +451,16 @@ def _frame_mask(intervals: Iterable[tuple[float, float]], n_frames: int, sr: int
     return mask
 
 
-def floor_steps(e: np.ndarray, window: int, percentile: float) -> tuple[np.ndarray, np.ndarray]:
+def floor_steps(
+    e: np.ndarray, window: int, percentile: float, quiet: np.ndarray | None = None, min_quiet: float = 0.03
+) -> tuple[np.ndarray, np.ndarray]:
     """D[k, band]: the band's noise floor (low percentile of its frame energies, dB) over the `window`
     frames from k on, minus that over the `window` frames before k. Speech only ever adds energy, so
-    a low percentile follows the background even where only a fifth of the frames are speech-free
-    (no VAD needed). Returns (D, valid) where valid marks frames with full windows on both sides."""
+    a low percentile follows the background even where only a fifth of the frames are speech-free.
+    `quiet` (per frame, speech-free by the VAD) lowers the percentile where speech-free frames are
+    scarcer than that (the same on both sides, so the percentile's own bias cancels) and leaves
+    windows with less than `min_quiet` of them unjudged: a window full of speech reads speech as
+    "floor". Returns (D, valid) where valid marks frames with both windows judged."""
     from scipy.ndimage import percentile_filter
 
     n = len(e)
@@ -462,9 +468,24 @@ def floor_steps(e: np.ndarray, window: int, percentile: float) -> tuple[np.ndarr
     valid = (k >= window) & (k <= n - window)
     if not valid.any():
         return np.zeros_like(e), valid
-    floor = percentile_filter(e, percentile, size=(window, 1), mode="nearest")
     half = window // 2  # a centred filter at c covers [c - half, c - half + window)
-    d = floor[np.clip(k + half, 0, n - 1)] - floor[np.clip(k - window + half, 0, n - 1)]
+    right_c, left_c = np.clip(k + half, 0, n - 1), np.clip(k - window + half, 0, n - 1)
+    levels = sorted({min(percentile, p) for p in (5.0, 10.0, percentile)})
+    if quiet is None:
+        levels = [percentile]
+        frac = np.ones(n)
+    else:
+        c = np.concatenate([[0], np.cumsum(quiet)])
+        frac = np.minimum(c[k] - c[np.clip(k - window, 0, n)], c[np.clip(k + window, 0, n)] - c[k]) / window
+        valid &= frac >= min_quiet
+    d = np.zeros_like(e)
+    chosen = np.zeros(n, bool)
+    for p in reversed(levels):  # highest percentile the speech-free share supports
+        use = ~chosen & (frac >= p / 100.0) if p != levels[0] else ~chosen
+        if use.any():
+            floor = percentile_filter(e, p, size=(window, 1), mode="nearest")
+            d[use] = floor[right_c[use]] - floor[left_c[use]]
+            chosen |= use
     d[~valid] = 0.0
     return d, valid
 
@@ -523,14 +544,32 @@ def splice_scores(
     and the spectrum change (what is left per band after the level step, mean of the 3 most
     changed bands). Returns (times_s, score, step_db): score is the larger of level_z / its
     threshold and shape_z / its threshold (1.0 = at threshold, 0 where the step is below the
-    dB minimum), step_db the step behind it. `speech` is unused (kept for callers).
+    dB minimum), step_db the step behind it. `speech`: VAD intervals (computed when None).
     """
+    times, score, step_db, *_ = _floor_evidence(x, sr, settings, speech=speech, dropouts=dropouts)
+    return times, score, step_db
+
+
+def _floor_evidence(
+    x: np.ndarray,
+    sr: int,
+    settings: Mapping[str, Any] | None,
+    *,
+    speech: Sequence[tuple[float, float]] | None,
+    dropouts: Sequence[GapEvent],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """splice_scores plus what find_splices reuses: per-band steps D, band energies, quiet mask."""
     cfg = resolve_settings(settings)
     e = _band_energies_db(x, sr)
     n = len(e)
     times = (np.arange(n) * _HOP + _FRAME / 2) / sr
     window = max(4, int(round(float(cfg["floor_window_s"]) * sr / _HOP)))
-    d, valid = floor_steps(e, window, float(cfg["floor_percentile"]))
+    if speech is None:
+        speech = speech_intervals(x, sr, cfg)
+    quiet = ~_frame_mask(speech, n, sr, pad_s=0.03)
+    d, valid = floor_steps(
+        e, window, float(cfg["floor_percentile"]), quiet, float(cfg["floor_min_background"])
+    )
     # Frames at the digital floor (dropouts, fades to zero) carry no background: no judgement near them.
     dead = e.max(axis=1) <= -100.0 if n else np.zeros(0, bool)
     for s, t in [(dd.start_s, dd.end_s) for dd in dropouts]:
@@ -539,7 +578,7 @@ def splice_scores(
         near_dead = np.convolve(dead.astype(float), np.ones(2 * window + 1), mode="same") > 0
         valid &= ~near_dead
     if valid.sum() < 10:
-        return times, np.zeros(n), np.zeros(n)
+        return times, np.zeros(n), np.zeros(n), d, e, quiet
     sigma = _robust_sigma(d, valid)
     weights = 1.0 / sigma**2
     level = (d * weights).sum(axis=1) / weights.sum()
@@ -559,7 +598,28 @@ def splice_scores(
     score = np.maximum(level_score, shape_score)
     step_db = np.where(level_score >= shape_score, np.abs(level), shape_db)
     score[~valid] = 0.0
-    return times, score, step_db
+    return times, score, step_db, d, e, quiet
+
+
+def _quiet_frames_agree(e: np.ndarray, quiet: np.ndarray, d: np.ndarray, k: int, window: int) -> bool:
+    """Do the speech-free (VAD) frames themselves show the floor step found at k? A window whose
+    low percentile is still speech (little silence in it) shows a "step" the pauses do not."""
+    n = len(e)
+    use = np.abs(d) >= 3.0
+    if not use.any():
+        return False
+    for reach in (window, 2 * window):
+        left = np.flatnonzero(quiet[max(0, k - reach) : k])
+        right = np.flatnonzero(quiet[k : min(n, k + reach)])
+        if len(left) >= 5 and len(right) >= 5:
+            break
+    else:
+        return False
+    m_left = np.median(e[max(0, k - reach) + left], axis=0)
+    m_right = np.median(e[k + right], axis=0)
+    seen = (m_right - m_left)[use]
+    want = d[use]
+    return float(np.dot(seen, want) / np.dot(want, want)) >= 0.5
 
 
 def _floor_change_point(e: np.ndarray, k: int, window: int, percentile: float) -> int:
@@ -791,11 +851,19 @@ def find_splices(
     cfg = resolve_settings(settings)
     if speech is None:
         speech = speech_intervals(x, sr, cfg)
-    times, floor, step_db = splice_scores(x, sr, cfg, speech=speech, dropouts=dropouts)
+    times, floor, step_db, floor_d, e_db, quiet = _floor_evidence(
+        x, sr, cfg, speech=speech, dropouts=dropouts
+    )
     n = len(floor)
     if not n:
         return []
+    window = max(4, int(round(float(cfg["floor_window_s"]) * sr / _HOP)))
     floor_hit = floor >= 1.0
+    for a, b in _runs(floor_hit):  # confirmed by the pauses, or not a background change
+        k = a + int(np.argmax(floor[a:b]))
+        if not _quiet_frames_agree(e_db, quiet, floor_d[k], k, window):
+            floor_hit[a:b] = False
+            floor[a:b] = np.minimum(floor[a:b], 0.99)
 
     tone_thr = float(cfg["splice_min_tone_score"])
     tone_win = float(cfg["tone_window_s"])
@@ -822,9 +890,7 @@ def find_splices(
     for s, e in dropout_spans:  # a dropout's own edges are already reported
         hit &= ~((times > s) & (times < e))
     strength = np.maximum.reduce([floor, tone / tone_thr, jump_strength])
-    window = max(4, int(round(float(cfg["floor_window_s"]) * sr / _HOP)))
     reach = max(tone_k, window, int(float(cfg["splice_window_s"]) * sr / _HOP))
-    e_db: np.ndarray | None = None
     candidates: list[int] = []
     for a, b in _runs(hit):
         k = a + int(np.argmax(strength[a:b]))
@@ -847,8 +913,6 @@ def find_splices(
             reasons.append(f"背景 {f0:.0f} Hz 稳定音相位跳变（{float(tone[lo:hi].max()):.1f}σ）")
         if f_conf:
             kf = lo + int(np.argmax(floor[lo:hi]))
-            if e_db is None:
-                e_db = _band_energies_db(x, sr)
             if boundary is None:
                 kc = _floor_change_point(e_db, kf, window, float(cfg["floor_percentile"]))
                 boundary = kc * _HOP
@@ -869,9 +933,7 @@ def find_splices(
         if conf < float(cfg["splice_min_confidence"]):
             continue
         if not near_jumps or not j_conf:
-            sample, jump_z = _refine_to_sample(x, boundary, sr)
-            if jump_z >= 8:
-                reasons.append(f"波形跳变 {jump_z:.0f} 倍")
+            sample, _ = _refine_to_sample(x, boundary, sr)  # timing only: speech has sharp edges too
         else:
             sample = boundary
         if events and sample / sr - events[-1].start_s < float(cfg["splice_window_s"]):

@@ -21,16 +21,18 @@ from __future__ import annotations
 import bisect
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+from rapidfuzz import fuzz
 from rapidfuzz.distance import LCSseq
 
 from analyzer.normalize import (
     NormText,
+    coarse_codes,
     loose_codes,
     normalize_plain,
     normalize_text,
@@ -60,6 +62,7 @@ DEFAULT_SETTINGS: dict[str, float] = {
     "min_lcs_share": 0.25,
     "partial_min_terms": 2,
     "implausible_slot_credit": 0.6,
+    "near_term_credit": 0.7,
     "partial_term_share": 0.4,
     "min_seed_share": 0.12,
     "extra_char_penalty": 0.5,
@@ -119,6 +122,7 @@ class _Term:
     term: KeyTerm
     forms_text: tuple[str, ...]
     forms_loose: tuple[str, ...]
+    forms_coarse: tuple[str, ...] = ()  # coarse pinyin (aspiration pairs merged), forms of 3+ characters
 
 
 @dataclass(frozen=True)
@@ -157,7 +161,8 @@ def _compile(phrase: Phrase) -> tuple[_Wording, ...]:
     for kt in phrase.key_terms:
         forms_text = tuple(dict.fromkeys(normalize_plain(f) for f in kt.forms if normalize_plain(f)))
         forms_loose = tuple(loose_codes(pinyin_of(f)) for f in forms_text)
-        all_terms.append(_Term(kt, forms_text, forms_loose))
+        forms_coarse = tuple(coarse_codes(pinyin_of(f)) for f in forms_text if len(f) >= 3)
+        all_terms.append(_Term(kt, forms_text, forms_loose, forms_coarse))
     wordings: list[_Wording] = []
     literals: list[str] = []
     for idx, standard in enumerate(phrase.standards):
@@ -480,6 +485,18 @@ def _split_trailing(slots: Sequence[Slot], chunk: str) -> tuple[dict[str, str], 
 # -- scoring ----------------------------------------------------------------------------------------
 
 
+def _heard_nearly(t: _Term, region_loose: str, region_coarse: Callable[[], str]) -> bool:
+    """A key term of 3+ characters heard with its initials blurred, or of 4+ characters with one
+    syllable wrong (exact alignment: rapidfuzz partial_ratio is exact for needles under 64)."""
+    if t.forms_coarse and any(f in region_coarse() for f in t.forms_coarse):
+        return True
+    for f in t.forms_loose:
+        cutoff = 100.0 * (len(f) - 1) / len(f) - 0.1  # exactly one syllable substituted
+        if len(f) >= 4 and fuzz.partial_ratio(f, region_loose, score_cutoff=cutoff) >= cutoff:
+            return True
+    return False
+
+
 def _plausible(slot: Slot, value: str) -> bool:
     if not slot.pattern:
         return bool(value)
@@ -507,6 +524,7 @@ def _evaluate(
     found, missing, homophone = [], [], []
     got = total = 0.0
     essential_total = essential_found = 0
+    region_coarse = lru_cache(maxsize=1)(lambda: coarse_codes(norm.pinyin[lo:hi]))
     for t in w.terms:
         total += t.term.weight
         credit = 0.0
@@ -514,6 +532,10 @@ def _evaluate(
             credit = 1.0
         elif any(f and f in region_loose for f in t.forms_loose):
             credit = cfg["homophone_term_credit"]
+            homophone.append(t.term.term)
+        elif _heard_nearly(t, region_loose, region_coarse):
+            # one syllable off (录音录像 -> 度音录相) or initials blurred (签个字 -> 签各次)
+            credit = cfg["near_term_credit"]
             homophone.append(t.term.term)
         if t.term.essential:
             essential_total += 1

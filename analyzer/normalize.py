@@ -227,6 +227,24 @@ def loose_codes(syllables: Iterable[str]) -> str:
     return "".join(code_of(s) for s in syllables)
 
 
+_COARSE_INITIALS = dict.fromkeys("bp", "b") | dict.fromkeys("dt", "d") | dict.fromkeys("gk", "g")
+_COARSE_INITIALS |= dict.fromkeys("jqx", "j") | dict.fromkeys("zcs", "z") | dict.fromkeys("fh", "h")
+_COARSE_INITIALS |= dict.fromkeys("lr", "l")
+
+
+def coarse_codes(syllables: Iterable[str]) -> str:
+    """Coarser than loose: aspirated/unaspirated and fricative pairs merged too (签个字 = 签各次). Used only
+    to recognise key terms heard unclearly, never for alignment."""
+    out = []
+    for s in syllables:
+        if len(s) > 1 or s.isalpha():
+            s = loose_syllable(s)
+            if s[0] in _COARSE_INITIALS:
+                s = "~" + _COARSE_INITIALS[s[0]] + s[1:]
+        out.append(code_of(s))
+    return "".join(out)
+
+
 # -- the whole normalization -------------------------------------------------------------------
 
 

@@ -373,3 +373,75 @@ def test_short_glitches_need_no_resume_statement(continuous: np.ndarray):
         (50.0, 53.0),
     ]
     assert [(r.after.start_s, r.checked) for r in rep.resumptions] == [(50.0, False)]  # no transcript given
+
+
+# ---------------------------------------------------------------------------------------------
+# Splices without a steady tone: noise-floor change and sample-level step
+
+
+def _speech_and_pauses() -> tuple[np.ndarray, list[tuple[float, float]]]:
+    parts: list[np.ndarray | float] = [1.0]
+    for i in range(16):
+        parts += [
+            synthesize(SENTENCES[i % len(SENTENCES)], seed=i // len(SENTENCES), sr=SR)[0],
+            PAUSES[i % 8],
+        ]
+    audio, spans = concat(parts, SR)
+    return audio, [(a_end, b_start) for (_, a_end), (b_start, _) in zip(spans, spans[1:], strict=False)]
+
+
+def _noise_like(speech: np.ndarray, kind: str, seed: int, gain_db: float = 0.0) -> np.ndarray:
+    """Background of `kind` at 20 dB below the active speech (as add_noise), times gain_db."""
+    return (add_noise(speech, SR, 20.0, kind, seed=seed) - speech) * 10 ** (gain_db / 20)
+
+
+@pytest.mark.parametrize(
+    "before, after, gain_db, cut_at",
+    [("street", "white", 0.0, 52.7), ("white", "white", 6.0, 40.0)],
+    ids=["street-to-white-spectrum", "white-plus-6dB-level"],
+)
+def test_cut_where_background_changes_is_found_without_hum(
+    speech: np.ndarray, before: str, after: str, gain_db: float, cut_at: float
+):
+    """10 s cut out while the background changed (walked outside, a machine started): the edited
+    file switches background at the cut. No steady tone anywhere."""
+    edited = cut_out(speech, SR, cut_at, cut_at + 10.0)
+    a = int(round(cut_at * SR))
+    noise = np.concatenate([_noise_like(edited, before, 0)[:a], _noise_like(edited, after, 100, gain_db)[a:]])
+    audio = np.clip(edited + noise, -1, 1).astype(np.float32)
+    assert C.stationary_tones(audio, SR) == []
+    splices = only(C.find_gaps(audio, SR, None, None, None), "splice")
+    assert len(splices) == 1, splices
+    err = report(f"splice, background {before}->{after} {gain_db:+.0f} dB", (cut_at, cut_at), splices[0])
+    assert abs(err[0]) <= TOL
+    assert splices[0].confidence >= 0.5 and "背景噪声突变" in splices[0].detail
+
+
+def test_cut_in_quiet_stretch_is_found_by_the_sample_jump():
+    """Rumbling (low-frequency) background, cut from the middle of one pause to the middle of a
+    later one (an editor hiding the cut in silence): same background level and spectrum on both
+    sides, but the waveform jumps at the cut sample."""
+    speech, pauses = _speech_and_pauses()
+    audio = np.clip(speech + _noise_like(speech, "wind", 0), -1, 1).astype(np.float32)
+    a, b = (sum(pauses[3]) / 2, sum(pauses[6]) / 2)
+    edited = cut_out(audio, SR, a, b)
+    splices = only(C.find_gaps(edited, SR, None, None, None), "splice")
+    assert len(splices) == 1, splices
+    err = report(f"splice in a pause ({b - a:.1f} s removed, wind rumble)", (a, a), splices[0])
+    assert abs(err[0]) <= TOL
+    assert "波形阶跃" in splices[0].detail and splices[0].confidence >= 0.5
+    jumps = C.sample_jumps(edited, SR)
+    assert [i for i, _ in jumps] == [int(round(a * SR))]  # to the sample, and nothing else jumps
+
+
+@pytest.mark.parametrize("kind", ["white", "wind", "street-to-white-over-8s"])
+def test_unedited_recordings_with_varied_noise_have_no_splice(speech: np.ndarray, kind: str):
+    if kind == "street-to-white-over-8s":  # walking from the street into a noisy hall: gradual change
+        fade = np.clip((np.arange(len(speech)) / SR - 40.0) / 8.0, 0.0, 1.0)
+        noise = (1 - fade) * _noise_like(speech, "street", 4) + fade * _noise_like(speech, "white", 5)
+    else:
+        noise = _noise_like(speech, kind, 4)
+    audio = np.clip(speech + noise, -1, 1).astype(np.float32)
+    events = C.find_gaps(audio, SR, None, None, None)
+    assert [e for e in events if e.is_interruption] == []
+    assert C.sample_jumps(audio, SR) == []

@@ -7,6 +7,7 @@ Simplified text, punctuation ignored, digits read as spoken (bench/metrics.py).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -285,3 +286,77 @@ def test_postprocess_drops_hallucinations_and_collapses_loops():
     normal = {**credit, "text": "請出示您的證件", "words": []}
     kept = tx._postprocess(normal, 10.0, opts)
     assert kept.text == "请出示您的证件" and kept.raw_text == "請出示您的證件" and kept.start == 11.0
+
+
+# ---------------------------------------------------------------- CLI and bad input
+
+
+@pytest.mark.slow
+def test_cli_transcribes_good_files_and_reports_bad_ones(speech_wav, tmp_path, capsys):
+    """One line per bad file, the others still written (all four formats), exit code 1 at the end."""
+    from analyzer.cli import main
+    from tests.media_factory import write_media
+
+    good = speech_wav("您好，请出示您的营业执照。", seed=3)
+    import soundfile as sf
+
+    stereo = write_media(
+        tmp_path / "现场 录像.mp4", sf.read(good, dtype="float32")[0], SR, fmt="mp4", channels=2, video=True
+    )
+    empty = tmp_path / "empty.wav"
+    empty.touch()
+    fake = tmp_path / "fake.mp4"
+    fake.write_text("not a video")
+    out = tmp_path / "out"
+    code = main(
+        ["transcribe", str(good), str(empty), str(fake), str(stereo), "-o", str(out), "--format", "srt"]
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    error_lines = [ln for ln in err.splitlines() if ln.startswith("错误")]
+    assert len(error_lines) == 2 and str(empty) in error_lines[0] and str(fake) in error_lines[1]
+    srt = (out / f"{Path(good).stem}.srt").read_text(encoding="utf-8")
+    assert srt.startswith("1\n00:00:0") and "-->" in srt and "营业执" in srt
+    assert (out / "现场 录像.srt").is_file()
+    for fmt in ("json", "txt", "vtt"):
+        assert main(["transcribe", str(good), "-o", str(out), "--format", fmt]) == 0
+    data = json.loads((out / f"{Path(good).stem}.json").read_text(encoding="utf-8"))
+    assert Transcript.from_dict(data).text
+    assert (out / f"{Path(good).stem}.vtt").read_text(encoding="utf-8").startswith("WEBVTT")
+
+
+@pytest.mark.slow
+def test_cli_missing_model_is_one_clear_error(speech_wav, capsys, tmp_path, monkeypatch):
+    from analyzer import models
+    from analyzer.cli import main
+
+    monkeypatch.setattr(models, "PROJECT_MODELS_DIR", tmp_path)
+    monkeypatch.delenv("SCRIPTCHECK_MODELS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    code = main(["transcribe", str(speech_wav("请您收好文书。")), "--model", "small"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "whisper-small-ct2" in err and "tokenizer.json" in err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("rate", "channels", "suffix"), [(8000, 1, ".wav"), (48000, 2, ".wav"), (48000, 2, ".m4a")]
+)
+def test_telephone_band_and_stereo_sources(tts, tmp_path, rate, channels, suffix):
+    """8 kHz mono and 48 kHz stereo recordings are resampled/downmixed and still transcribed."""
+    import soundfile as sf
+
+    from tests.media_factory import write_media
+
+    sentence = "请您认真阅读法律文书内容，并在签名处签名。"
+    audio, _ = tts.synthesize(sentence, seed=1, sr=rate)
+    path = tmp_path / f"clip_{rate}_{channels}{suffix}"
+    if suffix == ".wav":
+        sf.write(
+            path, np.stack([audio] * channels, axis=1) if channels > 1 else audio, rate, subtype="PCM_16"
+        )
+    else:
+        write_media(path, audio, rate, fmt="ipod", channels=channels)
+    result = transcribe(path, TranscribeOptions(), cache=False)
+    assert cer(sentence, result.text) <= 0.35, result.text

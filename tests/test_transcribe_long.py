@@ -80,6 +80,7 @@ def test_two_hour_file_bounded_memory_and_only_speech_decoded(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(f"2-hour file: peak RSS {result['rss_mb']:.0f} MB, {result['seconds']:.0f} s, {result['speech']}")
     assert result["rss_mb"] < MAX_RSS_MB, result["rss_mb"]
     assert abs(result["duration_s"] - HOURS_S) < 1.0
     speech_total = sum(e - s for s, e in result["speech"])
