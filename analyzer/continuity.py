@@ -50,11 +50,11 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "splice_window_s": 3.0,  # one cut gives one event: hits closer than this are merged
     "floor_window_s": 2.5,  # noise floor (a low percentile of every band) compared on each side of a frame
     "floor_percentile": 20.0,  # speech only adds energy: the quietest fifth of frames is the background
-    "floor_min_background": 0.05,  # fraction of speech-free (VAD) frames each window needs to be judged
+    "floor_min_background": 0.03,  # fraction of speech-free (VAD) frames each window needs to be judged
     "splice_min_level_z": 5.5,  # noise-floor level step, in the file's own robust sigmas
-    "splice_min_level_db": 4.0,  # ... and at least this many dB (inverse-variance mean over bands)
+    "splice_min_level_db": 5.0,  # ... and at least this many dB (inverse-variance mean over bands)
     "splice_min_shape_z": 7.0,  # noise-floor spectrum change (level taken out), robust sigmas, top 3 bands
-    "splice_min_shape_db": 4.0,  # ... and at least this many dB in those bands (RMS)
+    "splice_min_shape_db": 6.0,  # ... and at least this many dB in those bands (RMS)
     "splice_min_jump_z": 10.0,  # sample step in a quiet stretch, in local first-difference sigmas
     "jump_context_s": 0.01,  # the stretch each side of a step whose first differences set its sigma
     "jump_min_level": 0.002,  # steps smaller than this (full scale 1.0, ~-54 dBFS) are not judged
@@ -457,10 +457,9 @@ def floor_steps(
     """D[k, band]: the band's noise floor (low percentile of its frame energies, dB) over the `window`
     frames from k on, minus that over the `window` frames before k. Speech only ever adds energy, so
     a low percentile follows the background even where only a fifth of the frames are speech-free.
-    `quiet` (per frame, speech-free by the VAD) lowers the percentile where speech-free frames are
-    scarcer than that (the same on both sides, so the percentile's own bias cancels) and leaves
-    windows with less than `min_quiet` of them unjudged: a window full of speech reads speech as
-    "floor". Returns (D, valid) where valid marks frames with both windows judged."""
+    With `quiet` (per frame, speech-free by the VAD), windows with less than `min_quiet` of such
+    frames are left unjudged: a window full of speech reads speech as "floor".
+    Returns (D, valid) where valid marks frames with both windows judged."""
     from scipy.ndimage import percentile_filter
 
     n = len(e)
@@ -468,24 +467,13 @@ def floor_steps(
     valid = (k >= window) & (k <= n - window)
     if not valid.any():
         return np.zeros_like(e), valid
-    half = window // 2  # a centred filter at c covers [c - half, c - half + window)
-    right_c, left_c = np.clip(k + half, 0, n - 1), np.clip(k - window + half, 0, n - 1)
-    levels = sorted({min(percentile, p) for p in (5.0, 10.0, percentile)})
-    if quiet is None:
-        levels = [percentile]
-        frac = np.ones(n)
-    else:
+    if quiet is not None:
         c = np.concatenate([[0], np.cumsum(quiet)])
         frac = np.minimum(c[k] - c[np.clip(k - window, 0, n)], c[np.clip(k + window, 0, n)] - c[k]) / window
         valid &= frac >= min_quiet
-    d = np.zeros_like(e)
-    chosen = np.zeros(n, bool)
-    for p in reversed(levels):  # highest percentile the speech-free share supports
-        use = ~chosen & (frac >= p / 100.0) if p != levels[0] else ~chosen
-        if use.any():
-            floor = percentile_filter(e, p, size=(window, 1), mode="nearest")
-            d[use] = floor[right_c[use]] - floor[left_c[use]]
-            chosen |= use
+    floor = percentile_filter(e, percentile, size=(window, 1), mode="nearest")
+    half = window // 2  # a centred filter at c covers [c - half, c - half + window)
+    d = floor[np.clip(k + half, 0, n - 1)] - floor[np.clip(k - window + half, 0, n - 1)]
     d[~valid] = 0.0
     return d, valid
 
@@ -608,10 +596,13 @@ def _quiet_frames_agree(e: np.ndarray, quiet: np.ndarray, d: np.ndarray, k: int,
     use = np.abs(d) >= 3.0
     if not use.any():
         return False
+    # Not the half second around k itself: a speech onset the VAD heard late would pass as "quiet".
+    quiet = quiet.copy()
+    quiet[max(0, k - window // 5) : k + window // 5] = False
     for reach in (window, 2 * window):
         left = np.flatnonzero(quiet[max(0, k - reach) : k])
         right = np.flatnonzero(quiet[k : min(n, k + reach)])
-        if len(left) >= 5 and len(right) >= 5:
+        if len(left) >= 10 and len(right) >= 10:
             break
     else:
         return False
@@ -851,17 +842,18 @@ def find_splices(
     cfg = resolve_settings(settings)
     if speech is None:
         speech = speech_intervals(x, sr, cfg)
-    times, floor, step_db, floor_d, e_db, quiet = _floor_evidence(
-        x, sr, cfg, speech=speech, dropouts=dropouts
-    )
+    times, floor, step_db, floor_d, e_db, _ = _floor_evidence(x, sr, cfg, speech=speech, dropouts=dropouts)
     n = len(floor)
     if not n:
         return []
     window = max(4, int(round(float(cfg["floor_window_s"]) * sr / _HOP)))
     floor_hit = floor >= 1.0
-    for a, b in _runs(floor_hit):  # confirmed by the pauses, or not a background change
+    # Confirmed by the pauses, or not a background change. Frames well clear of speech only: reverb
+    # and the codec (AAC spreads its quantization noise ~0.1 s around loud frames) lift the rest.
+    clear = ~_frame_mask(speech, n, sr, pad_s=0.15)
+    for a, b in _runs(floor_hit):
         k = a + int(np.argmax(floor[a:b]))
-        if not _quiet_frames_agree(e_db, quiet, floor_d[k], k, window):
+        if not _quiet_frames_agree(e_db, clear, floor_d[k], k, window):
             floor_hit[a:b] = False
             floor[a:b] = np.minimum(floor[a:b], 0.99)
 

@@ -521,7 +521,8 @@ def _score(
         share = (p.weight / total_weight * 100.0) if (is_required and total_weight > 0) else 0.0
         lost = share * (100.0 - score) / 100.0
         if is_required and lost > 0:
-            reasons[-1] = f"{reasons[-1]}（扣 {lost:.1f} 分）" if reasons else f"扣 {lost:.1f} 分"
+            pts = f"{lost:.1f}" if lost >= 0.05 else f"{lost:.2f}"
+            reasons[-1] = f"{reasons[-1]}（扣 {pts} 分）" if reasons else f"扣 {pts} 分"
         for d in deductions:
             if d.phrase_id == p.id:
                 lost += d.points
@@ -548,7 +549,7 @@ def _score(
 
 
 def _similarity_reason(p: Phrase, m: PhraseMatch) -> str:
-    parts = [f"与标准用语相符 {m.score:.0f}/100"]
+    parts = [f"与标准用语相符 {m.score:.1f}/100" if m.score > 99 else f"与标准用语相符 {m.score:.0f}/100"]
     if m.missing_terms:
         parts.append("缺少关键词：" + "、".join(m.missing_terms))
     if m.missing_slots:

@@ -94,6 +94,7 @@ def predict(paths: list[str], options=None) -> Prediction:
     seconds = time.perf_counter() - t0
     if result.error:
         return Prediction({}, [], [], "", seconds, error=result.error)
+    duration = sum(p.duration_s for p in result.probes.values())
     phrases = {
         m.phrase_id: {"status": m.status, "start_s": m.start_s, "end_s": m.end_s} for m in result.matches
     }
@@ -103,7 +104,7 @@ def predict(paths: list[str], options=None) -> Prediction:
         for e in (result.continuity.events if result.continuity else ())
     ]
     text = result.transcript.text if result.transcript else ""
-    return Prediction(phrases, findings, gaps, text, seconds, result.duration_s)
+    return Prediction(phrases, findings, gaps, text, seconds, duration)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -198,7 +199,7 @@ def score(pairs: list[tuple[Truth, Prediction]]) -> EvalReport:
         overall,
         {axis: dict(groups) for axis, groups in by_group.items()},
         seconds=sum(p.seconds for _, p in pairs),
-        audio_s=sum(p.duration_s for _, p in pairs),
+        audio_s=sum(f["duration_s"] for t, _ in pairs for f in t.data.get("files", [])),
     )
 
 
@@ -328,10 +329,14 @@ def render_markdown(report: EvalReport, *, corpus: str, command: str) -> str:
 
 
 def report_to_json(report: EvalReport) -> dict:
+    def counts(c: Counts) -> dict:
+        return asdict(c) | {"precision": c.precision, "recall": c.recall, "f1": c.f1}
+
     def group(g: GroupScore) -> dict:
-        out = asdict(g)
-        out["phrases"] = {k: asdict(v) | {"f1": v.f1} for k, v in g.phrases.items()}
-        out["findings"] = {k: asdict(v) for k, v in g.findings.items()}
+        out = {k: v for k, v in vars(g).items() if k not in ("phrases", "findings")}
+        out["phrases"] = {k: counts(v) for k, v in g.phrases.items()}
+        out["findings"] = {k: counts(v) for k, v in g.findings.items()}
+        out["phrase_total"] = counts(g.phrase_total)
         out["cer"] = g.cer
         return out
 

@@ -228,6 +228,7 @@ def _write(path: Path, records: list[dict]) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         for rec in records:
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    os.chmod(tmp, 0o644)
     os.replace(tmp, path)
 
 

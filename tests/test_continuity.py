@@ -430,7 +430,7 @@ def test_cut_in_quiet_stretch_is_found_by_the_sample_jump():
     err = report(f"splice in a pause ({b - a:.1f} s removed, wind rumble)", (a, a), splices[0])
     assert abs(err[0]) <= TOL
     assert "波形阶跃" in splices[0].detail and splices[0].confidence >= 0.5
-    jumps = C.sample_jumps(edited, SR)
+    jumps = C.sample_jumps(edited, SR, speech=C.speech_intervals(edited, SR))
     assert [i for i, _ in jumps] == [int(round(a * SR))]  # to the sample, and nothing else jumps
 
 
@@ -444,4 +444,4 @@ def test_unedited_recordings_with_varied_noise_have_no_splice(speech: np.ndarray
     audio = np.clip(speech + noise, -1, 1).astype(np.float32)
     events = C.find_gaps(audio, SR, None, None, None)
     assert [e for e in events if e.is_interruption] == []
-    assert C.sample_jumps(audio, SR) == []
+    assert C.sample_jumps(audio, SR, speech=C.speech_intervals(audio, SR)) == []

@@ -121,6 +121,9 @@ def test_score_counts_opening_flag_phrases_gaps_and_cer():
     assert "| **all** | 4 |" in text and "Missed opening-missing flags: b." in text
     assert "| opening-missing recall = 100 % at SNR ≥ 10 dB | 50 % | **missed** |" in text
     assert "| every injected gap ≥ 2 s found within ±0.5 s | 100 % | met |" in text
+    figures = json.loads(json.dumps(bench_eval.report_to_json(report)))
+    assert figures["overall"]["findings"]["opening_missing"]["recall"] == 0.5
+    assert figures["by_group"]["noise"]["SNR 10 dB"]["missed_openings"] == ["b"]
 
 
 # ------------------------------------------------------------------------------------------------
