@@ -25,7 +25,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="scriptcheck", description="执法音像记录规范用语合规分析 (Scriptcheck)")
+    parser = argparse.ArgumentParser(
+        prog="scriptcheck", description="执法音像记录规范用语合规分析 (Scriptcheck)"
+    )
     parser.add_argument("--version", action="version", version=f"scriptcheck {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():

@@ -11,7 +11,8 @@ from the guide's `settings` (defaults in DEFAULT_SETTINGS); phrase wording only 
 
 Public API: analyze_continuity (what the pipeline calls), find_gaps (one file), order_case +
 case_gaps (files of a case), check_resumption, and the single detectors find_dropouts,
-find_silences, find_splices, find_timestamp_gaps, time_from_filename, read_manifest.
+find_silences, find_splices (with its cues splice_scores / floor_steps, stationary_tones,
+sample_jumps), find_timestamp_gaps, time_from_filename, read_manifest.
 """
 
 from __future__ import annotations
@@ -487,7 +488,7 @@ def _local_sigma(a: np.ndarray, valid: np.ndarray, window: int, reach: int, bloc
     """Robust sigma (MAD) of the series `a` (frames x columns) for every frame, from the frames
     within `reach` before and after it but outside its own +-window (the step being judged), as
     the larger of the two sides: a quiet office before a cut does not set the bar for the street
-    after it. Falls back to the whole file where a side is too short."""
+    after it. Where a side is too short, no less than the whole file's spread."""
     glob = _robust_sigma(a, valid)
     n = len(a)
     dev = np.abs(a - np.median(a[valid], axis=0))
@@ -511,7 +512,10 @@ def _local_sigma(a: np.ndarray, valid: np.ndarray, window: int, reach: int, bloc
     left = np.where((count_l >= 3)[:, None], left, np.nan)
     right = np.where((count_r >= 3)[:, None], right, np.nan)
     both = np.fmax(left, right)
-    local = 1.4826 * np.where(np.isnan(both), glob / 1.4826, both) + 0.05
+    # One side too short (near the file's ends, short files): no less than the whole file's spread.
+    one_sided = np.isnan(left) | np.isnan(right)
+    both = np.where(one_sided, np.fmax(both, (glob - 0.05) / 1.4826), both)
+    local = 1.4826 * both + 0.05
     local = np.maximum(local, glob * 0.5)
     return np.repeat(local, block, axis=0)[:n]
 
@@ -590,8 +594,9 @@ def _floor_evidence(
 
 
 def _quiet_frames_agree(e: np.ndarray, quiet: np.ndarray, d: np.ndarray, k: int, window: int) -> bool:
-    """Do the speech-free (VAD) frames themselves show the floor step found at k? A window whose
-    low percentile is still speech (little silence in it) shows a "step" the pauses do not."""
+    """Do the speech-free (VAD) frames themselves show the floor step found at k, and does it last?
+    A window whose low percentile is still speech (little silence in it) shows a "step" the pauses
+    do not; a passing swell of traffic is gone a few seconds later. Needs 3 windows each side."""
     n = len(e)
     use = np.abs(d) >= 3.0
     if not use.any():
@@ -599,7 +604,7 @@ def _quiet_frames_agree(e: np.ndarray, quiet: np.ndarray, d: np.ndarray, k: int,
     # Not the half second around k itself: a speech onset the VAD heard late would pass as "quiet".
     quiet = quiet.copy()
     quiet[max(0, k - window // 5) : k + window // 5] = False
-    for reach in (window, 2 * window):
+    for reach in (window, 2 * window, 4 * window):
         left = np.flatnonzero(quiet[max(0, k - reach) : k])
         right = np.flatnonzero(quiet[k : min(n, k + reach)])
         if len(left) >= 10 and len(right) >= 10:
@@ -610,7 +615,15 @@ def _quiet_frames_agree(e: np.ndarray, quiet: np.ndarray, d: np.ndarray, k: int,
     m_right = np.median(e[k + right], axis=0)
     seen = (m_right - m_left)[use]
     want = d[use]
-    return float(np.dot(seen, want) / np.dot(want, want)) >= 0.5
+    if float(np.dot(seen, want) / np.dot(want, want)) < 0.5:
+        return False
+    # A lasting change, not a swell: the floors 1-3 windows away differ the same way (traffic passing
+    # by rises and falls within seconds; a different place or a machine switched off stays).
+    far_l, far_r = e[max(0, k - 3 * window) : max(0, k - window)], e[k + window : k + 3 * window]
+    if len(far_l) < window or len(far_r) < window:
+        return False
+    far = np.percentile(far_r, 20, axis=0) - np.percentile(far_l, 20, axis=0)
+    return float(np.dot(far[use], want) / np.dot(want, want)) >= 0.5
 
 
 def _floor_change_point(e: np.ndarray, k: int, window: int, percentile: float) -> int:

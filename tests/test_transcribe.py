@@ -185,8 +185,9 @@ def test_thirty_seconds_without_speech_yield_no_text(engine, kind):
 
 
 @pytest.mark.slow
-def test_without_vad_thresholds_and_blacklist_still_give_no_text_on_silence():
-    result = transcribe(np.zeros(30 * SR, np.float32), TranscribeOptions(vad=False), cache=False)
+def test_without_vad_text_over_digital_silence_is_dropped():
+    """With VAD off Whisper loops on silence ("你不想要我..."): no-sound and loop checks drop it."""
+    result = transcribe(np.zeros(10 * SR, np.float32), TranscribeOptions(vad=False), cache=False)
     assert result.text == ""
 
 
