@@ -213,6 +213,7 @@ class TextIndex:
         self.loose_ord = np.frombuffer(norm.loose.encode("utf-32-le"), dtype=np.uint32)
         self.text_ord = np.frombuffer(norm.text.encode("utf-32-le"), dtype=np.uint32)
         self.breaks = sorted(norm.breaks)
+        self.clause_breaks = sorted(norm.clause_breaks)
         self._grams: dict[int, dict[str, list[int]]] = {}
 
     def grams(self, n: int) -> dict[str, list[int]]:
@@ -393,9 +394,9 @@ def _align(index: TextIndex, w: _Wording, lo: int, hi: int, cfg: dict[str, float
     trail = w.slot_groups.get(L) if last_i >= L - 3 else None
     if trail:
         b = min(len(norm.text), span_hi + sum(s.max_len for s in trail))
-        k = bisect.bisect_right(index.breaks, span_hi)
-        if k < len(index.breaks) and index.breaks[k] < b:
-            b = index.breaks[k]
+        k = bisect.bisect_right(index.clause_breaks, span_hi)
+        if k < len(index.clause_breaks) and index.clause_breaks[k] < b:
+            b = index.clause_breaks[k]
         values, used_to = _split_trailing(trail, norm.text[span_hi:b])
         slot_values.update(values)
         span_hi += used_to

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from analyzer.transcribe import Transcript
 
 SENTENCE_END = set("。！？!?；;…")
+CLAUSE_END = set("，,、：:")  # end a clause: a trailing slot (请出示XX证) does not run past one
 _HAN_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 # Chinese numerals and the units after which a numeral span is converted (amounts, dates, times, articles).
@@ -45,6 +46,8 @@ class NormText:
     pinyin: list[str] = field(default_factory=list)  # toneless syllable per normalized char
     loose: str = ""  # one code character per normalized char: loose pinyin, for homophone-tolerant matching
     breaks: frozenset[int] = frozenset()  # normalized positions preceded by a sentence end or a long pause
+    # positions preceded by any break, a clause mark or a segment boundary (where another speaker may start)
+    clause_breaks: frozenset[int] = frozenset()
 
     def __len__(self) -> int:
         return len(self.text)
@@ -255,23 +258,31 @@ def normalize_text(
     strip: Iterable[str] = ("嗯", "啊", "呃"),
     breaks_at: Iterable[int] = (),
     with_pinyin: bool = True,
+    clause_breaks_at: Iterable[int] = (),
 ) -> NormText:
     """Normalize `text`; `times[k]` is the (start, end) of source char k; `breaks_at` source indices that
-    begin a new sentence (segment starts after a long pause)."""
+    begin a new sentence (segment starts after a long pause); `clause_breaks_at` ones that begin a new
+    segment."""
     strip_set = set(strip)
     simplified = to_simplified(text)
     chars: list[str] = []
     src: list[int] = []
     hard_break = {int(b) for b in breaks_at}
-    pending_break = False
+    soft_break = {int(b) for b in clause_breaks_at}
+    pending_break = pending_clause = False
     brk: set[int] = set()
+    clause: set[int] = set()
     for k, ch in enumerate(simplified):
         if k in hard_break:
             pending_break = True
+        if k in soft_break:
+            pending_clause = True
         c = _canonical_char(ch)
         if not c:
             if ch in SENTENCE_END:
                 pending_break = True
+            elif ch in CLAUSE_END:
+                pending_clause = True
             elif (
                 ch in ".:：．"
                 and chars
@@ -286,7 +297,9 @@ def normalize_text(
             continue
         if pending_break:
             brk.add(len(chars))
-            pending_break = False
+        if pending_break or pending_clause:
+            clause.add(len(chars))
+        pending_break = pending_clause = False
         chars.append(c)
         src.append(k)
     base = "".join(chars)
@@ -296,6 +309,7 @@ def normalize_text(
         new_chars: list[str] = []
         new_src: list[int] = []
         new_brk: set[int] = set()
+        new_clause: set[int] = set()
         pos = 0
         for start, end, value in reps:
             if start < pos:
@@ -303,10 +317,14 @@ def normalize_text(
             for i in range(pos, start):
                 if i in brk:
                     new_brk.add(len(new_chars))
+                if i in clause:
+                    new_clause.add(len(new_chars))
                 new_chars.append(base[i])
                 new_src.append(src[i])
             if start in brk:
                 new_brk.add(len(new_chars))
+            if start in clause:
+                new_clause.add(len(new_chars))
             n = end - start
             for d, digit in enumerate(value):
                 new_chars.append(digit)
@@ -315,9 +333,11 @@ def normalize_text(
         for i in range(pos, len(base)):
             if i in brk:
                 new_brk.add(len(new_chars))
+            if i in clause:
+                new_clause.add(len(new_chars))
             new_chars.append(base[i])
             new_src.append(src[i])
-        base, src, brk = "".join(new_chars), new_src, new_brk
+        base, src, brk, clause = "".join(new_chars), new_src, new_brk, new_clause
     norm_times = [times[s] for s in src] if times else []
     syllables = pinyin_of(base) if with_pinyin else []
     return NormText(
@@ -328,6 +348,7 @@ def normalize_text(
         pinyin=syllables,
         loose=loose_codes(syllables) if with_pinyin else "",
         breaks=frozenset(brk),
+        clause_breaks=frozenset(clause),
     )
 
 
@@ -400,4 +421,8 @@ def normalize_transcript(
 ) -> NormText:
     """The whole transcript as one NormText (phrases are found across segment boundaries)."""
     source, times, breaks = transcript_char_times(transcript, break_gap_s)
-    return normalize_text(source, times, strip=strip, breaks_at=breaks)
+    segment_starts, offset = [], 0
+    for seg in transcript.segments:
+        segment_starts.append(offset)
+        offset += len(seg.text)
+    return normalize_text(source, times, strip=strip, breaks_at=breaks, clause_breaks_at=segment_starts)
