@@ -309,7 +309,7 @@ def write_report(results: list[dict], bias: dict | None, reference: str, wav: Pa
     lines += ["", f"Reference: {reference}", ""]
     if bias:
         lines += [
-            "## Domain biasing (faster-whisper float32 beam 5)",
+            "## Domain biasing (default settings: faster-whisper, greedy)",
             "",
             f"{len(GUIDE_SENTENCES)} guide sentences, {len(OTHER_SENTENCES)} everyday sentences without key "
             f"terms, 2 noise clips (20 s). Key terms: {', '.join(KEY_TERMS)}.",
