@@ -754,3 +754,18 @@ def match_text(
     """One phrase on plain text; `times[k]` is the (start, end) of text[k] when known."""
     norm = normalize_text(text, times, strip=strip)
     return match_phrase(TextIndex(norm), phrase, settings)
+
+
+def mark_diff(diff: Sequence[DiffOp]) -> str:
+    """The standard wording with mistakes marked for people: [缺:x] missing, [错:x→y] wrong, [多:x] extra."""
+    out = []
+    for d in diff:
+        if d.op == "equal":
+            out.append(d.said if d.standard.startswith("【") else d.standard)
+        elif d.op == "missing":
+            out.append(f"[缺:{d.standard}]")
+        elif d.op == "wrong":
+            out.append(f"[错:{d.standard}→{d.said}]")
+        else:
+            out.append(f"[多:{d.said}]")
+    return "".join(out)

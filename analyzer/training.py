@@ -19,7 +19,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from analyzer.match import PhraseMatch, TextIndex, guide_match_settings, match_normalized, normalize_for
+from analyzer.match import (
+    PhraseMatch,
+    TextIndex,
+    guide_match_settings,
+    mark_diff,
+    match_normalized,
+    normalize_for,
+)
 
 if TYPE_CHECKING:
     from analyzer.guide import Guide, Phrase
@@ -253,21 +260,6 @@ def _phrase_feedback(phrase: Phrase, m: PhraseMatch) -> PhraseFeedback:
             notes.append("多说了：" + "、".join(f"“{e}”" for e in extra[:3]))
     fb.notes = notes
     return fb
-
-
-def mark_diff(diff) -> str:
-    """The standard wording with mistakes marked for people: [缺:x] missing, [错:x→y] wrong, [多:x] extra."""
-    out = []
-    for d in diff:
-        if d.op == "equal":
-            out.append(d.said if d.standard.startswith("【") else d.standard)
-        elif d.op == "missing":
-            out.append(f"[缺:{d.standard}]")
-        elif d.op == "wrong":
-            out.append(f"[错:{d.standard}→{d.said}]")
-        else:
-            out.append(f"[多:{d.said}]")
-    return "".join(out)
 
 
 def _order_mistakes(guide: Guide, sequence: tuple[str, ...], matches: dict[str, PhraseMatch]) -> list[str]:

@@ -26,22 +26,9 @@ def _fmt_time(t: float | None) -> str:
     return f"{int(m):02d}:{s:04.1f}"
 
 
-def format_diff(ops) -> str:
-    """Diff as text: [缺:x] missing, [错:标准→所说] wrong, [多:x] extra."""
-    out = []
-    for d in ops:
-        if d.op == "equal":
-            out.append(d.said if d.standard.startswith("【") else d.standard)
-        elif d.op == "missing":
-            out.append(f"[缺:{d.standard}]")
-        elif d.op == "wrong":
-            out.append(f"[错:{d.standard}→{d.said}]")
-        else:
-            out.append(f"[多:{d.said}]")
-    return "".join(out)
-
-
 def format_table(guide, matches, show_diff: bool = False) -> str:
+    from analyzer.match import mark_diff
+
     header = ["用语", "名称", "状态", "得分", "开始", "结束", "缺少关键词", "槽位", "所说内容"]
     rows = []
     for m in matches:
@@ -65,7 +52,7 @@ def format_table(guide, matches, show_diff: bool = False) -> str:
     for row, m in zip(rows, matches, strict=True):
         lines.append("\t".join(row))
         if show_diff and m.status != "absent":
-            lines.append(f"\t  标准：{m.standard}\n\t  比对：{format_diff(m.diff)}")
+            lines.append(f"\t  标准：{m.standard}\n\t  比对：{mark_diff(m.diff)}")
     return "\n".join(lines)
 
 
