@@ -95,7 +95,15 @@ def test_cli_reports_errors_and_exit_codes(tmp_path):
     doc = json.loads((out / "broken.mp4.json").read_text("utf-8"))
     assert doc["recordings"][0]["error"] and (out / "summary.csv").exists()
     none = subprocess.run(
-        [sys.executable, "-m", "analyzer", "analyze", str(tmp_path / "nothing-here")],
+        [
+            sys.executable,
+            "-m",
+            "analyzer",
+            "analyze",
+            str(tmp_path / "nothing-here"),
+            "-o",
+            str(tmp_path / "o"),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
