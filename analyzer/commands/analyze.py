@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 DEFAULT_OUT = "scriptcheck-report"
 DEFAULT_FORMATS = "json,html,csv,xlsx"
@@ -75,5 +76,5 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(terminal_table(outcome.rows))
     counts = f"新分析 {outcome.analysed}，沿用 {outcome.skipped}，失败 {outcome.failed}"
-    print(f"\n共 {len(outcome.rows)} 条：{counts}。结果在 {args.out}/")
+    print(f"\n共 {len(outcome.rows)} 条：{counts}。结果在 {Path(args.out)}/")
     return outcome.exit_code
