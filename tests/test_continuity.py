@@ -19,6 +19,7 @@ import pytest
 
 from analyzer import continuity as C
 from analyzer.media import load_audio, probe
+from bench import bench_continuity
 from bench.audio_tools import add_noise, concat, cut_out, insert_dropout, make_noise, write_mp4
 from bench.tts import synthesize
 
@@ -26,18 +27,8 @@ SR = 16_000
 TOL = 0.5
 CASE_TOL = 1.0
 
-SENTENCES = [
-    "您好，我们是审计局的执法人员，这是我们的执法证件，请您过目。",
-    "现在依法对你单位进行审计检查，请予以配合。",
-    "根据有关规定，本次检查全过程将进行音像记录。",
-    "请您提供本单位近三年的财务账簿和会计凭证。",
-    "如果您认为执法人员与本案有利害关系，可以申请回避。",
-    "请问您是这个单位的负责人吗？请出示您的身份证件。",
-    "我们将对检查情况制作现场笔录，请您核对后签字确认。",
-    "对检查结果有异议的，您有权进行陈述和申辩。",
-]
-# natural pauses between sentences, all under 2 s
-PAUSES = (0.6, 1.2, 1.8, 0.9, 1.5, 0.4, 1.9, 1.1)
+# The sweep benchmark's script: 8 sentences, natural pauses between them all under 2 s.
+SENTENCES, PAUSES = bench_continuity.SENTENCES, bench_continuity.PAUSES
 
 
 def speech_track(n_sentences: int = 16, lead_s: float = 1.0) -> np.ndarray:

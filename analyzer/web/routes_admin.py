@@ -142,16 +142,21 @@ def default_guide(request: Request, db: Session) -> str:
     return setting.value if setting else (request.app.state.config.guide or "")
 
 
-@router.get("/guides")
-def guides(request: Request, viewer: AdminViewer, db: DB):
+def _guides_page(request: Request, viewer: Viewer, db: Session, error: str = "", status_code: int = 200):
     return render(
         request,
         "admin_guides.html",
         viewer,
+        status_code=status_code,
         guides=_guides(request),
         current=default_guide(request, db),
-        error="",
+        error=error,
     )
+
+
+@router.get("/guides")
+def guides(request: Request, viewer: AdminViewer, db: DB):
+    return _guides_page(request, viewer, db)
 
 
 @router.post("/guides")
@@ -160,14 +165,8 @@ def upload_guide(request: Request, file: Annotated[UploadFile, File()], viewer: 
     _must_be_admin(viewer)
     name = file.filename or ""
     if not re.fullmatch(r"[A-Za-z0-9_\-]{1,64}\.toml", name):
-        return render(
-            request,
-            "admin_guides.html",
-            viewer,
-            status_code=400,
-            guides=_guides(request),
-            current=default_guide(request, db),
-            error=f"{name!r}：文件名只能包含字母、数字、下划线，扩展名 .toml",
+        return _guides_page(
+            request, viewer, db, f"{name!r}：文件名只能包含字母、数字、下划线，扩展名 .toml", status_code=400
         )
     content = file.file.read(2_000_000)
     fd, tmp = tempfile.mkstemp(dir=_guide_dir(request), prefix=".guide-", suffix=".toml")
@@ -179,14 +178,8 @@ def upload_guide(request: Request, file: Annotated[UploadFile, File()], viewer: 
         load_guide(tmp)
     except Exception as err:
         os.unlink(tmp)
-        return render(
-            request,
-            "admin_guides.html",
-            viewer,
-            status_code=400,
-            guides=_guides(request),
-            current=default_guide(request, db),
-            error=f"{name}：{str(err).splitlines()[0] if str(err) else err}",
+        return _guides_page(
+            request, viewer, db, f"{name}：{str(err).splitlines()[0] if str(err) else err}", status_code=400
         )
     os.replace(tmp, _guide_dir(request) / name)
     audit_log.append(
