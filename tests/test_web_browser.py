@@ -95,15 +95,21 @@ def _login(page, base: str, username: str, *, open_form: bool = True) -> None:
 
 
 def _wait_all_done(page, base: str, timeout_s: float = 600) -> None:
+    """Wait on the queue's JSON, not by reloading /queue: the queue page reloads itself when a row
+    finishes, and a test navigation racing that reload is aborted by the browser."""
+    page.goto("about:blank")
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        page.goto(f"{base}/queue")
-        statuses = page.eval_on_selector_all("#queue tr[data-id]", "rows => rows.map(r => r.dataset.status)")
-        assert "error" not in statuses, page.inner_text("#queue")
-        if statuses and all(s == "done" for s in statuses):
-            return
+        rows = page.request.get(f"{base}/api/queue").json()
+        assert not any(r["status"] == "error" for r in rows), rows
+        if rows and all(r["status"] == "done" for r in rows):
+            break
         time.sleep(1.0)
-    raise AssertionError("analysis did not finish")
+    else:
+        raise AssertionError("analysis did not finish")
+    page.goto(f"{base}/queue")
+    statuses = page.eval_on_selector_all("#queue tr[data-id]", "rows => rows.map(r => r.dataset.status)")
+    assert statuses and all(s == "done" for s in statuses), page.inner_text("#queue")
 
 
 def _state_purpose(page) -> None:
