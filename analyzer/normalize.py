@@ -212,6 +212,15 @@ def _jieba():
     return jieba
 
 
+def preload_in_background() -> None:
+    """Load jieba's and pypinyin's dictionaries (~0.5 s, once per process) on a thread, so that the
+    matcher finds them ready. Started when transcription starts: Whisper's model load and decoder
+    release the GIL, while an audio decoder running at the same time would be slowed down."""
+    import threading
+
+    threading.Thread(target=pinyin_of, args=("预热",), name="dictionary-preload", daemon=True).start()
+
+
 def pinyin_of(text: str) -> list[str]:
     """Toneless pinyin, one syllable per character: Han runs are segmented with jieba (polyphones follow
     the word), every other character stands for itself."""

@@ -204,14 +204,17 @@ def _run(result: RecordingResult, options: AnalyzeOptions, progress: ProgressFn 
     from analyzer.continuity import analyze_continuity
     from analyzer.match import match_transcript
     from analyzer.media import load_audio, probe
+    from analyzer.normalize import preload_in_background
     from analyzer.rules import evaluate
     from analyzer.transcribe import transcribe
+    from analyzer.vad import speech_probs
 
     guide = load_guide_for(options)
     result.guide = guide
     topts = options.transcribe_options()
-    timings = {"decode": 0.0, "transcribe": 0.0, "continuity": 0.0, "match": 0.0, "rules": 0.0}
+    timings = {"decode": 0.0, "vad": 0.0, "transcribe": 0.0, "continuity": 0.0, "match": 0.0, "rules": 0.0}
     audio: dict[str, Any] = {}
+    probs: dict[str, Any] = {}
     t0 = time.perf_counter()
     for path in result.paths:
         pr = probe(path)
@@ -224,6 +227,8 @@ def _run(result: RecordingResult, options: AnalyzeOptions, progress: ProgressFn 
         t0 = time.perf_counter()
         audio[path] = load_audio(path)
         t1 = time.perf_counter()
+        probs[path] = speech_probs(audio[path])  # one VAD pass, for transcription and continuity
+        t_vad = time.perf_counter()
         step = None
         if progress is not None:
             base = done
@@ -231,19 +236,23 @@ def _run(result: RecordingResult, options: AnalyzeOptions, progress: ProgressFn 
             def step(d: float, _t: float, base: float = base) -> None:
                 progress(base + d, total)
 
+        if path == result.paths[0]:
+            preload_in_background()  # the matcher's dictionaries load while Whisper loads and decodes
         result.transcripts[path] = transcribe(
-            audio[path], topts, probe=result.probes[path], cache=options.cache, progress=step
-        )
+            audio[path], topts, probe=result.probes[path], cache=options.cache, progress=step,
+            speech_probs=probs[path],
+        )  # fmt: skip
         done += result.probes[path].duration_s
         t2 = time.perf_counter()
         timings["decode"] += t1 - t0
-        timings["transcribe"] += t2 - t1
+        timings["vad"] += t_vad - t1
+        timings["transcribe"] += t2 - t_vad
 
     t0 = time.perf_counter()
     continuity = analyze_continuity(
-        result.paths, result.transcripts, guide, audio=audio, probes=result.probes
+        result.paths, result.transcripts, guide, audio=audio, probes=result.probes, speech_probs=probs
     )
-    del audio
+    del audio, probs
     result.continuity = continuity
     result.files = tuple(continuity.files)
     result.paths = [f.path for f in result.files] or result.paths

@@ -3,10 +3,11 @@
 OWNER: transcription-core helper. Interface below is shared; add fields, don't rename.
 
 How (and why):
-- Audio is streamed from the file in blocks (media.iter_audio); Silero VAD (bundled with
-  faster-whisper, offline) finds speech in each block and only speech is decoded. A 2-hour mostly
-  silent recording therefore costs VAD time plus a little decoding, and memory stays bounded.
-  Block boundaries are moved into silence so no phrase is cut in two.
+- Audio is streamed from the file in blocks (media.iter_audio); Silero VAD (analyzer.vad) finds
+  speech in each block and only speech is decoded. A 2-hour mostly silent recording therefore costs
+  VAD time plus a little decoding, and memory stays bounded. Block boundaries are moved into
+  silence so no phrase is cut in two. An array already in memory is VAD'd whole, or not at all
+  when the caller passes its frame probabilities (the pipeline shares them with continuity).
 - Both engines (faster-whisper, openai-whisper) get the same VAD regions, so their results
   are comparable; times are mapped back to the original's timeline.
 - Conditioning on previous text is off: with it on, an unintelligible clip was transcribed as an
@@ -40,6 +41,7 @@ from analyzer import cache as transcript_cache
 from analyzer.media import TARGET_SR, Probe, iter_audio
 from analyzer.media import probe as probe_media
 from analyzer.models import ResolvedModel, resolve_model
+from analyzer.vad import FRAME, SILENCE_GATE_DBFS, SpanOptions, speech_probs, speech_spans
 
 
 @dataclass(frozen=True)
@@ -155,11 +157,14 @@ def transcribe(
     probe: Probe | None = None,
     cache: bool = True,
     progress: ProgressFn | None = None,
+    speech_probs: np.ndarray | None = None,
 ) -> Transcript:
     """Transcribe a recording (path) or a 16 kHz mono float32 array.
 
     Raises media.MediaError for unusable files and models.ModelError for a missing model.
     With `cache`, an identical earlier request is answered from the transcript cache.
+    speech_probs: the array's Silero frame probabilities (analyzer.vad.speech_probs), when the
+    caller has them already.
     """
     opts = options or TranscribeOptions()
     resolved = resolve_model(opts.model, opts.engine, allow_download=opts.allow_download)
@@ -167,11 +172,9 @@ def transcribe(
         audio = np.ascontiguousarray(source, dtype=np.float32).reshape(-1)
         sha = "array:" + hashlib.sha256(audio.tobytes()).hexdigest()
         duration = len(audio) / TARGET_SR
-        step = int(BLOCK_S * TARGET_SR)
 
         def blocks() -> Iterator[np.ndarray]:
-            for i in range(0, max(len(audio), 1), step):
-                yield audio[i : i + step]
+            yield audio  # in memory already: one block, VAD'd whole
 
     else:
         info = probe or probe_media(source)
@@ -186,7 +189,7 @@ def transcribe(
             return Transcript.from_dict(hit)
         except (KeyError, TypeError, ValueError):
             pass  # an entry from an incompatible version: transcribe again
-    result = _run(blocks(), duration, sha, opts, resolved, progress)
+    result = _run(blocks(), duration, sha, opts, resolved, progress, speech_probs)
     if cache:
         transcript_cache.store(key, result.to_dict())
     return result
@@ -199,6 +202,7 @@ def _run(
     opts: TranscribeOptions,
     resolved: ResolvedModel,
     progress: ProgressFn | None,
+    speech_probs: np.ndarray | None = None,
 ) -> Transcript:
     started = time.monotonic()
     engine = _engine(opts, resolved)
@@ -206,10 +210,12 @@ def _run(
     regions: list[tuple[float, float]] = []
     warnings: list[str] = []
     total_samples = 0
-    for offset, block, speech in _speech_blocks(blocks, opts):
+    for offset, block, speech in _speech_blocks(blocks, opts, speech_probs):
         total_samples = max(total_samples, int(offset * TARGET_SR) + len(block))
         regions += [(offset + c["start"] / TARGET_SR, offset + c["end"] / TARGET_SR) for c in speech]
         for piece in _pieces(speech):
+            if progress:
+                progress(min(offset + piece[0]["start"] / TARGET_SR, duration), duration)
             raw, note = engine.run(block, piece, opts)
             if note:
                 warnings.append(f"{offset + piece[0]['start'] / TARGET_SR:.1f}s: {note}")
@@ -243,66 +249,29 @@ def _run(
 # ---------------------------------------------------------------- VAD and blocking
 
 
-def speech_timestamps(audio: np.ndarray, opts: TranscribeOptions | None = None) -> list[dict]:
-    """Silero VAD speech regions of a 16 kHz array as [{'start': sample, 'end': sample}, ...]."""
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
+def vad_span_options(opts: TranscribeOptions) -> SpanOptions:
+    return SpanOptions(
+        threshold=opts.vad_threshold,
+        min_speech_ms=opts.vad_min_speech_ms,
+        min_silence_ms=opts.vad_min_silence_ms,
+        pad_ms=opts.vad_speech_pad_ms,
+        max_speech_s=MAX_REGION_S,
+    )
 
-    opts = opts or TranscribeOptions()
+
+def speech_timestamps(
+    audio: np.ndarray, opts: TranscribeOptions | None = None, probs: np.ndarray | None = None
+) -> list[dict]:
+    """Speech regions to decode, [{'start': sample, 'end': sample}, ...], of a 16 kHz array."""
     if len(audio) < TARGET_SR // 10:
         return []
-    vad = VadOptions(
-        threshold=opts.vad_threshold,
-        min_speech_duration_ms=opts.vad_min_speech_ms,
-        max_speech_duration_s=MAX_REGION_S,
-        min_silence_duration_ms=opts.vad_min_silence_ms,
-        speech_pad_ms=opts.vad_speech_pad_ms,
-    )
-    return [{"start": int(c["start"]), "end": int(c["end"])} for c in get_speech_timestamps(audio, vad)]
-
-
-SILENCE_GATE_DBFS = -55.0  # frames quieter than this cannot hold speech: VAD skips them
-GATE_FRAME_S = 0.25
-GATE_PAD_S = 1.0
-
-
-def _active_spans(audio: np.ndarray) -> list[tuple[int, int]]:
-    """Sample spans (padded) where the level rises above SILENCE_GATE_DBFS: VAD only runs there.
-
-    Dropouts, muted stretches and digital silence cost nothing this way (Silero runs ~100x real time
-    on 2 cores, so 2 hours of silence would otherwise still cost a minute)."""
-    frame = int(GATE_FRAME_S * TARGET_SR)
-    n = len(audio) // frame
-    if n == 0:
-        return [(0, len(audio))] if len(audio) else []
-    rms = np.sqrt(np.mean(np.square(audio[: n * frame].reshape(n, frame), dtype=np.float64), axis=1))
-    loud = rms > 10 ** (SILENCE_GATE_DBFS / 20)
-    if len(audio) > n * frame:
-        tail = audio[n * frame :]
-        loud = np.append(
-            loud, np.sqrt(np.mean(np.square(tail, dtype=np.float64))) > 10 ** (SILENCE_GATE_DBFS / 20)
-        )
-    pad = int(GATE_PAD_S / GATE_FRAME_S)
-    spans: list[tuple[int, int]] = []
-    for i in np.flatnonzero(loud).tolist():
-        a, b = max(0, (i - pad) * frame), min(len(audio), (i + 1 + pad) * frame)
-        if spans and a <= spans[-1][1]:
-            spans[-1] = (spans[-1][0], max(spans[-1][1], b))
-        else:
-            spans.append((a, b))
-    return spans
-
-
-def _gated_speech(audio: np.ndarray, opts: TranscribeOptions) -> list[dict]:
-    speech: list[dict] = []
-    for a, b in _active_spans(audio):
-        speech += [
-            {"start": c["start"] + a, "end": c["end"] + a} for c in speech_timestamps(audio[a:b], opts)
-        ]
-    return speech
+    if probs is None or len(probs) != -(-len(audio) // FRAME):
+        probs = speech_probs(audio)
+    return speech_spans(probs, len(audio), vad_span_options(opts or TranscribeOptions()))
 
 
 def _speech_blocks(
-    blocks: Iterator[np.ndarray], opts: TranscribeOptions
+    blocks: Iterator[np.ndarray], opts: TranscribeOptions, probs: np.ndarray | None = None
 ) -> Iterator[tuple[float, np.ndarray, list[dict]]]:
     """Yield (offset_s, audio, speech regions in samples of that audio), cut only inside silence.
 
@@ -321,7 +290,8 @@ def _speech_blocks(
             offset += len(buf)
             carry = np.zeros(0, dtype=np.float32)
         else:
-            speech = _gated_speech(buf, opts)
+            # Precomputed probabilities cover the whole array, which then arrives as one block.
+            speech = speech_timestamps(buf, opts, probs if offset == 0 and last else None)
             cut = len(buf)
             edge = len(buf) - int(opts.vad_min_silence_ms * TARGET_SR / 1000) - 1
             if not last and speech and speech[-1]["end"] >= edge and speech[-1]["start"] > 0:

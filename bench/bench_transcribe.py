@@ -20,7 +20,6 @@ import os
 import platform
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -177,18 +176,9 @@ def bias_worker(wav_dir: str) -> dict:
 
 
 def run_subprocess(args: list[str]) -> dict:
-    env = {**os.environ, "OMP_NUM_THREADS": "2"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.bench_transcribe", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"worker {args} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    from bench.child import run_json
+
+    return run_json("bench.bench_transcribe", args, env={"OMP_NUM_THREADS": "2"})
 
 
 def build_bias_clips() -> Path:
