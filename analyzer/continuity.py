@@ -310,7 +310,11 @@ def find_dropouts(x: np.ndarray, sr: int, settings: Mapping[str, Any] | None = N
         return events
     # Candidate flat runs: successive samples differ by at most eps; then require the whole run to
     # stay within eps peak to peak (a slow ramp would pass the first test only).
-    still = np.abs(np.diff(x)) <= eps
+    still = np.empty(len(x) - 1, dtype=bool)
+    step = 1 << 20  # in chunks: no full-length float array of differences on long recordings
+    for s in range(0, len(still), step):
+        e = min(len(still), s + step)
+        np.less_equal(np.abs(np.diff(x[s : e + 1])), eps, out=still[s:e])
     for a, b in _runs(still, max(1, min_len - 1)):
         end = b + 1  # samples a..b are within eps of their neighbours
         for s, e in _flat_subruns(x, a, end, eps, min_len):
@@ -327,7 +331,8 @@ def find_dropouts(x: np.ndarray, sr: int, settings: Mapping[str, Any] | None = N
                 GapEvent("dropout", s / sr, e / sr, 1.0, detail=f"{what}，持续 {(e - s) / sr:.2f} 秒")
             )
     # Saturation: nearly every sample at the rails (e.g. alternating ±full scale) for a long stretch.
-    clip = np.abs(x) >= float(cfg["dropout_clip_level"])
+    level = float(cfg["dropout_clip_level"])
+    clip = (x >= level) | (x <= -level)  # no full-length float temporary
     if clip.any():
         win = max(1, sr // 50)
         n = len(x) // win
@@ -792,6 +797,31 @@ def _confidence(score: float, threshold: float) -> float:
     return float(1.0 / (1.0 + math.exp(-4.0 * (score / threshold - 1.0))))
 
 
+def _jump_candidates(x: np.ndarray, block: int, min_level: float, factor: float) -> np.ndarray:
+    """Indices i of first differences |x[i+1] - x[i]| at least min_level and more than `factor` times
+    the median |difference| of their `block`-sample block (every 4th sample of it: a cheap
+    pre-selection, each candidate is judged exactly afterwards). In chunks of whole blocks, so a long
+    recording never holds a full-length difference array; a last partial block uses the median of
+    the block before it."""
+    n_d = len(x) - 1
+    chunk = block * max(1, (1 << 20) // block)
+    found: list[np.ndarray] = []
+    last_med = np.float32(0.0)
+    for start in range(0, n_d, chunk):
+        ad = np.abs(np.diff(x[start : min(n_d, start + chunk) + 1]))
+        nb = len(ad) // block
+        if nb:
+            med = np.median(ad[: nb * block].reshape(nb, block)[:, ::4], axis=1)
+            last_med = med[-1]
+            per_sample = np.repeat(med, block)
+            per_sample = np.concatenate([per_sample, np.full(len(ad) - len(per_sample), last_med)])
+        else:
+            per_sample = np.full(len(ad), last_med)
+        hit = np.flatnonzero((ad >= min_level) & (ad > factor * np.maximum(per_sample, 1e-6)))
+        found.append(hit + start)
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+
+
 def sample_jumps(
     x: np.ndarray,
     sr: int,
@@ -812,18 +842,13 @@ def sample_jumps(
     min_level = float(cfg["jump_min_level"])
     if len(x) < 4 * ctx:
         return []
-    d = np.diff(np.asarray(x, dtype=np.float32))  # float32: half the memory traffic of float64
-    ad = np.abs(d)
-    # Cheap pre-selection: far above the median |difference| of its 20 ms block.
+    x = np.asarray(x, dtype=np.float32)
+    n_d = len(x) - 1  # first differences d[i] = x[i + 1] - x[i]
     block = max(ctx, sr // 50)
-    nb = len(ad) // block
-    if nb == 0:
+    if n_d // block == 0:
         return []
-    med = np.median(ad[: nb * block].reshape(nb, block)[:, ::4], axis=1)  # every 4th: enough to pre-select
-    per_sample = np.repeat(med, block)
-    per_sample = np.concatenate([per_sample, np.full(len(ad) - len(per_sample), med[-1])])
-    cand = np.flatnonzero((ad >= min_level) & (ad > 0.5 * thr * 1.4826 * np.maximum(per_sample, 1e-6)))
-    cand = cand[(cand >= ctx + 2) & (cand <= len(d) - ctx - 3)]
+    cand = _jump_candidates(x, block, min_level, 0.5 * thr * 1.4826)
+    cand = cand[(cand >= ctx + 2) & (cand <= n_d - ctx - 3)]
     skip = [(s - 0.1, e + 0.1) for s, e in speech] + list(exclude)
     if skip and len(cand):
         t = (cand + 1) / sr
@@ -835,16 +860,17 @@ def sample_jumps(
         cand = cand[~((i >= 0) & (reach[np.maximum(i, 0)] >= t))]
     out: list[tuple[int, float]] = []
     for i in cand.tolist():
-        left = ad[i - ctx - 1 : i - 1]
-        right = ad[i + 2 : i + ctx + 2]
+        left = np.abs(np.diff(x[i - ctx - 1 : i]))  # |d| over [i - ctx - 1, i - 1)
+        right = np.abs(np.diff(x[i + 2 : i + ctx + 3]))  # |d| over [i + 2, i + ctx + 2)
         sigma = 1.4826 * max(float(np.median(left)), float(np.median(right)), 1e-5)
-        z = ad[i] / sigma
+        step = float(x[i + 1]) - float(x[i])
+        z = abs(step) / sigma
         if z < thr:
             continue
         # A step, not a click: the waveform stays displaced for a few samples after the jump.
         before = float(np.mean(x[i - 3 : i + 1]))
         after = float(np.mean(x[i + 1 : i + 5]))
-        if (after - before) * d[i] < 0.5 * d[i] * d[i]:
+        if (after - before) * step < 0.5 * step * step:
             continue
         if out and i - out[-1][0] < sr // 10:
             if z > out[-1][1]:
