@@ -19,6 +19,7 @@ DEFAULT_GUIDE = "default"
 REQUIRED_VALUES = ("always", "profile", "triggered", "optional")
 SEVERITIES = ("critical", "major", "minor", "info")
 SLOT_RE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+APART = "…"  # in a key-term form: "执法全过程…开始" = the parts in order, a few other characters between
 
 
 class GuideError(Exception):
@@ -40,7 +41,7 @@ class Slot:
 class KeyTerm:
     term: str
     weight: float = 1.0
-    alternatives: tuple[str, ...] = ()  # equivalent wordings (e.g. 行政复议 for 行政救济)
+    alternatives: tuple[str, ...] = ()  # equivalent wordings (e.g. 行政复议 for 行政救济); "A…B": A then B
     essential: bool = False  # a phrase with essential terms is absent unless one of them is heard
     must: bool = False  # the phrase is at most partial while this term is not heard
 
@@ -415,11 +416,18 @@ class _Loader:
             weight = float(self._get(t, "weight", (int, float), tentry, (*needles, term), default=1.0))
             if weight <= 0:
                 raise self.error(tentry, "weight", "应大于 0 / must be > 0", *needles, term)
+            alternatives = self._str_list(t, "alternatives", tentry, (*needles, term))
+            for form in (term, *alternatives):
+                parts = form.split(APART)
+                if len(parts) > 1 and not all(re.search(r"[\u3400-\u9fff0-9A-Za-z]", p) for p in parts):
+                    raise self.error(
+                        tentry, "alternatives", f"“{form}”：省略号 {APART} 两侧都应有文字", *needles, form
+                    )
             terms.append(
                 KeyTerm(
                     term=term,
                     weight=weight,
-                    alternatives=self._str_list(t, "alternatives", tentry, (*needles, term)),
+                    alternatives=alternatives,
                     essential=bool(self._get(t, "essential", bool, tentry, (*needles, term), default=False)),
                     must=bool(self._get(t, "must", bool, tentry, (*needles, term), default=False)),
                 )

@@ -30,6 +30,7 @@ import numpy as np
 from rapidfuzz import fuzz
 from rapidfuzz.distance import LCSseq
 
+from analyzer.guide import APART
 from analyzer.normalize import (
     NormText,
     coarse_codes,
@@ -63,6 +64,7 @@ DEFAULT_SETTINGS: dict[str, float] = {
     "partial_min_terms": 2,
     "implausible_slot_credit": 0.6,
     "near_term_credit": 0.7,
+    "term_gap_max_chars": 4,
     "partial_term_share": 0.4,
     "min_seed_share": 0.12,
     "extra_char_penalty": 0.5,
@@ -123,6 +125,7 @@ class _Term:
     forms_text: tuple[str, ...]
     forms_loose: tuple[str, ...]
     forms_coarse: tuple[str, ...] = ()  # coarse pinyin (aspiration pairs merged), forms of 3+ characters
+    forms_apart: tuple[tuple[str, ...], ...] = ()  # "A…B" forms: loose pinyin of each part, in order
 
 
 @dataclass(frozen=True)
@@ -159,10 +162,16 @@ def _compile(phrase: Phrase) -> tuple[_Wording, ...]:
     """Normalize each wording's literal parts once per phrase."""
     all_terms = []
     for kt in phrase.key_terms:
-        forms_text = tuple(dict.fromkeys(normalize_plain(f) for f in kt.forms if normalize_plain(f)))
+        whole = [f for f in kt.forms if APART not in f]
+        forms_text = tuple(dict.fromkeys(normalize_plain(f) for f in whole if normalize_plain(f)))
         forms_loose = tuple(loose_codes(pinyin_of(f)) for f in forms_text)
         forms_coarse = tuple(coarse_codes(pinyin_of(f)) for f in forms_text if len(f) >= 3)
-        all_terms.append(_Term(kt, forms_text, forms_loose, forms_coarse))
+        forms_apart = tuple(
+            tuple(loose_codes(pinyin_of(normalize_plain(part))) for part in f.split(APART))
+            for f in kt.forms
+            if APART in f
+        )
+        all_terms.append(_Term(kt, forms_text, forms_loose, forms_coarse, forms_apart))
     wordings: list[_Wording] = []
     literals: list[str] = []
     for idx, standard in enumerate(phrase.standards):
@@ -498,6 +507,27 @@ def _heard_nearly(t: _Term, region_loose: str, region_coarse: Callable[[], str])
     return False
 
 
+@lru_cache(maxsize=256)
+def _apart_pattern(parts: tuple[str, ...], max_gap: int) -> re.Pattern:
+    """Parts in order, at most max_gap characters between them; a part of 4+ syllables may have one
+    syllable heard wrong (the same allowance as _heard_nearly), shorter parts must sound right."""
+
+    def part(codes: str) -> str:
+        exact = re.escape(codes)
+        if len(codes) < 4:
+            return exact
+        blurred = [re.escape(codes[:i]) + "." + re.escape(codes[i + 1 :]) for i in range(len(codes))]
+        return "(?:" + "|".join([exact, *blurred]) + ")"
+
+    return re.compile(f".{{0,{max_gap}}}".join(part(c) for c in parts), re.DOTALL)
+
+
+def _heard_apart(t: _Term, region_loose: str, max_gap: int) -> bool:
+    """An "A…B" form: its parts heard in order with a few other syllables between (执法全过程……开始
+    with the words between garbled), which a whole-form comparison would reject."""
+    return any(_apart_pattern(parts, max_gap).search(region_loose) for parts in t.forms_apart)
+
+
 def _plausible(slot: Slot, value: str) -> bool:
     if not slot.pattern:
         return bool(value)
@@ -534,8 +564,11 @@ def _evaluate(
         elif any(f and f in region_loose for f in t.forms_loose):
             credit = cfg["homophone_term_credit"]
             homophone.append(t.term.term)
-        elif _heard_nearly(t, region_loose, region_coarse):
-            # one syllable off (录音录像 -> 度音录相) or initials blurred (签个字 -> 签各次)
+        elif _heard_nearly(t, region_loose, region_coarse) or (
+            t.forms_apart and _heard_apart(t, region_loose, int(cfg["term_gap_max_chars"]))
+        ):
+            # one syllable off (录音录像 -> 度音录相), initials blurred (签个字 -> 签各次), or the parts of
+            # an "A…B" form apart (执法权过程进步开始)
             credit = cfg["near_term_credit"]
             homophone.append(t.term.term)
         if t.term.essential:

@@ -47,6 +47,23 @@ def test_opening_without_place_and_cause_is_partial_and_says_what_is_missing(gui
     assert m.slots.get("time") == "上午10点"
 
 
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        # Whisper on babble noise (scenario 023): 全过程 -> 权过程, 记录 -> 进步; the rest of the opening is there
+        ("2026年12月3日下午25分在残核区北遥村村委会办公室就遇常选基检查是由执法权过程进步开始", True),
+        # the recording notice and the resume statement share 执法全过程 but are not openings
+        ("2026年12月3日下午2时55分在北窑村村委会办公室，本次执法全过程录音录像", False),
+        ("2026年12月3日下午2时55分在北窑村村委会办公室，刚才由于设备故障中断了记录，现在继续执法全过程记录", False),
+    ],
+)
+def test_garbled_words_between_the_parts_of_the_opening_key_term(guide, text, said):
+    m = _match(guide, "opening", text)
+    assert (m.status != "absent") is said, (m.status, m.score, m.terms_found)
+    if said:
+        assert "记录开始" in m.homophone_terms and m.status == "partial"
+
+
 def test_fine_statement_slots_amount_law_article(guide):
     m = _match(
         guide,
