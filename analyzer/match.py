@@ -300,6 +300,30 @@ def _candidate_windows(index: TextIndex, w: _Wording, cfg: dict[str, float]) -> 
     return windows
 
 
+def _anchor_windows(index: TextIndex, w: _Wording, cfg: dict[str, float]) -> list[tuple[int, int]]:
+    """Windows around an essential key term heard in an "A…B" form (执法权过程进步开始): there the
+    words between the parts are garbled, often too many for enough n-gram seeds of the wording, yet
+    the anchor says where the phrase would be. The window reaches as far before and after the anchor
+    as the wording (with its slots) extends from the anchor's first part."""
+    L = len(w.literal)
+    margin = int(cfg["window_margin"])
+    total = len(index.norm.loose)
+    slack = _slot_allowance(w)
+    gap = int(cfg["term_gap_max_chars"])
+    windows: list[tuple[int, int]] = []
+    for t in w.terms:
+        if not t.term.essential:
+            continue
+        for parts in t.forms_apart:
+            at = w.loose.find(parts[0])
+            before, after = (at, L - at) if at >= 0 else (L, L)
+            for m in _apart_pattern(parts, gap).finditer(index.norm.loose):
+                lo = max(0, m.start() - before - slack - margin)
+                hi = min(total, m.start() + after + slack + margin)
+                windows.append((lo, max(hi, m.end())))
+    return windows
+
+
 # -- alignment of one window ----------------------------------------------------------------------
 
 
@@ -710,6 +734,8 @@ def match_phrase(index: TextIndex, phrase: Phrase, settings: dict[str, float] | 
     results: list[tuple[PhraseMatch, _Wording, _Alignment]] = []
     for w in _compile(phrase):
         work = _candidate_windows(index, w, cfg)
+        seeded = set(work)
+        work += [win for win in _anchor_windows(index, w, cfg) if win not in seeded]
         while work:
             lo, hi = work.pop()
             # cheap upper bound first (bit-parallel LCS in C): skip windows that cannot reach partial

@@ -121,6 +121,8 @@ class GroupScore:
     gaps_within_tolerance: int = 0
     gap_errors_s: list[float] = field(default_factory=list)
     gaps_extra: int = 0
+    gaps_by_kind: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0]))
+    missed_gaps: list[str] = field(default_factory=list)  # "recording id: kind at s"
     char_errors: int = 0
     chars: int = 0
     recordings: int = 0
@@ -175,10 +177,18 @@ def _add(score: GroupScore, truth: Truth, pred: Prediction) -> None:
             continue
         candidates = [TimedEvent(g["start_s"], g["end_s"]) for g in pred.gaps if g["kind"] in detected_kinds]
         result = match_gaps(expected, candidates, tolerance_s=1.0)
+        within = sum(e <= GAP_TOLERANCE_S for e in result.timing_errors_s)
+        tally = score.gaps_by_kind[kind]
+        tally[0] += result.expected
+        tally[1] += result.found
+        tally[2] += within
+        if within < result.expected:
+            at = ", ".join(f"{g.start_s:.1f}" for g in expected)
+            score.missed_gaps.append(f"{truth.id}: {kind} at {at} s")
         score.gaps_expected += result.expected
         score.gaps_found += result.found
         score.gap_errors_s.extend(result.timing_errors_s)
-        score.gaps_within_tolerance += sum(e <= GAP_TOLERANCE_S for e in result.timing_errors_s)
+        score.gaps_within_tolerance += within
         score.gaps_extra += result.extra
     if not pred.error:
         reference = "".join(line["text"] for line in truth.data["script"])
@@ -263,7 +273,7 @@ def _target_lines(report: EvalReport) -> list[str]:
     return ["| target | measured | |", "|---|---:|---|", *rows]
 
 
-def render_markdown(report: EvalReport, *, corpus: str, command: str) -> str:
+def render_markdown(report: EvalReport, *, corpus: str, command: str, notes: str = "") -> str:
     s = report.overall
     header = (
         "| group | recordings | phrase P | phrase R | phrase F1 | opening-missing recall | "
@@ -285,6 +295,8 @@ def render_markdown(report: EvalReport, *, corpus: str, command: str) -> str:
         _summary_row("**all**", s),
     ]
     lines += ["", "## Targets (issue 8)", "", *_target_lines(report)]
+    if notes.strip():
+        lines += ["", notes.strip()]
     for axis, title in (("band", "SNR band"), ("noise", "noise level"), ("voice", "voice variation")):
         lines += ["", f"## By {title}", "", header]
         for name in sorted(report.by_group.get(axis, {})):
@@ -320,6 +332,11 @@ def render_markdown(report: EvalReport, *, corpus: str, command: str) -> str:
         f"- Gaps: {s.gaps_found}/{s.gaps_expected} injected gaps found, {s.gaps_within_tolerance} within "
         f"±{GAP_TOLERANCE_S} s, median timing error {_f(gap_err)} s; {s.gaps_extra} detected events of a "
         "checked kind matched no injected gap.",
+        *[
+            f"  - {kind}: {found}/{expected} found, {within} within ±{GAP_TOLERANCE_S} s"
+            for kind, (expected, found, within) in sorted(s.gaps_by_kind.items())
+        ],
+        f"- Gaps not found within ±{GAP_TOLERANCE_S} s: {'; '.join(s.missed_gaps) or 'none'}.",
         f"- Missed opening-missing flags: {', '.join(s.missed_openings) or 'none'}.",
         f"- False opening-missing flags: {', '.join(s.false_opening_flags) or 'none'}.",
     ]
@@ -420,6 +437,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--rescore", type=Path, help="score saved predictions instead of running the pipeline"
     )
     parser.add_argument(
+        "--notes", type=Path, help="markdown inserted after the targets (why a target is missed, caveats)"
+    )
+    parser.add_argument(
         "--force-profile",
         action="store_true",
         help="pass each scenario's profile instead of letting it be inferred",
@@ -449,7 +469,8 @@ def run(args: argparse.Namespace) -> int:
     if args.only:
         flags += ["--only", *args.only]
     command = " ".join(["python -m bench.eval", str(args.corpus), *flags])
-    text = render_markdown(report, corpus=str(args.corpus), command=command)
+    notes = args.notes.read_text(encoding="utf-8") if args.notes else ""
+    text = render_markdown(report, corpus=str(args.corpus), command=command, notes=notes)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
     if args.json:
