@@ -204,7 +204,6 @@ def _run(result: RecordingResult, options: AnalyzeOptions, progress: ProgressFn 
     from analyzer.continuity import analyze_continuity
     from analyzer.match import match_transcript
     from analyzer.media import load_audio, probe
-    from analyzer.normalize import preload_in_background
     from analyzer.rules import evaluate
     from analyzer.transcribe import transcribe
     from analyzer.vad import speech_probs
@@ -236,8 +235,6 @@ def _run(result: RecordingResult, options: AnalyzeOptions, progress: ProgressFn 
             def step(d: float, _t: float, base: float = base) -> None:
                 progress(base + d, total)
 
-        if path == result.paths[0]:
-            preload_in_background()  # the matcher's dictionaries load while Whisper loads and decodes
         result.transcripts[path] = transcribe(
             audio[path], topts, probe=result.probes[path], cache=options.cache, progress=step,
             speech_probs=probs[path],

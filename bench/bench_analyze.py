@@ -2,7 +2,7 @@
 
 1. a 10-minute recording with the default settings, split into transcription and everything else
    (decode, continuity, matching, rules, report writing); target: everything else < 5 % of the total;
-2. the same recording per engine / compute type / beam, and with the matcher's dictionary preload off;
+2. the same recording per engine / compute type / beam;
 3. how time and memory grow from 1 to 10 to 60 minutes of audio (default settings).
 
     python -m bench.bench_analyze [--minutes 10] [--growth 1 10 60] [--no-engines]
@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import sys
 import tempfile
 import time
@@ -68,9 +67,8 @@ def build_recording(path: Path, minutes: float) -> float:
     return len(audio) / SR
 
 
-CONFIGS: dict[str, dict] = {  # name -> AnalyzeOptions fields (+ "preload": False)
+CONFIGS: dict[str, dict] = {  # name -> AnalyzeOptions fields
     "faster-whisper int8 greedy (default)": {},
-    "default, dictionary preload off": {"preload": False},
     "faster-whisper float32 greedy": {"transcribe": {"compute_type": "float32"}},
     "faster-whisper int8 beam 5": {"transcribe": {"beam_size": 5}},
     "openai-whisper greedy (PyTorch, converted base)": {"engine": "openai-whisper"},
@@ -79,12 +77,10 @@ CONFIGS: dict[str, dict] = {  # name -> AnalyzeOptions fields (+ "preload": Fals
 
 def measure(path: Path, out_dir: Path, config: dict) -> dict:
     """Runs in a fresh process so peak RSS is this analysis alone."""
-    from analyzer import normalize, report
+    from analyzer import report
     from analyzer.pipeline import AnalyzeOptions, analyze_recording
+    from bench.child import peak_rss_mb
 
-    config = dict(config)
-    if not config.pop("preload", True):
-        normalize.preload_in_background = lambda: None  # the comparison row: load on first use instead
     t0 = time.perf_counter()
     result = analyze_recording([str(path)], AnalyzeOptions(cache=False, **config))
     t1 = time.perf_counter()
@@ -103,7 +99,7 @@ def measure(path: Path, out_dir: Path, config: dict) -> dict:
     timings["other"] = timings["total"] - timings["transcription"]
     return {
         "timings": {k: round(v, 3) for k, v in timings.items()},
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
         "duration_s": result.duration_s,
         "segments": len(result.transcript.segments) if result.transcript else 0,
         "findings": [f.code for f in result.evaluation.findings] if result.evaluation else [],
@@ -180,9 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         "(it ran inside the transcriber before), and continuity now reuses its frame probabilities instead",
         f'of running the network a second time. Counted as "everything else" instead, the share would be '
         f"{(t['other'] + t['vad']) / t['total']:.1%}.",
-        "The matcher's dictionaries (jieba, pypinyin: ~0.5 s once per process) load on a thread while",
-        'Whisper runs; the row "dictionary preload off" below shows the same analysis loading them on',
-        "first use.",
+        "The matcher's one-off start-up (pypinyin's and a pruned jieba dictionary, ~0.2 s per process) is",
+        "in the match row.",
         "",
         f"Verdict: everything else is {share:.1%} of the total: {'PASS' if share < 0.05 else 'FAIL'} (< 5%).",
         "",

@@ -1,7 +1,7 @@
 """Transcription speed, memory and accuracy on the same 60 s of synthesized phrase-guide speech.
 
 One run measures every engine configuration (faster-whisper int8/float32, openai-whisper float32;
-beam 1 and 5; 2 threads), each in its own subprocess so peak memory (ru_maxrss) is that
+beam 1 and 5; 2 threads), each in its own subprocess so peak memory (VmHWM) is that
 configuration's alone, plus the effect of domain biasing (hotwords / initial prompt from the guide's
 key terms) on key-term recall and on false key-term hits in speech that contains none of them.
 
@@ -115,6 +115,7 @@ def build_speech(target_s: float = 60.0) -> tuple[Path, str]:
 def worker(config: dict, wav: str, repeats: int) -> dict:
     from analyzer.media import load_audio
     from analyzer.transcribe import TranscribeOptions, transcribe
+    from bench.child import peak_rss_mb
 
     audio = load_audio(wav)
     opts = TranscribeOptions(
@@ -139,7 +140,7 @@ def worker(config: dict, wav: str, repeats: int) -> dict:
         "load_and_warmup_s": load_and_warmup,
         "times_s": times,
         "cpu_times_s": cpu_times,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
         "text": text,
     }
 
@@ -282,7 +283,7 @@ def write_report(results: list[dict], bias: dict | None, reference: str, wav: Pa
         "Wall RTF = best of the timed runs (median in brackets); CPU RTF = CPU seconds (user+system, all "
         "threads) per audio second, which is robust to other load on a shared machine (with 2 busy threads "
         "wall RTF ~ CPU RTF / 2 on an idle machine). Model load + one warm-up decode are excluded and shown "
-        "separately. Peak RSS = ru_maxrss of the configuration's own process. CER on Simplified text, "
+        "separately. Peak RSS = VmHWM of the configuration's own process. CER on Simplified text, "
         "punctuation ignored, digits read as spoken (bench/metrics.py).",
         "",
         "| configuration | wall RTF | CPU RTF | CPU vs fw f32 b5 | RSS MB | load+warm-up s | CER | load |",

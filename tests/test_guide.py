@@ -182,7 +182,11 @@ GOOD = (PHRASEBOOK_DIR / "market-supervision.toml").read_text(encoding="utf-8")
             '{ term = "查验", weight = "high"',
             r"show_credentials.*key_terms.*weight",
         ),
-        ('{ term = "查验", weight = 1.0', '{ term = "查验…", weight = 1.0', r"show_credentials.*key_terms.*查验…"),
+        (
+            '{ term = "查验", weight = 1.0',
+            '{ term = "查验…", weight = 1.0',
+            r"show_credentials.*key_terms.*查验…",
+        ),
     ],
 )
 def test_validation_errors_name_file_entry_field_and_line(tmp_path, old, new, expect):

@@ -50,14 +50,14 @@ def test_opening_without_place_and_cause_is_partial_and_says_what_is_missing(gui
 @pytest.mark.parametrize(
     ("text", "said"),
     [
-        # Whisper on babble noise (scenario 023): 全过程 -> 权过程, 记录 -> 进步; the rest of the opening is there
+        # Whisper on babble noise (scenario 023): 全过程 -> 权过程, 记录 -> 进步; the rest is there
         ("2026年12月3日下午25分在残核区北遥村村委会办公室就遇常选基检查是由执法权过程进步开始", True),
         # scenario 019 (babble, 10 dB): too garbled for n-gram seeds; the anchor 执法全过程…开始 finds it
         ("2002.62.3亿整体一起15分再入洋汽航和听末某商店就先去个查评正常游只把全国城市后开始", True),
         # the recording notice and the resume statement share 执法全过程 but are not openings
         ("您好，请出示营业执照。为保护您的合法权益，本次执法全过程录音录像。你们要看哪一年的账本？", False),
         ("2026年12月3日下午2时55分在北窑村村委会办公室，本次执法全过程录音录像", False),
-        ("2026年12月3日下午2时55分在北窑村村委会办公室，刚才由于设备故障中断了记录，现在继续执法全过程记录", False),
+        ("2026年12月3日下午2时55分在北窑村，刚才由于设备故障中断了记录，现在继续执法全过程记录", False),
     ],
 )
 def test_garbled_words_between_the_parts_of_the_opening_key_term(guide, text, said):

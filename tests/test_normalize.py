@@ -117,3 +117,28 @@ def test_times_come_from_words_and_fall_back_to_interpolation():
     assert 5 in n.breaks  # long pause between segments ends a sentence
     start, end = n.time_span(2, 9)
     assert start == pytest.approx(11.0) and end == pytest.approx(22.0)
+
+
+def test_pruned_segmentation_dictionary_keeps_polyphones_in_their_words():
+    """Segmentation runs on jieba's dictionary without its rare words (faster start-up): the
+    polyphones must still follow the word they are in, as with the full dictionary."""
+    import jieba
+
+    from analyzer.normalize import SEGMENTATION_MIN_FREQ, _jieba, _segmentation_dictionary, pinyin_of
+
+    path = _segmentation_dictionary()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert 50_000 < len(lines) < 200_000
+    assert all(len(w) == 1 or int(f) >= SEGMENTATION_MIN_FREQ for w, f in (ln.split() for ln in lines[:5000]))
+    cases = {
+        "过程中行政处罚": "guo cheng zhong xing zheng chu fa",  # not 中行 (zhong hang, the bank)
+        "财务账簿和会计凭证": "cai wu zhang bu he kuai ji ping zheng",
+        "任何人不得擅自传播": "ren he ren bu de shan zi chuan bo",
+        "我们都会记下来": "wo men dou hui ji xia lai",
+    }
+    for text, expected in cases.items():
+        assert " ".join(pinyin_of(text)) == expected, text
+    full = jieba.Tokenizer()  # the unpruned dictionary: the same words
+    full.initialize()
+    for text in cases:
+        assert _jieba().lcut(text, HMM=False) == full.lcut(text, HMM=False), text
