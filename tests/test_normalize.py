@@ -124,7 +124,12 @@ def test_pruned_segmentation_dictionary_keeps_polyphones_in_their_words():
     polyphones must still follow the word they are in, as with the full dictionary."""
     import jieba
 
-    from analyzer.normalize import SEGMENTATION_MIN_FREQ, _jieba, _segmentation_dictionary, pinyin_of
+    from analyzer.normalize import (
+        SEGMENTATION_MIN_FREQ,
+        _segmentation_dictionary,
+        _word_pinyin,
+        pinyin_of,
+    )
 
     path = _segmentation_dictionary()
     lines = path.read_text(encoding="utf-8").splitlines()
@@ -138,7 +143,7 @@ def test_pruned_segmentation_dictionary_keeps_polyphones_in_their_words():
     }
     for text, expected in cases.items():
         assert " ".join(pinyin_of(text)) == expected, text
-    full = jieba.Tokenizer()  # the unpruned dictionary: the same words
+    full = jieba.Tokenizer()  # the unpruned dictionary: words may differ, their pinyin may not
     full.initialize()
     for text in cases:
-        assert _jieba().lcut(text, HMM=False) == full.lcut(text, HMM=False), text
+        assert pinyin_of(text) == [s for w in full.lcut(text, HMM=False) for s in _word_pinyin(w)], text
