@@ -15,7 +15,7 @@ How (and why):
 - Temperature fallback is bounded (two temperatures + a per-clip CPU-time budget; past the budget the
   rest is decoded greedily without fallback, never dropped): on unintelligible audio the default
   six-step fallback multiplied the cost up to 20x. CPU time, not wall time, so a busy machine does
-  not trigger it.
+  not trigger it. Its sampling is seeded (SAMPLING_SEED says how far that reaches).
 - Known hallucinations on silence/noise (subtitle credits, "请不吝点赞 订阅 转发", loops) are
   dropped by the patterns in analyzer/hallucinations.txt, after VAD and Whisper's own
   no-speech/log-prob/compression thresholds.
@@ -148,6 +148,12 @@ ProgressFn = Callable[[float, float], None]  # (seconds of audio done, total sec
 BLOCK_S = 300.0  # audio read and VAD'd at a time (bounded memory on long files)
 MAX_REGION_S = 30.0  # VAD splits longer speech at its quietest short pause
 PIECE_S = 60.0  # speech seconds decoded per engine call (CPU budget checked per piece)
+# The fallback temperature samples. openai-whisper is seeded before every piece (the same audio, the
+# same text, always). CTranslate2 cannot be re-seeded once its worker thread has sampled, so with
+# faster-whisper the same files analysed in the same order by a fresh process give the same text;
+# a sample drawn after other recordings in a long-running process may differ on audio bad enough to
+# need the fallback. The transcript cache answers any repeat analysis with the stored text.
+SAMPLING_SEED = 1
 
 
 def transcribe(
@@ -418,8 +424,12 @@ def _load_cached(key: tuple, loader: Callable[[], object]) -> object:
 
 class _FasterWhisper(_Engine):
     def __init__(self, opts: TranscribeOptions, resolved: ResolvedModel):
+        import ctranslate2
         from faster_whisper import WhisperModel
 
+        # CTranslate2 seeds each worker thread's generator once, when it first samples: a fixed seed
+        # set before then makes a process's transcripts repeatable (see SAMPLING_SEED).
+        ctranslate2.set_random_seed(SAMPLING_SEED)
         key = ("faster-whisper", str(resolved.path), opts.compute_type, opts.threads)
         self.model = _load_cached(
             key,
@@ -502,8 +512,10 @@ class _OpenAIWhisper(_Engine):
         self.model = _load_cached(key, lambda: _load_openai(checkpoint))
 
     def decode(self, audio: np.ndarray, opts: TranscribeOptions, deadline: float) -> tuple[list[dict], str]:
+        import torch
         import whisper
 
+        torch.manual_seed(SAMPLING_SEED)
         result = whisper.transcribe(
             self.model,
             audio,

@@ -228,6 +228,43 @@ def test_cpu_budget_switches_to_greedy_without_losing_speech(guide_clip):
     assert cer("".join(GUIDE), result.text) <= MAX_CER["faster-whisper"], result.text
 
 
+SAMPLED_RUN = """
+import json, sys
+from analyzer.transcribe import TranscribeOptions, transcribe
+t = transcribe(sys.argv[1], TranscribeOptions(engine=sys.argv[2], temperatures=(0.8,)), cache=False)
+print(json.dumps([s.raw_text for s in t.segments], ensure_ascii=False))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["faster-whisper", "openai-whisper"])
+def test_sampled_fallback_is_reproducible_across_runs(guide_clip, engine):
+    """The fallback temperature samples; a report is evidence, so analysing the same recording again
+    (a fresh process, as `scriptcheck analyze` is) must give the same transcript."""
+    import subprocess
+    import sys
+
+    path, _ = guide_clip
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", SAMPLED_RUN, str(path), engine],
+            capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parent.parent,
+        ).stdout.strip().splitlines()[-1]
+        for _ in range(2)
+    ]  # fmt: skip
+    assert runs[0] == runs[1] and len(json.loads(runs[0])) >= 3
+
+
+@pytest.mark.slow
+def test_openai_whisper_sampling_does_not_depend_on_what_came_before(guide_clip):
+    path, _ = guide_clip
+    sampled = TranscribeOptions(engine="openai-whisper", temperatures=(0.8,))
+    first = transcribe(path, sampled, cache=False)
+    transcribe(path, TranscribeOptions(engine="openai-whisper", temperatures=(1.0,)), cache=False)
+    again = transcribe(path, sampled, cache=False)
+    assert first.text and [s.raw_text for s in again.segments] == [s.raw_text for s in first.segments]
+
+
 def test_defaults_are_the_safe_ones():
     opts = TranscribeOptions()
     assert opts.engine == "faster-whisper" and opts.language == "zh"
