@@ -14,7 +14,7 @@ from pathlib import Path
 
 from analyzer.models import cache_dir
 
-FORMAT_VERSION = 2  # bump when the stored transcript shape or post-processing changes
+FORMAT_VERSION = 3  # bump when the stored transcript shape or post-processing changes
 
 
 def transcripts_dir() -> Path:

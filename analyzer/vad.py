@@ -22,6 +22,7 @@ FRAME = 512  # samples per Silero frame (32 ms)
 SILENCE_GATE_DBFS = -55.0  # quieter than this cannot hold speech
 GATE_FRAME_S = 0.25
 GATE_PAD_S = 1.0
+CHUNK_FRAMES = 9375  # 300 s per network call, with fresh state, as the streaming transcriber reads
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,8 @@ def active_spans(audio: np.ndarray) -> list[tuple[int, int]]:
     if n == 0:
         return [(0, len(audio))] if len(audio) else []
     gate = 10 ** (SILENCE_GATE_DBFS / 20)
-    rms = np.sqrt(np.mean(np.square(audio[: n * frame].reshape(n, frame), dtype=np.float64), axis=1))
+    frames = audio[: n * frame].reshape(n, frame)
+    rms = np.sqrt(np.einsum("ij,ij->i", frames, frames) / frame)  # no full-length temporary
     loud = rms > gate
     if len(audio) > n * frame:
         loud = np.append(loud, np.sqrt(np.mean(np.square(audio[n * frame :], dtype=np.float64))) > gate)
@@ -61,8 +63,8 @@ def active_spans(audio: np.ndarray) -> list[tuple[int, int]]:
 def speech_probs(audio: np.ndarray) -> np.ndarray:
     """Silero speech probability of every 512-sample frame of a 16 kHz mono array (float32).
 
-    The network runs over each loud span (frame-aligned) with fresh state, as it would on that span
-    alone; quiet frames get 0."""
+    The network runs over each loud span (frame-aligned, in 300 s pieces) with fresh state, as it
+    would on that span alone; quiet frames get 0."""
     from faster_whisper.vad import get_vad_model
 
     x = np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)
@@ -73,11 +75,13 @@ def speech_probs(audio: np.ndarray) -> np.ndarray:
     model = get_vad_model()
     for a, b in active_spans(x):
         fa, fb = a // FRAME, -(-b // FRAME)
-        # A copy: the model zeroes part of the array it is given (faster-whisper always passes it a
-        # padded copy), and the caller's audio must come back untouched.
-        chunk = x[fa * FRAME : fb * FRAME]
-        chunk = np.pad(chunk, (0, -len(chunk) % FRAME))
-        probs[fa : fa + len(chunk) // FRAME] = np.asarray(model(chunk), dtype=np.float32).reshape(-1)
+        for start in range(fa, fb, CHUNK_FRAMES):  # bounded memory: the model batches all it is given
+            stop = min(fb, start + CHUNK_FRAMES)
+            # A copy: the model zeroes part of the array it is given (faster-whisper always passes it
+            # a padded copy), and the caller's audio must come back untouched.
+            chunk = x[start * FRAME : stop * FRAME]
+            chunk = np.pad(chunk, (0, -len(chunk) % FRAME))
+            probs[start : start + len(chunk) // FRAME] = np.asarray(model(chunk), np.float32).reshape(-1)
     return probs
 
 
