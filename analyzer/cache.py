@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from analyzer.models import cache_dir
@@ -47,23 +45,6 @@ def load(key: str) -> dict | None:
 
 
 def store(key: str, data: dict) -> Path:
-    path = entry_path(key)
-    write_json_atomic(path, data)
-    return path
+    from analyzer.report import atomic_write_text
 
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    write_text_atomic(path, json.dumps(data, ensure_ascii=False))
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write a file so that readers (other worker processes) never see it half-written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    return atomic_write_text(entry_path(key), json.dumps(data, ensure_ascii=False))

@@ -176,7 +176,7 @@ def transcribe(
     resolved = resolve_model(opts.model, opts.engine, allow_download=opts.allow_download)
     if isinstance(source, np.ndarray):
         audio = np.ascontiguousarray(source, dtype=np.float32).reshape(-1)
-        sha = "array:" + hashlib.sha256(audio.tobytes()).hexdigest()
+        sha = "array:" + hashlib.sha256(memoryview(audio).cast("B")).hexdigest()  # no copy
         duration = len(audio) / TARGET_SR
 
         def blocks() -> Iterator[np.ndarray]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,6 +27,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from analyzer import continuity as C  # noqa: E402
+from analyzer.report import atomic_write_text  # noqa: E402
 from bench.audio_tools import add_noise, concat, cut_out, insert_dropout, make_noise, speech_power  # noqa: E402
 from bench.tts import synthesize  # noqa: E402
 
@@ -218,12 +218,7 @@ def main(argv: list[str] | None = None) -> int:
             "",
         ]
     )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, out)
+    atomic_write_text(args.out, text)
     print(text)
     return 0
 

@@ -168,10 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     text = markdown(result)
     print(text)
     if args.write:
-        args.write.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.write.with_suffix(".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, args.write)
+        from analyzer.report import atomic_write_text
+
+        atomic_write_text(args.write, text)
     return 0 if result["full_cpu_ms"] < 200 else 1
 
 

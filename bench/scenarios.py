@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import random
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -29,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from analyzer.report import atomic_write_text
 from bench import audio_tools
 
 SR = 16_000
@@ -499,9 +499,7 @@ def build_scenario(scenario: Scenario, out_dir: str | Path) -> dict:
         **{k: v for k, v in asdict(cond).items()},
         "tags": list(scenario.tags),
     }
-    tmp = folder / ".truth.json.tmp"
-    tmp.write_text(json.dumps(truth, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(tmp, folder / "truth.json")
+    atomic_write_text(folder / "truth.json", json.dumps(truth, ensure_ascii=False, indent=1))
     return truth
 
 

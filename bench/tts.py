@@ -116,13 +116,6 @@ def split_clauses(text: str) -> list[tuple[str, float]]:
     return clauses
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.replace(tmp, path)
-
-
 @functools.cache
 def _rewritten_acoustic_model() -> bytes:
     """FastSpeech2 with FlexRandomUniform replaced by builtin RANDOM_UNIFORM carrying sentinel seeds."""
@@ -155,7 +148,9 @@ def _rewritten_acoustic_model() -> bytes:
         for k in range(2 * count):
             if data.count(struct.pack("<q", _SENTINEL_BASE + k)) != 1:
                 raise RuntimeError("sentinel seed is not unique in the rewritten FastSpeech2 model")
-        _atomic_write_bytes(target, data)
+        from analyzer.report import atomic_write_bytes
+
+        atomic_write_bytes(target, data)
     return target.read_bytes()
 
 

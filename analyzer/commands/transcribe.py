@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 FORMATS = ("json", "txt", "srt", "vtt")
@@ -66,6 +64,7 @@ def _options(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from analyzer.media import MediaError
     from analyzer.models import ModelError, resolve_model
+    from analyzer.report import atomic_write_text
     from analyzer.transcribe import transcribe
 
     opts = _options(args)
@@ -93,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(text if text.endswith("\n") else text + "\n")
         else:
             target = out_dir / f"{Path(name).stem}.{args.format}"
-            _write_atomic(target, text)
+            atomic_write_text(target, text)
             print(f"{name} -> {target}", file=sys.stderr)
     if failed:
         print(f"{failed}/{len(args.files)} 个文件失败 / file(s) failed", file=sys.stderr)
@@ -128,18 +127,6 @@ class _progress_bar:
     def __exit__(self, *exc) -> None:
         if self.bar is not None:
             self.bar.close()
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def render(transcript, fmt: str) -> str:

@@ -55,6 +55,12 @@ def require_roles(*roles: str) -> Callable[..., Viewer]:
     return check
 
 
+def must_be_staff(viewer: Viewer, what: str) -> None:
+    """For routes that take a CSRF-checked viewer: only admins and reviewers may `what` (e.g. 导出)."""
+    if viewer.user.role not in ("admin", "reviewer"):
+        raise HTTPException(status_code=403, detail=f"无权{what}")
+
+
 async def csrf_protect(request: Request, viewer: Annotated[Viewer, Depends(current_viewer)]) -> Viewer:
     """Every state-changing request carries the session's CSRF token (form field or X-CSRF-Token header)."""
     submitted = request.headers.get("x-csrf-token")

@@ -20,7 +20,7 @@ from analyzer.media import sha256_file
 from analyzer.report import GAP_TITLES
 from analyzer.web import audit_log
 from analyzer.web.db import AccessGrant, Decision, MediaFile, Recording, utcnow
-from analyzer.web.deps import DB, CsrfViewer, StaffViewer, Viewer, render
+from analyzer.web.deps import DB, CsrfViewer, StaffViewer, Viewer, must_be_staff, render
 from analyzer.web.evidence import build_evidence_zip
 from analyzer.web.jobs import AnalysisOutput, load_output, render_report_html, rewrite_paths
 from analyzer.web.privacy import mask_recording
@@ -145,8 +145,7 @@ def import_upload(
     title: Annotated[str, Form()] = "",
     as_case: Annotated[str, Form()] = "",
 ):
-    if viewer.user.role not in ("admin", "reviewer"):
-        raise HTTPException(status_code=403, detail="无权导入")
+    must_be_staff(viewer, "导入")
     store = request.app.state.store
     stored: list[MediaFile] = []
     try:
@@ -331,8 +330,7 @@ def purpose_submit(
     purpose_detail: Annotated[str, Form()] = "",
     approver: Annotated[str, Form()] = "",
 ):
-    if viewer.user.role not in ("admin", "reviewer"):
-        raise HTTPException(status_code=403, detail="无权查阅录像")
+    must_be_staff(viewer, "查阅录像")
     rec = _recording(db, rid)
     text = purpose.strip() + (f"：{purpose_detail.strip()}" if purpose_detail.strip() else "")
     if (
@@ -648,8 +646,7 @@ def decide(
     db: DB,
     comment: Annotated[str, Form()] = "",
 ):
-    if viewer.user.role not in ("admin", "reviewer"):
-        raise HTTPException(status_code=403, detail="无权审阅")
+    must_be_staff(viewer, "审阅")
     rec = _recording(db, rid)
     grant = _granted(db, viewer, rid)
     output = load_output(rec.result_dir)
@@ -702,8 +699,7 @@ def unmask(request: Request, rid: int, viewer: CsrfViewer, db: DB, reason: Annot
 
 @router.post("/recordings/{rid}/export")
 def export(request: Request, rid: int, viewer: CsrfViewer, db: DB, unmasked: Annotated[str, Form()] = ""):
-    if viewer.user.role not in ("admin", "reviewer"):
-        raise HTTPException(status_code=403, detail="无权导出")
+    must_be_staff(viewer, "导出")
     rec = _recording(db, rid)
     grant = _granted(db, viewer, rid)
     want_unmasked = bool(unmasked) and viewer.is_admin
@@ -740,8 +736,7 @@ def export(request: Request, rid: int, viewer: CsrfViewer, db: DB, unmasked: Ann
 
 @router.post("/recordings/{rid}/reanalyze")
 def reanalyze(request: Request, rid: int, viewer: CsrfViewer, db: DB):
-    if viewer.user.role not in ("admin", "reviewer"):
-        raise HTTPException(status_code=403, detail="无权操作")
+    must_be_staff(viewer, "操作")
     rec = _recording(db, rid)
     if rec.status in ("queued", "running"):
         return RedirectResponse("/queue", status_code=303)
