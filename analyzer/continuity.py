@@ -60,6 +60,13 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "jump_context_s": 0.01,  # the stretch each side of a step whose first differences set its sigma
     "jump_min_level": 0.002,  # steps smaller than this (full scale 1.0, ~-54 dBFS) are not judged
     "splice_min_tone_score": 8.0,  # phase jump of a steady background tone, in its own noise sigmas
+    "pause_step_window_s": 0.2,  # a cut inside a pause: background level this long before vs after
+    "pause_step_pad_s": 0.1,  # ... with both stretches this far clear of speech (VAD)
+    "splice_min_pause_z": 8.0,  # that step, in sigmas of the same step at the file's other pause points
+    "splice_min_pause_db": 4.0,  # ... and at least this many dB
+    "pause_step_max_shape": 2.0,  # equal in every band (a gain step): RMS band deviation, in band sigmas
+    "pause_step_min_flatness": 4.0,  # abrupt: the step is this many times the trend within either side
+    "pause_step_min_points": 50,  # pause points a file needs before its own spread can be trusted
     "splice_min_confidence": 0.5,  # suspected splices below this confidence are not reported
     "tone_window_s": 1.0,  # coherent window for the tone phase on each side
     "tone_min_prominence_db": 8.0,  # a steady tone stands this far above the neighbouring spectrum
@@ -435,6 +442,7 @@ def find_silences(
 _FRAME = 512
 _HOP = 320  # 20 ms at 16 kHz
 _N_BANDS = 12
+_CODEC_EDGE_S = 0.5  # a file's first and last half second: codec priming / end padding, never a join
 
 
 def _band_energies_db(x: np.ndarray, sr: int) -> np.ndarray:
@@ -669,6 +677,53 @@ def _floor_change_point(e: np.ndarray, k: int, window: int, percentile: float) -
     return lo + int(np.argmin(c))
 
 
+def pause_steps(e: np.ndarray, quiet: np.ndarray, settings: Mapping[str, Any] | None = None) -> np.ndarray:
+    """Per frame: how far an abrupt background gain step at the frame's start stands out, in sigmas,
+    where the frames on both sides are speech-free (0 elsewhere). A cut joins two moments whose
+    backgrounds differ in level; in a pause the join shows as a step between the `pause_step_window_s`
+    before and after it, equal in every band (a gain, not a voice) and abrupt: flat on both sides
+    (traffic swelling or a gust ramps, so each side has a trend of its own). The file's own pause
+    points set the bar, so a gusty background raises it.
+    e: band energies (dB) per frame; quiet: frames clear of speech (and of dead audio)."""
+    cfg = resolve_settings(settings)
+    n = len(e)
+    w = max(2, int(round(float(cfg["pause_step_window_s"]) * ANALYSIS_SR / _HOP)))
+    h = w // 2
+    z = np.zeros(n)
+    k = np.arange(n)
+    kk = np.clip(k, w, max(w, n - w))
+    c = np.concatenate([[0], np.cumsum(quiet)])
+    ok = (k >= w) & (k <= n - w) & (c[np.minimum(kk + w, n)] - c[kk - w] == 2 * w)
+    if ok.sum() < int(cfg["pause_step_min_points"]):
+        return z
+    ce = np.concatenate([np.zeros((1, e.shape[1])), np.cumsum(e, axis=0, dtype=np.float64)])
+
+    def mean(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # per-band mean energy of frames [a, b)
+        return (ce[b] - ce[a]) / (b - a)[:, None]
+
+    lo, mid_lo, mid_hi, hi = kk - w, kk - h, kk + h, np.minimum(kk + w, n)
+    d = mean(kk, hi) - mean(lo, kk)  # per band: after - before
+    sigma = _robust_sigma(d, ok)
+    weights = 1.0 / sigma**2 / (1.0 / sigma**2).sum()
+    level = d @ weights
+    shape = np.sqrt(np.mean(((d - level[:, None]) / sigma) ** 2, axis=1))
+    trend = np.maximum(
+        np.abs((mean(mid_lo, kk) - mean(lo, mid_lo)) @ weights),
+        np.abs((mean(mid_hi, hi) - mean(kk, mid_hi)) @ weights),
+    )
+    lv = level[ok]
+    centre = float(np.median(lv))
+    spread = 1.4826 * float(np.median(np.abs(lv - centre))) + 0.05
+    keep = (
+        ok
+        & (np.abs(level) >= float(cfg["splice_min_pause_db"]))
+        & (shape <= float(cfg["pause_step_max_shape"]))
+        & (np.abs(level) >= float(cfg["pause_step_min_flatness"]) * trend)
+    )
+    z[keep] = np.abs(level[keep] - centre) / spread
+    return z
+
+
 def stationary_tones(x: np.ndarray, sr: int, settings: Mapping[str, Any] | None = None) -> list[float]:
     """Frequencies (Hz) of steady tones in the background: mains hum and its harmonics, fans,
     engines. Their phase runs on continuously in an unedited recording (the ENF method of audio
@@ -888,13 +943,13 @@ def find_splices(
     speech: Sequence[tuple[float, float]] | None = None,
     dropouts: Sequence[GapEvent] = (),
 ) -> list[GapEvent]:
-    """Points where a piece was probably cut out. Three independent cues:
+    """Points where a piece was probably cut out. Four independent cues:
     a change of the background noise floor / spectrum (level or spectral-shape step of the
     per-band low-percentile energies, judged against the file's own variability), a phase jump
-    in a steady background tone (hum), and a sample-level step of the waveform in a quiet
-    stretch. Confidence combines the cues that fired (1 - prod(1 - c)). A cut inside steady
-    broadband noise of the same level and spectrum on both sides leaves none of these and
-    cannot be found from the audio."""
+    in a steady background tone (hum), a sample-level step of the waveform in a quiet stretch,
+    and an abrupt gain step of the background inside a pause (pause_steps). Confidence combines the
+    cues that fired (1 - prod(1 - c)). A cut inside steady broadband noise of the same level and
+    spectrum on both sides leaves none of these and cannot be found from the audio."""
     cfg = resolve_settings(settings)
     if speech is None:
         speech = speech_intervals(x, sr, cfg)
@@ -927,17 +982,30 @@ def find_splices(
     tone_hit = tone >= tone_thr
 
     dropout_spans = [(d.start_s - 1.0, d.end_s + 1.0) for d in dropouts]
-    jumps = sample_jumps(x, sr, cfg, speech=speech, exclude=dropout_spans)
+    # Nothing is joined at the file's own ends: the codec's priming and end padding are not cuts.
+    ends = [(0.0, _CODEC_EDGE_S), (len(x) / sr - _CODEC_EDGE_S, len(x) / sr)]
+    jumps = sample_jumps(x, sr, cfg, speech=speech, exclude=dropout_spans + ends)
     jump_thr = float(cfg["splice_min_jump_z"])
     jump_strength = np.zeros(n)
     for i, z in jumps:
         k = min(n - 1, i // _HOP)
         jump_strength[k] = max(jump_strength[k], z / jump_thr)
 
-    hit = floor_hit | tone_hit | (jump_strength >= 1.0)
+    pause_thr = float(cfg["splice_min_pause_z"])
+    clear_of_speech = ~_frame_mask(speech, n, sr, pad_s=float(cfg["pause_step_pad_s"]))
+    edges = np.zeros(n, bool)  # dead audio and the file's ends
+    edge = int(_CODEC_EDGE_S * sr / _HOP)
+    edges[:edge] = edges[max(0, n - edge) :] = True
+    edges |= e_db.max(axis=1) <= -100.0
+    pause_w = int(round(float(cfg["pause_step_window_s"]) * sr / _HOP))
+    edges = np.convolve(edges.astype(float), np.ones(2 * pause_w + 1), mode="same") > 0
+    pause = pause_steps(e_db, clear_of_speech & ~edges, cfg)
+    pause_hit = pause >= pause_thr
+
+    hit = floor_hit | tone_hit | (jump_strength >= 1.0) | pause_hit
     for s, e in dropout_spans:  # a dropout's own edges are already reported
         hit &= ~((times > s) & (times < e))
-    strength = np.maximum.reduce([floor, tone / tone_thr, jump_strength])
+    strength = np.maximum.reduce([floor, tone / tone_thr, jump_strength, pause / pause_thr])
     reach = max(tone_k, window, int(float(cfg["splice_window_s"]) * sr / _HOP))
     candidates: list[int] = []
     for a, b in _runs(hit):
@@ -953,8 +1021,13 @@ def find_splices(
         t_conf = _confidence(float(tone[lo:hi].max()), tone_thr) if tone_hit[lo:hi].any() else 0.0
         near_jumps = [(i, z) for i, z in jumps if lo * _HOP <= i < hi * _HOP and z >= jump_thr]
         j_conf = _confidence(max(z for _, z in near_jumps), jump_thr) if near_jumps else 0.0
+        p_conf = _confidence(float(pause[lo:hi].max()), pause_thr) if pause_hit[lo:hi].any() else 0.0
         reasons: list[str] = []
         boundary: int | None = None
+        if p_conf:
+            kp = lo + int(np.argmax(pause[lo:hi]))
+            boundary = kp * _HOP + (_FRAME - _HOP) // 2  # between the last frame before and the first after
+            reasons.append(f"停顿中背景突变（各频带一致，{float(pause[kp]):.0f}σ）")
         if t_conf:
             f0, s, z = max(demod, key=lambda d: float(d[1][lo:hi].max()))
             boundary = _phase_change_point(z, lo + int(np.argmax(s[lo:hi])), tone_k) * _HOP
@@ -977,7 +1050,7 @@ def find_splices(
                 j_conf = 0.0
         if boundary is None:
             continue
-        conf = 1.0 - (1.0 - f_conf) * (1.0 - t_conf) * (1.0 - j_conf)
+        conf = 1.0 - (1.0 - f_conf) * (1.0 - t_conf) * (1.0 - j_conf) * (1.0 - p_conf)
         if conf < float(cfg["splice_min_confidence"]):
             continue
         if not near_jumps or not j_conf:

@@ -138,9 +138,27 @@ def _row(name: str, found: int, total: int, errs: list[float], off: int, fa: int
     return f"| {name} | {found}/{total} | {mx} | {mean} | {off} | {fa} |"
 
 
-def background(speech: np.ndarray, kind: str, seed: int) -> np.ndarray:
+def unedited_false_alarms(speech: np.ndarray, seeds: range) -> list[str]:
+    """Interruption events on unedited recordings: every background, seeds not used for tuning, at the
+    sweep's 20 dB and at 10 dB SNR (street swells and wind gusts then reach into the pauses)."""
+    rows = []
+    for snr in (20.0, 10.0):
+        for kind in BACKGROUNDS:
+            events = [
+                e
+                for seed in seeds
+                for e in C.find_gaps(background(speech, kind, seed, snr_db=snr), SR, None, None, None)
+                if e.is_interruption
+            ]
+            where = ", ".join(f"{e.kind} {e.start_s:.1f} s" for e in events[:4])
+            rows.append(f"| {kind} | {snr:.0f} dB | {len(seeds)} | {len(events)} | {where or '–'} |")
+            print(rows[-1], flush=True)
+    return rows
+
+
+def background(speech: np.ndarray, kind: str, seed: int, *, snr_db: float = 20.0) -> np.ndarray:
     noise, _, hum = kind.partition("+")
-    out = add_noise(speech, SR, 20.0, noise, seed=seed)
+    out = add_noise(speech, SR, snr_db, noise, seed=seed)
     if hum:
         rng = np.random.default_rng(seed)
         t = np.arange(len(out)) / SR
@@ -155,6 +173,7 @@ def background(speech: np.ndarray, kind: str, seed: int) -> np.ndarray:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--unedited-seeds", type=int, default=10, help="unedited files per background and SNR")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "continuity_sweep.md"))
     args = ap.parse_args(argv)
     speech, pauses = speech_and_pauses()
@@ -211,6 +230,13 @@ def main(argv: list[str] | None = None) -> int:
             "| condition | cuts found (±0.5 s) | max error s | mean error s | mistimed | false alarms |",
             "|---|---:|---:|---:|---:|---:|",
             *extra_sweeps(speech, pauses, args.seeds),
+            "",
+            f"False alarms on unedited recordings (seeds 10-{9 + args.unedited_seeds}, not used to set any "
+            "threshold): interruption events of any kind.",
+            "",
+            "| background | SNR | files | events | where (first 4) |",
+            "|---|---:|---:|---:|---|",
+            *unedited_false_alarms(speech, range(10, 10 + args.unedited_seeds)),
             "",
             f"Dropouts (3 s and 20 s, all backgrounds and seeds): max start/end error {max(drop_err):.4f} s.",
             f"Speed: {total_audio:.0f} s of audio analysed in {total_time:.1f} s "

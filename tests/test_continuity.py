@@ -425,6 +425,38 @@ def test_cut_in_quiet_stretch_is_found_by_the_sample_jump():
     assert [i for i, _ in jumps] == [int(round(a * SR))]  # to the sample, and nothing else jumps
 
 
+@pytest.mark.parametrize("kind", ["street", "white"])
+def test_cut_in_a_pause_with_a_background_step_is_found_by_the_pause_cue(kind: str):
+    """Cut from one pause to a later one while the background is 6 dB louder after the join (two
+    moments of the walk joined). Street traffic swells by more than that over seconds, so the noise
+    floor alone cannot tell; the step is abrupt and equal in every band, which a swell is not."""
+    speech, pauses = _speech_and_pauses()
+    a, b = sum(pauses[2]) / 2, sum(pauses[6]) / 2
+    edited = cut_out(speech, SR, a, b)
+    k = int(round(a * SR))
+    noise = _noise_like(edited, kind, 3)
+    noise[k:] *= 10 ** (6.0 / 20)
+    audio = np.clip(edited + noise, -1, 1).astype(np.float32)
+    splices = only(C.find_gaps(audio, SR, None, None, None), "splice")
+    assert len(splices) == 1, splices
+    err = report(f"splice in a pause, {kind} background +6 dB after it", (a, a), splices[0])
+    assert abs(err[0]) <= TOL
+    assert "停顿中背景突变" in splices[0].detail and splices[0].confidence >= 0.5
+
+
+def test_a_background_swell_in_a_pause_is_not_a_cut():
+    """The same pause, unedited, with the background rising 6 dB over 2 s (a lorry passing): not
+    abrupt, so no splice."""
+    speech, pauses = _speech_and_pauses()
+    noise = _noise_like(speech, "street", 3)
+    t = np.arange(len(speech)) / SR
+    start = pauses[2][0]
+    noise *= 10 ** (6.0 * np.clip((t - start) / 2.0, 0.0, 1.0) / 20)
+    audio = np.clip(speech + noise, -1, 1).astype(np.float32)
+    events = C.find_gaps(audio, SR, None, None, None)
+    assert [e for e in events if e.is_interruption] == []
+
+
 @pytest.mark.parametrize("kind", ["white", "wind", "street-to-white-over-8s"])
 def test_unedited_recordings_with_varied_noise_have_no_splice(speech: np.ndarray, kind: str):
     if kind == "street-to-white-over-8s":  # walking from the street into a noisy hall: gradual change
