@@ -66,6 +66,7 @@ DEFAULT_SETTINGS: dict[str, float] = {
     "near_term_credit": 0.7,
     "term_gap_max_chars": 4,
     "partial_term_share": 0.4,
+    "partial_min_form_slots": 2,
     "min_seed_share": 0.12,
     "extra_char_penalty": 0.5,
     "seed_ngram": 3,
@@ -324,6 +325,28 @@ def _anchor_windows(index: TextIndex, w: _Wording, cfg: dict[str, float]) -> lis
     return windows
 
 
+def _slot_windows(index: TextIndex, w: _Wording, cfg: dict[str, float]) -> list[tuple[int, int]]:
+    """Windows starting at a date or clock time said where the wording opens with a time slot
+    (2026年12月3日上午11时15分…): in noise Whisper keeps the digits while it garbles the words, so the
+    time says where an opening would be even when too few of its words are heard to seed a window."""
+    if cfg["partial_min_form_slots"] <= 0:
+        return []
+    lead = [s for s in w.slot_groups.get(0, ()) if s.kind == "time" and s.pattern]
+    if not lead:
+        return []
+    L, margin, slack = len(w.literal), int(cfg["window_margin"]), _slot_allowance(w)
+    total = len(index.norm.text)
+    windows: list[tuple[int, int]] = []
+    for slot in lead:
+        for m in _rx(slot.pattern).finditer(index.norm.text):
+            if _CLOCK_OR_DATE.search(m.group(0)):
+                windows.append((max(0, m.start() - margin), min(total, m.start() + L + slack + margin)))
+    return windows
+
+
+_CLOCK_OR_DATE = re.compile(r"\d{1,2}[时点:]|\d{1,2}月\d{1,2}[日号]")
+
+
 # -- alignment of one window ----------------------------------------------------------------------
 
 
@@ -562,6 +585,20 @@ def _plausible(slot: Slot, value: str) -> bool:
     )
 
 
+def _said_in_structure(
+    w: _Wording, slots: dict[str, Slot], filled: dict[str, str], implausible: list[str], cfg: dict[str, float]
+) -> bool:
+    """Every required slot filled, each like such a value, and at least `partial_min_form_slots` of them
+    of a checkable form (a time, a place, an amount; free text does not count): the phrase was said in
+    its structure even if its key words were not heard."""
+    need = int(cfg["partial_min_form_slots"])
+    if need <= 0 or not w.required_slots:
+        return False
+    if any(n not in filled or n in implausible for n in w.required_slots):
+        return False
+    return sum(slots[n].kind not in ("text", "names") for n in w.required_slots) >= need
+
+
 def _evaluate(
     phrase: Phrase, w: _Wording, index: TextIndex, al: _Alignment, cfg: dict[str, float]
 ) -> PhraseMatch:
@@ -626,6 +663,8 @@ def _evaluate(
     score = 100.0 * sum(a * b for a, b in parts) / weight_sum if weight_sum else 0.0
     if essential_total and not essential_found:
         score = min(score, cfg["partial_score"] - 0.1)
+        if _said_in_structure(w, slots_all, filled, implausible, cfg):
+            score = cfg["partial_score"]  # time, place and cause said in order: an attempt, key words unclear
     elif len(found) >= cfg["partial_min_terms"] and term_cov >= cfg["partial_term_share"]:
         # several of its key terms heard together: an attempt at this phrase, however loosely worded
         score = max(score, cfg["partial_score"])
@@ -735,7 +774,10 @@ def match_phrase(index: TextIndex, phrase: Phrase, settings: dict[str, float] | 
     for w in _compile(phrase):
         work = _candidate_windows(index, w, cfg)
         seeded = set(work)
-        work += [win for win in _anchor_windows(index, w, cfg) if win not in seeded]
+        for win in _anchor_windows(index, w, cfg) + _slot_windows(index, w, cfg):
+            if win not in seeded:
+                seeded.add(win)
+                work.append(win)
         while work:
             lo, hi = work.pop()
             # cheap upper bound first (bit-parallel LCS in C): skip windows that cannot reach partial

@@ -1,5 +1,6 @@
 """One recording (or the files of one case) end to end:
-media -> transcribe -> continuity -> match -> rules.
+media -> transcribe -> continuity -> match (-> recheck: the start decoded again when the opening
+is absent) -> rules.
 
 Each file is decoded once; the same array feeds Whisper and the continuity checks. A case is
 matched on its concatenated timeline (file offsets from continuity), and every time keeps a way
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from analyzer.guide import Guide
     from analyzer.match import PhraseMatch
     from analyzer.media import Probe
+    from analyzer.recheck import Recheck
     from analyzer.rules import Evaluation
 
 
@@ -81,6 +83,7 @@ class RecordingResult:
     continuity: ContinuityReport | None = None
     evaluation: Evaluation | None = None
     guide: Guide | None = None
+    recheck: Recheck | None = None  # the second look at the start, when a timed phrase was absent
     error: str | None = None  # one line: '<file>: <cause>'
     timings: dict[str, float] = field(default_factory=dict)  # seconds: decode, transcribe, other
 
@@ -204,6 +207,7 @@ def _run(result: RecordingResult, options: AnalyzeOptions, progress: ProgressFn 
     from analyzer.continuity import analyze_continuity
     from analyzer.match import match_transcript
     from analyzer.media import load_audio, probe
+    from analyzer.recheck import second_look
     from analyzer.rules import evaluate
     from analyzer.transcribe import transcribe
     from analyzer.vad import speech_probs
@@ -249,16 +253,30 @@ def _run(result: RecordingResult, options: AnalyzeOptions, progress: ProgressFn 
     continuity = analyze_continuity(
         result.paths, result.transcripts, guide, audio=audio, probes=result.probes, speech_probs=probs
     )
-    del audio, probs
+    del probs
     result.continuity = continuity
     result.files = tuple(continuity.files)
     result.paths = [f.path for f in result.files] or result.paths
     result.duration_s = max((f.offset_s + f.duration_s for f in result.files), default=0.0)
     t1 = time.perf_counter()
     transcript = case_transcript(result.files, result.transcripts)
-    result.transcript = transcript
     result.matches = list(match_transcript(transcript, guide))
     t2 = time.perf_counter()
+    first = result.paths[0]
+    looked = second_look(
+        audio[first], result.transcripts[first], result.matches, guide, topts, cache=options.cache
+    )
+    del audio
+    if looked is not None:
+        result.recheck = looked[1]
+        if looked[1].found:
+            result.transcripts[first] = looked[0]
+            transcript = case_transcript(result.files, result.transcripts)
+            result.matches = list(match_transcript(transcript, guide))
+    result.transcript = transcript
+    t_recheck = time.perf_counter()
+    timings["recheck"] = t_recheck - t2
+    t2 = t_recheck
     result.evaluation = evaluate(result.matches, continuity, transcript, guide, options.profile)
     t3 = time.perf_counter()
     timings.update(continuity=t1 - t0, match=t2 - t1, rules=t3 - t2)

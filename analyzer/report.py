@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from analyzer.guide import Guide
     from analyzer.pipeline import RecordingResult
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: recordings[].recheck
 FORMATS = ("json", "html", "srt", "vtt", "csv", "xlsx")
 SEVERITY_TITLES = {"critical": "严重", "major": "重要", "minor": "一般", "info": "提示"}
 STATUS_TITLES = {"present": "已说", "partial": "部分", "absent": "未说"}
@@ -130,7 +130,8 @@ def recording_to_dict(result: RecordingResult) -> dict[str, Any]:
         "gaps": _gaps(result),
         "resumptions": _resumptions(result),
         "findings": [_finding(f) for f in ev.findings] if ev else [],
-        "notes": list(ev.notes) + list(result.continuity.notes if result.continuity else ()) if ev else [],
+        "notes": _notes(result) if ev else [],
+        "recheck": _recheck(result),
         "speech_s": ev.speech_s if ev else None,
         "unintelligible_s": ev.unintelligible_s if ev else None,
         "transcript": _transcript(result),
@@ -202,6 +203,27 @@ def _phrases(result: RecordingResult) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _recheck(result: RecordingResult) -> dict[str, Any] | None:
+    r = result.recheck
+    if r is None:
+        return None
+    return {
+        "phrases": list(r.phrase_ids),
+        "until_s": _r(r.until_s),
+        "beam_size": r.beam_size,
+        "found": list(r.found),
+    }
+
+
+def _notes(result: RecordingResult) -> list[str]:
+    """The rules' notes, the second look at the start when one was taken, continuity's notes."""
+    ev = result.evaluation
+    notes = list(ev.notes) if ev else []
+    if result.recheck is not None and result.guide is not None:
+        notes.append(result.recheck.note({p.id: p.title for p in result.guide.phrases}))
+    return notes + list(result.continuity.notes if result.continuity else ())
 
 
 def _gaps(result: RecordingResult) -> list[dict[str, Any]]:

@@ -121,7 +121,7 @@ def test_discovery_finds_files_and_case(corpus):
 def test_documented_json_fields(batch, corpus):
     outcome, out, docs, _ = batch
     doc = docs["compliant.wav"]
-    assert doc["schema_version"] == "1.0" and doc["guide"]["id"] == load_guide().id
+    assert doc["schema_version"] == "1.1" and doc["guide"]["id"] == load_guide().id
     r = rec(docs, "compliant.wav")
     for key, kind in {
         "path": str,
@@ -169,6 +169,12 @@ def test_missing_opening_is_flagged(batch):
     f = next(f for f in r["findings"] if f["code"] == "opening_missing")
     assert f["severity"] == "critical"
     assert r["score"] < rec(docs, "compliant.wav")["score"] - 10
+    # Before the flag, the start was decoded a second time with beam search, and the report says so.
+    assert any("复核" in n and "仍未检出" in n and "开始记录" in n for n in r["notes"]), r["notes"]
+    assert r["recheck"]["phrases"] == ["opening"] and r["recheck"]["found"] == []
+    assert r["recheck"]["beam_size"] == 5 and 0 < r["recheck"]["until_s"] <= r["duration_s"]
+    ok = rec(docs, "compliant.wav")  # the opening heard the first time: no second look
+    assert ok["recheck"] is None and not any("复核" in n for n in ok["notes"])
 
 
 def test_penalty_with_rights_after_fine(batch):

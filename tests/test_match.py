@@ -67,6 +67,31 @@ def test_garbled_words_between_the_parts_of_the_opening_key_term(guide, text, sa
         assert "记录开始" in m.homophone_terms and m.status == "partial"
 
 
+def test_time_place_and_cause_said_in_order_make_an_opening_partial_without_its_key_words(guide):
+    """Scenario 019 of the seed-7 corpus (babble, 10 dB): Whisper kept the date, the place and the
+    cause but heard 执法全过程记录开始 as 与法权或城市部开始. Said in its structure: an attempt, not a
+    missing opening; the report still lists both key terms as not heard."""
+    text = "2020年12月3日上午1时15分在弹划基本要春村委会办公室就专项覆惊喜用通访线线卡士油与法权或城市部开始"
+    m = _match(guide, "opening", text)
+    assert m.status == "partial", (m.status, m.score)
+    assert m.terms_found == () and set(m.missing_terms) == {"执法全过程记录", "记录开始"}
+    assert not m.missing_slots and m.slots["time"] == "2020年12月3日上午1时15分"
+    assert m.slots["place"].endswith("村委会办公室")
+    off = {**guide.settings, "partial_min_form_slots": 0}
+    assert match_text(text, guide.phrase("opening"), settings=off).status == "absent"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我们下周一上午九点开会，在公司会议室就明年的工作计划讨论一下。",  # no date or clock-time slot form
+        "2026年12月3日下午2时55分，您好，请出示营业执照。",  # a time, but no place and no cause
+    ],
+)
+def test_a_time_alone_or_a_meeting_is_not_an_opening(guide, text):
+    assert _match(guide, "opening", text).status == "absent"
+
+
 def test_fine_statement_slots_amount_law_article(guide):
     m = _match(
         guide,

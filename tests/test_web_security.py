@@ -391,6 +391,7 @@ def test_override_restores_the_findings_points(client):
     _grant(client, rid)
     page = client.get(f"/recordings/{rid}").text
     assert 'data-key="opening_missing@-#1"' in page
+    assert "复核后仍未检出" in page  # the report's notes are shown with the findings
     r = client.post(
         f"/recordings/{rid}/decisions",
         data={

@@ -94,6 +94,7 @@ def fake_analysis(paths: list[str], guide: str | None, progress) -> AnalysisOutp
                 "detail": "长时间无语音",
             }
         ],
+        "notes": ["首次识别未检出“开始记录”，已将开头 30 秒以更细致的解码（beam 5）复核：复核后仍未检出"],
         "findings": [
             {
                 "code": "opening_missing",
