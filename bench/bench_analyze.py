@@ -151,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         ("decode (probe + SHA-256, PyAV -> 16 kHz float32, once)", t["decode"]),
         ("continuity (dropouts, silences, splices, packet timestamps)", t["continuity"]),
         ("match (normalize + matcher)", t["match"]),
+        ("recheck (second decode of the start, only when the opening is not heard)", t.get("recheck", 0.0)),
         ("rules", t["rules"]),
         ("reports (JSON + HTML + SRT)", t["report"]),
     ]

@@ -71,6 +71,8 @@ class Prediction:
     seconds: float = 0.0  # wall time of the analysis
     duration_s: float = 0.0
     error: str | None = None
+    rechecked: list[str] = field(default_factory=list)  # phrases absent at first, decoded again (recheck)
+    recheck_found: list[str] = field(default_factory=list)  # ... and heard the second time
 
 
 def load_corpus(corpus_dir: str | Path) -> list[Truth]:
@@ -104,7 +106,12 @@ def predict(paths: list[str], options=None) -> Prediction:
         for e in (result.continuity.events if result.continuity else ())
     ]
     text = result.transcript.text if result.transcript else ""
-    return Prediction(phrases, findings, gaps, text, seconds, duration)
+    looked = result.recheck
+    return Prediction(
+        phrases, findings, gaps, text, seconds, duration,
+        rechecked=list(looked.phrase_ids) if looked else [],
+        recheck_found=list(looked.found) if looked else [],
+    )  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------------
@@ -123,6 +130,8 @@ class GroupScore:
     gaps_extra: int = 0
     gaps_by_kind: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0]))
     missed_gaps: list[str] = field(default_factory=list)  # "recording id: kind at s"
+    extra_gaps: list[str] = field(default_factory=list)  # "recording id: n kind" matching no injected gap
+    rechecks: list[str] = field(default_factory=list)  # "recording id: found|not found" (second looks)
     char_errors: int = 0
     chars: int = 0
     recordings: int = 0
@@ -167,21 +176,26 @@ def _add(score: GroupScore, truth: Truth, pred: Prediction) -> None:
         score.missed_openings.append(truth.id)
     if "opening_missing" not in expected_codes and "opening_missing" in pred.findings:
         score.false_opening_flags.append(truth.id)
+    if pred.rechecked:
+        score.rechecks.append(f"{truth.id}: {'found' if pred.recheck_found else 'not found'}")
     for kind, detected_kinds in GAP_KINDS.items():
         expected = [
             TimedEvent(g["start_s"], g["end_s"])
             for g in truth.data["gaps"]
             if g["kind"] == kind and (kind == "splice" or g["end_s"] - g["start_s"] >= GAP_MIN_S)
         ]
-        if not expected:
-            continue
         candidates = [TimedEvent(g["start_s"], g["end_s"]) for g in pred.gaps if g["kind"] in detected_kinds]
-        result = match_gaps(expected, candidates, tolerance_s=1.0)
+        if not expected and not candidates:
+            continue
+        result = match_gaps(expected, candidates, tolerance_s=1.0)  # in every recording: false alarms too
+        if result.extra:
+            score.extra_gaps.append(f"{truth.id}: {result.extra} {kind}")
         within = sum(e <= GAP_TOLERANCE_S for e in result.timing_errors_s)
-        tally = score.gaps_by_kind[kind]
-        tally[0] += result.expected
-        tally[1] += result.found
-        tally[2] += within
+        if result.expected:
+            tally = score.gaps_by_kind[kind]
+            tally[0] += result.expected
+            tally[1] += result.found
+            tally[2] += within
         if within < result.expected:
             at = ", ".join(f"{g.start_s:.1f}" for g in expected)
             score.missed_gaps.append(f"{truth.id}: {kind} at {at} s")
@@ -323,6 +337,7 @@ def render_markdown(report: EvalReport, *, corpus: str, command: str, notes: str
         lines.append(f"| {code} | {c.tp} | {c.fp} | {c.fn} | {c.tn} | {_f(c.precision)} | {_f(c.recall)} |")
     start_err = statistics.median(s.start_errors_s) if s.start_errors_s else None
     gap_err = statistics.median(s.gap_errors_s) if s.gap_errors_s else None
+    rescued = [r.split(":")[0] for r in s.rechecks if r.endswith(": found")]
     lines += [
         "",
         "## Timing",
@@ -337,8 +352,13 @@ def render_markdown(report: EvalReport, *, corpus: str, command: str, notes: str
             for kind, (expected, found, within) in sorted(s.gaps_by_kind.items())
         ],
         f"- Gaps not found within ±{GAP_TOLERANCE_S} s: {'; '.join(s.missed_gaps) or 'none'}.",
+        f"- Detected events matching no injected gap: {'; '.join(s.extra_gaps) or 'none'}.",
         f"- Missed opening-missing flags: {', '.join(s.missed_openings) or 'none'}.",
         f"- False opening-missing flags: {', '.join(s.false_opening_flags) or 'none'}.",
+        f"- Second looks at the start (opening absent after the first decode, decoded again with beam "
+        f"search): {len(s.rechecks)}, heard the opening in {len(rescued)}"
+        + (f" ({', '.join(rescued)})" if rescued else "")
+        + ".",
     ]
     if s.errors:
         lines += ["", "## Recordings the pipeline could not analyse", ""] + [f"- {e}" for e in s.errors]
@@ -393,6 +413,7 @@ def evaluate_corpus(
     save_to: Path | None = None,
     transcribe: dict | None = None,
     only: list[str] | None = None,
+    guide: str | None = None,
     log=print,
 ):
     """Run the pipeline over the corpus (noise levels interleaved) and score it.
@@ -405,7 +426,9 @@ def evaluate_corpus(
     truths = interleave_by_noise(truths)[:limit]
     for i, truth in enumerate(truths, 1):
         options = AnalyzeOptions(
-            profile=truth.data["profile"] if force_profile else None, transcribe=dict(transcribe or {})
+            guide=guide,
+            profile=truth.data["profile"] if force_profile else None,
+            transcribe=dict(transcribe or {}),
         )
         pred = predict(truth.paths, options)
         pairs.append((truth, pred))
@@ -439,6 +462,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--notes", type=Path, help="markdown inserted after the targets (why a target is missed, caveats)"
     )
+    parser.add_argument("--guide", help="phrase guide (name or path) instead of the default (an ablation)")
     parser.add_argument(
         "--force-profile",
         action="store_true",
@@ -460,6 +484,7 @@ def run(args: argparse.Namespace) -> int:
             save_to=args.predictions,
             transcribe=NO_TIME_BUDGET if args.no_time_budget else None,
             only=args.only,
+            guide=args.guide,
         )
     flags = [
         f
@@ -468,6 +493,8 @@ def run(args: argparse.Namespace) -> int:
     ]
     if args.only:
         flags += ["--only", *args.only]
+    if args.guide:
+        flags += ["--guide", args.guide]
     command = " ".join(["python -m bench.eval", str(args.corpus), *flags])
     notes = args.notes.read_text(encoding="utf-8") if args.notes else ""
     text = render_markdown(report, corpus=str(args.corpus), command=command, notes=notes)

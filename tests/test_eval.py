@@ -126,6 +126,22 @@ def test_score_counts_opening_flag_phrases_gaps_and_cer():
     assert figures["by_group"]["noise"]["SNR 10 dB"]["missed_openings"] == ["b"]
 
 
+def test_false_gaps_count_in_recordings_without_any_and_second_looks_are_listed():
+    clean = _truth("e", {"opening": "present"}, [])
+    said = _pred({"opening": "present"}, [], [{"kind": "splice", "start_s": 12.9, "end_s": 12.9}])
+    said.rechecked, said.recheck_found = ["opening"], ["opening"]
+    report = bench_eval.score(
+        [(clean, said), (_truth("f", {"opening": "present"}, []), _pred({"opening": "present"}, []))]
+    )
+    s = report.overall
+    assert s.gaps_extra == 1 and s.extra_gaps == ["e: 1 splice"] and s.gaps_expected == 0
+    assert dict(s.gaps_by_kind) == {}  # no injected gap: no "0/0" rows
+    assert s.rechecks == ["e: found"]
+    text = bench_eval.render_markdown(report, corpus="x", command="y")
+    assert "Detected events matching no injected gap: e: 1 splice." in text
+    assert "decoded again with beam search): 1, heard the opening in 1 (e)." in text
+
+
 # ------------------------------------------------------------------------------------------------
 # Generator ground truth (TTS, no Whisper)
 
