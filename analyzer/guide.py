@@ -64,6 +64,7 @@ class Phrase:
     tip: str = ""  # Chinese training tip
     trigger_terms: tuple[str, ...] = ()  # words in the transcript that make a triggered phrase required
     trigger_events: tuple[str, ...] = ()  # continuity events that make it required ("interruption")
+    not_if_heard: tuple[str, ...] = ()  # words that, heard with it, make it another phrase (resume statement)
 
     def slot(self, name: str) -> Slot:
         for s in self.slots:
@@ -390,6 +391,7 @@ class _Loader:
                     tip=self._get(item, "tip", str, entry, needles, default=""),
                     trigger_terms=self._str_list(item, "trigger_terms", entry, needles),
                     trigger_events=self._str_list(item, "trigger_events", entry, needles),
+                    not_if_heard=self._str_list(item, "not_if_heard", entry, needles),
                 )
             )
         ids = {p.id for p in phrases}

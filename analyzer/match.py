@@ -344,7 +344,7 @@ def _slot_windows(index: TextIndex, w: _Wording, cfg: dict[str, float]) -> list[
     return windows
 
 
-_CLOCK_OR_DATE = re.compile(r"\d{1,2}[时点:]|\d{1,2}月\d{1,2}[日号]")
+_CLOCK_OR_DATE = re.compile(r"\d{1,2}[时点:]|\d{1,2}月\d{1,2}[日号]|\d{4}年\d{1,2}月")
 
 
 # -- alignment of one window ----------------------------------------------------------------------
@@ -586,17 +586,24 @@ def _plausible(slot: Slot, value: str) -> bool:
 
 
 def _said_in_structure(
-    w: _Wording, slots: dict[str, Slot], filled: dict[str, str], implausible: list[str], cfg: dict[str, float]
+    w: _Wording,
+    slots: dict[str, Slot],
+    filled: dict[str, str],
+    implausible: list[str],
+    must_heard: bool,
+    cfg: dict[str, float],
 ) -> bool:
-    """Every required slot filled, each like such a value, and at least `partial_min_form_slots` of them
-    of a checkable form (a time, a place, an amount; free text does not count): the phrase was said in
-    its structure even if its key words were not heard."""
+    """An attempt at the phrase although its essential key term was not heard: at least
+    `partial_min_form_slots` required slots of a checkable form (a time, a place, an amount; free text
+    does not count) said like such values, and either every other required slot said too, or its
+    `must` key term heard (time, place and 执法全过程那个记录 without 开始 is an opening said badly)."""
     need = int(cfg["partial_min_form_slots"])
     if need <= 0 or not w.required_slots:
         return False
-    if any(n not in filled or n in implausible for n in w.required_slots):
+    said = [n for n in w.required_slots if n in filled and n not in implausible]
+    if sum(slots[n].kind not in ("text", "names") for n in said) < need:
         return False
-    return sum(slots[n].kind not in ("text", "names") for n in w.required_slots) >= need
+    return len(said) == len(w.required_slots) or must_heard
 
 
 def _evaluate(
@@ -617,6 +624,12 @@ def _evaluate(
     got = total = 0.0
     essential_total = essential_found = 0
     region_coarse = lru_cache(maxsize=1)(lambda: coarse_codes(norm.pinyin[lo:hi]))
+
+    def apart_region(t: _Term) -> str:
+        # an "A…B" form's last part may lie past the aligned span by the gap it allows (执法全过程那个记录)
+        reach = int(cfg["term_gap_max_chars"]) + max(len(parts[-1]) for parts in t.forms_apart)
+        return norm.loose[lo : min(len(norm.loose), hi + reach)]
+
     for t in w.terms:
         total += t.term.weight
         credit = 0.0
@@ -626,7 +639,7 @@ def _evaluate(
             credit = cfg["homophone_term_credit"]
             homophone.append(t.term.term)
         elif _heard_nearly(t, region_loose, region_coarse) or (
-            t.forms_apart and _heard_apart(t, region_loose, int(cfg["term_gap_max_chars"]))
+            t.forms_apart and _heard_apart(t, apart_region(t), int(cfg["term_gap_max_chars"]))
         ):
             # one syllable off (录音录像 -> 度音录相), initials blurred (签个字 -> 签各次), or the parts of
             # an "A…B" form apart (执法权过程进步开始)
@@ -663,8 +676,12 @@ def _evaluate(
     score = 100.0 * sum(a * b for a, b in parts) / weight_sum if weight_sum else 0.0
     if essential_total and not essential_found:
         score = min(score, cfg["partial_score"] - 0.1)
-        if _said_in_structure(w, slots_all, filled, implausible, cfg):
-            score = cfg["partial_score"]  # time, place and cause said in order: an attempt, key words unclear
+        must_heard = any(t.term.must for t in w.terms) and not any(
+            t.term.must and t.term.term in missing for t in w.terms
+        )
+        other_phrase = any(word in region_text for word in phrase.not_if_heard)
+        if not other_phrase and _said_in_structure(w, slots_all, filled, implausible, must_heard, cfg):
+            score = cfg["partial_score"]  # time, place (and cause) said in order: an attempt, words unclear
     elif len(found) >= cfg["partial_min_terms"] and term_cov >= cfg["partial_term_share"]:
         # several of its key terms heard together: an attempt at this phrase, however loosely worded
         score = max(score, cfg["partial_score"])

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from analyzer.media import TARGET_SR
+
 if TYPE_CHECKING:
     from analyzer.guide import Guide
     from analyzer.match import PhraseMatch
@@ -26,7 +28,6 @@ if TYPE_CHECKING:
 
 DEFAULT_BEAM_SIZE = 5
 DEFAULT_EXTRA_S = 20.0
-SAMPLE_RATE = 16_000
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def decode_head(
     """The first `until_s` seconds (plus a short tail, so the last word is not clipped) with beam search."""
     from analyzer.transcribe import transcribe
 
-    end = min(len(audio), int(round((until_s + 0.3) * SAMPLE_RATE)))
+    end = min(len(audio), int(round((until_s + 0.3) * TARGET_SR)))
     careful = dataclasses.replace(options, beam_size=max(beam_size, options.beam_size))
     return transcribe(np.ascontiguousarray(audio[:end]), careful, cache=cache)
 
@@ -105,7 +106,7 @@ def second_look(
         return None
     beam = int(guide.settings.get("recheck_beam_size", DEFAULT_BEAM_SIZE))
     target = max(absent.values()) + float(guide.settings.get("recheck_extra_s", DEFAULT_EXTRA_S))
-    until = min(cut_point(transcript, target), len(audio) / SAMPLE_RATE)
+    until = min(cut_point(transcript, target), len(audio) / TARGET_SR)
     if until <= 0:
         return None
     head = decode_head(audio, until, options, beam, cache=cache)

@@ -84,8 +84,34 @@ def test_time_place_and_cause_said_in_order_make_an_opening_partial_without_its_
 @pytest.mark.parametrize(
     "text",
     [
+        # the generator's garbled opening (seed 19, street 10 dB): no cause, no 开始, a filler inside
+        "2026年12月3月下午15分在纳根 若诺阳市残核群某某商店执法全过程那个记录好的 我这就去拿您稍等",
+        # seed 13: 全过程 -> 权过程, 记录 -> 纪录, with two syllables between
+        "2026年12月3月下午15分在纳根 饿残核区北遥村村委会办公室执法权过程纳克纪录这个月的账我们已经交上去了",
+    ],
+)
+def test_time_place_and_the_must_term_without_start_are_an_opening_said_badly(guide, text):
+    m = _match(guide, "opening", text)
+    assert m.status == "partial", (m.status, m.score)
+    assert m.terms_found == ("执法全过程记录",) and m.missing_terms == ("记录开始",)
+    assert "time" in m.slots and "place" in m.slots and m.missing_slots == ("cause",)
+
+
+def test_a_resume_statement_with_time_and_place_is_not_an_opening(guide):
+    """The same structure with the interruption words (not_if_heard) is the resume statement."""
+    text = "2026年12月3日下午2时55分在北窑村村委会办公室，刚才由于设备故障中断了记录，现在继续执法全过程记录"
+    assert _match(guide, "opening", text).status == "absent"
+    assert _match(guide, "interruption_reason", text).status != "absent"
+    assert "继续" in guide.phrase("opening").not_if_heard
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "我们下周一上午九点开会，在公司会议室就明年的工作计划讨论一下。",  # no date or clock-time slot form
         "2026年12月3日下午2时55分，您好，请出示营业执照。",  # a time, but no place and no cause
+        "下午三点了，执法全过程都有记录，你放心。",  # a time and the must term, but no place
+        "我们下午3点开会，本次执法全过程录音录像，会议记录要整理好。",
     ],
 )
 def test_a_time_alone_or_a_meeting_is_not_an_opening(guide, text):
