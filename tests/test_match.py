@@ -40,6 +40,20 @@ def test_opening_slots_time_place_cause(guide):
     assert not m.missing_slots
 
 
+@pytest.mark.parametrize(
+    "place", ["瀍河回族区启明南路兴隆建材门市部", "东关加油站", "瀍河区九都东路华林超市"]
+)
+def test_shops_and_stations_read_as_places(guide, place):
+    """门市部, 加油站: common enforcement sites; a place the slot does not recognise made a verbatim
+    opening 'incomplete' (seed 11, scenario 021)."""
+    m = _match(
+        guide,
+        "opening",
+        f"2026年12月3日下午1时5分，在{place}，就专项资金使用情况审计检查事由，执法全过程记录开始。",
+    )
+    assert m.status == "present" and m.slots["place"] == place and not m.implausible_slots
+
+
 def test_opening_without_place_and_cause_is_partial_and_says_what_is_missing(guide):
     m = _match(guide, "opening", "现在是上午十点，执法全过程记录开始。")
     assert m.status == "partial"
