@@ -505,6 +505,11 @@ def floor_steps(
     return d, valid
 
 
+def _within(mask: np.ndarray, reach: int) -> np.ndarray:
+    """Frames within `reach` frames of a True frame of `mask`."""
+    return np.convolve(mask.astype(float), np.ones(2 * reach + 1), mode="same") > 0
+
+
 def _robust_sigma(a: np.ndarray, valid: np.ndarray) -> np.ndarray:
     v = a[valid]
     return 1.4826 * np.median(np.abs(v - np.median(v, axis=0)), axis=0) + 0.05
@@ -593,8 +598,7 @@ def _floor_evidence(
     for s, t in [(dd.start_s, dd.end_s) for dd in dropouts]:
         dead |= (times > s - 0.1) & (times < t + 0.1)
     if dead.any():
-        near_dead = np.convolve(dead.astype(float), np.ones(2 * window + 1), mode="same") > 0
-        valid &= ~near_dead
+        valid &= ~_within(dead, window)
     if valid.sum() < 10:
         return times, np.zeros(n), np.zeros(n), d, e, quiet
     sigma = _robust_sigma(d, valid)
@@ -998,7 +1002,7 @@ def find_splices(
     edges[:edge] = edges[max(0, n - edge) :] = True
     edges |= e_db.max(axis=1) <= -100.0
     pause_w = int(round(float(cfg["pause_step_window_s"]) * sr / _HOP))
-    edges = np.convolve(edges.astype(float), np.ones(2 * pause_w + 1), mode="same") > 0
+    edges = _within(edges, pause_w)
     pause = pause_steps(e_db, clear_of_speech & ~edges, cfg)
     pause_hit = pause >= pause_thr
 

@@ -674,11 +674,10 @@ def _evaluate(
         parts.append((cfg["weight_slots"], slot_cov))
     weight_sum = sum(p[0] for p in parts)
     score = 100.0 * sum(a * b for a, b in parts) / weight_sum if weight_sum else 0.0
+    must_missing = any(t.term.must and t.term.term in missing for t in w.terms)
     if essential_total and not essential_found:
         score = min(score, cfg["partial_score"] - 0.1)
-        must_heard = any(t.term.must for t in w.terms) and not any(
-            t.term.must and t.term.term in missing for t in w.terms
-        )
+        must_heard = any(t.term.must for t in w.terms) and not must_missing
         other_phrase = any(word in region_text for word in phrase.not_if_heard)
         if not other_phrase and _said_in_structure(w, slots_all, filled, implausible, must_heard, cfg):
             score = cfg["partial_score"]  # time, place (and cause) said in order: an attempt, words unclear
@@ -687,9 +686,7 @@ def _evaluate(
         score = max(score, cfg["partial_score"])
     if essential_total and not essential_found:
         pass
-    elif any(t.term.must and t.term.term in missing for t in w.terms) or (
-        w.required_slots and slot_cov < cfg["present_min_slot_coverage"]
-    ):
+    elif must_missing or (w.required_slots and slot_cov < cfg["present_min_slot_coverage"]):
         score = min(score, cfg["present_score"] - 0.1)
     score = round(max(0.0, min(100.0, score)), 1)
     status: Status = (
