@@ -361,12 +361,21 @@ class _Alignment:
     inserts: dict[int, list[int]] = field(default_factory=dict)  # literal position -> inserted indices
 
 
-def _align(index: TextIndex, w: _Wording, lo: int, hi: int, cfg: dict[str, float]) -> _Alignment | None:
+def _align(
+    index: TextIndex,
+    w: _Wording,
+    lo: int,
+    hi: int,
+    cfg: dict[str, float],
+    fence: tuple[int, int] | None = None,
+) -> _Alignment | None:
     """Semi-global alignment of the wording's literal to norm[lo:hi] on loose-pinyin codes.
 
     Edit-distance DP, one numpy row per literal character (insertions along a row via a running
     minimum): free start and end in the window; inserting transcript characters costs 1, except at
-    slot positions where it is (almost) free - the inserted run is the slot's value."""
+    slot positions where it is (almost) free - the inserted run is the slot's value. Leading and
+    trailing slots are read outwards from the window, but not past `fence` (the text a neighbouring
+    match already holds)."""
     L = len(w.literal)
     width = hi - lo
     if L == 0 or width <= 0:
@@ -423,6 +432,7 @@ def _align(index: TextIndex, w: _Wording, lo: int, hi: int, cfg: dict[str, float
         return None
     subs = [(a, -b - 1) for a, b in pairs if b < 0]
     norm = index.norm
+    floor, ceil = fence if fence is not None else (0, len(norm.text))
     span_lo = min(b for _, b in matched + subs)
     span_hi = max(b for _, b in matched + subs) + 1
     slot_values: dict[str, str] = {}
@@ -439,7 +449,7 @@ def _align(index: TextIndex, w: _Wording, lo: int, hi: int, cfg: dict[str, float
     lead = w.slot_groups.get(0) if first_i <= 2 else None
     if lead:
         allow = sum(s.max_len for s in lead) + first_i
-        a = max(0, span_lo - allow)
+        a = max(floor, span_lo - allow)
         k = bisect.bisect_right(index.breaks, span_lo)
         if k and index.breaks[k - 1] > a:
             a = index.breaks[k - 1]
@@ -449,7 +459,7 @@ def _align(index: TextIndex, w: _Wording, lo: int, hi: int, cfg: dict[str, float
             span_lo = a + used_from
     trail = w.slot_groups.get(L) if last_i >= L - 3 else None
     if trail:
-        b = min(len(norm.text), span_hi + sum(s.max_len for s in trail))
+        b = min(ceil, span_hi + sum(s.max_len for s in trail))
         k = bisect.bisect_right(index.clause_breaks, span_hi)
         if k < len(index.clause_breaks) and index.clause_breaks[k] < b:
             b = index.clause_breaks[k]
@@ -786,26 +796,30 @@ def match_phrase(index: TextIndex, phrase: Phrase, settings: dict[str, float] | 
     cfg = _settings(settings)
     results: list[tuple[PhraseMatch, _Wording, _Alignment]] = []
     for w in _compile(phrase):
-        work = _candidate_windows(index, w, cfg)
-        seeded = set(work)
+        whole = (0, len(index.norm.text))
+        windows = _candidate_windows(index, w, cfg)
+        seeded = set(windows)
         for win in _anchor_windows(index, w, cfg) + _slot_windows(index, w, cfg):
             if win not in seeded:
                 seeded.add(win)
-                work.append(win)
+                windows.append(win)
+        work = [(lo, hi, whole) for lo, hi in windows]
         while work:
-            lo, hi = work.pop()
+            lo, hi, fence = work.pop()
             # cheap upper bound first (bit-parallel LCS in C): skip windows that cannot reach partial
             if LCSseq.similarity(w.loose, index.norm.loose[lo:hi]) < cfg["min_lcs_share"] * len(w.literal):
                 continue
-            al = _align(index, w, lo, hi, cfg)
+            al = _align(index, w, lo, hi, cfg, fence)
             if al is None:
                 continue
             m = _evaluate(phrase, w, index, al, cfg)
             results.append((m, w, al))
-            if m.status != "absent":  # the rest of the window may hold another occurrence
-                for a, b in ((lo, al.lo), (al.hi, hi)):
-                    if b - a >= max(2, len(w.literal) // 2):
-                        work.append((a, b))
+            # the rest of the window may hold another occurrence - or, when the closest-sounding
+            # span failed (a later phrase that shares its words), the real attempt; either way it
+            # must not read slot values back into the span just aligned
+            for a, b, rest_fence in ((lo, al.lo, (fence[0], al.lo)), (al.hi, hi, (al.hi, fence[1]))):
+                if b - a >= max(2, len(w.literal) // 2):
+                    work.append((a, b, rest_fence))
     if not results:
         return absent_match(phrase)
     results.sort(key=lambda r: (-r[0].score, r[0].span[0] if r[0].span else 0))

@@ -95,6 +95,46 @@ def test_time_place_and_cause_said_in_order_make_an_opening_partial_without_its_
     assert match_text(text, guide.phrase("opening"), settings=off).status == "absent"
 
 
+def test_a_later_phrase_that_sounds_closer_does_not_hide_a_garbled_opening(guide):
+    """Scenario 005 of the seed-29 corpus, as Whisper heard it: the garbled opening (执法全国成那个纪录)
+    and, a few seconds later, the recording notice (本次执法全国成路阴路向) share one candidate window.
+    The aligner puts the opening's words on the notice, which sounds closer but is no opening; the
+    rest of the window must still be tried, or a said opening is reported missing."""
+    text = (
+        "2016年12月1日下午1时5分,再那根,噩,缠合区北遥村村委会办公室,执法全国成那个纪录。您好,请出示营业执照。"
+        "你们要看哪一年的帐本?为保护您的合法权益,监督执法行为,本次执法全国成路阴路向。"
+    )
+    m = _match(guide, "opening", text)
+    assert m.status == "partial", (m.status, m.score, m.text)
+    assert m.text.startswith("2016年12月1日下午1时5分") and m.slots["place"].endswith("村委会办公室")
+    assert "本次" not in m.text
+
+
+def test_the_rest_of_a_window_does_not_read_slot_values_back_into_a_match(guide):
+    """Seed 11, scenario 037 (5 dB), as heard: after the opening is aligned, the rest of its window
+    aligns the recording notice; its leading slots must stop where the opening ends, or the opening's
+    own words become the 'cause' of a 15-second pseudo-opening that outscores the real one."""
+    text = (
+        "2026年12月5日下午15分执法全国城纪录开始您好 请出示营业执照未保护您的合法权益监督执法行为"
+        "本次执法全国城路因路向行 我知道了我跟老本说一声"
+    )
+    m = _match(guide, "opening", text)
+    assert m.status != "absent" and m.text.endswith("开始"), (m.status, m.text)
+    spans = sorted(o.span for o in m.occurrence_matches)
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:])), spans
+
+
+@pytest.mark.parametrize(
+    ("said", "value"),
+    [("2026年12月3日下午2时5分", "2026年12月3日下午2时5分"), ("12月1日下午15分", "12月1日下午15分")],
+)
+def test_a_time_heard_without_its_hour_word_is_still_a_time(guide, said, value):
+    """Whisper drops 时 from 下午1时5分 (heard 下午15分); the minute word must not spill into the place."""
+    text = f"{said}，在北窑村村委会办公室，就专项资金使用情况审计检查，执法全过程记录开始。"
+    m = _match(guide, "opening", text)
+    assert m.slots["time"] == value and m.slots["place"] == "北窑村村委会办公室", m.slots
+
+
 @pytest.mark.parametrize(
     "text",
     [
