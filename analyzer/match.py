@@ -11,7 +11,9 @@ How (and why this way):
    can miss the best alignment of needles over 64 characters).
 3. Each window is aligned to the slot-free literal of the wording with an LCS alignment
    (rapidfuzz Indel) on pinyin codes; the best contiguous chain of matches is kept, with the
-   characters between literals read as slot values (the XX parts).
+   characters between literals read as slot values (the XX parts). The rest of the window on either
+   side is aligned again, so that neither a second occurrence nor a real attempt hides behind a
+   closer-sounding span of another phrase.
 4. Score = weighted pinyin similarity, character similarity, key-term coverage and slot coverage
    (weights from the guide's [settings]); phrases with essential key terms are absent unless one is heard.
 """

