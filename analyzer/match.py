@@ -797,8 +797,8 @@ def match_phrase(index: TextIndex, phrase: Phrase, settings: dict[str, float] | 
     """Best occurrence of one phrase in an indexed text, with every other occurrence attached."""
     cfg = _settings(settings)
     results: list[tuple[PhraseMatch, _Wording, _Alignment]] = []
+    whole = (0, len(index.norm.text))
     for w in _compile(phrase):
-        whole = (0, len(index.norm.text))
         windows = _candidate_windows(index, w, cfg)
         seeded = set(windows)
         for win in _anchor_windows(index, w, cfg) + _slot_windows(index, w, cfg):
