@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzer import report
+from analyzer.files import atomic_write_text
 from analyzer.pipeline import AnalyzeOptions, RecordingResult, analyze_recording, load_guide_for
 
 STATE_FILE = ".scriptcheck-state.json"
@@ -170,7 +171,7 @@ class State:
         self.save()
 
     def save(self) -> None:
-        report.atomic_write_text(self.path, json.dumps(self.data, ensure_ascii=False, indent=1))
+        atomic_write_text(self.path, json.dumps(self.data, ensure_ascii=False, indent=1))
 
 
 def run_fingerprint(options: AnalyzeOptions) -> dict[str, Any]:

@@ -45,6 +45,6 @@ def load(key: str) -> dict | None:
 
 
 def store(key: str, data: dict) -> Path:
-    from analyzer.report import atomic_write_text
+    from analyzer.files import atomic_write_text
 
     return atomic_write_text(entry_path(key), json.dumps(data, ensure_ascii=False))

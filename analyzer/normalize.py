@@ -212,8 +212,8 @@ def _segmentation_dictionary() -> Path:
     as the full dictionary, while loading in 0.09 s instead of 0.36 s (bench/RESULTS.md)."""
     import jieba
 
+    from analyzer.files import atomic_write_text
     from analyzer.models import cache_dir
-    from analyzer.report import atomic_write_text
 
     path = cache_dir() / f"jieba-{jieba.__version__}-min{SEGMENTATION_MIN_FREQ}.txt"
     if not path.exists():

@@ -15,7 +15,6 @@ import io
 import json
 import mimetypes
 import os
-import tempfile
 import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from analyzer.files import atomic_write_bytes, atomic_write_text
 from analyzer.rules import SEVERITY_RANK, fmt_time
 
 if TYPE_CHECKING:
@@ -41,30 +41,6 @@ GAP_TITLES = {
     "file_gap": "文件间中断",
     "clock_overlap": "时间重叠（时钟问题）",
 }
-
-
-# --------------------------------------------------------------------------- atomic writes
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write to a temp file beside `path`, fsync, then os.replace: readers never see half a file."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    return atomic_write_bytes(path, text.encode("utf-8"))
 
 
 # --------------------------------------------------------------------------- JSON

@@ -29,7 +29,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from analyzer import continuity as C  # noqa: E402
-from analyzer.report import atomic_write_text  # noqa: E402
+from analyzer.files import atomic_write_text  # noqa: E402
 from bench.audio_tools import add_noise, concat, cut_out, insert_dropout, make_noise, speech_power  # noqa: E402
 from bench.tts import synthesize  # noqa: E402
 

@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     text = markdown(result)
     print(text)
     if args.write:
-        from analyzer.report import atomic_write_text
+        from analyzer.files import atomic_write_text
 
         atomic_write_text(args.write, text)
     return 0 if result["full_cpu_ms"] < 200 else 1

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analyzer.report import atomic_write_text
+from analyzer.files import atomic_write_text
 from bench import audio_tools
 
 SR = 16_000

@@ -148,7 +148,7 @@ def _rewritten_acoustic_model() -> bytes:
         for k in range(2 * count):
             if data.count(struct.pack("<q", _SENTINEL_BASE + k)) != 1:
                 raise RuntimeError("sentinel seed is not unique in the rewritten FastSpeech2 model")
-        from analyzer.report import atomic_write_bytes
+        from analyzer.files import atomic_write_bytes
 
         atomic_write_bytes(target, data)
     return target.read_bytes()

@@ -62,9 +62,9 @@ def _options(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from analyzer.files import atomic_write_text
     from analyzer.media import MediaError
     from analyzer.models import ModelError, resolve_model
-    from analyzer.report import atomic_write_text
     from analyzer.transcribe import transcribe
 
     opts = _options(args)
