@@ -208,6 +208,7 @@ def _run(result: RecordingResult, options: AnalyzeOptions, progress: ProgressFn 
     from analyzer.match import match_transcript
     from analyzer.media import load_audio, probe
     from analyzer.recheck import second_look
+    from analyzer.resumption import check_resumptions
     from analyzer.rules import evaluate
     from analyzer.transcribe import transcribe
     from analyzer.vad import speech_probs
@@ -253,6 +254,7 @@ def _run(result: RecordingResult, options: AnalyzeOptions, progress: ProgressFn 
     continuity = analyze_continuity(
         result.paths, result.transcripts, guide, audio=audio, probes=result.probes, speech_probs=probs
     )
+    continuity = check_resumptions(continuity, result.transcripts, guide, audio=audio)
     del probs
     result.continuity = continuity
     result.files = tuple(continuity.files)

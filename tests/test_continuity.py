@@ -358,7 +358,12 @@ def test_short_glitches_need_no_resume_statement(continuous: np.ndarray):
     from analyzer.guide import load_guide
 
     audio = insert_dropout(insert_dropout(continuous, SR, 20.0, 1.0), SR, 50.0, 3.0)
-    rep = C.analyze_continuity(["in-memory.wav"], {}, load_guide(), audio={"in-memory.wav": audio})
+    from analyzer.resumption import check_resumptions
+
+    guide = load_guide()
+    rep = check_resumptions(
+        C.analyze_continuity(["in-memory.wav"], {}, guide, audio={"in-memory.wav": audio}), {}, guide
+    )
     assert [(round(e.start_s, 2), round(e.end_s, 2)) for e in rep.events if e.kind == "dropout"] == [
         (20.0, 21.0),
         (50.0, 53.0),

@@ -12,6 +12,7 @@ import pytest
 
 from analyzer import continuity as C
 from analyzer.guide import load_guide
+from analyzer.resumption import check_resumption, check_resumptions
 from analyzer.transcribe import Segment, Transcript, transcribe
 from bench.audio_tools import add_noise, concat, insert_dropout, write_mp4
 from bench.tts import synthesize
@@ -62,7 +63,8 @@ def transcripts(case_files: dict[str, str]) -> dict[str, Transcript]:
 
 
 def _case(paths: list[str], transcripts: dict[str, Transcript], guide) -> C.ContinuityReport:
-    return C.analyze_continuity(paths, {p: transcripts[p] for p in paths}, guide)
+    given = {p: transcripts[p] for p in paths}
+    return check_resumptions(C.analyze_continuity(paths, given, guide), given, guide)
 
 
 @pytest.mark.slow
@@ -98,7 +100,8 @@ def test_reason_after_dropout_inside_one_file(guide, tmp_path: Path):
     lost_at = len(before) / SR
     audio = insert_dropout(np.concatenate([before, np.ones(20 * SR, np.float32), after]), SR, lost_at, 20.0)
     path = str(write_mp4(tmp_path / "one.mp4", audio, SR))
-    rep = C.analyze_continuity([path], {path: transcribe(path)}, guide)
+    given = {path: transcribe(path)}
+    rep = check_resumptions(C.analyze_continuity([path], given, guide), given, guide)
     drops = [e for e in rep.events if e.kind == "dropout"]
     assert (
         len(drops) == 1
@@ -116,9 +119,9 @@ def _plain(text: str, start: float = 1.0) -> Transcript:
 def test_resume_without_the_reason_itself_does_not_count(guide):
     """Saying only "现在重新开始记录" does not state why recording stopped."""
     event = C.GapEvent("file_gap", 10.0, 250.0)
-    res = C.check_resumption(event, _plain("现在重新开始记录。"), guide, resume_at_s=0.0)
+    res = check_resumption(event, _plain("现在重新开始记录。"), guide, resume_at_s=0.0)
     assert res.checked and not res.reason_given
-    res = C.check_resumption(
+    res = check_resumption(
         event, _plain("刚才由于设备故障中断了记录，现在继续执法全过程记录。"), guide, resume_at_s=0.0
     )
     assert res.reason_given and "设备故障" in res.reason_text
@@ -127,14 +130,14 @@ def test_resume_without_the_reason_itself_does_not_count(guide):
 def test_reason_outside_the_window_is_too_late(guide):
     event = C.GapEvent("file_gap", 10.0, 250.0)
     late = _plain("因执法记录仪电量不足中止记录，现在重新开始记录。", start=45.0)
-    assert not C.check_resumption(event, late, guide, resume_at_s=0.0).reason_given  # default window 30 s
-    assert C.check_resumption(
+    assert not check_resumption(event, late, guide, resume_at_s=0.0).reason_given  # default window 30 s
+    assert check_resumption(
         event, late, guide, resume_at_s=0.0, settings={"resume_window_s": 60}
     ).reason_given
 
 
 def test_missing_transcript_is_reported_as_not_checked(guide):
-    res = C.check_resumption(C.GapEvent("splice", 5.0, 5.0), None, guide, resume_at_s=5.0)
+    res = check_resumption(C.GapEvent("splice", 5.0, 5.0), None, guide, resume_at_s=5.0)
     assert not res.checked and not res.reason_given
 
 

@@ -158,6 +158,7 @@ def run(args: argparse.Namespace) -> int:
     from analyzer.continuity import ContinuityError, analyze_continuity, collect_media
     from analyzer.guide import GuideError, load_guide
     from analyzer.media import MediaError, load_audio, probe
+    from analyzer.resumption import check_resumptions
 
     try:
         guide = load_guide(args.guide)
@@ -192,7 +193,9 @@ def run(args: argparse.Namespace) -> int:
             manifest=args.manifest,
             filename_regex=args.filename_regex,
             settings=overrides,
-            transcribe_window=window_transcriber,
+        )
+        report = check_resumptions(
+            report, {}, guide, audio=audio, settings=overrides, transcribe_window=window_transcriber
         )
     except (ContinuityError, MediaError) as err:
         print(f"错误 / error: {err}", file=sys.stderr)

@@ -1,0 +1,149 @@
+"""Resume statements (Regulation 第十条): after any interruption the officer states the reason
+when recording resumes. analyzer.continuity finds the interruptions from audio, timestamps and
+VAD; this module reads the first seconds of resumed speech for the guide's
+`interruption_reason` phrase with the phrase matcher, which is where matches meet findings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from analyzer.continuity.events import (
+    ANALYSIS_SR,
+    ContinuityReport,
+    GapEvent,
+    Resumption,
+    _guide_settings,
+    resolve_settings,
+)
+from analyzer.match import guide_match_settings, match_text
+
+if TYPE_CHECKING:
+    from analyzer.guide import Guide
+    from analyzer.transcribe import Transcript
+
+
+def check_resumptions(
+    report: ContinuityReport,
+    transcripts: Mapping[str, Transcript] | None,
+    guide: Guide | None,
+    *,
+    audio: Mapping[str, np.ndarray] | None = None,
+    settings: Mapping[str, Any] | None = None,
+    transcribe_window: Callable[[str, np.ndarray, float, float], Transcript | None] | None = None,
+) -> ContinuityReport:
+    """The report with, for every interruption, whether the reason was stated on resuming.
+
+    transcripts: by path; an interruption in a file without one is reported as not checked, unless
+    `transcribe_window(path, audio, start_s, end_s)` is given: then only the resume window after each
+    interruption is transcribed (a Transcript in file time), which is how `scriptcheck gaps` avoids
+    transcribing whole recordings. audio: the decoded 16 kHz arrays by path, for those windows
+    (decoded here when absent). settings: overrides on top of the guide's, as for analyze_continuity.
+    """
+    cfg = _guide_settings(guide)
+    if settings:
+        cfg.update(settings)
+    transcripts = transcripts or {}
+    audio = dict(audio or {})
+    resumptions: list[Resumption] = []
+    offsets = {cf.path: cf.offset_s for cf in report.files}
+    min_gap = float(cfg["resume_min_interruption_s"])
+    for ev in report.events:
+        if not ev.is_interruption or guide is None:
+            continue
+        if ev.kind in ("dropout", "timestamp") and ev.duration_s < min_gap:
+            continue
+        resume_at = ev.file_end_s if ev.file_end_s is not None else ev.file_start_s
+        transcript = transcripts.get(ev.file)
+        if transcript is None and transcribe_window is not None:
+            if ev.file not in audio:
+                from analyzer.media import load_audio
+
+                audio[ev.file] = load_audio(ev.file, sr=ANALYSIS_SR)
+            window = float(cfg["resume_window_s"])
+            transcript = transcribe_window(ev.file, audio[ev.file], resume_at, resume_at + window)
+        resumptions.append(
+            check_resumption(
+                ev,
+                transcript,
+                guide,
+                resume_at_s=resume_at,
+                case_offset_s=offsets.get(ev.file, 0.0),
+                settings=cfg,
+            )
+        )
+    missing = sum(1 for r in resumptions if r.checked and not r.reason_given)
+    notes = report.notes
+    if missing:
+        notes += (f"{missing} 处中断后恢复录制时未说明中止原因（第十条）",)
+    return replace(report, resumptions=tuple(resumptions), notes=notes)
+
+
+def check_resumption(
+    event: GapEvent,
+    transcript: Transcript | None,
+    guide: Guide,
+    *,
+    resume_at_s: float,
+    case_offset_s: float = 0.0,
+    settings: Mapping[str, Any] | None = None,
+) -> Resumption:
+    """Did the officer state why recording stopped, within resume_window_s after resume_at_s
+    (file time of the resumed file)? Matched with the guide's interruption-reason phrase."""
+    cfg = resolve_settings(settings)
+    window = float(cfg["resume_window_s"])
+    if transcript is None:
+        return Resumption(event, False, window_s=window, checked=False)
+    phrase_id = str(cfg["interruption_reason_phrase"])
+    try:
+        phrase = guide.phrase(phrase_id)
+    except KeyError:
+        return Resumption(event, False, window_s=window, checked=False)
+    match_settings = guide_match_settings(guide)
+    segs = [s for s in transcript.segments if s.end > resume_at_s and s.start < resume_at_s + window]
+    if not segs:
+        return Resumption(event, False, window_s=window)
+    text = "".join(s.text for s in segs)
+    times = _char_times(segs)
+    m = match_text(text, phrase, times, settings=match_settings)
+    # 第十条 asks for the *reason*: the statement must be heard and its required slots (the reason)
+    # filled; "现在重新开始记录" alone does not say why recording stopped.
+    given = m.status != "absent" and not m.missing_slots
+    start = m.start_s
+    if start is None and given:
+        start = _locate(segs, m.text)
+    return Resumption(
+        event,
+        given,
+        reason_text=m.text if given else "",
+        start_s=None if start is None else start + case_offset_s,
+        window_s=window,
+        score=float(m.score),
+        terms_found=tuple(m.terms_found),
+    )
+
+
+def _char_times(segments: Sequence[Any]) -> list[tuple[float, float]]:
+    """(start, end) for every character of the joined segment texts: word times where the
+    transcript has them, else spread evenly across the segment."""
+    out: list[tuple[float, float]] = []
+    for s in segments:
+        words = getattr(s, "words", ()) or ()
+        spans = [(w.start, w.end, w.text) for w in words] if "".join(w.text for w in words) == s.text else []
+        for start, end, text in spans or [(s.start, s.end, s.text)]:
+            n = max(1, len(text))
+            out += [
+                (start + (end - start) * i / n, start + (end - start) * (i + 1) / n) for i in range(len(text))
+            ]
+    return out
+
+
+def _locate(segments: Sequence[Any], text: str) -> float | None:
+    for s in segments:
+        if text and (text[:4] in s.text or s.text in text):
+            return float(s.start)
+    return float(segments[0].start) if segments else None
