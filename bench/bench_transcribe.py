@@ -207,7 +207,7 @@ def build_bias_clips() -> Path:
 
 
 def term_counts(rows: list[dict]) -> dict:
-    from bench.metrics import reading_form
+    from analyzer.eval_metrics import reading_form
 
     present = found = false_hits = 0
     for row in rows:
@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(bias_worker(args.bias_worker), ensure_ascii=False))
         return 0
 
-    from bench.metrics import cer
+    from analyzer.eval_metrics import cer
 
     repeats = 1 if args.quick else args.repeats
     wav, reference = build_speech()
@@ -284,7 +284,7 @@ def write_report(results: list[dict], bias: dict | None, reference: str, wav: Pa
         "threads) per audio second, which is robust to other load on a shared machine (with 2 busy threads "
         "wall RTF ~ CPU RTF / 2 on an idle machine). Model load + one warm-up decode are excluded and shown "
         "separately. Peak RSS = VmHWM of the configuration's own process. CER on Simplified text, "
-        "punctuation ignored, digits read as spoken (bench/metrics.py).",
+        "punctuation ignored, digits read as spoken (analyzer/eval_metrics.py).",
         "",
         "| configuration | wall RTF | CPU RTF | CPU vs fw f32 b5 | RSS MB | load+warm-up s | CER | load |",
         "|---|---|---|---|---|---|---|---|",

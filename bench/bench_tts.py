@@ -55,8 +55,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from faster_whisper import WhisperModel
 
+    from analyzer.eval_metrics import character_errors, reading_form
     from analyzer.models import embedded_model_dir
-    from bench.metrics import character_errors, reading_form
 
     model = WhisperModel(
         str(embedded_model_dir()), device="cpu", compute_type=args.compute_type, cpu_threads=2

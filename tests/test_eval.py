@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from bench import eval as bench_eval
+from analyzer import evaluation
+from analyzer.eval_metrics import Counts, TimedEvent, cer, match_gaps
 from bench import scenarios
-from bench.metrics import Counts, TimedEvent, cer, match_gaps
 
 # ------------------------------------------------------------------------------------------------
 # Metrics, no model
@@ -52,8 +52,8 @@ def test_gap_matching_pairs_nearest_and_reports_timing():
     assert result.timing_errors_s == pytest.approx((0.2, 1.0))
 
 
-def _truth(rid: str, phrases: dict[str, str], expected: list[str], gaps=(), snr=None) -> bench_eval.Truth:
-    return bench_eval.Truth(
+def _truth(rid: str, phrases: dict[str, str], expected: list[str], gaps=(), snr=None) -> evaluation.Truth:
+    return evaluation.Truth(
         rid,
         [],
         {
@@ -74,8 +74,8 @@ def _truth(rid: str, phrases: dict[str, str], expected: list[str], gaps=(), snr=
 
 def _pred(
     phrases: dict[str, str], findings: list[str], gaps=(), text="执法全过程记录开始"
-) -> bench_eval.Prediction:
-    return bench_eval.Prediction(
+) -> evaluation.Prediction:
+    return evaluation.Prediction(
         {p: {"status": s, "start_s": 1.2, "end_s": 3.0} for p, s in phrases.items()},
         findings,
         list(gaps),
@@ -106,7 +106,7 @@ def test_score_counts_opening_flag_phrases_gaps_and_cer():
             ),
         ),
     ]
-    report = bench_eval.score(pairs)
+    report = evaluation.score(pairs)
     s = report.overall
     opening = s.findings["opening_missing"]
     assert opening.recall == 0.5 and opening.false_positive_rate == 0.5
@@ -117,11 +117,11 @@ def test_score_counts_opening_flag_phrases_gaps_and_cer():
     assert s.cer == pytest.approx(7 / 36)  # recording d: 2 of 9 characters heard
     assert set(report.by_group["noise"]) == {"clean", "SNR 10 dB"}
     assert report.by_group["noise"]["SNR 10 dB"].missed_openings == ["b"]
-    text = bench_eval.render_markdown(report, corpus="x", command="y")
+    text = evaluation.render_markdown(report, corpus="x", command="y")
     assert "| **all** | 4 |" in text and "Missed opening-missing flags: b." in text
     assert "| opening-missing recall = 100 % at SNR ≥ 10 dB | 50 % | **missed** |" in text
     assert "| every injected gap ≥ 2 s found within ±0.5 s | 100 % | met |" in text
-    figures = json.loads(json.dumps(bench_eval.report_to_json(report)))
+    figures = json.loads(json.dumps(evaluation.report_to_json(report)))
     assert figures["overall"]["findings"]["opening_missing"]["recall"] == 0.5
     assert figures["by_group"]["noise"]["SNR 10 dB"]["missed_openings"] == ["b"]
 
@@ -130,14 +130,14 @@ def test_false_gaps_count_in_recordings_without_any_and_second_looks_are_listed(
     clean = _truth("e", {"opening": "present"}, [])
     said = _pred({"opening": "present"}, [], [{"kind": "splice", "start_s": 12.9, "end_s": 12.9}])
     said.rechecked, said.recheck_found = ["opening"], ["opening"]
-    report = bench_eval.score(
+    report = evaluation.score(
         [(clean, said), (_truth("f", {"opening": "present"}, []), _pred({"opening": "present"}, []))]
     )
     s = report.overall
     assert s.gaps_extra == 1 and s.extra_gaps == ["e: 1 splice"] and s.gaps_expected == 0
     assert dict(s.gaps_by_kind) == {}  # no injected gap: no "0/0" rows
     assert s.rechecks == ["e: found"]
-    text = bench_eval.render_markdown(report, corpus="x", command="y")
+    text = evaluation.render_markdown(report, corpus="x", command="y")
     assert "Detected events matching no injected gap: e: 1 splice." in text
     assert "decoded again with beam search): 1, heard the opening in 1 (e)." in text
 
@@ -272,8 +272,8 @@ def ci_corpus(tmp_path_factory):
 def test_opening_missing_flag_on_small_corpus(ci_corpus):
     # The transcriber's per-clip time budget is lifted: on a busy CI machine it would skip speech and make
     # the verdict depend on load rather than on what was said.
-    report, pairs = bench_eval.evaluate_corpus(
-        ci_corpus, transcribe=bench_eval.NO_TIME_BUDGET, log=lambda *_: None
+    report, pairs = evaluation.evaluate_corpus(
+        ci_corpus, transcribe=evaluation.NO_TIME_BUDGET, log=lambda *_: None
     )
     s = report.overall
     assert not s.errors
@@ -285,3 +285,33 @@ def test_opening_missing_flag_on_small_corpus(ci_corpus):
     # the file split is a gap the analysis must see, and the speech must have been understood
     assert s.gaps_found == s.gaps_expected == 1
     assert s.cer is not None and s.cer < 0.35
+
+
+def test_eval_command_scores_without_the_repository_tools(tmp_path):
+    """`scriptcheck eval` from an installed package: no bench/ to import, and the report names the command."""
+    import dataclasses
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    truth = _truth("case-a", {"opening": "absent"}, ["opening_missing"])
+    (tmp_path / "corpus" / "case-a").mkdir(parents=True)
+    (tmp_path / "corpus" / "case-a" / "truth.json").write_text(
+        json.dumps({**truth.data, "files": []}, ensure_ascii=False), encoding="utf-8"
+    )
+    pred = _pred({"opening": "absent"}, ["opening_missing"])
+    (tmp_path / "pred.json").write_text(json.dumps({"case-a": dataclasses.asdict(pred)}), encoding="utf-8")
+    code = (
+        "import sys; sys.modules['bench'] = None; from analyzer.cli import main; "
+        "raise SystemExit(main(['eval', 'corpus', '--rescore', 'pred.json', '--out', 'eval.md', "
+        "'--json', 'f.json']))"
+    )
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": root}
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    report = (tmp_path / "eval.md").read_text(encoding="utf-8")
+    assert "scriptcheck eval corpus" in report
+    figures = json.loads((tmp_path / "f.json").read_text(encoding="utf-8"))["overall"]
+    assert figures["findings"]["opening_missing"]["recall"] == 1.0 and figures["cer"] == 0.0

