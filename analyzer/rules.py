@@ -1,8 +1,6 @@
 """Rules: turn phrase matches and continuity events into findings and a score,
 driven by the guide's requirements (never by Python constants).
 
-OWNER: analyze/report helper. Interface below is shared; add fields, don't rename.
-
 What the guide decides (phrasebook/*.toml):
 - which phrases a recording needs: `Phrase.required` ("always" / "profile" / "triggered" / "optional"),
   the profile's `requires`, and the triggers `triggered_by` (phrase ids heard), `trigger_terms` (words
@@ -331,24 +329,83 @@ def evaluate(
     guide: Guide,
     profile: str | None = None,
 ) -> Evaluation:
-    """Findings and scores for one recording or case (all times on the case timeline)."""
-    settings = guide.settings
+    """Findings and scores for one recording or case (all times on the case timeline).
+
+    Each step is one of the guide's rules; findings of equal severity and time keep the order of the
+    steps, so reordering them changes reports."""
     by_id = {m.phrase_id: m for m in matches}
     text = transcript.text
     files = continuity.files if continuity else ()
     events: tuple[GapEvent, ...] = continuity.events if continuity else ()
     resumptions = continuity.resumptions if continuity else ()
-    found = _Findings(guide, files)
-    notes: list[str] = []
-    deductions: list[Deduction] = []
+    acc = _Assessment(guide, _Findings(guide, files))
 
     chosen, inferred, evidence = choose_profile(guide, by_id, text, profile)
     if inferred:
         why = "、".join(_title(guide, e) for e in evidence) if evidence else "无明显特征，采用默认类型"
-        notes.append(f"执法类型未指定，按录音内容推断为“{chosen.title}”（依据：{why}）")
+        acc.notes.append(f"执法类型未指定，按录音内容推断为“{chosen.title}”（依据：{why}）")
     interrupted = bool(resumptions)  # continuity lists one resumption per interruption
     required = required_phrases(guide, chosen, by_id, text, interrupted=interrupted)
 
+    _required_phrases_said_in_full(acc, by_id, required, resumptions)
+    _phrases_said_in_time(acc, by_id, required)
+    _phrases_said_in_order(acc, by_id)
+    explained = _interruptions_explained(acc, resumptions)
+    _continuity_events_flagged(acc, events)
+    speech_s, unsure_s = _unclear_audio_flagged(acc, transcript)
+
+    phrase_scores, total = _score(guide, by_id, required, acc.deductions, resumptions, explained)
+    findings = sorted(
+        acc.found.items,
+        key=lambda f: (SEVERITY_RANK.get(f.severity, 9), f.start_s if f.start_s is not None else -1.0),
+    )
+    return Evaluation(
+        profile=chosen.id,
+        profile_inferred=inferred,
+        score=round(total, 1),
+        phrase_scores=tuple(phrase_scores),
+        findings=tuple(findings),
+        notes=tuple(acc.notes),
+        profile_title=chosen.title,
+        profile_evidence=evidence,
+        speech_s=round(speech_s, 2),
+        unintelligible_s=round(unsure_s, 2),
+        deductions=tuple(acc.deductions),
+        required=tuple(pid for pid in (p.id for p in guide.phrases) if pid in required),
+    )
+
+
+@dataclass
+class _Assessment:
+    """What the rule steps of `evaluate` add to: findings, notes for the reviewer, point deductions."""
+
+    guide: Guide
+    found: _Findings
+    notes: list[str] = field(default_factory=list)
+    deductions: list[Deduction] = field(default_factory=list)
+    charged: set[tuple[str, str]] = field(default_factory=set)  # (code, late phrase) already charged
+
+    @property
+    def settings(self) -> dict[str, float]:
+        return self.guide.settings
+
+    def late(self, code: str, pid: str, at: float | None, why: str, **values: object) -> None:
+        """Timing and order: one finding per (code, late phrase), its points charged to that phrase."""
+        if (code, pid) in self.charged:
+            return
+        self.charged.add((code, pid))
+        f = self.found.add(code, ("order_violation",), at, phrase_id=pid, **values)
+        pts = _points(self.settings, code, f.severity)
+        if pts > 0:
+            self.deductions.append(Deduction(code=code, points=pts, reason=why, phrase_id=pid))
+
+
+def _required_phrases_said_in_full(
+    acc: _Assessment, by_id: dict[str, PhraseMatch], required: dict[str, str], resumptions: Sequence
+) -> None:
+    """Every required phrase is said, with all its slots filled (the reason phrase is judged per
+    interruption instead)."""
+    guide, found = acc.guide, acc.found
     for p in guide.phrases:
         m = by_id.get(p.id)
         if p.id not in required:
@@ -369,26 +426,21 @@ def evaluate(
                 missing=missing,
             )
 
-    # Timing and order: one finding per (code, late phrase), each costing points charged to that phrase.
-    charged: set[tuple[str, str]] = set()
 
-    def late(code: str, pid: str, at: float | None, why: str, **values: object) -> None:
-        if (code, pid) in charged:
-            return
-        charged.add((code, pid))
-        f = found.add(code, ("order_violation",), at, phrase_id=pid, **values)
-        pts = _points(settings, code, f.severity)
-        if pts > 0:
-            deductions.append(Deduction(code=code, points=pts, reason=why, phrase_id=pid))
-
-    for p in guide.phrases:
-        window = settings.get(f"{p.id}_window_s")
+def _phrases_said_in_time(acc: _Assessment, by_id: dict[str, PhraseMatch], required: dict[str, str]) -> None:
+    """A required phrase with a `<phrase_id>_window_s` setting starts within that many seconds."""
+    for p in acc.guide.phrases:
+        window = acc.settings.get(f"{p.id}_window_s")
         first = _first_time(by_id.get(p.id))
         if window is not None and first is not None and first > window and p.id in required:
             limit = fmt_duration(window)
             why = f"出现过晚（{fmt_time(first)}，应在开始后 {limit} 内）"
-            late(f"{p.id}_late", p.id, first, why, phrase=p.title, window=limit)
+            acc.late(f"{p.id}_late", p.id, first, why, phrase=p.title, window=limit)
 
+
+def _phrases_said_in_order(acc: _Assessment, by_id: dict[str, PhraseMatch]) -> None:
+    """The guide's order rules: `first` is said before `then` (or, unless only_if_both, at all)."""
+    guide = acc.guide
     for rule in guide.order_rules:
         ta, tb = _first_time(by_id.get(rule.first)), _first_time(by_id.get(rule.then))
         if tb is None or (ta is None and rule.only_if_both) or (ta is not None and ta <= tb):
@@ -397,7 +449,7 @@ def evaluate(
         why = f"顺序错误：应在“{title_b}”（{fmt_time(tb)}）之前说" + (
             f"，实际在 {fmt_time(ta)}" if ta is not None else "，实际未说"
         )
-        late(
+        acc.late(
             rule.code,
             rule.first,
             ta if ta is not None else tb,
@@ -409,29 +461,38 @@ def evaluate(
             then_start=fmt_time(tb),
         )
 
+
+def _interruptions_explained(acc: _Assessment, resumptions: Sequence) -> int:
+    """第十条: after each interruption the reason is stated on resuming. Returns how many count as
+    explained (stated, or not checkable for want of a transcript)."""
     explained = 0
     for r in resumptions:
         if r.reason_given or not getattr(r, "checked", True):
             explained += 1  # unchecked (no transcript of the resumed audio): not held against the officer
             if not r.reason_given:
-                notes.append(f"{fmt_time(r.after.end_s)} 处中断后的录音无转写，未能核对是否说明原因")
+                acc.notes.append(f"{fmt_time(r.after.end_s)} 处中断后的录音无转写，未能核对是否说明原因")
             continue
         ev = r.after
-        found.add(
+        acc.found.add(
             "interruption_unexplained",
             (),
             ev.end_s,
-            phrase_id=_reason_phrase(guide),
+            phrase_id=_reason_phrase(acc.guide),
             duration=fmt_duration(ev.duration_s),
             kind=ev.kind,
             detail=ev.detail,
             window=fmt_duration(r.window_s) if r.window_s else "",
         )
+    return explained
 
+
+def _continuity_events_flagged(acc: _Assessment, events: Sequence[GapEvent]) -> None:
+    """Every continuity event is a flag for the reviewer; it costs points only when the guide sets
+    `points_<code>` for it."""
     for ev in events:
         code = EVENT_CODES.get(ev.kind, ev.kind)
         generics = ("clock_problem",) if ev.kind == "clock_overlap" else ("event",)
-        f = found.add(
+        f = acc.found.add(
             code,
             generics,
             ev.start_s,
@@ -443,14 +504,19 @@ def evaluate(
             kind=ev.kind,
             confidence=f"{ev.confidence:.0%}",
         )
-        pts = _points(settings, code, f.severity, opt_in=True)
+        pts = _points(acc.settings, code, f.severity, opt_in=True)
         if pts > 0:
-            deductions.append(Deduction(code=code, points=pts, reason=f.message))
+            acc.deductions.append(Deduction(code=code, points=pts, reason=f.message))
 
+
+def _unclear_audio_flagged(acc: _Assessment, transcript: Transcript) -> tuple[float, float]:
+    """Speech the recogniser was unsure of, when it is long enough and a large enough share of all
+    speech, makes the score advisory. Returns (speech seconds, unsure seconds)."""
+    settings = acc.settings
     speech_s, unsure_s, first_unsure = _speech_quality(transcript, settings)
     fraction = settings.get("low_confidence_fraction", 0.5)
     if unsure_s >= settings.get("low_confidence_min_s", 10.0) and unsure_s >= fraction * speech_s:
-        f = found.add(
+        f = acc.found.add(
             "low_confidence_audio",
             (),
             first_unsure,
@@ -459,30 +525,13 @@ def evaluate(
             speech=fmt_duration(speech_s),
         )
         share = f"{unsure_s / speech_s:.0%}"
-        notes.append(f"约 {share} 的语音（{fmt_duration(unsure_s)}）识别置信度低，得分仅供参考，请人工收听")
+        acc.notes.append(
+            f"约 {share} 的语音（{fmt_duration(unsure_s)}）识别置信度低，得分仅供参考，请人工收听"
+        )
         pts = _points(settings, "low_confidence_audio", f.severity, opt_in=True)
         if pts > 0:
-            deductions.append(Deduction(code="low_confidence_audio", points=pts, reason=f.message))
-
-    phrase_scores, total = _score(guide, by_id, required, deductions, resumptions, explained)
-    findings = sorted(
-        found.items,
-        key=lambda f: (SEVERITY_RANK.get(f.severity, 9), f.start_s if f.start_s is not None else -1.0),
-    )
-    return Evaluation(
-        profile=chosen.id,
-        profile_inferred=inferred,
-        score=round(total, 1),
-        phrase_scores=tuple(phrase_scores),
-        findings=tuple(findings),
-        notes=tuple(notes),
-        profile_title=chosen.title,
-        profile_evidence=evidence,
-        speech_s=round(speech_s, 2),
-        unintelligible_s=round(unsure_s, 2),
-        deductions=tuple(deductions),
-        required=tuple(pid for pid in (p.id for p in guide.phrases) if pid in required),
-    )
+            acc.deductions.append(Deduction(code="low_confidence_audio", points=pts, reason=f.message))
+    return speech_s, unsure_s
 
 
 def _reason_phrase(guide: Guide) -> str:
