@@ -1,6 +1,5 @@
 """Phrase guides (phrasebook/*.toml) loaded and validated into typed data.
 
-OWNER: matcher helper. Interface below is shared; add fields, don't rename.
 Everything an agency may want to change (wording, key terms, weights, thresholds,
 requirements, order, finding severities and messages) lives in the TOML, not here.
 The format is documented in phrasebook/README.md.

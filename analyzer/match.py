@@ -1,7 +1,5 @@
 """Match: find each standard phrase of a guide in an imperfect ASR transcript.
 
-OWNER: matcher helper. Interface below is shared; add fields, don't rename.
-
 How (and why this way):
 1. The transcript is normalized once (analyzer.normalize): Simplified, Arabic numerals, and a
    loose-pinyin code string in which homophone errors (申辩/身边) are identical.

@@ -1,7 +1,5 @@
 """Media in: probe and decode any recording to 16 kHz mono float32, never writing to it.
 
-OWNER: transcription-core helper. Interface below is shared; add fields, don't rename.
-
 Everything goes through PyAV (FFmpeg libraries), so wav/flac/mp3/m4a/aac/ogg/opus/amr and the
 video containers body cameras write (mp4/mov/avi/mkv) all work without an ffmpeg binary.
 Files are opened read-only. Decoding is streamed (`iter_audio`) so a 2-hour recording never has

@@ -1,7 +1,5 @@
 """Transcribe: audio -> time-stamped Simplified-Chinese transcript, fully offline.
 
-OWNER: transcription-core helper. Interface below is shared; add fields, don't rename.
-
 How (and why):
 - Audio is streamed from the file in blocks (media.iter_audio); Silero VAD (analyzer.vad) finds
   speech in each block and only speech is decoded. A 2-hour mostly silent recording therefore costs
