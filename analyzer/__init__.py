@@ -1,8 +1,9 @@
 """Scriptcheck: speech-aware script-compliance analysis of enforcement recordings.
 
 The pipeline reads top to bottom in the module list:
-media -> transcribe -> normalize -> match -> continuity -> rules -> report.
-`guide` loads phrase guides (phrasebook/); `pipeline` composes one recording or case;
+media -> transcribe -> normalize -> match -> continuity -> resumption -> rules -> report,
+with `files` (atomic writes) below them all. `guide` loads phrase guides (phrasebook/);
+`pipeline` composes one recording or case;
 `batch` runs many; `training` and `web` sit on top of the same pipeline.
 """
 

@@ -147,3 +147,42 @@ def test_only_report_producers_import_report():
     }
     importers = {name for name, targets in edges.items() if "analyzer.report" in targets}
     assert importers <= producers, sorted(importers - producers)
+
+
+def _readme_layers() -> dict[str, int]:
+    """Row index of every module named in the first column of README's "How it works" table."""
+    import re
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## How it works") :]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    rows = rows[: next((i for i, r in enumerate(rows) if "commands/" in r.split("|")[1]), len(rows)) + 1]
+    layers = {}
+    for i, row in enumerate(rows):
+        for name in re.findall(r"`([^`]+)`", row.split("|")[1]):
+            layers["analyzer." + name.rstrip("/").removesuffix(".py").replace("/", ".")] = i
+    return layers
+
+
+def test_readme_module_table_lists_the_layers_bottom_up():
+    """Each module imports only modules in its own row of the README table or the rows above it."""
+    layers = _readme_layers()
+
+    def layer(module: str) -> int | None:
+        parts = module.split(".")
+        while parts and ".".join(parts) not in layers:
+            parts.pop()
+        return layers.get(".".join(parts)) if parts else None
+
+    edges, _ = import_graph()
+    upward = [
+        f"{m} -> {t}"
+        for m, targets in sorted(edges.items())
+        for t in sorted(targets)
+        if layer(m) is not None and layer(t) is not None and layer(t) > layer(m)
+    ]
+    assert len(layers) > 15 and upward == []
+    unlisted = sorted(
+        m for m in edges if layer(m) is None and m not in ("analyzer", "analyzer.__main__", "analyzer.cli")
+    )
+    assert unlisted == []
