@@ -205,8 +205,10 @@ def test_summary_worst_first_csv_xlsx_table(case, tmp_path):
 
 
 def test_atomic_write_replaces_and_leaves_no_temp(tmp_path):
+    from analyzer.files import atomic_write_text
+
     target = tmp_path / "x.json"
-    report.atomic_write_text(target, "one")
-    report.atomic_write_text(target, "two")
+    atomic_write_text(target, "one")
+    atomic_write_text(target, "two")
     assert target.read_text() == "two"
     assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
