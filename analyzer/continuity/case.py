@@ -34,10 +34,6 @@ MEDIA_EXTENSIONS = frozenset(
 )
 
 
-# --------------------------------------------------------------------------------------------
-# Across the files of a case
-
-
 def collect_media(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
     """Files of a case: the given files, and the media files inside given folders (sorted by name)."""
     out: list[str] = []
