@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from analyzer.continuity.events import ANALYSIS_SR, GapEvent, resolve_settings
 from analyzer.continuity.gaps import speech_intervals
-
-if TYPE_CHECKING:
-    pass
-
 
 _FRAME = 512
 _HOP = 320  # 20 ms at 16 kHz

@@ -9,14 +9,11 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from analyzer.continuity.events import ANALYSIS_SR, GapEvent, resolve_settings
-
-if TYPE_CHECKING:
-    pass
 
 
 def _as_analysis_audio(audio: np.ndarray, sr: int) -> np.ndarray:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -24,10 +24,6 @@ from analyzer.continuity.cues import (
 )
 from analyzer.continuity.events import GapEvent, resolve_settings
 from analyzer.continuity.gaps import _runs, speech_intervals
-
-if TYPE_CHECKING:
-    pass
-
 
 _CODEC_EDGE_S = 0.5  # a file's first and last half second: codec priming / end padding, never a join
 
