@@ -1,4 +1,5 @@
-"""Many recordings: discover files and cases, skip what is current, analyse the rest (optionally in
+"""Many recordings: discover files and cases (loose files split by one device grouped into one
+case, analyzer.grouping), skip what is current, analyse the rest (optionally in
 worker processes), write each result as it finishes, and summarise worst first.
 
 Resumable by design: every finished recording is written (atomically) and recorded in
@@ -20,11 +21,15 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analyzer import report
 from analyzer.files import atomic_write_text
 from analyzer.pipeline import AnalyzeOptions, RecordingResult, analyze_recording, load_guide_for
+
+if TYPE_CHECKING:
+    from analyzer.grouping import Grouping, ProbeFn
+    from analyzer.guide import Guide
 
 STATE_FILE = ".scriptcheck-state.json"
 STATE_VERSION = 1
@@ -35,12 +40,14 @@ SUMMARY = ("csv", "xlsx")
 
 @dataclass(frozen=True)
 class Job:
-    """One recording to analyse: a file, or the files of one case folder."""
+    """One recording to analyse: a file, the files of one case folder, or loose files grouped
+    into one case (same device, chained start times: `grouping` says so)."""
 
     name: str  # what the reviewer pointed at (file path or case folder)
     paths: tuple[str, ...]
     stem: str  # output name under OUT, without extension
     is_case: bool = False
+    grouping: Grouping | None = None
 
 
 @dataclass
@@ -50,6 +57,7 @@ class BatchOutcome:
     skipped: int = 0
     failed: int = 0
     outputs: list[Path] = field(default_factory=list)  # summary files written
+    grouped: list[Job] = field(default_factory=list)  # jobs made of automatically grouped files
 
     @property
     def exit_code(self) -> int:
@@ -74,11 +82,20 @@ def _safe_stem(text: str) -> str:
     return re.sub(r"[^\w.\-/\u4e00-\u9fff]+", "_", text) or "recording"
 
 
-def discover(inputs: Sequence[str | os.PathLike], *, folder_is_case: bool = False) -> list[Job]:
+def discover(
+    inputs: Sequence[str | os.PathLike],
+    *,
+    folder_is_case: bool = False,
+    group: bool = True,
+    guide: Guide | None = None,
+    probe: ProbeFn | None = None,
+) -> list[Job]:
     """Files given -> one job each. A folder -> its loose media files (one job each) and each
     subfolder holding media files as one case (searched recursively). With `folder_is_case`, every
-    given folder is itself one case."""
+    given folder is itself one case. With `group`, loose files (in one folder, or those given
+    together) that one device split from one recording become one case (analyzer.grouping)."""
     jobs: list[Job] = []
+    given: list[Path] = []
     for raw in inputs:
         p = Path(raw)
         if p.is_dir():
@@ -87,9 +104,10 @@ def discover(inputs: Sequence[str | os.PathLike], *, folder_is_case: bool = Fals
                 if files:
                     jobs.append(_job(p, files, p.name))
                 continue
-            jobs.extend(_walk(p, p))
+            jobs.extend(_walk(p, p, group, guide, probe))
         else:
-            jobs.append(Job(name=str(p), paths=(str(p),), stem=_safe_stem(p.name)))
+            given.append(p)
+    jobs.extend(_loose(given, None, group, guide, probe))
     seen: dict[str, int] = {}
     unique: list[Job] = []
     for j in jobs:
@@ -105,12 +123,44 @@ def _job(folder: Path, files: list[Path], stem: str) -> Job:
     return Job(name=str(folder), paths=tuple(str(f) for f in files), stem=_safe_stem(stem), is_case=True)
 
 
-def _walk(root: Path, folder: Path) -> list[Job]:
+def _loose(
+    files: list[Path], root: Path | None, group: bool, guide: Guide | None, probe: ProbeFn | None
+) -> list[Job]:
+    """Loose files: one job each, except the files grouping puts into one case. A group's output
+    name is its first file's (without the extension), so it stays put when a later part is added."""
+
+    def stem_of(p: Path, suffix: bool = True) -> str:
+        rel = p.relative_to(root) if root is not None else Path(p.name)
+        return _safe_stem(str(rel if suffix else rel.with_suffix("")))
+
+    if not group or len(files) < 2:
+        return [Job(name=str(f), paths=(str(f),), stem=stem_of(f)) for f in files]
+    from analyzer.grouping import group_paths
+
+    unique = list(dict.fromkeys(files))
+    repeated = [f for i, f in enumerate(files) if f in files[:i]]  # the same file twice is two jobs
     jobs: list[Job] = []
+    for paths, why in group_paths([str(f) for f in unique], guide, probe=probe):
+        first = Path(paths[0])
+        if why is None:
+            jobs.append(Job(name=paths[0], paths=(paths[0],), stem=stem_of(first)))
+        else:
+            jobs.append(
+                Job(
+                    name=f"{paths[0]} 等 {len(paths)} 个文件",
+                    paths=tuple(paths),
+                    stem=stem_of(first, suffix=False),
+                    is_case=True,
+                    grouping=why,
+                )
+            )
+    jobs.extend(Job(name=str(f), paths=(str(f),), stem=stem_of(f)) for f in repeated)
+    return jobs
+
+
+def _walk(root: Path, folder: Path, group: bool, guide: Guide | None, probe: ProbeFn | None) -> list[Job]:
     entries = sorted(folder.iterdir())
-    for e in entries:
-        if _is_media(e):
-            jobs.append(Job(name=str(e), paths=(str(e),), stem=_safe_stem(str(e.relative_to(root)))))
+    jobs = _loose([e for e in entries if _is_media(e)], root, group, guide, probe)
     for d in entries:
         if not d.is_dir() or d.name.startswith("."):
             continue
@@ -118,7 +168,7 @@ def _walk(root: Path, folder: Path) -> list[Job]:
         if files:
             jobs.append(_job(d, files, str(d.relative_to(root))))
         else:
-            jobs.extend(_walk(root, d))
+            jobs.extend(_walk(root, d, group, guide, probe))
     return jobs
 
 
@@ -256,6 +306,7 @@ def _analyse_job(
     result: RecordingResult = analyze_recording(list(job.paths), options)
     result.name = job.name
     result.is_case = job.is_case
+    result.grouping = job.grouping.to_dict() if job.grouping is not None else None
     rec = report.recording_to_dict(result)
     guide = report.guide_to_dict(result.guide)
     write_outputs(rec, guide, Path(out), job.stem, formats, embed_media=embed_media)
@@ -280,6 +331,7 @@ def run_batch(
     formats: Sequence[str] = ("json", "html", "csv", "xlsx"),
     workers: int = 1,
     folder_is_case: bool = False,
+    group: bool = True,
     force: bool = False,
     embed_media: bool = False,
     progress: bool = True,
@@ -295,12 +347,12 @@ def run_batch(
         raise ValueError(
             f"未知的输出格式 / unknown format: {', '.join(unknown)}（可选：{', '.join(report.FORMATS)}）"
         )
-    jobs = discover(inputs, folder_is_case=folder_is_case)
-    outcome = BatchOutcome()
+    loaded = load_guide_for(options)
+    jobs = discover(inputs, folder_is_case=folder_is_case, group=group, guide=loaded)
+    outcome = BatchOutcome(grouped=[j for j in jobs if j.grouping is not None])
     if not jobs:
         return outcome
 
-    loaded = load_guide_for(options)
     if options.profile and options.profile not in {p.id for p in loaded.profiles}:
         known = ", ".join(p.id for p in loaded.profiles)
         raise ValueError(f"未知的执法类型 / unknown profile {options.profile!r}（可选：{known}）")
@@ -390,7 +442,13 @@ def _load_record(job: Job, out: Path) -> dict[str, Any]:
 
 
 def _error_dict(job: Job, message: str) -> dict[str, Any]:
-    result = RecordingResult(paths=list(job.paths), name=job.name, is_case=job.is_case, error=message)
+    result = RecordingResult(
+        paths=list(job.paths),
+        name=job.name,
+        is_case=job.is_case,
+        grouping=job.grouping.to_dict() if job.grouping is not None else None,
+        error=message,
+    )
     return report.recording_to_dict(result)
 
 

@@ -124,6 +124,8 @@ class Guide:
     settings: dict[str, float] = field(default_factory=dict)  # thresholds, windows, weights
     fillers: tuple[str, ...] = ()  # filler words counted in training feedback (嗯, 那个 ...)
     strip_fillers: tuple[str, ...] = ()  # interjections removed before matching (嗯, 啊 ...)
+    # [grouping] lists (device_tags, generic_names) for analyzer.grouping; only the keys the guide sets
+    grouping: dict[str, tuple[str, ...]] = field(default_factory=dict)
     default_profile: str = ""
     agency: str = ""
     source: str = ""
@@ -256,6 +258,14 @@ class _Loader:
                     rule.code,
                 )
         fillers_tbl = self._get(data, "fillers", dict, "[fillers]", ("[fillers]",), default={})
+        grouping = self._grouping(data)
+        if settings.get("group_max_gap_s", 0.0) < 0:
+            raise self.error(
+                "[settings.grouping]",
+                "group_max_gap_s",
+                "不能为负数 / must not be negative",
+                "group_max_gap_s =",
+            )
         default_profile = self._get(meta, "default_profile", str, "[guide]", needles, default="")
         if default_profile and default_profile not in {p.id for p in profiles}:
             raise self.error(
@@ -273,10 +283,25 @@ class _Loader:
             settings=settings,
             fillers=self._str_list(fillers_tbl, "words", "[fillers]", ("[fillers]",)),
             strip_fillers=self._str_list(fillers_tbl, "strip", "[fillers]", ("[fillers]",)),
+            grouping=grouping,
             default_profile=default_profile,
             agency=self._get(meta, "agency", str, "[guide]", needles, default=""),
             source=self._get(meta, "source", str, "[guide]", needles, default=""),
         )
+
+    def _grouping(self, data: dict) -> dict[str, tuple[str, ...]]:
+        table = self._get(data, "grouping", dict, "[grouping]", ("[grouping]",), default={})
+        known = ("device_tags", "generic_names")
+        for key in table:
+            if key not in known:
+                raise self.error(
+                    "[grouping]",
+                    key,
+                    f"未知字段 / unknown key（可选：{', '.join(known)}）",
+                    "[grouping]",
+                    f"{key} =",
+                )
+        return {k: self._str_list(table, k, "[grouping]", ("[grouping]",)) for k in known if k in table}
 
     def _settings(self, data: dict) -> dict[str, float]:
         """[settings] and its sub-tables flattened into one name -> number dict (names must be unique)."""

@@ -174,6 +174,36 @@ def probe(path: str | os.PathLike) -> Probe:
     return Probe(path=str(path), sha256=sha256_file(p), size_bytes=p.stat().st_size, **info)
 
 
+def probe_header(path: str | os.PathLike) -> Probe:
+    """What the container header says (duration, tags, stream layout) without hashing or decoding:
+    cheap enough to run on every file of a folder when deciding which files belong together.
+    `sha256` is empty; `duration_s` is 0 when the header does not give one."""
+    p = _check_file(path)
+    with _open_container(p) as container:
+        stream = _audio_stream(container, path)
+        ctx = stream.codec_context
+        channels = int(getattr(ctx, "channels", 0) or (ctx.layout.nb_channels if ctx.layout else 0))
+        tags = _tags(container, stream)
+        video = container.streams.video[0] if container.streams.video else None
+        start = float(container.start_time) / 1_000_000 if container.start_time is not None else 0.0
+        return Probe(
+            path=str(path),
+            sha256="",
+            size_bytes=p.stat().st_size,
+            container=container.format.name,
+            duration_s=_duration_s(container, stream),
+            sample_rate=int(ctx.sample_rate or stream.rate or 0),
+            channels=channels,
+            codec=ctx.name,
+            has_video=video is not None,
+            creation_time=tags.get("creation_time") or tags.get("video:creation_time"),
+            tags=tags,
+            start_time_s=start,
+            bit_rate=int(container.bit_rate or 0),
+            video_codec=video.codec_context.name if video is not None else None,
+        )
+
+
 def _check_mp4_boxes(path: Path) -> None:
     """A cut-off MP4/MOV (copy interrupted, camera died) still opens when its index comes first, and
     then silently decodes only part of the audio. Walk the top-level boxes: one that claims to run past

@@ -73,6 +73,7 @@ class RecordingResult:
     paths: list[str]  # the input files, in case-timeline order once analysed
     name: str = ""  # what the reviewer asked for: the file, or the case folder
     is_case: bool = False
+    grouping: dict[str, Any] | None = None  # why loose files were analysed as one case (analyzer.grouping)
     files: tuple[CaseFile, ...] = ()  # with offsets on the case timeline
     sha256s: dict[str, str] = field(default_factory=dict)  # path -> SHA-256 of the original
     duration_s: float = 0.0

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from analyzer.guide import Guide
     from analyzer.pipeline import RecordingResult
 
-SCHEMA_VERSION = "1.1"  # 1.1: recordings[].recheck
+SCHEMA_VERSION = "1.2"  # 1.1: recordings[].recheck; 1.2: recordings[].grouping
 FORMATS = ("json", "html", "srt", "vtt", "csv", "xlsx")
 SEVERITY_TITLES = {"critical": "严重", "major": "重要", "minor": "一般", "info": "提示"}
 STATUS_TITLES = {"present": "已说", "partial": "部分", "absent": "未说"}
@@ -93,6 +93,7 @@ def recording_to_dict(result: RecordingResult) -> dict[str, Any]:
     rec: dict[str, Any] = {
         "path": result.name or (result.paths[0] if result.paths else ""),
         "kind": "case" if result.is_case else "file",
+        "grouping": result.grouping,
         "sha256": result.sha256 or None,
         "duration_s": _r(result.duration_s, 3) if not result.error else None,
         "profile": ev.profile if ev else None,
@@ -463,6 +464,7 @@ def _environment():
     env.filters["sev"] = lambda s: SEVERITY_TITLES.get(s, s)
     env.filters["status"] = lambda s: STATUS_TITLES.get(s, s)
     env.filters["gapkind"] = lambda k: GAP_TITLES.get(k, k)
+    env.filters["basename"] = lambda p: Path(p or "").name
     return env
 
 

@@ -15,7 +15,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "paths",
         nargs="+",
         metavar="PATH",
-        help="录音文件，或文件夹（其中的单个文件各为一条录音，每个子文件夹为一个案件）",
+        help=(
+            "录音文件，或文件夹（其中的单个文件各为一条录音，同一设备首尾相接的分段文件自动合并为一个案件；"
+            "每个子文件夹为一个案件）"
+        ),
     )
     parser.add_argument("-o", "--out", default=DEFAULT_OUT, help=f"输出文件夹（默认 {DEFAULT_OUT}）")
     parser.add_argument(
@@ -31,6 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="模型名称或路径（默认内置 Whisper base）")
     parser.add_argument("--beam-size", type=int, help="束搜索宽度（默认见 transcribe）")
     parser.add_argument("--case", action="store_true", help="把给出的每个文件夹当作一个案件（多个文件）")
+    parser.add_argument(
+        "--no-group",
+        action="store_true",
+        help="不自动合并同一设备首尾相接的分段文件（每个文件单独分析）",
+    )
     parser.add_argument("--force", action="store_true", help="忽略已有结果，全部重新分析")
     parser.add_argument(
         "--embed-media", action="store_true", help="把原始音视频嵌入 HTML（默认只链接原文件）"
@@ -64,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
             formats=formats,
             workers=args.workers,
             folder_is_case=args.case,
+            group=not args.no_group,
             force=args.force,
             embed_media=args.embed_media,
             progress=not args.no_progress and sys.stderr.isatty(),
@@ -75,6 +84,12 @@ def run(args: argparse.Namespace) -> int:
         print("错误 / error: 未找到可分析的录音文件 / no recordings found", file=sys.stderr)
         return 2
     print(terminal_table(outcome.rows))
+    if outcome.grouped:
+        print(f"\n自动合并的案件（同一设备、起止时间首尾相接；--no-group 关闭）：{len(outcome.grouped)} 个")
+        for job in outcome.grouped:
+            names = " → ".join(Path(p).name for p in job.paths)
+            why = job.grouping.reason_text() if job.grouping is not None else ""
+            print(f"  {job.name}：{names}\n    {why}")
     counts = f"新分析 {outcome.analysed}，沿用 {outcome.skipped}，失败 {outcome.failed}"
     print(f"\n共 {len(outcome.rows)} 条：{counts}。结果在 {Path(args.out)}/")
     return outcome.exit_code

@@ -78,6 +78,11 @@ def run_pipeline(paths: list[str], guide: str | None, progress: Progress) -> Ana
         ticker.join()
     if result.error:
         raise RuntimeError(result.error)
+    if len(paths) > 1:  # say so when the files are one device's split recording (analyzer.grouping)
+        from analyzer.grouping import explain
+
+        why = explain(list(paths), result.guide)
+        result.grouping = why.to_dict() if why is not None else None
     recording = report.recording_to_dict(result)
     return AnalysisOutput(recording=recording, guide=report.guide_to_dict(result.guide))
 

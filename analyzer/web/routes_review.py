@@ -210,8 +210,18 @@ def import_folder(
         groups = [
             (d.name, list_media(d)) for d in sorted(resolved.iterdir()) if d.is_dir() and not d.is_symlink()
         ]
-    elif mode == "files":
-        groups = [(p.name, [p]) for p in list_media(resolved)]
+    elif mode == "files":  # one recording per file, except one device's split recording (one case)
+        from analyzer.grouping import group_paths
+        from analyzer.guide import GuideError, load_guide
+
+        try:
+            guide = load_guide(default_guide(request, db) or None)
+        except GuideError:  # the analysis reports the guide; grouping then uses its fallback settings
+            guide = None
+        groups = []
+        for paths, why in group_paths([str(p) for p in list_media(resolved)], guide):
+            title = Path(paths[0]).name if why is None else f"{Path(paths[0]).name} 等 {len(paths)} 个文件"
+            groups.append((title, [Path(p) for p in paths]))
     else:
         groups = [(resolved.name, list_media(resolved))]
     # a symlinked file must not lead out of the import root either
