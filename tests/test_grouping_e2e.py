@@ -150,3 +150,18 @@ def test_rerun_resumes_from_the_stored_group_results(folder, analysed):
     with contextlib.redirect_stdout(buf):
         assert main(["analyze", str(root), "-o", str(out), "--format", "json,html,csv", "--no-progress"]) == 0
     assert "新分析 0，沿用 3，失败 0" in buf.getvalue()
+
+
+def test_web_analysis_of_the_grouped_files_says_why(folder):
+    """The web app analyses a case from its stored files; the report says when they are one device's
+    split recording (the same reason the batch gives)."""
+    from analyzer.web.jobs import run_pipeline
+
+    root, names = folder
+    out = run_pipeline([str(root / n) for n in names["DEVICE02"]], None, lambda f, s: None)
+    assert out.recording["grouping"]["device"] == "DEVICE02"
+    assert [Path(f["path"]).name for f in out.recording["grouping"]["files"]] == names["DEVICE02"]
+    mixed = run_pipeline(
+        [str(root / names["DEVICE01"][0]), str(root / names["DEVICE02"][0])], None, lambda f, s: None
+    )
+    assert mixed.recording["kind"] == "case" and mixed.recording["grouping"] is None

@@ -133,6 +133,44 @@ def test_admin_registers_a_folder_in_place(admin_client):
     assert {p.name: (p.stat().st_mtime_ns, p.stat().st_mode) for p in case.iterdir()} == before  # untouched
 
 
+def test_folder_of_single_files_groups_one_devices_split_recording(admin_client):
+    """ "Each file on its own": except the parts one camera split from one recording (same device,
+    chained start times), which become one case in start order."""
+    import numpy as np
+    import soundfile as sf
+
+    app, client = admin_client
+    inbox = app.state.data_dir / "inbox" / "day"
+    inbox.mkdir(parents=True)
+    silence = np.zeros(16_000 * 3, np.float32)
+    names = ["CAM7_20260315_143010.wav", "CAM7_20260315_143000.wav", "CAM8_20260315_143004.wav", "memo.wav"]
+    for name in names:
+        sf.write(inbox / name, silence, 16_000)
+    r = client.post(
+        "/import/folder",
+        data={"csrf_token": csrf_of(client), "folder": "day", "mode": "files"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    ids = [int(i) for i in r.headers["location"].split("=")[1].split(",")]
+    con = sqlite3.connect(app.state.data_dir / "scriptcheck.db")
+    recs = {}
+    for rid in ids:
+        title, is_case = con.execute("select title, is_case from recordings where id=?", (rid,)).fetchone()
+        files = con.execute(
+            "select stored_path from media_files where recording_id=? order by position", (rid,)
+        ).fetchall()
+        recs[title] = (bool(is_case), [Path(p).name for (p,) in files])
+    assert recs == {
+        "CAM7_20260315_143000.wav 等 2 个文件": (
+            True,
+            ["CAM7_20260315_143000.wav", "CAM7_20260315_143010.wav"],
+        ),
+        "CAM8_20260315_143004.wav": (False, ["CAM8_20260315_143004.wav"]),
+        "memo.wav": (False, ["memo.wav"]),
+    }
+
+
 def test_admin_uploads_a_validated_guide(admin_client):
     app, client = admin_client
     token = csrf_of(client, "/admin/guides")
