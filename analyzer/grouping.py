@@ -138,20 +138,18 @@ class GroupSettings:
     tolerance_s: float = 5.0  # a next file may start this much before the previous ends (clock skew)
     device_tags: tuple[str, ...] = DEFAULT_DEVICE_TAGS
     generic_names: tuple[str, ...] = DEFAULT_GENERIC_NAMES
-    patterns: tuple[str, ...] = FILENAME_TIME_PATTERNS
+    patterns: tuple[str, ...] = FILENAME_TIME_PATTERNS  # the ones order_case reads case files with
 
     @classmethod
     def from_guide(cls, guide: Guide | None) -> GroupSettings:
         values = dict(getattr(guide, "settings", None) or {})
         cfg = resolve_settings(values)
         lists: Mapping[str, tuple[str, ...]] = getattr(guide, "grouping", None) or {}
-        regex = cfg.get("filename_regex")
         return cls(
             max_gap_s=float(values.get("group_max_gap_s", DEFAULT_MAX_GAP_S)),
             tolerance_s=max(float(cfg["file_gap_tolerance_s"]), float(cfg["clock_tolerance_s"])),
             device_tags=tuple(t.lower() for t in lists.get("device_tags", DEFAULT_DEVICE_TAGS)),
             generic_names=tuple(lists.get("generic_names", DEFAULT_GENERIC_NAMES)),
-            patterns=(regex,) if isinstance(regex, str) else tuple(regex or FILENAME_TIME_PATTERNS),
         )
 
 
