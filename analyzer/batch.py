@@ -96,6 +96,7 @@ def discover(
     together) that one device split from one recording become one case (analyzer.grouping)."""
     jobs: list[Job] = []
     given: list[Path] = []
+    given_at = 0  # the files given are grouped together; their jobs go where the first one was given
     for raw in inputs:
         p = Path(raw)
         if p.is_dir():
@@ -106,8 +107,9 @@ def discover(
                 continue
             jobs.extend(_walk(p, p, group, guide, probe))
         else:
+            given_at = given_at if given else len(jobs)
             given.append(p)
-    jobs.extend(_loose(given, None, group, guide, probe))
+    jobs[given_at:given_at] = _loose(given, None, group, guide, probe)
     seen: dict[str, int] = {}
     unique: list[Job] = []
     for j in jobs:
@@ -138,7 +140,12 @@ def _loose(
     from analyzer.grouping import group_paths
 
     unique = list(dict.fromkeys(files))
-    repeated = [f for i, f in enumerate(files) if f in files[:i]]  # the same file twice is two jobs
+    repeated: list[Path] = []  # the same file given twice is two jobs, as without grouping
+    seen: set[Path] = set()
+    for f in files:
+        if f in seen:
+            repeated.append(f)
+        seen.add(f)
     jobs: list[Job] = []
     for paths, why in group_paths([str(f) for f in unique], guide, probe=probe):
         first = Path(paths[0])

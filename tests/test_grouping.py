@@ -271,3 +271,35 @@ def test_guide_grouping_settings_are_validated(tmp_path):
         text.replace('device_tags = ["device_id"', 'device_tags = ["Comment", "device_id"'), "utf-8"
     )
     assert GroupSettings.from_guide(load_guide(ok)).device_tags[0] == "comment"
+
+
+def test_cli_passes_no_group_and_lists_the_groups_after_the_table(tmp_path, monkeypatch, capsys):
+    """`--no-group` reaches the batch; without it, the console names each group, its files and why."""
+    import analyzer.batch as batch
+    from analyzer.batch import BatchOutcome
+    from analyzer.cli import main
+
+    root, files = folder(tmp_path)
+    calls: list[bool] = []
+
+    def fake_run_batch(inputs, out, options, **kw):
+        calls.append(kw["group"])
+        jobs = discover(inputs, group=kw["group"], probe=fake_probe(files))
+        rows = [
+            {"path": j.name, "duration_s": 1.0, "profile": "", "profile_inferred": "", "score": 90.0,
+             "opening": "", "critical": 0, "flags": "", "error": ""}
+            for j in jobs
+        ]  # fmt: skip
+        return BatchOutcome(rows=rows, analysed=len(jobs), grouped=[j for j in jobs if j.grouping])
+
+    monkeypatch.setattr(batch, "run_batch", fake_run_batch)
+    assert main(["analyze", str(root), "-o", str(tmp_path / "out")]) == 0
+    text = capsys.readouterr().out
+    keys = list(files)
+    assert "自动合并的案件" in text and " → ".join(keys[:3]) in text and " → ".join(keys[3:5]) in text
+    assert (
+        "同一设备 DEVICE01（取自文件名），按文件名中的时间前后衔接，文件间隔 14 分 0 秒、6 分 0 秒" in text
+    )
+    assert f"{keys[0]} 等 3 个文件" in text
+    assert main(["analyze", str(root), "-o", str(tmp_path / "out"), "--no-group"]) == 0
+    assert calls == [True, False] and "自动合并" not in capsys.readouterr().out
