@@ -297,9 +297,7 @@ def test_cli_passes_no_group_and_lists_the_groups_after_the_table(tmp_path, monk
     text = capsys.readouterr().out
     keys = list(files)
     assert "自动合并的案件" in text and " → ".join(keys[:3]) in text and " → ".join(keys[3:5]) in text
-    assert (
-        "同一设备 DEVICE01（取自文件名），按文件名中的时间前后衔接，文件间隔 14 分 0 秒、6 分 0 秒" in text
-    )
+    assert "同一设备 DEVICE01（取自文件名），按文件名中的时间前后衔接，文件间隔 14 分 0 秒、6 分 0 秒" in text
     assert f"{keys[0]} 等 3 个文件" in text
     assert main(["analyze", str(root), "-o", str(tmp_path / "out"), "--no-group"]) == 0
     assert calls == [True, False] and "自动合并" not in capsys.readouterr().out
