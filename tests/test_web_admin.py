@@ -1,5 +1,6 @@
 """Admin side of the web app: bootstrap admin from the CLI, database location and WAL mode, users and
-roles, folder registration (in place, read only), guide upload (validated), default bind address.
+roles, folder registration (copied into the read-only store, the folder untouched), guide upload
+(validated), default bind address.
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ def test_admin_creates_user_changes_role_and_disables(admin_client):
     assert "用户管理" in client.get("/admin/log").text
 
 
-def test_admin_registers_a_folder_in_place(admin_client):
+def test_admin_registers_a_folder_by_copying_into_the_store(admin_client):
     app, client = admin_client
     case = app.state.data_dir / "inbox" / "case1"
     case.mkdir(parents=True)
@@ -124,12 +125,17 @@ def test_admin_registers_a_folder_in_place(admin_client):
         time.sleep(0.1)
     con = sqlite3.connect(app.state.data_dir / "scriptcheck.db")
     rows = con.execute(
-        "select stored_path, sha256, uploaded from media_files where recording_id=? order by position", (rid,)
+        "select stored_path, sha256, uploaded, original_name from media_files where recording_id=? "
+        "order by position",
+        (rid,),
     ).fetchall()
-    assert [Path(p).name for p, _s, _u in rows] == sorted(before)
-    for path, sha, uploaded in rows:
-        assert Path(path).parent == case and uploaded == 0  # not copied
+    assert [n for _p, _s, _u, n in rows] == sorted(before)
+    store = app.state.data_dir / "originals"
+    for path, sha, uploaded, name in rows:
+        assert Path(path).parent.parent == store and uploaded == 0  # a read-only copy in the store
+        assert Path(path).stat().st_mode & 0o777 == 0o444
         assert hashlib.sha256(Path(path).read_bytes()).hexdigest() == sha
+        assert Path(path).read_bytes() == (case / name).read_bytes()
     assert {p.name: (p.stat().st_mtime_ns, p.stat().st_mode) for p in case.iterdir()} == before  # untouched
 
 

@@ -39,6 +39,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--secure-cookies", action="store_true", help="仅通过 HTTPS 发送会话 Cookie（部署在 HTTPS 之后时）"
     )
     parser.add_argument(
+        "--max-upload-gb",
+        type=float,
+        default=4.0,
+        metavar="GB",
+        help="每个上传文件的大小上限（GB，默认 4）；超过的上传在读取过程中即被拒绝",
+    )
+    parser.add_argument(
+        "--user-quota-gb",
+        type=float,
+        default=100.0,
+        metavar="GB",
+        help="每个用户上传的原始文件与训练录音合计的磁盘配额（GB，默认 100；0 表示不限）",
+    )
+    parser.add_argument(
+        "--training-jobs-per-user",
+        type=int,
+        default=2,
+        metavar="N",
+        help="每个用户同时等待评分的练习录音数上限（默认 2）",
+    )
+    parser.add_argument(
         "--create-admin",
         metavar="NAME",
         help="创建管理员账号后退出（密码取自环境变量 SCRIPTCHECK_ADMIN_PASSWORD，否则提示输入）",
@@ -47,6 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _config(args: argparse.Namespace):
     from analyzer.web.app import WebConfig
+    from analyzer.web.uploads import GIB
 
     return WebConfig(
         data_dir=Path(args.data_dir).expanduser(),
@@ -55,6 +77,9 @@ def _config(args: argparse.Namespace):
         guide=args.guide,
         workers=args.workers,
         secure_cookies=args.secure_cookies,
+        max_upload_bytes=int(args.max_upload_gb * GIB),
+        user_quota_bytes=int(args.user_quota_gb * GIB) or None,
+        training_jobs_per_user=max(1, args.training_jobs_per_user),
     )
 
 

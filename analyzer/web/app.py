@@ -27,8 +27,19 @@ from analyzer.web import audit_log, routes_admin, routes_review, routes_train
 from analyzer.web.auth import SESSION_COOKIE, authenticate, end_session, start_session
 from analyzer.web.db import ROLE_TITLES, database_url, make_engine, make_sessionmaker
 from analyzer.web.deps import DB, CsrfViewer, LoggedIn, LoginRequired, error_page, render
-from analyzer.web.jobs import AnalysisWorker, AnalyzeFn, run_pipeline
-from analyzer.web.storage import OriginalStore
+from analyzer.web.jobs import (
+    AnalysisWorker,
+    AnalyzeFn,
+    TrainFn,
+    TrainingWorker,
+    load_output,
+    rewrite_paths,
+    run_pipeline,
+    run_training,
+    save_output,
+)
+from analyzer.web.storage import OriginalStore, StorageError
+from analyzer.web.uploads import GIB, UploadGate
 
 HERE = Path(__file__).resolve().parent
 LOGIN_CSRF_COOKIE = "sc_login_csrf"
@@ -44,26 +55,75 @@ class WebConfig:
     guide: str | None = None  # default phrase guide (name or path); None = the package default
     workers: int = 1
     secure_cookies: bool = False  # set when served behind HTTPS
+    max_upload_bytes: int = 4 * GIB  # per uploaded file
+    user_quota_bytes: int | None = 100 * GIB  # uploaded originals + training recordings; None: no quota
+    training_jobs_per_user: int = 2  # attempts waiting or being evaluated at once
 
 
 def _home_for(role: str) -> str:
     return "/train" if role == "trainee" else "/queue"
 
 
-def create_app(config: WebConfig, *, analyze: AnalyzeFn | None = None, start_worker: bool = True) -> FastAPI:
+def adopt_registered_originals(sessions, store: OriginalStore, data_dir: Path) -> None:
+    """Databases from before the store held every original point at files registered in place: copy
+    each one that still hashes as registered into the store (and its report's paths with it). One that
+    no longer does keeps its old path, which is never served, and gets an integrity alarm."""
+    from sqlalchemy import select
+
+    from analyzer.web.db import Recording
+
+    with sessions() as db:
+        for rec in db.scalars(select(Recording)):
+            moved: dict[str, str] = {}
+            for f in rec.files:
+                if store.contains(f.stored_path):
+                    continue
+                try:
+                    saved = store.ingest(Path(f.stored_path), data_dir, [data_dir / "inbox"])
+                except (StorageError, OSError) as err:
+                    saved, reason = None, str(err).split("：", 1)[-1]
+                else:
+                    reason = "" if saved.sha256 == f.sha256 else "内容与登记时的 SHA-256 不符"
+                if reason:
+                    if saved is not None:
+                        store.discard(saved)
+                    alarm = f"{f.original_name}：未能迁入只读存储（{reason}），已停止播放和导出原始文件"
+                    if alarm not in rec.integrity_alarm:
+                        rec.integrity_alarm = "；".join(a for a in (rec.integrity_alarm, alarm) if a)
+                    continue
+                moved[f.stored_path] = str(saved.path)
+                f.stored_path = str(saved.path)
+            if moved and rec.result_dir and (output := load_output(rec.result_dir)) is not None:
+                output.recording = rewrite_paths(output.recording, moved)
+                save_output(Path(rec.result_dir), output)
+            db.commit()
+
+
+def create_app(
+    config: WebConfig,
+    *,
+    analyze: AnalyzeFn | None = None,
+    train: TrainFn | None = None,
+    start_worker: bool = True,
+) -> FastAPI:
     data_dir = config.data_dir.resolve()
     for sub in ("originals", "results", "training", "guides", "inbox", "tmp"):
         (data_dir / sub).mkdir(parents=True, exist_ok=True)
     engine = make_engine(database_url(config.db, data_dir))
     sessions = make_sessionmaker(engine)
     worker = AnalysisWorker(sessions, data_dir / "results", analyze or run_pipeline, workers=config.workers)
+    trainer = TrainingWorker(sessions, data_dir, train or run_training)
+    store = OriginalStore(data_dir / "originals")
+    adopt_registered_originals(sessions, store, data_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if start_worker:
             worker.start()
+            trainer.start()
         yield
         worker.stop()
+        trainer.stop()
 
     app = FastAPI(
         title="Scriptcheck 审阅", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
@@ -73,7 +133,8 @@ def create_app(config: WebConfig, *, analyze: AnalyzeFn | None = None, start_wor
     app.state.engine = engine
     app.state.sessions = sessions
     app.state.worker = worker
-    app.state.store = OriginalStore(data_dir / "originals")
+    app.state.training_worker = trainer
+    app.state.store = store
     app.state.import_roots = [p.resolve() for p in (config.import_roots or [data_dir / "inbox"])]
     app.state.failed_logins = {}
     app.state.play_log = {}  # (session, recording, file) -> last logged play
@@ -93,6 +154,14 @@ def create_app(config: WebConfig, *, analyze: AnalyzeFn | None = None, start_wor
         if exc.status_code == 404 and message == "Not Found":
             message = "页面不存在"
         return error_page(request, exc.status_code, message)
+
+    app.add_middleware(
+        UploadGate,
+        sessions=sessions,
+        data_dir=data_dir,
+        max_upload_bytes=config.max_upload_bytes,
+        user_quota_bytes=config.user_quota_bytes,
+    )
 
     @app.middleware("http")
     async def _security_headers(request: Request, call_next):

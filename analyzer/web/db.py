@@ -67,7 +67,8 @@ class WebSession(Base):
 
 
 class MediaFile(Base):
-    """One original file. Uploaded ones are copied read-only under data-dir; registered ones stay put."""
+    """One original file, copied read-only into the store under data-dir (uploaded or registered);
+    `uploaded` is False for one registered from a server folder (then it counts against no quota)."""
 
     __tablename__ = "media_files"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -163,6 +164,24 @@ class LogHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, default=0)
     hash: Mapped[str] = mapped_column(String(64), default="")
+
+
+class TrainingJob(Base):
+    """One training attempt waiting for, or given, its evaluation (transcription runs off the request)."""
+
+    __tablename__ = "training_jobs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    target: Mapped[str] = mapped_column(String(64))
+    guide: Mapped[str] = mapped_column(String(255), default="")
+    audio_path: Mapped[str] = mapped_column(Text)
+    audio_name: Mapped[str] = mapped_column(String(255), default="")
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|running|done|error
+    error: Mapped[str] = mapped_column(Text, default="")
+    attempt_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    user: Mapped[User] = relationship()
 
 
 class Setting(Base):

@@ -1,31 +1,59 @@
 """Evidence bundle (第十三条): the untouched original(s), their SHA-256, the report, the reviewer's
 decisions and an extraction note (提取说明) naming the extractor and the time.
+
+An original is put in only when the bytes written hash to the SHA-256 recorded at import; the bundle
+is built in an unnamed temporary file, so parallel exports never share a name and a failed or
+interrupted one leaves nothing behind.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import re
+import secrets
+import tempfile
 import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import BinaryIO
 
 from analyzer import __version__
-from analyzer.web.db import AccessGrant, Decision, Recording, User
+from analyzer.web.db import AccessGrant, Decision, MediaFile, Recording, User
 from analyzer.web.jobs import AnalysisOutput, render_report_html, rewrite_paths
 from analyzer.web.privacy import mask_data, mask_recording
+from analyzer.web.storage import StorageError
 
 BEIJING = timezone(timedelta(hours=8))
 MASKED_NOTE = "报告中的身份证号、电话号码、车牌及证件号码已脱敏"
 UNMASKED_NOTE = "未脱敏（管理员要求，已记入访问日志）"
 
 
+_WINDOWS_BAD = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
+_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$", re.IGNORECASE)
+
+
+def windows_safe(name: str, fallback: str) -> str:
+    """A member name every unzip tool can write, Windows Explorer included: no <>:"/\\|?* or control
+    characters, no trailing dot or space, no device name (CON, NUL, COM1…)."""
+    name = _WINDOWS_BAD.sub("_", name).rstrip(" .")
+    if not name or name.strip("_") == "":
+        return fallback
+    if _WINDOWS_RESERVED.match(name):
+        name = "_" + name
+    return name
+
+
 def _member_names(rec: Recording) -> list[str]:
     names, seen = [], set()
     for f in rec.files:
-        name = Path(f.original_name).name or f"file{f.position}"
-        if name in seen:
+        name = windows_safe(Path(f.original_name).name, f"file{f.position}")
+        if name.casefold() in seen:  # Windows file names ignore case
             name = f"{f.position}_{name}"
-        seen.add(name)
+        seen.add(name.casefold())
         names.append(f"原始文件/{name}")
     return names
 
@@ -38,6 +66,7 @@ def extraction_note(
     names: list[str],
     unmasked: bool,
     integrity_problems: list[str],
+    omitted: set[str] = frozenset(),
 ) -> str:
     lines = [
         "提取说明",
@@ -53,7 +82,8 @@ def extraction_note(
         "原始文件（自存储系统复制，未经任何修改；SHA-256 见 SHA256SUMS.txt）：",
     ]
     for name, f in zip(names, rec.files, strict=True):
-        lines.append(f"  {name}  大小 {f.size_bytes} 字节  SHA-256 {f.sha256}")
+        left_out = "  （校验不通过，未包含在证据包中）" if name in omitted else ""
+        lines.append(f"  {name}  大小 {f.size_bytes} 字节  SHA-256 {f.sha256}{left_out}")
     lines.append("")
     if integrity_problems:
         lines.append("完整性校验：不通过！" + "；".join(integrity_problems))
@@ -69,6 +99,30 @@ def extraction_note(
     return "\n".join(lines)
 
 
+class _Mismatch(Exception):
+    """An original's bytes did not hash to its recorded SHA-256 while being written into the bundle."""
+
+
+@dataclass
+class EvidenceZip:
+    file: BinaryIO  # anonymous temporary file (no name on disk): closing it frees the space
+    size: int
+    name: str  # download name, unique per export
+    problems: list[str]
+
+
+def _add_original(zf: zipfile.ZipFile, member: str, source: BinaryIO, sha256: str) -> None:
+    digest = hashlib.sha256()
+    info = zipfile.ZipInfo(member, date_time=datetime.now().timetuple()[:6])
+    info.compress_type = zipfile.ZIP_STORED  # byte for byte
+    with zf.open(info, "w", force_zip64=True) as out:
+        while chunk := source.read(1 << 20):
+            digest.update(chunk)
+            out.write(chunk)
+    if digest.hexdigest() != sha256:
+        raise _Mismatch(member)
+
+
 def build_evidence_zip(
     out_dir: Path,
     rec: Recording,
@@ -78,16 +132,61 @@ def build_evidence_zip(
     grant: AccessGrant,
     *,
     unmasked: bool,
-    integrity_problems: list[str],
-) -> Path:
+    open_original: Callable[[MediaFile], BinaryIO],
+) -> EvidenceZip:
+    """The bundle in an unnamed temporary file under `out_dir`. Each original is hashed as it is written;
+    one that does not match its recorded SHA-256 (or cannot be opened) is left out, and the note says so."""
     when = datetime.now(UTC)
     names = _member_names(rec)
-    zip_path = out_dir / f"evidence-{rec.id}-{when:%Y%m%dT%H%M%SZ}-{extractor.username}.zip"
-    sums = "".join(f"{f.sha256}  {name}\n" for name, f in zip(names, rec.files, strict=True))
-    tmp = zip_path.with_suffix(".part")
-    with zipfile.ZipFile(tmp, "w") as zf:
+    problems: dict[str, str] = {}
+    download = f"evidence-{rec.id}-{when:%Y%m%dT%H%M%S}-{secrets.token_hex(4)}-{extractor.username}.zip"
+    for _attempt in range(len(rec.files) + 1):
+        fh = tempfile.TemporaryFile(dir=out_dir, prefix="evidence-")
+        try:
+            _write_bundle(
+                fh, when, names, problems, rec, output, decisions, extractor, grant, unmasked, open_original
+            )
+        except _Mismatch as bad:
+            fh.close()
+            f = rec.files[names.index(str(bad))]
+            problems[str(bad)] = f"{f.original_name}：当前内容与入库时的 SHA-256（{f.sha256[:16]}…）不符"
+            continue
+        except BaseException:
+            fh.close()
+            raise
+        size = fh.seek(0, os.SEEK_END)
+        fh.seek(0)
+        return EvidenceZip(file=fh, size=size, name=download, problems=list(problems.values()))
+    raise RuntimeError("evidence bundle could not be built")
+
+
+def _write_bundle(
+    fh: BinaryIO,
+    when: datetime,
+    names: list[str],
+    problems: dict[str, str],
+    rec: Recording,
+    output: AnalysisOutput | None,
+    decisions: list[Decision],
+    extractor: User,
+    grant: AccessGrant,
+    unmasked: bool,
+    open_original: Callable[[MediaFile], BinaryIO],
+) -> None:
+    with zipfile.ZipFile(fh, "w", allowZip64=True) as zf:
         for name, f in zip(names, rec.files, strict=True):
-            zf.write(f.stored_path, name, compress_type=zipfile.ZIP_STORED)  # read only, byte for byte
+            if name in problems:
+                continue
+            try:
+                source = open_original(f)
+            except (StorageError, OSError) as err:
+                problems[name] = f"{f.original_name}：{str(err) or '不可读'}"
+                continue
+            with source:
+                _add_original(zf, name, source, f.sha256)
+        sums = "".join(
+            f"{f.sha256}  {name}\n" for name, f in zip(names, rec.files, strict=True) if name not in problems
+        )
         zf.writestr("SHA256SUMS.txt", sums)
         if output is not None:
             recording = output.recording if unmasked else mask_recording(output.recording)
@@ -115,8 +214,7 @@ def build_evidence_zip(
             ],
         }
         zf.writestr("review.json", json.dumps(review, ensure_ascii=False, indent=1))
-        zf.writestr(
-            "提取说明.txt", extraction_note(rec, extractor, grant, when, names, unmasked, integrity_problems)
+        note = extraction_note(
+            rec, extractor, grant, when, names, unmasked, list(problems.values()), set(problems)
         )
-    tmp.replace(zip_path)
-    return zip_path
+        zf.writestr("提取说明.txt", note)

@@ -20,8 +20,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from analyzer.web.db import Recording, utcnow
+from analyzer.web.db import Recording, TrainingJob, utcnow
 from analyzer.web.review import open_flags, recompute_final_score
+from analyzer.web.storage import public_message
 
 log = logging.getLogger("scriptcheck.web")
 
@@ -87,6 +88,10 @@ def run_pipeline(paths: list[str], guide: str | None, progress: Progress) -> Ana
     return AnalysisOutput(recording=recording, guide=report.guide_to_dict(result.guide))
 
 
+def first_line(err: BaseException) -> str:
+    return (str(err).splitlines() or [type(err).__name__])[0]
+
+
 def rewrite_paths(recording: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:
     """A copy of the report with the stored originals' paths replaced (bundle names, media URLs)."""
 
@@ -124,28 +129,32 @@ def load_output(result_dir: str) -> AnalysisOutput | None:
     return AnalysisOutput(recording=doc["recordings"][0], guide=doc.get("guide") or {})
 
 
-class AnalysisWorker:
-    """One daemon thread per worker; each claims the oldest queued recording and analyses it."""
+class QueueWorker:
+    """Daemon threads that claim queued rows from the database one at a time (state survives a restart)."""
 
-    def __init__(
-        self, sessions: sessionmaker, results_root: Path, analyze: AnalyzeFn, workers: int = 1
-    ) -> None:
+    thread_name = "scriptcheck-job"
+
+    def __init__(self, sessions: sessionmaker, workers: int = 1) -> None:
         self.sessions = sessions
-        self.results_root = results_root
-        self.analyze = analyze
         self.workers = max(1, workers)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._claim_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
 
+    def requeue(self) -> None:
+        """Put back what a restart interrupted."""
+
+    def claim(self) -> int | None:
+        raise NotImplementedError
+
+    def process(self, item_id: int) -> None:
+        raise NotImplementedError
+
     def start(self) -> None:
-        with self.sessions() as db:  # a restart picks up what was interrupted
-            for rec in db.scalars(select(Recording).where(Recording.status == "running")):
-                rec.status, rec.stage, rec.progress = "queued", "排队中（服务重启后重新分析）", 0.0
-            db.commit()
+        self.requeue()
         for i in range(self.workers):
-            t = threading.Thread(target=self._loop, name=f"scriptcheck-analysis-{i}", daemon=True)
+            t = threading.Thread(target=self._loop, name=f"{self.thread_name}-{i}", daemon=True)
             t.start()
             self._threads.append(t)
 
@@ -159,7 +168,39 @@ class AnalysisWorker:
         self._wake.set()
 
     def _claim(self) -> int | None:
-        with self._claim_lock, self.sessions() as db:
+        with self._claim_lock:
+            return self.claim()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            item_id = self._claim()
+            if item_id is None:
+                self._wake.wait(timeout=2.0)
+                self._wake.clear()
+                continue
+            self.process(item_id)
+
+
+class AnalysisWorker(QueueWorker):
+    """Analyses queued recordings with the pipeline, one per worker thread."""
+
+    thread_name = "scriptcheck-analysis"
+
+    def __init__(
+        self, sessions: sessionmaker, results_root: Path, analyze: AnalyzeFn, workers: int = 1
+    ) -> None:
+        super().__init__(sessions, workers)
+        self.results_root = results_root
+        self.analyze = analyze
+
+    def requeue(self) -> None:
+        with self.sessions() as db:
+            for rec in db.scalars(select(Recording).where(Recording.status == "running")):
+                rec.status, rec.stage, rec.progress = "queued", "排队中（服务重启后重新分析）", 0.0
+            db.commit()
+
+    def claim(self) -> int | None:
+        with self.sessions() as db:
             rec = db.scalars(
                 select(Recording).where(Recording.status == "queued").order_by(Recording.id).limit(1)
             ).first()
@@ -169,19 +210,11 @@ class AnalysisWorker:
             db.commit()
             return rec.id
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            rec_id = self._claim()
-            if rec_id is None:
-                self._wake.wait(timeout=2.0)
-                self._wake.clear()
-                continue
-            self.process(rec_id)
-
     def process(self, rec_id: int) -> None:
         with self.sessions() as db:
             rec = db.get(Recording, rec_id)
             paths = [f.stored_path for f in rec.files]
+            names = {f.stored_path: f.original_name for f in rec.files}
             guide = rec.guide or None
         last_write = [0.0]
 
@@ -204,7 +237,7 @@ class AnalysisWorker:
             with self.sessions() as db:
                 rec = db.get(Recording, rec_id)
                 rec.status, rec.stage, rec.finished_at = "error", "分析失败", utcnow()
-                rec.error = (str(err).splitlines() or [type(err).__name__])[0][:500]
+                rec.error = public_message(first_line(err), names, [self.results_root.parent])[:500]
                 db.commit()
             return
         with self.sessions() as db:
@@ -272,3 +305,56 @@ def run_training(
         audio_path, target, load_guide(guide or None), trainee=trainee, store=training_store(data_dir)
     )
     return feedback.to_dict()
+
+
+TrainFn = Callable[[str, str, str | None, str, Path], dict[str, Any]]
+
+
+class TrainingWorker(QueueWorker):
+    """Evaluates queued training attempts (transcription takes seconds to minutes: never in a request).
+    A failed attempt's recording is deleted; the trainee sees why on the attempt's page."""
+
+    thread_name = "scriptcheck-training"
+
+    def __init__(self, sessions: sessionmaker, data_dir: Path, train: TrainFn, workers: int = 1) -> None:
+        super().__init__(sessions, workers)
+        self.data_dir = data_dir
+        self.train = train
+
+    def requeue(self) -> None:
+        with self.sessions() as db:
+            for job in db.scalars(select(TrainingJob).where(TrainingJob.status == "running")):
+                job.status = "queued"
+            db.commit()
+
+    def claim(self) -> int | None:
+        with self.sessions() as db:
+            job = db.scalars(
+                select(TrainingJob).where(TrainingJob.status == "queued").order_by(TrainingJob.id).limit(1)
+            ).first()
+            if job is None:
+                return None
+            job.status = "running"
+            db.commit()
+            return job.id
+
+    def process(self, job_id: int) -> None:
+        with self.sessions() as db:
+            job = db.get(TrainingJob, job_id)
+            audio, name, target, guide = job.audio_path, job.audio_name, job.target, job.guide or None
+            username = job.user.username
+        try:
+            feedback = self.train(audio, target, guide, username, self.data_dir)
+        except Exception as err:  # undecodable audio and the like: the trainee sees why
+            log.info("training attempt %s failed: %s", job_id, traceback.format_exc())
+            Path(audio).unlink(missing_ok=True)
+            reason = public_message(first_line(err), {audio: name}, [self.data_dir])
+            with self.sessions() as db:
+                job = db.get(TrainingJob, job_id)
+                job.status, job.error, job.finished_at = "error", reason[:500], utcnow()
+                db.commit()
+            return
+        with self.sessions() as db:
+            job = db.get(TrainingJob, job_id)
+            job.status, job.attempt_id, job.finished_at = "done", int(feedback["attempt_id"]), utcnow()
+            db.commit()

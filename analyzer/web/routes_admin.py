@@ -18,6 +18,8 @@ from analyzer.web import audit_log
 from analyzer.web.auth import AuthError, create_user, set_password
 from analyzer.web.db import ROLES, Setting, User
 from analyzer.web.deps import DB, AdminViewer, CsrfViewer, Viewer, render
+from analyzer.web.jobs import first_line
+from analyzer.web.storage import public_message
 
 router = APIRouter(prefix="/admin")
 
@@ -178,9 +180,8 @@ def upload_guide(request: Request, file: Annotated[UploadFile, File()], viewer: 
         load_guide(tmp)
     except Exception as err:
         os.unlink(tmp)
-        return _guides_page(
-            request, viewer, db, f"{name}：{str(err).splitlines()[0] if str(err) else err}", status_code=400
-        )
+        reason = public_message(first_line(err), {tmp: name}, [request.app.state.data_dir])
+        return _guides_page(request, viewer, db, f"{name}：{reason}", status_code=400)
     os.replace(tmp, _guide_dir(request) / name)
     audit_log.append(
         db,

@@ -5,18 +5,20 @@ HTTP Range, purpose gate and access log (第十四条), evidence export (第十�
 from __future__ import annotations
 
 import json
+import os
+import re
 import time
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.background import BackgroundTask
 
-from analyzer.media import sha256_file
 from analyzer.report import GAP_TITLES
 from analyzer.web import audit_log
 from analyzer.web.db import AccessGrant, Decision, MediaFile, Recording, utcnow
@@ -27,7 +29,17 @@ from analyzer.web.privacy import mask_recording
 from analyzer.web.review import ACTIONS, finding_points, keyed_findings, latest_decisions, open_flags
 from analyzer.web.review import recompute_final_score as _recompute
 from analyzer.web.routes_admin import default_guide
-from analyzer.web.storage import StorageError, guess_mime, list_media, resolve_inside
+from analyzer.web.storage import (
+    OriginalStore,
+    StorageError,
+    StoredFile,
+    UploadTooLarge,
+    list_media,
+    mime_for,
+    resolve_inside,
+    safe_upload_name,
+)
+from analyzer.web.uploads import fmt_bytes, remaining_quota
 
 router = APIRouter()
 
@@ -114,13 +126,8 @@ def import_form(request: Request, viewer: StaffViewer):
     return render(request, "import.html", viewer, roots=request.app.state.import_roots, error="")
 
 
-def _queue(
-    db: Session,
-    request: Request,
-    viewer: Viewer,
-    title: str,
-    is_case: bool,
-    files: list[MediaFile],
+def _new_recording(
+    db: Session, request: Request, viewer: Viewer, title: str, is_case: bool, files: list[MediaFile]
 ) -> Recording:
     rec = Recording(
         title=title[:255],
@@ -130,10 +137,38 @@ def _queue(
         files=files,
     )
     db.add(rec)
-    db.commit()
-    _log(db, viewer, "import", rec, detail="; ".join(f"{f.original_name} sha256={f.sha256}" for f in files))
-    request.app.state.worker.notify()
     return rec
+
+
+def _commit_imports(
+    db: Session, request: Request, viewer: Viewer, created: list[Recording], source: str = ""
+) -> RedirectResponse:
+    """All recordings of one import in one transaction, then their log entries and the worker's wake-up."""
+    db.commit()
+    for rec in created:
+        detail = "; ".join(f"{f.original_name} sha256={f.sha256}" for f in rec.files)
+        _log(db, viewer, "import", rec, detail=detail + (f"；登记自 {source}" if source else ""))
+    request.app.state.worker.notify()
+    return RedirectResponse("/queue?imported=" + ",".join(str(r.id) for r in created), status_code=303)
+
+
+def _discard(db: Session, store: OriginalStore, saved: list[StoredFile]) -> None:
+    """Undo the store writes of a failed import (a file another recording uses stays)."""
+    db.rollback()
+    for s in saved:
+        if db.scalar(select(MediaFile.id).where(MediaFile.stored_path == str(s.path)).limit(1)) is None:
+            store.discard(s)
+
+
+def _import_error(request: Request, viewer: Viewer, status: int, message: str):
+    return render(
+        request,
+        "import.html",
+        viewer,
+        status_code=status,
+        roots=request.app.state.import_roots,
+        error=message,
+    )
 
 
 @router.post("/import/upload")
@@ -146,39 +181,50 @@ def import_upload(
     as_case: Annotated[str, Form()] = "",
 ):
     must_be_staff(viewer, "导入")
-    store = request.app.state.store
+    store: OriginalStore = request.app.state.store
+    config = request.app.state.config
+    left = remaining_quota(db, viewer.user.id, request.app.state.data_dir, config.user_quota_bytes)
+    saved: list[StoredFile] = []
     stored: list[MediaFile] = []
     try:
         for i, up in enumerate(files):
-            saved = store.save_upload(up.file, up.filename or "")
+            name = safe_upload_name(up.filename or "")
+            limit, too_large = (
+                config.max_upload_bytes,
+                f"文件过大（每个文件最多 {fmt_bytes(config.max_upload_bytes)}）",
+            )
+            if left is not None and left - sum(s.size_bytes for s in saved) < limit:
+                limit = left - sum(s.size_bytes for s in saved)
+                too_large = f"超出个人存储配额（剩余 {fmt_bytes(max(0, left))}），请联系管理员"
+            item = store.save_upload(up.file, name, max_bytes=limit, too_large=too_large)
+            saved.append(item)
             stored.append(
                 MediaFile(
                     position=i,
-                    stored_path=str(saved.path),
-                    original_name=up.filename or "",
-                    sha256=saved.sha256,
-                    size_bytes=saved.size_bytes,
-                    mime=guess_mime(up.filename or ""),
+                    stored_path=str(item.path),
+                    original_name=name,
+                    sha256=item.sha256,
+                    size_bytes=item.size_bytes,
+                    mime=mime_for(item.path, name),
                     uploaded=True,
                 )
             )
+        created: list[Recording] = []
+        if as_case and len(stored) > 1:
+            created.append(
+                _new_recording(db, request, viewer, title or stored[0].original_name, True, stored)
+            )
+        else:
+            for m in stored:
+                m.position = 0
+                created.append(_new_recording(db, request, viewer, title or m.original_name, False, [m]))
+        return _commit_imports(db, request, viewer, created)
     except StorageError as err:
-        return render(
-            request,
-            "import.html",
-            viewer,
-            status_code=400,
-            roots=request.app.state.import_roots,
-            error=str(err),
-        )
-    created: list[Recording] = []
-    if as_case and len(stored) > 1:
-        created.append(_queue(db, request, viewer, title or stored[0].original_name, True, stored))
-    else:
-        for m in stored:
-            m.position = 0
-            created.append(_queue(db, request, viewer, title or m.original_name, False, [m]))
-    return RedirectResponse("/queue?imported=" + ",".join(str(r.id) for r in created), status_code=303)
+        _discard(db, store, saved)
+        return _import_error(request, viewer, 413 if isinstance(err, UploadTooLarge) else 400, str(err))
+    except BaseException:
+        _discard(db, store, saved)
+        raise
 
 
 @router.post("/import/folder")
@@ -189,7 +235,8 @@ def import_folder(
     db: DB,
     mode: Annotated[str, Form()] = "case",
 ):
-    """Register files in place (never copied or modified); only inside the configured import roots."""
+    """Register the files of a folder inside the configured import roots: each is copied into the
+    read-only store (the folder is only read) and served from there; a symlink is refused."""
     if viewer.user.role != "admin":
         raise HTTPException(status_code=403, detail="只有管理员可以登记服务器上的文件夹")
     roots: list[Path] = request.app.state.import_roots
@@ -224,10 +271,6 @@ def import_folder(
             groups.append((title, [Path(p) for p in paths]))
     else:
         groups = [(resolved.name, list_media(resolved))]
-    # a symlinked file must not lead out of the import root either
-    groups = [
-        (name, [p for p in paths if p.resolve().is_relative_to(root.resolve())]) for name, paths in groups
-    ]
     groups = [(name, paths) for name, paths in groups if paths]
     if not groups:
         return render(
@@ -238,22 +281,35 @@ def import_folder(
             roots=roots,
             error=f"{folder}：没有可分析的媒体文件",
         )
-    created = []
-    for name, paths in groups:
-        media = [
-            MediaFile(
-                position=i,
-                stored_path=str(p),
-                original_name=p.name,
-                sha256=sha256_file(p),
-                size_bytes=p.stat().st_size,
-                mime=guess_mime(p.name),
-                uploaded=False,
-            )
-            for i, p in enumerate(paths)
-        ]
-        created.append(_queue(db, request, viewer, name, len(media) > 1, media))
-    return RedirectResponse("/queue?imported=" + ",".join(str(r.id) for r in created), status_code=303)
+    data_dir: Path = request.app.state.data_dir
+    store: OriginalStore = request.app.state.store
+    saved: list[StoredFile] = []
+    created: list[Recording] = []
+    try:
+        for name, paths in groups:
+            media = []
+            for i, p in enumerate(paths):
+                item = store.ingest(p, data_dir, [data_dir / "inbox"])
+                saved.append(item)
+                media.append(
+                    MediaFile(
+                        position=i,
+                        stored_path=str(item.path),
+                        original_name=p.name,
+                        sha256=item.sha256,
+                        size_bytes=item.size_bytes,
+                        mime=mime_for(item.path, p.name),
+                        uploaded=False,
+                    )
+                )
+            created.append(_new_recording(db, request, viewer, name, len(media) > 1, media))
+        return _commit_imports(db, request, viewer, created, source=folder)
+    except StorageError as err:
+        _discard(db, store, saved)
+        return _import_error(request, viewer, 400, f"{folder}：{err}")
+    except BaseException:
+        _discard(db, store, saved)
+        raise
 
 
 # ---------------------------------------------------------------- queue
@@ -380,26 +436,30 @@ def _granted(db: Session, viewer: Viewer, rid: int) -> AccessGrant:
 # ---------------------------------------------------------------- integrity (第十二条)
 
 
-def verify_files(
-    request: Request, db: Session, viewer: Viewer, rec: Recording, *, use_cache: bool
-) -> list[str]:
-    """Re-hash the originals; a mismatch raises the recording's alarm and is logged. Returns the problems."""
-    store = request.app.state.store
+def verify_files(request: Request, db: Session, viewer: Viewer, rec: Recording) -> list[str]:
+    """Re-hash the originals in the store (an unchanged inode verified before is not read again); a
+    mismatch raises the recording's alarm and is logged. Returns the problems."""
+    store: OriginalStore = request.app.state.store
     problems = []
     for f in rec.files:
-        if not store.verify(Path(f.stored_path), f.sha256, use_cache=use_cache):
-            problems.append(
-                f"{f.original_name}：当前内容与入库时的 SHA-256（{f.sha256[:16]}…）不符或文件不可读"
-            )
+        reason = store.verify(f.stored_path, f.sha256)
+        if reason:
+            problems.append(f"{f.original_name}：{reason}（入库时 SHA-256 {f.sha256[:16]}…）")
+    set_alarm(db, viewer, rec, problems)
+    return problems
+
+
+def set_alarm(
+    db: Session, viewer: Viewer, rec: Recording, problems: list[str], *, clear: bool = True
+) -> None:
     alarm = "；".join(problems)
     if alarm and alarm != rec.integrity_alarm:
         rec.integrity_alarm = alarm
         db.commit()
         _log(db, viewer, "integrity_alarm", rec, detail=alarm)
-    elif not alarm and rec.integrity_alarm:
+    elif not alarm and rec.integrity_alarm and clear:
         rec.integrity_alarm = ""
         db.commit()
-    return problems
 
 
 # ---------------------------------------------------------------- recording page
@@ -552,7 +612,7 @@ def recording_page(request: Request, rid: int, viewer: StaffViewer, db: DB):
     grant = _grant(db, viewer, rid)
     if grant is None:
         return RedirectResponse(f"/recordings/{rid}/purpose", status_code=303)
-    verify_files(request, db, viewer, rec, use_cache=True)
+    verify_files(request, db, viewer, rec)
     _log(db, viewer, "view", rec, grant)
     output: AnalysisOutput | None = load_output(rec.result_dir) if rec.status == "done" else None
     data = output.recording if output else {}
@@ -617,10 +677,15 @@ def media(request: Request, rid: int, pos: int, viewer: StaffViewer, db: DB, nam
     f = next((m for m in rec.files if m.position == pos), None)
     if f is None:
         raise HTTPException(status_code=404, detail="文件不存在")
-    if verify_files(request, db, viewer, rec, use_cache=True):
+    store: OriginalStore = request.app.state.store
+    try:
+        fh = store.open_verified(f.stored_path, f.sha256)
+    except (StorageError, OSError) as err:
+        reason = str(err) if isinstance(err, StorageError) else "原始文件不可读"
+        set_alarm(db, viewer, rec, [f"{f.original_name}：{reason}（入库时 SHA-256 {f.sha256[:16]}…）"])
         raise HTTPException(
             status_code=409, detail="完整性告警：原始文件的 SHA-256 与入库时不符，已停止播放并记录"
-        )
+        ) from None
     plays: dict = request.app.state.play_log
     key = (viewer.session.id, rid, pos)
     if time.monotonic() - plays.get(key, -1e9) > PLAY_LOG_WINDOW_S:
@@ -634,12 +699,50 @@ def media(request: Request, rid: int, pos: int, viewer: StaffViewer, db: DB, nam
             target=f.original_name,
             detail=request.headers.get("range", "全部"),
         )
-    return FileResponse(
-        f.stored_path,
-        media_type=f.mime,
-        filename=f.original_name,
-        content_disposition_type="inline",
-        headers={"Cache-Control": "no-store"},
+    return ranged_response(fh, f.mime, f.original_name, request.headers.get("range"))
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def _stream(fh: BinaryIO, start: int, length: int) -> Iterator[bytes]:
+    """`length` bytes from `start` of the open (already verified) file, then the file is closed."""
+    try:
+        fh.seek(start)
+        while length > 0:
+            chunk = fh.read(min(length, 1 << 20))
+            if not chunk:
+                break
+            length -= len(chunk)
+            yield chunk
+    finally:
+        fh.close()
+
+
+def ranged_response(fh: BinaryIO, mime: str, name: str, range_header: str | None) -> Response:
+    """The open file, whole or one byte range (RFC 9110: several ranges may be answered with the whole)."""
+    size = os.fstat(fh.fileno()).st_size
+    headers = {
+        "Accept-Ranges": "bytes",
+        "Cache-Control": "no-store",
+        "Content-Disposition": f"inline; filename*=utf-8''{quote(name)}",
+    }
+    start, end, status = 0, size - 1, 200
+    match = _RANGE.match((range_header or "").strip())
+    if match and (match.group(1) or match.group(2)):
+        first, last = match.groups()
+        if first:
+            start, end = int(first), min(int(last), size - 1) if last else size - 1
+        else:
+            start, end = max(0, size - int(last)), size - 1
+        if start > end or start >= size:
+            fh.close()
+            return Response(status_code=416, headers={"Content-Range": f"bytes */{size}"})
+        status = 206
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    headers["Content-Length"] = str(end - start + 1)
+    return StreamingResponse(
+        _stream(fh, start, end - start + 1), status_code=status, media_type=mime, headers=headers
     )
 
 
@@ -713,10 +816,10 @@ def export(request: Request, rid: int, viewer: CsrfViewer, db: DB, unmasked: Ann
     rec = _recording(db, rid)
     grant = _granted(db, viewer, rid)
     want_unmasked = bool(unmasked) and viewer.is_admin
-    problems = verify_files(request, db, viewer, rec, use_cache=False)
     output = load_output(rec.result_dir)
     decisions = list(db.scalars(select(Decision).where(Decision.recording_id == rid).order_by(Decision.id)))
-    zip_path = build_evidence_zip(
+    store: OriginalStore = request.app.state.store
+    bundle = build_evidence_zip(
         request.app.state.data_dir / "tmp",
         rec,
         output,
@@ -724,23 +827,30 @@ def export(request: Request, rid: int, viewer: CsrfViewer, db: DB, unmasked: Ann
         viewer.user,
         grant,
         unmasked=want_unmasked,
-        integrity_problems=problems,
+        open_original=lambda f: store.open(f.stored_path, f.sha256),
     )
-    _log(
-        db,
-        viewer,
-        "export",
-        rec,
-        grant,
-        target=zip_path.name,
-        detail=("未脱敏" if want_unmasked else "已脱敏")
-        + (f"；完整性告警：{'；'.join(problems)}" if problems else ""),
-    )
-    return FileResponse(
-        zip_path,
+    try:
+        set_alarm(db, viewer, rec, bundle.problems)
+        _log(
+            db,
+            viewer,
+            "export",
+            rec,
+            grant,
+            target=bundle.name,
+            detail=("未脱敏" if want_unmasked else "已脱敏")
+            + (f"；完整性告警，原始文件未包含：{'；'.join(bundle.problems)}" if bundle.problems else ""),
+        )
+    except BaseException:
+        bundle.file.close()
+        raise
+    return StreamingResponse(
+        _stream(bundle.file, 0, bundle.size),
         media_type="application/zip",
-        filename=zip_path.name,
-        background=BackgroundTask(zip_path.unlink, missing_ok=True),
+        headers={
+            "Content-Length": str(bundle.size),
+            "Content-Disposition": f"attachment; filename*=utf-8''{quote(bundle.name)}",
+        },
     )
 
 
