@@ -16,10 +16,10 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import quote
 
-import anyio
 from python_multipart.multipart import MultipartParser, parse_options_header
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
@@ -173,7 +173,7 @@ class UploadGate:
             except Exception:
                 cookie = SimpleCookie()
             token = cookie[SESSION_COOKIE].value if SESSION_COOKIE in cookie else None
-            who = await anyio.to_thread.run_sync(self._who, token)
+            who = await run_in_threadpool(self._who, token)
             if who is None:
                 response = RedirectResponse(f"/login?next={quote(scope['path'])}", status_code=303)
                 response.headers["Connection"] = "close"
