@@ -212,6 +212,26 @@ def test_store_copy_rewritten_in_place_is_caught_within_the_trust_window(app, cl
     )
 
 
+def test_media_ranges_come_from_the_checked_open_file(app, client):
+    """The media route streams the open, verified file itself (no FileResponse by path): ranges hold."""
+    login(client, "rev")
+    rid = _rid(_upload(client))
+    _wait_done(client, rid)
+    _grant(client, rid)
+    n = len(WAV_BYTES)
+    tail = client.get(f"/recordings/{rid}/media/0", headers={"Range": "bytes=-10"})
+    assert tail.status_code == 206 and tail.content == WAV_BYTES[-10:]
+    assert tail.headers["content-range"] == f"bytes {n - 10}-{n - 1}/{n}"
+    rest = client.get(f"/recordings/{rid}/media/0", headers={"Range": "bytes=100-"})
+    assert rest.status_code == 206 and rest.content == WAV_BYTES[100:]
+    beyond = client.get(f"/recordings/{rid}/media/0", headers={"Range": f"bytes={n}-"})
+    assert beyond.status_code == 416 and beyond.headers["content-range"] == f"bytes */{n}"
+    whole = client.get(f"/recordings/{rid}/media/0")
+    assert (
+        whole.status_code == 200 and whole.content == WAV_BYTES and whole.headers["accept-ranges"] == "bytes"
+    )
+
+
 def test_databases_with_in_place_registrations_are_moved_into_the_store_at_start(tmp_path):
     data = tmp_path / "data"
     app = _app(data)
