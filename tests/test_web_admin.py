@@ -132,7 +132,8 @@ def test_admin_registers_a_folder_by_copying_into_the_store(admin_client):
     assert [n for _p, _s, _u, n in rows] == sorted(before)
     store = app.state.data_dir / "originals"
     for path, sha, uploaded, name in rows:
-        assert Path(path).parent.parent == store and uploaded == 0  # a read-only copy in the store
+        assert Path(path).parents[2] == store and uploaded == 0  # a read-only copy in the store
+        assert Path(path).name == name  # under its own name: the pipeline reads the camera's file name
         assert Path(path).stat().st_mode & 0o777 == 0o444
         assert hashlib.sha256(Path(path).read_bytes()).hexdigest() == sha
         assert Path(path).read_bytes() == (case / name).read_bytes()

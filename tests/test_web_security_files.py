@@ -193,6 +193,12 @@ def test_store_copy_swapped_for_a_link_stops_playback_and_export_omits_it(app, c
         assert "完整性校验：不通过" in note and "未包含在证据包中" in note
         assert "a.wav" not in zf.read("SHA256SUMS.txt").decode()
     assert "完整性告警" in client.get("/queue").text
+    stored.unlink()  # a linked directory in the store is not followed either, even to the same bytes
+    (app.state.data_dir / "elsewhere").mkdir()
+    (app.state.data_dir / "elsewhere" / stored.name).write_bytes(WAV_BYTES)
+    stored.parent.rmdir()
+    stored.parent.symlink_to(app.state.data_dir / "elsewhere")
+    assert client.get(f"/recordings/{rid}/media/0").status_code == 409
 
 
 def test_store_copy_rewritten_in_place_is_caught_within_the_trust_window(app, client):
@@ -260,7 +266,7 @@ def test_databases_with_in_place_registrations_are_moved_into_the_store_at_start
 
     app2 = create_app(WebConfig(data_dir=data, import_roots=[data / "inbox"]), analyze=fake_analysis)
     rows = dict(_db(app2).execute("select original_name, stored_path from media_files").fetchall())
-    assert Path(rows["kept.wav"]).parent.parent == data / "originals"
+    assert Path(rows["kept.wav"]).parents[2] == data / "originals"
     assert str(case / "kept.wav") not in (report / "report.json").read_text(encoding="utf-8")
     assert rows["changed.wav"] == str(case / "changed.wav")  # not adopted: it no longer matches
     with TestClient(app2) as client:

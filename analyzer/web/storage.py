@@ -192,18 +192,19 @@ class OriginalStore:
 
     # ---------------------------------------------------------------- writing
 
-    def _keep(self, tmp: str, digest: str, size: int, suffix: str) -> StoredFile:
-        final = self.root / digest[:2] / f"{digest}{suffix}"
-        final.parent.mkdir(exist_ok=True)
+    def _keep(self, tmp: str, digest: str, size: int, name: str) -> StoredFile:
+        # root/ab/<sha256>/<original name>: content-addressed, and the pipeline still reads the camera's
+        # file name (device and start time, for ordering and grouping a case's files)
+        final = self.root / digest[:2] / digest / name
+        final.parent.mkdir(parents=True, exist_ok=True)
         if os.path.lexists(final):
-            os.unlink(tmp)  # same content already stored (and read-only)
+            os.unlink(tmp)  # same content under the same name already stored (and read-only)
             return StoredFile(path=final, sha256=digest, size_bytes=size, created=False)
         os.chmod(tmp, 0o444)
         os.replace(tmp, final)
         return StoredFile(path=final, sha256=digest, size_bytes=size)
 
     def _copy_in(self, source: BinaryIO, name: str, max_bytes: int | None, too_large: str) -> StoredFile:
-        suffix = Path(name).suffix.lower()
         digest, size = hashlib.sha256(), 0
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".upload-")
         try:
@@ -216,7 +217,7 @@ class OriginalStore:
                     out.write(chunk)
             if size == 0:
                 raise StorageError(f"{name}：文件为空")
-            return self._keep(tmp, digest.hexdigest(), size, suffix)
+            return self._keep(tmp, digest.hexdigest(), size, name)
         except BaseException:
             if os.path.exists(tmp):
                 os.unlink(tmp)
@@ -249,7 +250,8 @@ class OriginalStore:
         if stored.created:
             try:
                 os.unlink(stored.path)
-            except FileNotFoundError:
+                stored.path.parent.rmdir()  # only when no other name of that content is left
+            except OSError:
                 pass
 
     # ---------------------------------------------------------------- reading
@@ -261,30 +263,34 @@ class OriginalStore:
             return False
         return True
 
-    def _relative(self, stored_path: str, sha256: str) -> tuple[str, str]:
+    def _relative(self, stored_path: str, sha256: str) -> tuple[str, ...]:
+        """The stored path's components below the store: ab/<sha256>/<name>, or ab/<sha256><suffix> as
+        uploads were stored before registered files were copied too."""
         parts = Path(stored_path).parts
         root = self.root.parts
-        if len(parts) != len(root) + 2 or parts[: len(root)] != root:
+        below = parts[len(root) :]
+        if parts[: len(root)] != root or len(below) not in (2, 3) or any(p in ("", ".", "..") for p in below):
             raise StorageError("原始文件不在只读存储中")
-        sub, name = parts[len(root) :]
-        if sha256 and (sub != sha256[:2] or not name.startswith(sha256)):
+        if sha256 and (below[0] != sha256[:2] or not below[1].startswith(sha256)):
             raise StorageError("原始文件的存储位置与其 SHA-256 不符")
-        return sub, name
+        if len(below) == 3 and sha256 and below[1] != sha256:
+            raise StorageError("原始文件的存储位置与其 SHA-256 不符")
+        return below
 
     def open(self, stored_path: str, sha256: str) -> BinaryIO:
         """The stored file, opened without following any symlink inside the store; a regular file only."""
-        sub, name = self._relative(stored_path, sha256)
-        root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
-        sub_fd = -1
+        *dirs, name = self._relative(stored_path, sha256)
+        dir_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            sub_fd = os.open(sub, _DIR_FLAGS, dir_fd=root_fd)
-            fd = os.open(name, _OPEN_FLAGS, dir_fd=sub_fd)
+            for d in dirs:
+                inner = os.open(d, _DIR_FLAGS, dir_fd=dir_fd)
+                os.close(dir_fd)
+                dir_fd = inner
+            fd = os.open(name, _OPEN_FLAGS, dir_fd=dir_fd)
         except OSError:
             raise StorageError("原始文件不可读或已被替换为链接") from None
         finally:
-            os.close(root_fd)
-            if sub_fd >= 0:
-                os.close(sub_fd)
+            os.close(dir_fd)
         fh = os.fdopen(fd, "rb")
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             fh.close()
