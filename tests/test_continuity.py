@@ -473,3 +473,27 @@ def test_unedited_recordings_with_varied_noise_have_no_splice(speech: np.ndarray
     events = C.find_gaps(audio, SR, None, None, None)
     assert [e for e in events if e.is_interruption] == []
     assert C.sample_jumps(audio, SR, speech=C.speech_intervals(audio, SR)) == []
+
+
+@pytest.mark.parametrize("reach", [0, 1, 10, 125, 400])
+@pytest.mark.parametrize("n", [0, 1, 20, 171, 251, 600])
+def test_within_keeps_the_mask_length_whatever_the_reach(n, reach):
+    """A reach longer than the mask (a file shorter than a window) must not change its length."""
+    mask = np.zeros(n, bool)
+    mask[n // 3 : n // 3 + (n > 0)] = True
+    from analyzer.continuity.cues import _within
+
+    near = _within(mask, reach)
+    expected = [bool(mask[max(0, i - reach) : i + reach + 1].any()) for i in range(n)]
+    assert near.shape == (n,) and near.tolist() == expected
+
+
+@pytest.mark.parametrize("seconds", [0.04, 0.45, 2.0, 3.45, 5.0, 5.04])
+def test_short_recordings_with_digital_zero_are_checked(seconds):
+    """Digital-zero frames in a file shorter than the noise-floor windows (issue 13: a 3.45 s clip
+    raised a broadcast error in find_splices)."""
+    rng = np.random.default_rng(3)
+    x = (0.01 * rng.standard_normal(int(seconds * C.ANALYSIS_SR))).astype(np.float32)
+    x[: len(x) // 4] = 0.0
+    events = C.find_gaps(x, C.ANALYSIS_SR)
+    assert all(0.0 <= e.start_s <= e.end_s <= seconds for e in events)

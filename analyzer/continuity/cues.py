@@ -81,8 +81,12 @@ def floor_steps(
 
 
 def _within(mask: np.ndarray, reach: int) -> np.ndarray:
-    """Frames within `reach` frames of a True frame of `mask`."""
-    return np.convolve(mask.astype(float), np.ones(2 * reach + 1), mode="same") > 0
+    """Frames within `reach` frames of a True frame of `mask`, as long as `mask` whatever `reach`
+    (a 'same' convolution returns the kernel's length when the kernel is the longer: short files)."""
+    n = len(mask)
+    c = np.concatenate([[0], np.cumsum(mask, dtype=np.int64)])
+    k = np.arange(n)
+    return c[np.minimum(n, k + reach + 1)] > c[np.maximum(0, k - reach)]
 
 
 def _robust_sigma(a: np.ndarray, valid: np.ndarray) -> np.ndarray:
