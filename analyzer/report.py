@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -451,7 +452,10 @@ def _timeline(rec: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     return {"phrases": phrases, "gaps": gaps, "findings": findings, "files": files}
 
 
+@functools.cache
 def _environment():
+    """One environment per process: it caches the compiled template (compiling it took ~0.2 s per
+    report) and recompiles it when the template file changes."""
     import jinja2
 
     env = jinja2.Environment(
