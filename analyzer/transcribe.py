@@ -38,7 +38,7 @@ import numpy as np
 from analyzer import cache as transcript_cache
 from analyzer.media import TARGET_SR, Probe, iter_audio
 from analyzer.media import probe as probe_media
-from analyzer.models import ResolvedModel, resolve_model
+from analyzer.models import ModelError, ResolvedModel, resolve_model
 from analyzer.vad import FRAME, SILENCE_GATE_DBFS, SpanOptions, speech_probs, speech_spans
 
 
@@ -565,6 +565,14 @@ def _engine(opts: TranscribeOptions, resolved: ResolvedModel) -> _Engine:
             raise ValueError(f"faster-whisper needs a CTranslate2 model folder, got {resolved.path}")
         return _FasterWhisper(opts, resolved)
     if opts.engine == "openai-whisper":
+        try:
+            import torch  # noqa: F401
+            import whisper  # noqa: F401
+        except ImportError as err:  # an optional extra: `pip install -e .` alone does not bring it
+            raise ModelError(
+                f"openai-whisper 引擎需要可选依赖 / the openai-whisper engine needs the torch extra "
+                f'({err.name} is not installed): pip install torch==2.13.0 -e ".[torch]"'
+            ) from None
         return _OpenAIWhisper(opts, resolved)
     raise ValueError(f"unknown engine {opts.engine!r}")
 

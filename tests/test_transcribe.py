@@ -273,6 +273,17 @@ def test_defaults_are_the_safe_ones():
     assert opts.hotwords is None and opts.initial_prompt is None
 
 
+@pytest.mark.parametrize("extra", ["torch", "whisper"])
+def test_openai_engine_without_its_extra_is_one_clear_error(monkeypatch, extra):
+    """`pip install -e .` does not bring torch: choosing its engine says what to install."""
+    from analyzer.models import ModelError
+
+    monkeypatch.setitem(__import__("sys").modules, extra, None)  # as if not installed
+    with pytest.raises(ModelError, match=r"pip install torch==2\.13\.0") as err:
+        transcribe(np.zeros(16_000, np.float32), TranscribeOptions(engine="openai-whisper"), cache=False)
+    assert extra in str(err.value) and "\n" not in str(err.value)
+
+
 # ---------------------------------------------------------------- hallucination filter (no model)
 
 
