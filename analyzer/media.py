@@ -129,8 +129,9 @@ def _duration_s(container, stream) -> float:
     return 0.0
 
 
-def _first_frame_decodes(container, stream, path: str | os.PathLike) -> None:
-    """Decode until the first audio frame: catches files whose header parses but whose data does not."""
+def _first_frame_decodes(container, stream, path: str | os.PathLike, header_s: float) -> None:
+    """Decode until the first audio frame: catches files whose header parses but whose data does not.
+    header_s: the duration the header states (0: a recording stopped before its first sample)."""
     import av
 
     try:
@@ -139,6 +140,8 @@ def _first_frame_decodes(container, stream, path: str | os.PathLike) -> None:
                 return
     except av.error.FFmpegError as err:
         raise _fail(path, f"音频无法解码 / audio cannot be decoded ({_ffmpeg_reason(err)})") from None
+    if header_s <= 0:
+        raise _fail(path, "录音为空（音轨中没有任何采样）/ empty recording (no audio samples)")
     raise _fail(path, "音轨中没有可解码的音频（文件可能被截断）/ no decodable audio (truncated file?)")
 
 
@@ -166,7 +169,7 @@ def probe(path: str | os.PathLike) -> Probe:
             bit_rate=int(container.bit_rate or 0),
             video_codec=video.codec_context.name if video is not None else None,
         )
-        _first_frame_decodes(container, stream, path)
+        _first_frame_decodes(container, stream, path, duration)
     if "mp4" in info["container"] or "mov" in info["container"]:
         _check_mp4_boxes(p)
     if info["duration_s"] <= 0:
