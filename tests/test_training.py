@@ -221,3 +221,16 @@ def test_practice_targets_list_phrases_and_scenarios(guide):
     penalty = targets["on_site_penalty"]
     assert penalty["kind"] == "scenario" and penalty["phrases"][0] == "opening"
     assert "【罚款金额】" in "".join(penalty["standards"])
+
+
+def test_train_cli_empty_recording_is_one_line_naming_the_file_once(tmp_path, capsys):
+    import numpy as np
+    import soundfile as sf
+
+    from analyzer.cli import main
+
+    empty = tmp_path / "attempt.wav"
+    sf.write(empty, np.zeros(0, np.float32), 16_000)
+    assert main(["train", "--phrase", "opening", str(empty)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.count(str(empty)) == 1 and "empty recording" in err

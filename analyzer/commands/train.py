@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         store = TrainingStore(args.db) if args.trainee else None
         fb = evaluate_attempt(audio, target, guide, trainee=args.trainee, store=store)
     except MediaError as exc:
-        print(f"错误: {audio}: {exc}", file=sys.stderr)
+        print(f"错误: {exc}", file=sys.stderr)  # names the file already
         return 2
     print(json.dumps(fb.to_dict(), ensure_ascii=False, indent=2) if args.json else fb.format_text())
     return 0
