@@ -56,9 +56,10 @@ def window_sizes() -> dict[str, int]:
     from analyzer import continuity as c
     from analyzer import media, vad
     from analyzer import transcribe as t
+    from analyzer.continuity import cues, splices
 
     cfg = c.resolve_settings(load_guide().settings)
-    hop, frame = c._HOP, c._FRAME
+    hop, frame = cues._HOP, cues._FRAME
 
     def frames(k: int) -> int:  # samples that give k band-energy frames
         return frame + (k - 1) * hop
@@ -80,7 +81,7 @@ def window_sizes() -> dict[str, int]:
         "floor judged frames": frames(2 * floor_w + 10),
         "pause both sides": frames(2 * pause_w),
         "pause dead-frame reach": frames(2 * pause_w + 1),
-        "codec edges": 2 * n(c._CODEC_EDGE_S),
+        "codec edges": 2 * n(splices._CODEC_EDGE_S),
         "tone spectrum": 4 * ANALYSIS_SR,
         "tone windows": 4 * tone_k * hop,
         "tone steps": (6 * tone_k + 10) * hop,
