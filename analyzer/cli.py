@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("analyzer.commands.train", "规范用语训练 / training mode for standard phrases"),
     "serve": ("analyzer.commands.serve", "启动本地审阅网页 / run the local reviewer web app"),
     "eval": ("analyzer.commands.eval", "在标注语料上评测 / evaluate on a labelled corpus"),
+    "report": ("analyzer.commands.report", "月度统计报告 / monthly compliance report (XLSX + HTML)"),
 }
 
 

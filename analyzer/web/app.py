@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from analyzer import __version__
 from analyzer.rules import fmt_time
-from analyzer.web import audit_log, routes_admin, routes_review, routes_train
+from analyzer.web import audit_log, dashboard, routes_admin, routes_dashboard, routes_review, routes_train
 from analyzer.web.auth import SESSION_COOKIE, authenticate, end_session, start_session
 from analyzer.web.db import ROLE_TITLES, database_url, make_engine, make_sessionmaker
 from analyzer.web.deps import DB, CsrfViewer, LoggedIn, LoginRequired, error_page, render
@@ -61,7 +61,7 @@ class WebConfig:
 
 
 def _home_for(role: str) -> str:
-    return "/train" if role == "trainee" else "/queue"
+    return {"trainee": "/train", "approver": "/dashboard", "officer": "/dashboard"}.get(role, "/queue")
 
 
 def adopt_registered_originals(sessions, store: OriginalStore, data_dir: Path) -> None:
@@ -111,6 +111,8 @@ def create_app(
         (data_dir / sub).mkdir(parents=True, exist_ok=True)
     engine = make_engine(database_url(config.db, data_dir))
     sessions = make_sessionmaker(engine)
+    with sessions() as db:  # recordings analysed before the dashboard's tables existed
+        dashboard.backfill(db)
     worker = AnalysisWorker(sessions, data_dir / "results", analyze or run_pipeline, workers=config.workers)
     trainer = TrainingWorker(sessions, data_dir, train or run_training)
     store = OriginalStore(data_dir / "originals")
@@ -237,6 +239,7 @@ def create_app(
     app.include_router(routes_review.router)
     app.include_router(routes_admin.router)
     app.include_router(routes_train.router)
+    app.include_router(routes_dashboard.router)
     return app
 
 

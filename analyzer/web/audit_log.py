@@ -34,6 +34,8 @@ ACTION_TITLES = {
     "log_export": "导出访问日志",
     "user_admin": "用户管理",
     "guide_admin": "用语指引管理",
+    "registry_admin": "设备登记管理",
+    "report": "生成月度报告",
 }
 HASHED_FIELDS = ("seq", "ts", "username", "role", "action", "recording_id", "target", "purpose", "detail")
 _lock = threading.Lock()

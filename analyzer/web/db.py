@@ -25,8 +25,14 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 
-ROLES = ("admin", "reviewer", "trainee")
-ROLE_TITLES = {"admin": "管理员", "reviewer": "审阅人", "trainee": "学员"}
+ROLES = ("admin", "reviewer", "approver", "officer", "trainee")
+ROLE_TITLES = {
+    "admin": "管理员",
+    "reviewer": "审阅人",
+    "approver": "审批人",  # reads the dashboard and queue; the approval workflow builds on it
+    "officer": "执法人员",  # sees the figures of their own recordings (linked in the device registry)
+    "trainee": "学员",
+}
 
 
 def utcnow() -> datetime:
@@ -214,6 +220,8 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
+    from analyzer.web import dashboard, registry  # noqa: F401  (their tables)
+
     Base.metadata.create_all(engine)
     return engine
 

@@ -78,6 +78,8 @@ LoggedIn = Annotated[Viewer, Depends(current_viewer)]
 CsrfViewer = Annotated[Viewer, Depends(csrf_protect)]
 StaffViewer = Annotated[Viewer, Depends(require_roles("admin", "reviewer"))]
 AdminViewer = Annotated[Viewer, Depends(require_roles("admin"))]
+# Aggregates and the queue: approvers read them too; an officer only their own recordings' rows.
+ReaderViewer = Annotated[Viewer, Depends(require_roles("admin", "reviewer", "approver", "officer"))]
 
 
 def render(

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
+from analyzer.web.dashboard import index_recording
 from analyzer.web.db import Recording, TrainingJob, utcnow
 from analyzer.web.review import open_flags, recompute_final_score
 from analyzer.web.storage import public_message
@@ -257,6 +258,7 @@ class AnalysisWorker(QueueWorker):
             recompute_final_score(db, rec, data)
             rec.flags_json = json.dumps(open_flags(db, rec, data))
             db.commit()
+            index_recording(db, rec, data)
 
 
 # ---------------------------------------------------------------- training (analyzer.training, issue 6)

@@ -20,9 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from analyzer.report import GAP_TITLES
-from analyzer.web import audit_log
+from analyzer.web import audit_log, registry
+from analyzer.web.dashboard import Scope, index_recording, queue_ids
 from analyzer.web.db import AccessGrant, Decision, MediaFile, Recording, utcnow
-from analyzer.web.deps import DB, CsrfViewer, StaffViewer, Viewer, must_be_staff, render
+from analyzer.web.deps import DB, CsrfViewer, ReaderViewer, StaffViewer, Viewer, must_be_staff, render
 from analyzer.web.evidence import build_evidence_zip
 from analyzer.web.jobs import AnalysisOutput, load_output, render_report_html, rewrite_paths
 from analyzer.web.privacy import mask_recording
@@ -141,10 +142,18 @@ def _new_recording(
 
 
 def _commit_imports(
-    db: Session, request: Request, viewer: Viewer, created: list[Recording], source: str = ""
+    db: Session,
+    request: Request,
+    viewer: Viewer,
+    created: list[Recording],
+    source: str = "",
+    entered: registry.EnteredMeta | None = None,
 ) -> RedirectResponse:
-    """All recordings of one import in one transaction, then their log entries and the worker's wake-up."""
+    """All recordings of one import in one transaction, then who recorded each (device registry or
+    what the importer entered), their log entries and the worker's wake-up."""
     db.commit()
+    for rec in created:
+        registry.attach(db, rec, entered)
     for rec in created:
         detail = "; ".join(f"{f.original_name} sha256={f.sha256}" for f in rec.files)
         _log(db, viewer, "import", rec, detail=detail + (f"；登记自 {source}" if source else ""))
@@ -179,8 +188,13 @@ def import_upload(
     db: DB,
     title: Annotated[str, Form()] = "",
     as_case: Annotated[str, Form()] = "",
+    device_id: Annotated[str, Form()] = "",
+    officer_name: Annotated[str, Form()] = "",
+    badge_no: Annotated[str, Form()] = "",
+    unit: Annotated[str, Form()] = "",
 ):
     must_be_staff(viewer, "导入")
+    entered = registry.EnteredMeta(device_id, officer_name, badge_no, unit)
     store: OriginalStore = request.app.state.store
     config = request.app.state.config
     left = remaining_quota(db, viewer.user.id, request.app.state.data_dir, config.user_quota_bytes)
@@ -218,7 +232,7 @@ def import_upload(
             for m in stored:
                 m.position = 0
                 created.append(_new_recording(db, request, viewer, title or m.original_name, False, [m]))
-        return _commit_imports(db, request, viewer, created)
+        return _commit_imports(db, request, viewer, created, entered=entered)
     except StorageError as err:
         _discard(db, store, saved)
         return _import_error(request, viewer, 413 if isinstance(err, UploadTooLarge) else 400, str(err))
@@ -318,7 +332,7 @@ def import_folder(
 @router.get("/queue")
 def queue(
     request: Request,
-    viewer: StaffViewer,
+    viewer: ReaderViewer,
     db: DB,
     flag: Annotated[list[str] | None, Query()] = None,
     score_below: str = "",
@@ -343,6 +357,13 @@ def queue(
         rows = [r for r in rows if r.status == status]
     if q.strip():
         rows = [r for r in rows if q.strip().lower() in r.title.lower()]
+    own_only = viewer.user.role == "officer"  # only the recordings of the officer linked to this user
+    own = registry.officer_of_user(db, viewer.user.id) if own_only else None
+    scope = Scope.from_params(request.query_params, officer_id=(own.id if own else -1) if own_only else None)
+    if scope.is_set:
+        ids = queue_ids(db, scope)
+        rows = [r for r in rows if r.id in ids]
+    who = registry.who_recorded(db, [r.id for r in rows])
     return render(
         request,
         "queue.html",
@@ -355,6 +376,10 @@ def queue(
         sort=sort,
         dir=dir,
         flag_filters=FLAG_FILTERS,
+        scope=scope,
+        who=who,
+        units=registry.units(db),
+        officers=[own] if own else ([] if own_only else registry.officers(db)),
     )
 
 
@@ -627,6 +652,7 @@ def recording_page(request: Request, rid: int, viewer: StaffViewer, db: DB):
         db.scalars(select(Decision).where(Decision.recording_id == rid).order_by(Decision.id.desc()))
     )
     files = _case_files(rec, data)
+    who = registry.who_recorded(db, [rec.id]).get(rec.id)
     total = float(data.get("duration_s") or 0.0) or sum(float(f["duration_s"] or 0) for f in files)
     player_of = _player_index(rec, files)
     keyed = [(k, {**f, **_seek_target(f, player_of)}) for k, f in keyed]
@@ -635,6 +661,7 @@ def recording_page(request: Request, rid: int, viewer: StaffViewer, db: DB):
         "recording.html",
         viewer,
         rec=rec,
+        who=who,
         data=data,
         grant=grant,
         files=files,
@@ -781,6 +808,7 @@ def decide(
     _recompute(db, rec, output.recording)
     rec.flags_json = json.dumps(open_flags(db, rec, output.recording))
     db.commit()
+    index_recording(db, rec, output.recording)
     _log(
         db,
         viewer,
