@@ -47,7 +47,7 @@ def score_color(pct: float | None) -> str:
     if pct is None:
         return "#eeeeee"
     p = max(0.0, min(100.0, pct)) / 100.0
-    stops = [(0.0, (200, 35, 51)), (0.6, (232, 163, 59)), (1.0, (30, 126, 52))]
+    stops = [(0.0, (200, 35, 51)), (0.5, (240, 173, 78)), (0.8, (140, 198, 120)), (1.0, (30, 126, 52))]
     for (p0, c0), (p1, c1) in zip(stops, stops[1:], strict=False):
         if p <= p1:
             t = (p - p0) / (p1 - p0)
@@ -159,8 +159,8 @@ def heatmap(
     cells: dict[tuple[int, int], tuple[float | None, str | None, str]],
     label: str,
     *,
-    cell_w: int = 46,
-    cell_h: int = 24,
+    cell_w: int = 56,
+    cell_h: int = 26,
 ) -> str:
     """rows x cols of percentages (cell: value, link, tooltip); columns titled at an angle."""
     label_w = max([text_width(r) for r in rows] + [60.0]) + 10
@@ -171,7 +171,7 @@ def heatmap(
     for j, c in enumerate(cols):
         x = label_w + cell_w * j + cell_w / 2
         body.append(
-            f'<text x="{x:.1f}" y="{head - 6:.1f}" transform="rotate(-40 {x:.1f} {head - 6:.1f})" '
+            f'<text x="{x:.1f}" y="{head - 6:.1f}" transform="rotate(-35 {x:.1f} {head - 6:.1f})" '
             f'class="col-label">{_e(c)}</text>'
         )
     for i, r in enumerate(rows):
@@ -200,13 +200,15 @@ def heatmap(
 
 
 def sparkline(values: Sequence[float | None], label: str, *, width: int = 90, height: int = 24) -> str:
-    """A row's trend: scores 0..100, the last point marked; breaks where a month has no data."""
+    """A row's trend scaled to its own range, the last point marked; breaks where a month has no data."""
     n = len(values)
-    if not n or all(v is None for v in values):
+    known = [v for v in values if v is not None]
+    if not known:
         return ""
-    step = width / max(1, n - 1) if n > 1 else 0
+    low, high = min(known) - 5.0, max(known) + 5.0  # the shape of the trend, not its level
+    step = (width - 4) / max(1, n - 1)
     pts = [
-        None if v is None else (2 + step * i * (width - 4) / width, height - 2 - (height - 4) * v / 100)
+        None if v is None else (2 + step * i, height - 2 - (height - 4) * (v - low) / (high - low))
         for i, v in enumerate(values)
     ]
     body, run = [], []
