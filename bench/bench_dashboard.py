@@ -191,6 +191,10 @@ def seed_synthetic(
                 "recorded_at": when,
                 "month": month,
                 "indexed": 1,
+                "opening_missing": int("opening_missing" in flags),
+                "unexplained_gap": int("interruption_unexplained" in flags),
+                "undecided": int(bool(rec_findings) and not reviewed),
+                "decided": int(bool(rec_findings) and reviewed),
             }
         )
     with sessions() as db:
@@ -271,6 +275,11 @@ def main(argv: list[str] | None = None) -> int:
             cases = [
                 ("/dashboard, one month, all units", "/dashboard", {"period": "2026-03"}),
                 ("/dashboard, one month, one unit", "/dashboard", {"period": "2026-03", "unit": UNITS[0]}),
+                (
+                    "/dashboard, 12 months, all units",
+                    "/dashboard",
+                    {"from": "2025-04-01", "to": "2026-03-31"},
+                ),  # noqa: E501
                 ("/dashboard, one officer", "/dashboard", {"period": "2026-03", "officer": "1"}),
                 (
                     "/queue behind “opening missing” (one month)",

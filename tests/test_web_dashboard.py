@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import io
 import re
+import time
 from datetime import date
 
 import pytest
@@ -429,3 +430,30 @@ def make_app_again(data_dir):
     from analyzer.web.app import WebConfig, create_app
 
     return create_app(WebConfig(data_dir=data_dir), analyze=fake_analysis, start_worker=False)
+
+
+def test_worker_indexes_each_analysed_recording(tmp_path):
+    """The analysis worker fills the per-phrase and per-finding rows (fake_analysis: opening missing,
+    rights notice partial, a gap) and the registry's officer, so a new recording counts at once."""
+    app = make_app(tmp_path)
+    with app.state.sessions() as db:
+        registry.set_device(db, "DEV01", "张三", "1001", "一中队")
+    with TestClient(app) as client:
+        login(client, "rev")
+        client.post(
+            "/import/upload",
+            data={"csrf_token": csrf_of(client)},
+            files={"files": ("DEV01_20260305_090000.wav", b"RIFF0000WAVE", "audio/wav")},
+        )
+        deadline = time.monotonic() + 30
+        while client.get("/api/queue").json()[0]["status"] != "done" and time.monotonic() < deadline:
+            time.sleep(0.1)
+    with app.state.sessions() as db:
+        s = summarize(db, MARCH)
+    assert (s.recordings, s.mean_score, s.opening_missing, s.unreviewed) == (1, 62.5, 1, 1)
+    assert {p["id"]: (p["present"], p["partial"], p["absent"]) for p in s.phrases} == {
+        "opening": (0, 0, 1),
+        "rights_notice": (0, 1, 0),
+    }
+    assert [o["name"] for o in s.officers] == ["张三"]
+    assert [(f["code"], f["count"]) for f in s.findings] == [("gap", 1), ("opening_missing", 1)]

@@ -72,7 +72,8 @@ class PhraseResult(Base):
     status: Mapped[str] = mapped_column(String(8))  # as analysed: present | partial | absent
     final_status: Mapped[str] = mapped_column(String(8))
     __table_args__ = (
-        Index("ix_phrase_results_rec", "recording_id"),
+        # covering: the per-phrase and heat-map GROUP BYs read only the index
+        Index("ix_phrase_results_rec", "recording_id", "required", "phrase_id", "final_status"),
         Index("ix_phrase_results_phrase", "phrase_id", "final_status"),
     )
 
@@ -89,7 +90,7 @@ class FindingResult(Base):
     decided: Mapped[bool] = mapped_column(Boolean, default=False)
     overridden: Mapped[bool] = mapped_column(Boolean, default=False)
     __table_args__ = (
-        Index("ix_finding_results_rec", "recording_id"),
+        Index("ix_finding_results_rec", "recording_id", "overridden", "code", "decided"),
         Index("ix_finding_results_code", "code", "overridden"),
     )
 
@@ -112,12 +113,17 @@ def index_recording(db: Session, rec: Recording, data: dict[str, Any]) -> None:
     db.execute(delete(PhraseResult).where(PhraseResult.recording_id == rec.id))
     db.execute(delete(FindingResult).where(FindingResult.recording_id == rec.id))
     overridden_by_phrase: dict[str, list[bool]] = {}
+    open_codes: set[str] = set()
+    undecided = False
     for key, f in keyed_findings(data):
         d = latest.get(key)
         over = d is not None and d.action == "override"
         phrase_id = str(f.get("phrase_id") or "")
         if phrase_id:
             overridden_by_phrase.setdefault(phrase_id, []).append(over)
+        if not over:
+            open_codes.add(str(f.get("code")))
+        undecided = undecided or d is None
         db.add(
             FindingResult(
                 recording_id=rec.id,
@@ -148,6 +154,9 @@ def index_recording(db: Session, rec: Recording, data: dict[str, Any]) -> None:
         meta = RecordingMeta(recording_id=rec.id, recorded_at=when, month=when.strftime("%Y-%m"))
         db.add(meta)
     meta.indexed = 1
+    meta.opening_missing = int("opening_missing" in open_codes)
+    meta.unexplained_gap = int("interruption_unexplained" in open_codes)
+    meta.undecided, meta.decided = int(undecided), int(bool(latest))
     db.commit()
 
 
@@ -312,7 +321,11 @@ _UNDECIDED = (
 
 
 def queue_ids(db: Session, scope: Scope) -> set[int]:
-    """The recordings behind a figure, for the queue (the same conditions the figure counted)."""
+    return set(db.scalars(queue_select(scope)))
+
+
+def queue_select(scope: Scope) -> Select:
+    """The ids of the recordings behind a figure, for the queue (the conditions the figure counted)."""
     query = scope.where(_base(Recording.id), done_only=False)  # the figures' links add status=done
     for code in scope.flag:
         query = query.where(_open_code(code))
@@ -324,7 +337,7 @@ def queue_ids(db: Session, scope: Scope) -> set[int]:
         query = query.where(select(PhraseResult.id).where(*cond).exists())
     if scope.review == "open":
         query = query.where(_UNDECIDED)
-    return set(db.scalars(query))
+    return query
 
 
 # ---------------------------------------------------------------- the figures
@@ -366,19 +379,29 @@ def _officer_key(officer_id: int | None) -> str:
     return "none" if officer_id is None else str(officer_id)
 
 
+def phrase_title(db: Session, phrase_id: str) -> str:
+    """The phrase's title as its latest report gave it (one indexed lookup)."""
+    title = db.scalar(
+        select(PhraseResult.title)
+        .where(PhraseResult.phrase_id == phrase_id)
+        .order_by(PhraseResult.id.desc())
+        .limit(1)
+    )
+    return title or phrase_id
+
+
 def summarize(db: Session, scope: Scope, trend_months: int = TREND_MONTHS) -> Summary:
     """Every figure of the dashboard for one scope, in a handful of GROUP BY queries."""
     s = Summary(scope=scope)
-    has_decision = select(Decision.id).where(Decision.recording_id == Recording.id).exists()
     row = db.execute(
         scope.where(
             _base(
                 func.count(Recording.id),
                 func.avg(Recording.final_score),
-                func.sum(case((_open_code("opening_missing"), 1), else_=0)),
-                func.sum(case((_open_code("interruption_unexplained"), 1), else_=0)),
-                func.sum(case((_UNDECIDED, 1), else_=0)),
-                func.sum(case((has_decision, 1), else_=0)),
+                func.sum(RecordingMeta.opening_missing),
+                func.sum(RecordingMeta.unexplained_gap),
+                func.sum(RecordingMeta.undecided),
+                func.sum(RecordingMeta.decided),
             )
         )
     ).one()
@@ -390,19 +413,23 @@ def summarize(db: Session, scope: Scope, trend_months: int = TREND_MONTHS) -> Su
     # per phrase (required ones): said / partial / missing after decisions
     phrase_rows = db.execute(
         scope.where(
-            _base(
-                PhraseResult.phrase_id, func.max(PhraseResult.title), PhraseResult.final_status, func.count()
-            )
+            _base(PhraseResult.phrase_id, PhraseResult.final_status, func.count())
             .join(PhraseResult, PhraseResult.recording_id == Recording.id)
             .where(PhraseResult.required.is_(True))
             .group_by(PhraseResult.phrase_id, PhraseResult.final_status)
         )
     ).all()
     by_phrase: dict[str, dict[str, Any]] = {}
-    for pid, title, status, n in phrase_rows:
-        entry = by_phrase.setdefault(
-            pid, {"id": pid, "title": title, "present": 0, "partial": 0, "absent": 0}
-        )
+    for pid, status, n in phrase_rows:
+        if pid not in by_phrase:
+            by_phrase[pid] = {
+                "id": pid,
+                "title": phrase_title(db, pid),
+                "present": 0,
+                "partial": 0,
+                "absent": 0,
+            }
+        entry = by_phrase[pid]
         entry[status] = entry.get(status, 0) + int(n)
     for entry in by_phrase.values():
         total = entry["present"] + entry["partial"] + entry["absent"]
@@ -421,9 +448,9 @@ def summarize(db: Session, scope: Scope, trend_months: int = TREND_MONTHS) -> Su
                 RecordingMeta.officer_id,
                 func.count(Recording.id),
                 func.avg(Recording.final_score),
-                func.sum(case((_open_code("opening_missing"), 1), else_=0)),
-                func.sum(case((_open_code("interruption_unexplained"), 1), else_=0)),
-                func.sum(case((_UNDECIDED, 1), else_=0)),
+                func.sum(RecordingMeta.opening_missing),
+                func.sum(RecordingMeta.unexplained_gap),
+                func.sum(RecordingMeta.undecided),
             ).group_by(RecordingMeta.officer_id)
         )
     ).all()
@@ -517,7 +544,7 @@ def summarize(db: Session, scope: Scope, trend_months: int = TREND_MONTHS) -> Su
                 RecordingMeta.month,
                 func.avg(Recording.final_score),
                 func.count(),
-                func.sum(case((_open_code("opening_missing"), 1), else_=0)),
+                func.sum(RecordingMeta.opening_missing),
             )
             .where(RecordingMeta.month.in_(months))
             .group_by(RecordingMeta.month)

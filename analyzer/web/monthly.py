@@ -362,9 +362,12 @@ def write_monthly(
     xlsx, html, _view = produce(db, scope, produced_by=f"os:{user}", role="cli", training=training)
     out_dir.mkdir(parents=True, exist_ok=True)
     files = MonthlyFiles(out_dir / f"{stem}.xlsx", out_dir / f"{stem}.html")
+    umask = os.umask(0)
+    os.umask(umask)
     for path, data in ((files.xlsx, xlsx), (files.html, html.encode("utf-8"))):
         fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".tmp-", suffix=path.suffix)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, 0o666 & ~umask)  # like any file the user writes (mkstemp makes it 0600)
         os.replace(tmp, path)
     return files

@@ -58,6 +58,11 @@ class RecordingMeta(Base):
     recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     month: Mapped[str] = mapped_column(String(7), default="")
     indexed: Mapped[int] = mapped_column(Integer, default=0)  # per-phrase/finding rows are current
+    # per-recording facts of those rows, kept with them so that the figures need no subquery per row
+    opening_missing: Mapped[int] = mapped_column(Integer, default=0)  # open opening_missing finding
+    unexplained_gap: Mapped[int] = mapped_column(Integer, default=0)  # open interruption_unexplained
+    undecided: Mapped[int] = mapped_column(Integer, default=0)  # a finding no reviewer decided on
+    decided: Mapped[int] = mapped_column(Integer, default=0)  # at least one decision
 
     __table_args__ = (
         Index("ix_meta_recorded_at", "recorded_at"),

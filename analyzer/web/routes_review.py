@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from analyzer.report import GAP_TITLES
 from analyzer.web import audit_log, registry
-from analyzer.web.dashboard import Scope, index_recording, queue_ids
+from analyzer.web.dashboard import Scope, index_recording, queue_select
 from analyzer.web.db import AccessGrant, Decision, MediaFile, Recording, utcnow
 from analyzer.web.deps import DB, CsrfViewer, ReaderViewer, StaffViewer, Viewer, must_be_staff, render
 from analyzer.web.evidence import build_evidence_zip
@@ -344,7 +344,13 @@ def queue(
     flag = flag or []
     column = SORTS.get(sort, Recording.id)
     order = column.asc() if dir == "asc" else column.desc()
-    rows = list(db.scalars(select(Recording).order_by(order.nulls_last(), Recording.id.desc())))
+    own_only = viewer.user.role == "officer"  # only the recordings of the officer linked to this user
+    own = registry.officer_of_user(db, viewer.user.id) if own_only else None
+    scope = Scope.from_params(request.query_params, officer_id=(own.id if own else -1) if own_only else None)
+    query = select(Recording).order_by(order.nulls_last(), Recording.id.desc())
+    if scope.is_set:  # period, unit, officer, phrase: the same conditions as the dashboard's figures
+        query = query.where(Recording.id.in_(queue_select(scope)))
+    rows = list(db.scalars(query))
     try:
         below = float(score_below) if score_below.strip() else None
     except ValueError:
@@ -357,12 +363,6 @@ def queue(
         rows = [r for r in rows if r.status == status]
     if q.strip():
         rows = [r for r in rows if q.strip().lower() in r.title.lower()]
-    own_only = viewer.user.role == "officer"  # only the recordings of the officer linked to this user
-    own = registry.officer_of_user(db, viewer.user.id) if own_only else None
-    scope = Scope.from_params(request.query_params, officer_id=(own.id if own else -1) if own_only else None)
-    if scope.is_set:
-        ids = queue_ids(db, scope)
-        rows = [r for r in rows if r.id in ids]
     who = registry.who_recorded(db, [r.id for r in rows])
     return render(
         request,
