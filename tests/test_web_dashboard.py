@@ -237,6 +237,8 @@ def test_a_decision_moves_the_figures(seeded):
             follow_redirects=False,
         )
         assert r.status_code == 303
+        page = client.get(f"/recordings/{rid}").text
+        assert re.search(r'id="rec-officer">李四（1002） · 一中队 <span class="hint">设备 DEV02</span>', page)
     with app.state.sessions() as db:
         s = summarize(db, MARCH)
     assert s.opening_missing == 0
@@ -408,20 +410,22 @@ def test_monthly_report_button_downloads_and_logs_user(seeded):
 
 
 def test_backfill_indexes_recordings_analysed_before(seeded, tmp_path):
-    """A database from before the dashboard: its index rows are dropped, a restart rebuilds them."""
+    """A database from before the dashboard (no who/when rows, no index rows): a restart rebuilds them."""
     app, _ids = seeded
     from analyzer.web.dashboard import FindingResult, PhraseResult
 
     with app.state.sessions() as db:
         db.query(PhraseResult).delete()
         db.query(FindingResult).delete()
-        db.query(registry.RecordingMeta).update({"indexed": 0})
+        db.query(registry.RecordingMeta).delete()
         db.commit()
-        assert summarize(db, MARCH).phrases == []
+        assert summarize(db, MARCH).recordings == 0
     app2 = make_app_again(tmp_path)
     with app2.state.sessions() as db:
         s = summarize(db, MARCH)
-    assert (s.recordings, s.opening_missing, len(s.phrases)) == (5, 1, 2)
+        who = registry.who_recorded(db, [_ids["R3"], _ids["R8"]])
+    assert (s.recordings, s.mean_score, s.opening_missing, s.unreviewed, len(s.phrases)) == (5, 76.0, 1, 2, 2)
+    assert who[_ids["R3"]].officer.name == "李四" and who[_ids["R8"]].officer is None
 
 
 def make_app_again(data_dir):

@@ -161,9 +161,18 @@ def index_recording(db: Session, rec: Recording, data: dict[str, Any]) -> None:
 
 
 def backfill(db: Session) -> int:
-    """Index analysed recordings from before these tables existed (or whose index is stale)."""
+    """Recordings from before these tables existed: device, officer and time from their files and the
+    registry; and the analysed ones (or those whose index is stale) indexed from their reports."""
     from analyzer.web.jobs import load_output
+    from analyzer.web.registry import attach
 
+    unlinked = db.scalars(
+        select(Recording)
+        .outerjoin(RecordingMeta, RecordingMeta.recording_id == Recording.id)
+        .where(RecordingMeta.recording_id.is_(None))
+    ).all()
+    for rec in unlinked:
+        attach(db, rec)
     todo = db.scalars(
         select(Recording)
         .outerjoin(RecordingMeta, RecordingMeta.recording_id == Recording.id)
