@@ -58,7 +58,8 @@ def _officer_id(app, badge: str) -> int:
         ("DEVICE01_20260315_143000.wav", "DEVICE01"),
         ("20261130_090000_DEV01.mp4", "DEV01"),
         ("DSJ0012_20240105_093000_0001.MP4", "DSJ0012"),
-        ("ZF-A17 2026-03-15 14-30-00.mov", "ZF"),
+        ("zf-A17 2026-03-15 14-30-00.mov", "ZF_A17"),
+        ("VID_20260315_143000.mp4", None),
         ("现场检查.wav", None),
         ("20260315_143000.wav", None),
     ],
@@ -69,7 +70,7 @@ def test_device_id_from_file_name(name, device):
 
 def test_device_id_from_container_tags():
     assert registry.device_id_from_tags({"encoder": "x", "video:device_id": "DSJ-9"}) == "DSJ-9"
-    assert registry.device_id_from_tags({"serial_number": " A12 "}) == "A12"
+    assert registry.device_id_from_tags({"serial_number": " a12 "}) == "A12"
     assert registry.device_id_from_tags({"encoder": "Lavf"}) is None
 
 

@@ -23,8 +23,12 @@ from analyzer.continuity import FILENAME_TIME_PATTERNS, time_from_filename
 from analyzer.web.db import Base, Recording, utcnow
 
 # Container/stream tag names a camera may put its own id under (lower-cased, as analyzer.media reads them).
-DEVICE_TAGS = ("device_id", "deviceid", "device_sn", "device", "serial_number", "serial", "camera_id")
-_SPLIT = re.compile(r"[_\-\s.]+")
+DEVICE_TAGS = ("device_id", "deviceid", "device", "device_serial", "device_sn", "serial_number", "serial")
+# Name parts that say what a file is, not which device wrote it (VID_20240105_093000.mp4).
+GENERIC_NAMES = frozenset(
+    "VID VIDEO IMG MOV REC RECORD RECORDING AUD AUDIO VOICE SOUND 录音 录像 视频 音频".split()
+)
+_SPLIT = re.compile(r"[\s_\-.()\[\]{}]+")
 
 
 class Officer(Base):
@@ -77,30 +81,37 @@ class RegistryError(ValueError):
 
 
 def device_id_from_name(name: str) -> str | None:
-    """The non-timestamp part of a body-camera file name: DEVICE01_20260315_143000.wav -> DEVICE01,
-    20261130_090000_DEV01.mp4 -> DEV01, DSJ0012_20240105_093000_0001.MP4 -> DSJ0012.
+    """The device part of a body-camera file name, upper-case: what is left around its timestamp,
+    without sequence numbers after it and words naming the kind of file. DEVICE01_20260315_143000.wav
+    -> DEVICE01, 20261130_090000_DEV01.mp4 -> DEV01, DSJ0012_20240105_093000_0001.MP4 -> DSJ0012.
 
     Only names that carry a timestamp are read: a free name such as 现场检查.wav names no device.
     """
     stem = Path(name).stem
-    rest, found = stem, False
+    found = None
     for pattern in FILENAME_TIME_PATTERNS:
-        rest, n = re.subn(pattern, " ", rest)
-        found = found or n > 0
-    if not found:
+        found = next((m for m in re.finditer(pattern, stem) if time_from_filename(m.group(0), pattern)), None)
+        if found:
+            break
+    if found is None:
         return None
-    tokens = [t for t in _SPLIT.split(rest) if t]
-    with_letters = [t for t in tokens if any(c.isalpha() for c in t)]
-    chosen = with_letters[0] if with_letters else None
-    return chosen[:64] if chosen else None
+    before = [t for t in _SPLIT.split(stem[: found.start()]) if t]
+    after = [t for t in _SPLIT.split(stem[found.end() :]) if t and not t.isdigit()]
+    parts = [t.upper() for t in before + after if t.upper() not in GENERIC_NAMES]
+    return normalize_device("_".join(parts)) or None
+
+
+def normalize_device(device_id: str) -> str:
+    """Device ids compare case-insensitively (names and registry entries are typed by people)."""
+    return device_id.strip().upper()[:64]
 
 
 def device_id_from_tags(tags: dict[str, str]) -> str | None:
     for key in DEVICE_TAGS:
         for k in (key, f"video:{key}"):
-            value = (tags.get(k) or "").strip()
+            value = normalize_device(tags.get(k) or "")
             if value:
-                return value[:64]
+                return value
     return None
 
 
@@ -168,7 +179,7 @@ def attach(db: Session, rec: Recording, entered: EnteredMeta | None = None) -> R
     first = rec.files[0] if rec.files else None
     tags = container_tags(first.stored_path) if first else {}
     device = (
-        entered.device_id.strip()[:64]
+        normalize_device(entered.device_id)
         or (device_id_from_name(first.original_name) if first else None)
         or device_id_from_tags(tags)
         or ""
@@ -205,11 +216,11 @@ def relink(db: Session) -> int:
 
 
 def set_device(db: Session, device_id: str, name: str, badge_no: str, unit: str) -> Device:
-    device_id = device_id.strip()
-    if not device_id or len(device_id) > 64:
+    if not device_id.strip() or len(device_id.strip()) > 64:
         raise RegistryError("设备编号不能为空，且不超过 64 个字符")
     if not name.strip() and not badge_no.strip():
         raise RegistryError(f"设备 {device_id}：请填写警员姓名或执法证号")
+    device_id = normalize_device(device_id)
     officer = find_or_add_officer(db, name, badge_no, unit)
     if name.strip():
         officer.name = name.strip()[:64]
