@@ -462,3 +462,28 @@ def test_worker_indexes_each_analysed_recording(tmp_path):
     }
     assert [o["name"] for o in s.officers] == ["张三"]
     assert [(f["code"], f["count"]) for f in s.findings] == [("gap", 1), ("opening_missing", 1)]
+
+
+def test_charts_escape_labels_and_draw_what_they_are_given():
+    from xml.etree import ElementTree
+
+    from analyzer.web import charts
+
+    bars = charts.stacked_bars(
+        [charts.Bar('<script>"x"</script>', 50.0, 25.0, 25.0, 4, ("/queue?a=1&b=2", None, None))], "t"
+    )
+    assert "<script>" not in bars and "&lt;script&gt;&quot;x&quot;" in bars and "a=1&amp;b=2" in bars
+    svg = ElementTree.fromstring(bars)  # well-formed XML
+    ns = "{http://www.w3.org/2000/svg}"
+    widths = [float(r.get("width")) for r in svg.iter(f"{ns}rect") if r.get("height") == "18"]
+    assert len(widths) == 3 and widths[0] == pytest.approx(2 * widths[1])  # 50 % vs 25 %
+    line = ElementTree.fromstring(
+        charts.line_chart([("2026-01", 80.0), ("2026-02", None), ("2026-03", 90.0)], "t")
+    )
+    assert len(list(line.iter(f"{ns}circle"))) == 2 and not list(line.iter(f"{ns}polyline"))  # a gap: no line
+    heat = ElementTree.fromstring(
+        charts.heatmap(["甲"], ["开始记录", "告知权利"], {(0, 0): (100.0, None, "")}, "t")
+    )
+    cells = [r.get("fill") for r in heat.iter(f"{ns}rect")][:2]
+    assert cells == [charts.score_color(100.0), charts.score_color(None)]
+    assert charts.score_color(0.0) == "#c82333" and charts.score_color(100.0) == "#1e7e34"

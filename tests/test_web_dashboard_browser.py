@@ -126,6 +126,11 @@ def test_dashboard_charts_and_a_number_leads_to_its_queue(seeded_server, browser
         "#queue tr[data-id] td:nth-child(2)", "tds => tds.map(t => t.innerText.trim())"
     )
     assert sorted(titles) == ["R1", "R2"]
+    page.goto(f"{base}/dashboard?period=2026-03")
+    page.emulate_media(media="print")  # printable: no navigation or controls, the charts stay
+    assert page.locator("header.top").is_hidden() and page.locator("#dashboard-form").is_hidden()
+    assert page.locator("#chart-phrases svg").is_visible()
+    page.emulate_media(media="screen")
     page.goto(f"{base}/dashboard/training")
     assert page.locator("#chart-class svg").count() == 1
     assert "需要练习" in page.inner_text("#trainee-table")
