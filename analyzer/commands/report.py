@@ -49,12 +49,13 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from analyzer.web.dashboard import Scope, backfill
     from analyzer.web.db import make_engine, make_sessionmaker
+    from analyzer.web.jobs import load_output
     from analyzer.web.monthly import file_stem, training_for, write_monthly
 
     sessions = make_sessionmaker(make_engine(url))
     scope = Scope.from_params({"period": args.period, "unit": args.unit})
     with sessions() as db:
-        backfill(db)
+        backfill(db, load_output)
         files = write_monthly(
             db, scope, Path(args.out), file_stem(args.period, args.unit), training_for(data_dir, args.guide)
         )

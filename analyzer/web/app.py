@@ -111,12 +111,12 @@ def create_app(
         (data_dir / sub).mkdir(parents=True, exist_ok=True)
     engine = make_engine(database_url(config.db, data_dir))
     sessions = make_sessionmaker(engine)
-    with sessions() as db:  # recordings analysed before the dashboard's tables existed
-        dashboard.backfill(db)
     worker = AnalysisWorker(sessions, data_dir / "results", analyze or run_pipeline, workers=config.workers)
     trainer = TrainingWorker(sessions, data_dir, train or run_training)
     store = OriginalStore(data_dir / "originals")
     adopt_registered_originals(sessions, store, data_dir)
+    with sessions() as db:  # recordings analysed before the dashboard's tables existed
+        dashboard.backfill(db, load_output)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

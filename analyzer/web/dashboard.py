@@ -9,7 +9,7 @@ read them through `Scope`, so a figure and the queue behind it always count the 
 from __future__ import annotations
 
 import calendar
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from analyzer.web.db import Base, Decision, Recording
-from analyzer.web.registry import Officer, RecordingMeta
+from analyzer.web.registry import Officer, RecordingMeta, attach
 from analyzer.web.review import keyed_findings
 
 STATUS_TITLES = {"present": "已说", "partial": "部分", "absent": "未说"}
@@ -160,12 +160,9 @@ def index_recording(db: Session, rec: Recording, data: dict[str, Any]) -> None:
     db.commit()
 
 
-def backfill(db: Session) -> int:
+def backfill(db: Session, load_output: Callable[[str], Any]) -> int:
     """Recordings from before these tables existed: device, officer and time from their files and the
     registry; and the analysed ones (or those whose index is stale) indexed from their reports."""
-    from analyzer.web.jobs import load_output
-    from analyzer.web.registry import attach
-
     unlinked = db.scalars(
         select(Recording)
         .outerjoin(RecordingMeta, RecordingMeta.recording_id == Recording.id)

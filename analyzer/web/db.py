@@ -220,9 +220,7 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
-    from analyzer.web import dashboard, registry  # noqa: F401  (their tables)
-
-    Base.metadata.create_all(engine)
+    Base.metadata.create_all(engine)  # the tables of every model imported so far (app.py imports all)
     return engine
 
 

@@ -11,24 +11,19 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from analyzer.continuity import FILENAME_TIME_PATTERNS, time_from_filename
+from analyzer.continuity import time_from_filename
+from analyzer.grouping import DEFAULT_DEVICE_TAGS, device_from_name
 from analyzer.web.db import Base, Recording, utcnow
 
-# Container/stream tag names a camera may put its own id under (lower-cased, as analyzer.media reads them).
-DEVICE_TAGS = ("device_id", "deviceid", "device", "device_serial", "device_sn", "serial_number", "serial")
-# Name parts that say what a file is, not which device wrote it (VID_20240105_093000.mp4).
-GENERIC_NAMES = frozenset(
-    "VID VIDEO IMG MOV REC RECORD RECORDING AUD AUDIO VOICE SOUND 录音 录像 视频 音频".split()
-)
-_SPLIT = re.compile(r"[\s_\-.()\[\]{}]+")
+# Container/stream tag names a camera may put its own id under (lower-cased, as analyzer.media reads
+# them): the batch grouping's, and two more spellings seen on body cameras.
+DEVICE_TAGS = (*DEFAULT_DEVICE_TAGS, "deviceid", "device_sn")
 
 
 class Officer(Base):
@@ -81,24 +76,12 @@ class RegistryError(ValueError):
 
 
 def device_id_from_name(name: str) -> str | None:
-    """The device part of a body-camera file name, upper-case: what is left around its timestamp,
-    without sequence numbers after it and words naming the kind of file. DEVICE01_20260315_143000.wav
-    -> DEVICE01, 20261130_090000_DEV01.mp4 -> DEV01, DSJ0012_20240105_093000_0001.MP4 -> DSJ0012.
-
-    Only names that carry a timestamp are read: a free name such as 现场检查.wav names no device.
+    """The device part of a body-camera file name, by the batch grouping's rule (analyzer.grouping):
+    DEVICE01_20260315_143000.wav -> DEVICE01, 20261130_090000_DEV01.mp4 -> DEV01,
+    DSJ0012_20240105_093000_0001.MP4 -> DSJ0012; a name without a timestamp names no device.
     """
-    stem = Path(name).stem
-    found = None
-    for pattern in FILENAME_TIME_PATTERNS:
-        found = next((m for m in re.finditer(pattern, stem) if time_from_filename(m.group(0), pattern)), None)
-        if found:
-            break
-    if found is None:
-        return None
-    before = [t for t in _SPLIT.split(stem[: found.start()]) if t]
-    after = [t for t in _SPLIT.split(stem[found.end() :]) if t and not t.isdigit()]
-    parts = [t.upper() for t in before + after if t.upper() not in GENERIC_NAMES]
-    return normalize_device("_".join(parts)) or None
+    device = device_from_name(name)
+    return normalize_device(device) if device else None
 
 
 def normalize_device(device_id: str) -> str:
