@@ -220,7 +220,7 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
-    Base.metadata.create_all(engine)  # the tables of every model imported so far (app.py imports all)
+    Base.metadata.create_all(engine)
     return engine
 
 
