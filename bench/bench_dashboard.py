@@ -346,8 +346,9 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---:|---:|---:|---:|",
         *[f"| {' | '.join(r)} |" for r in rows],
         "",
-        "Target: the dashboard for 10,000 recordings under 1 s (issue 21). The page is one process on "
-        "one core (SQLite in process), so on an idle machine its wall time is close to the CPU column.",
+        "Target: the dashboard for 10,000 recordings under 1 s (issue 21). A request is CPU-bound on "
+        "one core (SQLite in process), so with the cores shared most of the wall time is waiting for "
+        "one; on an idle machine it should be near the CPU column (not measured: no idle machine).",
         "",
         "How: every figure is a GROUP BY over `recording_meta` (indexed on recorded_at, unit + time, "
         "officer + time, month) joined with `phrase_results` and `finding_results` through covering "
