@@ -345,6 +345,7 @@ def test_trainer_view_hand_computed(tmp_path):
         ("opening", 1, 33.3),
     ]
     assert view.phrases[0]["failing_names"] == ["乙"]
+    assert view.trend == [("2026-02", 60.0), ("2026-03", 80.6)]  # (90 + 88 + 95 + 50 + 80) / 5
 
 
 def test_trainer_page(seeded, tmp_path):
@@ -355,7 +356,9 @@ def test_trainer_page(seeded, tmp_path):
         page = client.get("/dashboard/training")
         assert page.status_code == 200
         assert 'data-trainee="乙"' in page.text and "需要练习" in page.text
-        assert "<svg" in page.text and "学员 × 用语" in page.text
+        assert (
+            "<svg" in page.text and "学员 × 用语" in page.text and 'id="chart-class-trend"><svg' in page.text
+        )
 
 
 # ---------------------------------------------------------------- monthly report

@@ -617,6 +617,7 @@ class ClassView:
     months: list[str]
     pass_score: float
     weak_score: float
+    trend: list[tuple[str, float]] = field(default_factory=list)  # the class's mean score per month
 
 
 def trainer_view(
@@ -654,6 +655,10 @@ def trainer_view(
         entry["best"] = max(entry["best"], float(score))
         entry["by_month"].setdefault(month, []).append(float(score))
     month_list = sorted(months)
+    by_month: dict[str, list[float]] = {}
+    for _trainee, _pid, score, month in rows:
+        by_month.setdefault(month, []).append(float(score))
+    trend = [(m, round(sum(v) / len(v), 1)) for m, v in sorted(by_month.items())]
     trainees = []
     for trainee in sorted(per):
         got = per[trainee]
@@ -680,4 +685,4 @@ def trainer_view(
             }
         )
     class_phrases.sort(key=lambda p: (-(p["failing_pct"] or 0), -p["failing"], p["id"]))
-    return ClassView(trainees, class_phrases, month_list, pass_score, weak_score)
+    return ClassView(trainees, class_phrases, month_list, pass_score, weak_score, trend)

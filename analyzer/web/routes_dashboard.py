@@ -134,8 +134,17 @@ def training_page(request: Request, viewer: TrainerViewer, db: DB):
         ],
         f"各用语：最近一次达到 {view.pass_score:.0f} 分的学员比例",
     )
+    trend = charts.line_chart(view.trend, "全班各月练习平均得分") if view.trend else ""
     return render(
-        request, "dashboard_training.html", viewer, t=view, titles=titles, ids=ids, heat=heat, bars=bars
+        request,
+        "dashboard_training.html",
+        viewer,
+        t=view,
+        titles=titles,
+        ids=ids,
+        heat=heat,
+        bars=bars,
+        trend=trend,
     )
 
 
