@@ -265,6 +265,11 @@ def test_queue_filters_match_the_figures(seeded):
         queue = client.get(href.replace("&amp;", "&")).text
         titles = re.findall(r'class="open" href="/recordings/\d+">(R\d)</a>', queue)
         assert titles == ["R3"]
+        row = re.search(
+            r'data-code="rights_notice_missing"><td>[^<]*</td><td><a class="num" href="([^"]+)">2</a>', page
+        )
+        queue = client.get(row.group(1).replace("&amp;", "&")).text
+        assert sorted(re.findall(r'class="open" href="/recordings/\d+">(R\d)</a>', queue)) == ["R2", "R3"]
 
 
 # ---------------------------------------------------------------- pages and roles
