@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from analyzer.web import audit_log
-from analyzer.web.auth import AuthError, create_user, set_password
+from analyzer.web.auth import AuthError, check_password, create_user, expire_sessions, set_password
 from analyzer.web.db import ROLES, Setting, User
 from analyzer.web.deps import DB, AdminViewer, CsrfViewer, Viewer, render
 from analyzer.web.jobs import first_line
@@ -53,7 +53,7 @@ def add_user(
 ):
     _must_be_admin(viewer)
     try:
-        create_user(db, username, password, role, display_name.strip())
+        user = create_user(db, username, password, role, display_name.strip())
     except AuthError as err:
         return _users_page(request, viewer, db, error=str(err), status_code=400)
     audit_log.append(
@@ -61,7 +61,7 @@ def add_user(
         username=viewer.user.username,
         role="admin",
         action="user_admin",
-        target=username,
+        target=user.username,
         detail=f"新建用户，角色 {role}",
     )
     return RedirectResponse("/admin/users", status_code=303)
@@ -81,6 +81,11 @@ def update_user(
     user = db.get(User, uid)
     if user is None:
         raise HTTPException(status_code=404, detail="用户不存在")
+    if password:
+        try:
+            check_password(password, user.username)
+        except AuthError as err:
+            return _users_page(request, viewer, db, error=str(err), status_code=400)
     changes = []
     if role and role in ROLES and role != user.role:
         if user.id == viewer.user.id:
@@ -90,13 +95,12 @@ def update_user(
     want_active = active == "1"
     if want_active != user.active and user.id != viewer.user.id:
         user.active = want_active
+        if not want_active:
+            expire_sessions(db, user)  # a reactivated account starts without its old sessions
         changes.append("启用" if want_active else "停用")
     db.commit()
     if password:
-        try:
-            set_password(db, user, password)
-        except AuthError as err:
-            return _users_page(request, viewer, db, error=str(err), status_code=400)
+        set_password(db, user, password)  # ends the user's sessions
         changes.append("重设密码")
     if changes:
         audit_log.append(

