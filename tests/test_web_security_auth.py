@@ -12,9 +12,9 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import hmac
 import io
 import json
-import os
 import random
 import socket
 import sqlite3
@@ -22,8 +22,6 @@ import stat
 import threading
 import time
 from contextlib import contextmanager
-from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -180,9 +178,10 @@ def test_parallel_wrong_passwords_are_all_counted(app):
 
 
 def test_failures_from_one_address_are_limited_across_names(tmp_path):
+    from test_web_support import add_users, fake_analysis
+
     from analyzer.web.app import WebConfig, create_app
     from analyzer.web.throttle import Limits
-    from test_web_support import add_users, fake_analysis
 
     app = create_app(
         WebConfig(data_dir=tmp_path / "data", login_limits=Limits(per_name=5, per_address=8)),
@@ -386,3 +385,150 @@ def test_deactivate_then_reactivate_does_not_revive_old_sessions(app, client):
         assert _db(app).execute("select active from users where id=?", (uid,)).fetchone() == (1,)
         assert victim.get("/queue", follow_redirects=False).status_code == 303
         assert _outcome(login(victim, "rev")) == "in"  # a fresh login works again
+
+
+# ---------------------------------------------------------------- 3. keyed access-log chain
+
+
+def _log_some(client) -> int:
+    login(client, "rev")
+    rid = _imported(client)
+    _grant(client, rid)
+    for _ in range(3):
+        client.get(f"/recordings/{rid}")
+    return rid
+
+
+def _rechain(con: sqlite3.Connection, mac) -> None:
+    """What an attacker who can write the database does after deleting an entry: renumber the
+    rest and recompute every link, every hash and the head with `mac(prev_hash, canonical)`."""
+    rows = con.execute(
+        f"select id, {', '.join(audit_log.HASHED_FIELDS)} from access_log order by seq"
+    ).fetchall()
+    prev = audit_log.GENESIS
+    for seq, (row_id, *values) in enumerate(rows, start=1):
+        entry = dict(zip(audit_log.HASHED_FIELDS, values, strict=True), seq=seq)
+        text = json.dumps(entry, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        digest = mac(prev, text)
+        con.execute(
+            "update access_log set seq=?, prev_hash=?, hash=? where id=?", (seq, prev, digest, row_id)
+        )
+        prev = digest
+    con.execute("update access_log_head set seq=?, hash=?", (len(rows), prev))
+
+
+def _unkeyed(prev: str, text: str) -> str:
+    return hashlib.sha256((prev + text).encode()).hexdigest()
+
+
+def _guessed_key(prev: str, text: str) -> str:
+    return hmac.new(b"\0" * 32, (prev + text).encode(), hashlib.sha256).hexdigest()
+
+
+@pytest.mark.parametrize("mac", [_unkeyed, _guessed_key], ids=["app-function", "guessed-key"])
+def test_a_deleted_entry_with_the_chain_recomputed_is_detected(app, client, mac):
+    rid = _log_some(client)
+    with _db(app) as con:
+        con.execute("delete from access_log where seq = 2")
+        _rechain(con, mac)
+    with app.state.sessions() as db:
+        check = audit_log.verify_chain(db)
+    assert not check.ok and check.first_bad_seq == 1
+    login(client, "admin")
+    page = client.get("/admin/log").text
+    assert "校验失败" in page and "校验通过" not in page
+    assert rid
+
+
+def test_truncating_the_log_and_its_head_is_detected(app, client):
+    _log_some(client)
+    with _db(app) as con:
+        seq, last = con.execute(
+            "select seq, hash from access_log order by seq desc limit 1 offset 1"
+        ).fetchone()
+        con.execute("delete from access_log where seq > ?", (seq,))
+        con.execute("update access_log_head set seq=?, hash=?", (seq, last))
+    with app.state.sessions() as db:
+        check = audit_log.verify_chain(db)
+    assert not check.ok and any("末尾" in p for p in check.problems)
+
+
+def test_the_chain_key_is_a_private_file_outside_the_database(app):
+    path = app.state.data_dir / "keys" / "audit.key"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    key = path.read_text().strip()
+    assert len(bytes.fromhex(key)) == 32
+    assert key.encode() not in (app.state.data_dir / "scriptcheck.db").read_bytes()
+
+
+def test_an_exported_head_proves_earlier_entries_unchanged_even_against_the_key_holder(app, client):
+    _log_some(client)
+    login(client, "admin")
+    page = client.get("/admin/log/head").text
+    seq = int(page.split('id="head-seq">')[1].split("<")[0])
+    head_hash = page.split('id="head-hash">')[1].split("<")[0]
+    assert "导出时间" in page and seq >= 5 and len(head_hash) == 64
+    ok = client.get("/admin/log/head", params={"check_seq": seq, "check_hash": head_hash}).text
+    assert "核对通过" in ok
+    key = bytes.fromhex((app.state.data_dir / "keys" / "audit.key").read_text().strip())
+    with _db(app) as con:  # someone with the key file AND the database rewrites history
+        con.execute("delete from access_log where seq = 2")
+        _rechain(con, lambda prev, text: hmac.new(key, (prev + text).encode(), hashlib.sha256).hexdigest())
+        con.execute(
+            "update access_log_head set hash=?",
+            (
+                audit_log.head_mac(
+                    key, *con.execute("select seq, hash from access_log order by seq desc").fetchone()
+                ),
+            ),
+        )
+    with app.state.sessions() as db:
+        assert audit_log.verify_chain(db).ok  # the key holder's forgery passes the chain check...
+    bad = client.get("/admin/log/head", params={"check_seq": seq, "check_hash": head_hash}).text
+    assert "核对失败" in bad  # ...but not the check against the head exported before it
+
+
+def test_a_log_from_before_the_key_is_kept_as_its_unkeyed_part(tmp_path):
+    data = tmp_path / "data"
+    app = make_app(data)
+    with TestClient(app) as client:
+        _log_some(client)
+    (data / "keys" / "audit.key").unlink()  # as if written by a version without the key
+    with _db(app) as con:
+        con.execute("delete from settings where key = 'audit_keyed_from'")
+        _rechain(con, _unkeyed)
+        (n,) = con.execute("select count(*) from access_log").fetchone()
+    from analyzer.web.app import WebConfig, create_app
+
+    upgraded = create_app(WebConfig(data_dir=data), start_worker=False)
+    with TestClient(upgraded) as client:
+        login(client, "admin")
+        page = client.get("/admin/log").text
+        assert "校验通过" in page and f"第 1–{n} 条写于启用密钥之前" in page
+    with _db(upgraded) as con:  # the unkeyed part is covered by the first keyed entry's HMAC
+        con.execute("update access_log set purpose='培训' where seq = 1")
+        _rechain(con, _unkeyed)
+    with upgraded.state.sessions() as db:
+        check = audit_log.verify_chain(db)
+    assert not check.ok and check.first_bad_seq == n + 1
+
+
+# ---------------------------------------------------------------- 8. CSV formula injection
+
+
+def test_access_log_csv_defuses_formula_cells(app, client):
+    login(client, "rev")
+    titles = ['=HYPERLINK("http://evil.example")', "+1+2", "-3+4", "@SUM(A1)", "\tx", "\rx"]
+    for title in titles:
+        assert _upload(client, title=title).status_code == 303
+    client.post("/logout", data={"csrf_token": csrf_of(client)})
+    login(client, "admin")
+    rows = list(csv.DictReader(io.StringIO(client.get("/admin/log/export?fmt=csv").text.lstrip("\ufeff"))))
+    targets = [r["target"] for r in rows if r["action"] == "import"]
+    assert sorted(targets) == sorted("'" + t for t in titles)
+    for row in rows:
+        for value in row.values():
+            assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), value
+    doc = json.loads(client.get("/admin/log/export?fmt=json").text)  # JSON keeps the exact values
+    assert sorted(e["target"] for e in doc["entries"] if e["action"] == "import") == sorted(titles)

@@ -118,6 +118,10 @@ def create_app(
         (data_dir / sub).mkdir(parents=True, exist_ok=True)
     engine = make_engine(database_url(config.db, data_dir))
     sessions = make_sessionmaker(engine)
+    audit_key, key_created = audit_log.load_or_create_key(data_dir)
+    sessions.configure(info={"audit_key": audit_key})
+    with sessions() as db:
+        audit_log.init_chain(db, key_created)
     worker = AnalysisWorker(sessions, data_dir / "results", analyze or run_pipeline, workers=config.workers)
     trainer = TrainingWorker(sessions, data_dir, train or run_training)
     store = OriginalStore(data_dir / "originals")

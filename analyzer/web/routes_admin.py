@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import re
 import tempfile
@@ -229,6 +231,49 @@ def log_page(request: Request, viewer: AdminViewer, db: DB):
     return render(
         request, "admin_log.html", viewer, check=check, entries=entries, titles=audit_log.ACTION_TITLES
     )
+
+
+@router.get("/log/head")
+def log_head(
+    request: Request,
+    viewer: AdminViewer,
+    db: DB,
+    check_seq: str = "",
+    check_hash: str = "",
+    fmt: str = "html",
+):
+    """The chain head to print and keep away from the server, and the later check against one."""
+    result = None
+    if check_seq.strip() or check_hash.strip():
+        if not check_seq.strip().isdigit() or len(check_seq.strip()) > 12:
+            result = (False, "请填写导出链头上的条目数（整数）")
+        else:
+            result = audit_log.check_exported_head(db, int(check_seq.strip()), check_hash)
+        return render(
+            request,
+            "admin_log_head.html",
+            viewer,
+            head=None,
+            result=result,
+            check_seq=check_seq,
+            check_hash=check_hash,
+        )
+    head = audit_log.export_head(db)
+    audit_log.append(
+        db,
+        username=viewer.user.username,
+        role="admin",
+        action="log_head_export",
+        detail=f"第 {head.seq} 条 {head.hash}",
+    )
+    if fmt == "json":
+        stamp = head.time.replace("-", "").replace(":", "")
+        return Response(
+            json.dumps(dataclasses.asdict(head), ensure_ascii=False, indent=1),
+            media_type="application/json",
+            headers={"Content-Disposition": f'attachment; filename="access-log-head-{stamp}.json"'},
+        )
+    return render(request, "admin_log_head.html", viewer, head=head, result=None, check_seq="", check_hash="")
 
 
 @router.get("/log/export")
