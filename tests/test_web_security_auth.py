@@ -532,3 +532,177 @@ def test_access_log_csv_defuses_formula_cells(app, client):
             assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), value
     doc = json.loads(client.get("/admin/log/export?fmt=json").text)  # JSON keeps the exact values
     assert sorted(e["target"] for e in doc["entries"] if e["action"] == "import") == sorted(titles)
+
+
+# ---------------------------------------------------------------- 7. concurrent decisions
+
+
+def test_parallel_decisions_leave_the_score_of_the_latest_one(app, monkeypatch):
+    """Bursts of 20 decisions from two reviewers at once, over real sockets. Reading the decisions
+    back is slowed by a random few milliseconds, as a busy server would, so that the requests
+    interleave; the stored score and flags must still follow the latest decision."""
+    from analyzer.web import review
+    from analyzer.web.db import User
+
+    with app.state.sessions() as db:
+        rev = db.query(User).filter_by(username="rev").one()
+        db.add(
+            User(username="rev2", password_hash=rev.password_hash, role="reviewer", display_name="审阅人丁")
+        )
+        db.commit()
+    real = review.latest_decisions
+
+    def slow_latest(db, rec):
+        found = real(db, rec)
+        time.sleep(random.uniform(0.0, 0.03))
+        return found
+
+    monkeypatch.setattr(review, "latest_decisions", slow_latest)
+    key = "opening_missing@-#1"
+    with live_server(app) as base:
+        clients = [httpx.Client(base_url=base) for _ in range(2)]
+        for c, name in zip(clients, ("rev", "rev2"), strict=True):
+            assert _outcome(login(c, name)) == "in"
+        rid = _imported(clients[0])
+        for c in clients:
+            _grant(c, rid)
+        tokens = [csrf_of(c, f"/recordings/{rid}") for c in clients]
+        for _burst in range(3):
+            barrier = threading.Barrier(20)
+            statuses: list[int] = []
+
+            def decide(i, barrier=barrier, statuses=statuses):
+                c, token = clients[i % 2], tokens[i % 2]
+                action = random.choice(["override", "confirm"])
+                barrier.wait()
+                r = c.post(
+                    f"/recordings/{rid}/decisions",
+                    data={"csrf_token": token, "finding_key": key, "action": action},
+                    follow_redirects=False,
+                )
+                statuses.append(r.status_code)
+
+            threads = [threading.Thread(target=decide, args=(i,)) for i in range(20)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+            assert statuses == [303] * 20
+            with _db(app) as con:
+                (latest,) = con.execute(
+                    "select action from decisions where recording_id=? and finding_key=?"
+                    " order by id desc limit 1",
+                    (rid, key),
+                ).fetchone()
+                score, flags = con.execute(
+                    "select final_score, flags_json from recordings where id=?", (rid,)
+                ).fetchone()
+            assert score == (92.5 if latest == "override" else 62.5), (latest, score)
+            assert ("opening_missing" in json.loads(flags)) == (latest == "confirm")
+        for c in clients:
+            c.close()
+
+
+# ---------------------------------------------------------------- 9. personal data in comments
+
+
+def test_comments_are_masked_for_other_reviewers_and_in_the_log(app, client):
+    login(client, "rev")
+    rid = _imported(client)
+    _grant(client, rid)
+    comment = "当事人身份证41030219900101123X，电话13812345678"
+    r = client.post(
+        f"/recordings/{rid}/decisions",
+        data={
+            "csrf_token": csrf_of(client, f"/recordings/{rid}"),
+            "finding_key": "gap@20.00#1",
+            "action": "confirm",
+            "comment": comment,
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    with TestClient(app) as other:
+        login(other, "admin")
+        _grant(other, rid)
+        page = other.get(f"/recordings/{rid}").text
+        assert "当事人身份证" in page
+        assert "41030219900101123X" not in page and "13812345678" not in page
+        assert "41030219900101123X" not in other.get("/admin/log").text
+        token = csrf_of(other, f"/recordings/{rid}")
+        other.post(f"/recordings/{rid}/unmask", data={"csrf_token": token, "reason": "法院调取"})
+        assert "41030219900101123X" in other.get(f"/recordings/{rid}").text  # unmasked, logged
+
+
+def test_unmasked_export_needs_a_reason_and_is_logged_as_an_unmask(app, client):
+    login(client, "admin")
+    rid = _imported(client)
+    _grant(client, rid)
+    token = csrf_of(client, f"/recordings/{rid}")
+    r = client.post(f"/recordings/{rid}/export", data={"csrf_token": token, "unmasked": "1"})
+    assert r.status_code == 400 and "理由" in r.text
+    r = client.post(
+        f"/recordings/{rid}/export",
+        data={"csrf_token": token, "unmasked": "1", "unmask_reason": "检察院调取"},
+    )
+    assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+    with app.state.sessions() as db:
+        entries = audit_log.entries_as_dicts(db, rid)
+    unmasks = [e for e in entries if e["action"] == "unmask"]
+    assert len(unmasks) == 1 and "检察院调取" in unmasks[0]["detail"]
+    assert any(e["action"] == "export" and "检察院调取" in e["detail"] for e in entries)
+
+
+# ---------------------------------------------------------------- 11. path integers
+
+
+@pytest.mark.parametrize(
+    "method, url",
+    [
+        ("GET", "/recordings/99999999999999999999999"),
+        ("GET", "/recordings/9223372036854775808/purpose"),
+        ("GET", "/recordings/1/media/99999999999999999999999"),
+        ("GET", "/recordings/99999999999999999999999/report.html"),
+        ("GET", "/train/attempts/99999999999999999999999"),
+        ("POST", "/recordings/99999999999999999999999/purpose"),
+        ("POST", "/admin/users/99999999999999999999999"),
+    ],
+)
+def test_out_of_range_path_numbers_are_not_found(app, method, url):
+    with TestClient(app, raise_server_exceptions=False) as client:
+        login(client, "admin")
+        token = csrf_of(client)
+        r = client.request(method, url, data={"csrf_token": token, "purpose": "案件审核", "approver": "x"})
+        assert r.status_code == 404, (url, r.status_code)
+
+
+# ---------------------------------------------------------------- 15. guides, re-analysis
+
+
+def test_a_built_in_guide_can_be_made_the_default(app, client):
+    login(client, "admin")
+    page = client.get("/admin/guides").text
+    assert 'name="guide" value="market-supervision"' in page
+    r = client.post(
+        "/admin/guides/default",
+        data={"csrf_token": csrf_of(client, "/admin/guides"), "guide": "market-supervision"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    rid = _imported(client)
+    with _db(app) as con:
+        assert con.execute("select guide from recordings where id=?", (rid,)).fetchone() == (
+            "market-supervision",
+        )
+
+
+def test_reanalysis_is_logged(app, client):
+    login(client, "rev")
+    rid = _imported(client)
+    r = client.post(
+        f"/recordings/{rid}/reanalyze", data={"csrf_token": csrf_of(client)}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    with app.state.sessions() as db:
+        entries = audit_log.entries_as_dicts(db, rid)
+    assert [e["username"] for e in entries if e["action"] == "reanalyze"] == ["rev"]

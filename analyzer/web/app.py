@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import FastAPI, Form, HTTPException, Request
+from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -34,7 +34,15 @@ from analyzer.web.auth import (
     verify_password,
 )
 from analyzer.web.db import ROLE_TITLES, database_url, make_engine, make_sessionmaker
-from analyzer.web.deps import DB, CsrfViewer, LoggedIn, LoginRequired, error_page, render
+from analyzer.web.deps import (
+    DB,
+    CsrfViewer,
+    LoggedIn,
+    LoginRequired,
+    bounded_path_ids,
+    error_page,
+    render,
+)
 from analyzer.web.jobs import (
     AnalysisWorker,
     AnalyzeFn,
@@ -46,6 +54,7 @@ from analyzer.web.jobs import (
     run_training,
     save_output,
 )
+from analyzer.web.privacy import mask_text
 from analyzer.web.storage import OriginalStore, StorageError
 from analyzer.web.uploads import GIB, UploadGate
 
@@ -137,7 +146,12 @@ def create_app(
         trainer.stop()
 
     app = FastAPI(
-        title="Scriptcheck 审阅", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+        title="Scriptcheck 审阅",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(bounded_path_ids)],
     )
     app.state.config = config
     app.state.data_dir = data_dir
@@ -151,6 +165,7 @@ def create_app(
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals.update(version=__version__, role_titles=ROLE_TITLES)
     templates.env.filters["t"] = fmt_time
+    templates.env.filters["mask"] = mask_text
     app.state.templates = templates
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 

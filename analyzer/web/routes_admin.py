@@ -124,24 +124,25 @@ def _guide_dir(request: Request) -> Path:
 
 
 def _guides(request: Request) -> list[dict[str, str]]:
+    """Built-in and uploaded guides; `value` is what the default setting stores (a built-in by its
+    name, so that it follows the package; an uploaded one by its path)."""
     found = []
     try:
         from analyzer.guide import list_guides
 
-        for g in list_guides():
-            found.append(
-                {"name": str(getattr(g, "id", g)), "path": str(getattr(g, "path", "")), "source": "内置"}
-            )
+        for p in list_guides():
+            found.append({"name": p.stem, "path": str(p), "source": "内置", "value": p.stem})
     except Exception as err:  # the package's guides are someone else's; show the problem, keep the page
         found.append(
             {
                 "name": "（无法列出内置用语指引）",
                 "path": str(err).splitlines()[0] if str(err) else "",
                 "source": "",
+                "value": "",
             }
         )
     for p in sorted(_guide_dir(request).glob("*.toml")):
-        found.append({"name": p.stem, "path": str(p), "source": "上传"})
+        found.append({"name": p.stem, "path": str(p), "source": "上传", "value": str(p)})
     return found
 
 
@@ -203,7 +204,7 @@ def upload_guide(request: Request, file: Annotated[UploadFile, File()], viewer: 
 @router.post("/guides/default")
 def set_default_guide(request: Request, viewer: CsrfViewer, db: DB, guide: Annotated[str, Form()] = ""):
     _must_be_admin(viewer)
-    allowed = {g["path"] for g in _guides(request)} | {g["name"] for g in _guides(request)} | {""}
+    allowed = {g["value"] for g in _guides(request)} | {""}
     if guide not in allowed:
         raise HTTPException(status_code=400, detail="未知的用语指引")
     setting = db.get(Setting, "default_guide") or Setting(key="default_guide")

@@ -21,13 +21,12 @@ from sqlalchemy.orm import Session
 
 from analyzer.report import GAP_TITLES
 from analyzer.web import audit_log
-from analyzer.web.db import AccessGrant, Decision, MediaFile, Recording, utcnow
+from analyzer.web.db import AccessGrant, Decision, MediaFile, Recording
 from analyzer.web.deps import DB, CsrfViewer, StaffViewer, Viewer, must_be_staff, render
 from analyzer.web.evidence import build_evidence_zip
 from analyzer.web.jobs import AnalysisOutput, load_output, render_report_html, rewrite_paths
-from analyzer.web.privacy import mask_recording
-from analyzer.web.review import ACTIONS, finding_points, keyed_findings, latest_decisions, open_flags
-from analyzer.web.review import recompute_final_score as _recompute
+from analyzer.web.privacy import mask_recording, mask_text
+from analyzer.web.review import ACTIONS, finding_points, keyed_findings, latest_decisions, record_decision
 from analyzer.web.routes_admin import default_guide
 from analyzer.web.storage import (
     OriginalStore,
@@ -648,6 +647,7 @@ def recording_page(request: Request, rid: int, viewer: StaffViewer, db: DB):
         history=history,
         actions=ACTIONS,
         log=audit_log.entries_as_dicts(db, rid)[-50:] if viewer.is_admin else [],
+        mask_comments=not grant.unmasked,
         files_json=json.dumps(files, ensure_ascii=False),
     )
 
@@ -767,20 +767,9 @@ def decide(
         raise HTTPException(status_code=400, detail="无效的审阅决定")
     if finding_key not in dict(keyed_findings(output.recording)):
         raise HTTPException(status_code=400, detail="该问题不存在")
-    db.add(
-        Decision(
-            recording_id=rid,
-            finding_key=finding_key,
-            action=action,
-            comment=comment.strip()[:2000],
-            reviewer_id=viewer.user.id,
-            created_at=utcnow(),
-        )
+    rec = record_decision(
+        db, rid, output.recording, finding_key, action, comment.strip()[:2000], viewer.user.id
     )
-    db.commit()
-    _recompute(db, rec, output.recording)
-    rec.flags_json = json.dumps(open_flags(db, rec, output.recording))
-    db.commit()
     _log(
         db,
         viewer,
@@ -788,7 +777,7 @@ def decide(
         rec,
         grant,
         target=finding_key,
-        detail=f"{ACTIONS[action]} {comment.strip()[:200]}",
+        detail=f"{ACTIONS[action]} {mask_text(comment.strip()[:200])}",
     )
     return RedirectResponse(f"/recordings/{rid}#findings", status_code=303)
 
@@ -811,11 +800,23 @@ def unmask(request: Request, rid: int, viewer: CsrfViewer, db: DB, reason: Annot
 
 
 @router.post("/recordings/{rid}/export")
-def export(request: Request, rid: int, viewer: CsrfViewer, db: DB, unmasked: Annotated[str, Form()] = ""):
+def export(
+    request: Request,
+    rid: int,
+    viewer: CsrfViewer,
+    db: DB,
+    unmasked: Annotated[str, Form()] = "",
+    unmask_reason: Annotated[str, Form()] = "",
+):
     must_be_staff(viewer, "导出")
     rec = _recording(db, rid)
     grant = _granted(db, viewer, rid)
     want_unmasked = bool(unmasked) and viewer.is_admin
+    if want_unmasked:
+        reason = unmask_reason.strip()[:500]
+        if not reason:
+            raise HTTPException(status_code=400, detail="不脱敏导出须填写理由")
+        _log(db, viewer, "unmask", rec, grant, detail=f"不脱敏导出：{reason}")
     output = load_output(rec.result_dir)
     decisions = list(db.scalars(select(Decision).where(Decision.recording_id == rid).order_by(Decision.id)))
     store: OriginalStore = request.app.state.store
@@ -838,7 +839,7 @@ def export(request: Request, rid: int, viewer: CsrfViewer, db: DB, unmasked: Ann
             rec,
             grant,
             target=bundle.name,
-            detail=("未脱敏" if want_unmasked else "已脱敏")
+            detail=(f"未脱敏（理由：{unmask_reason.strip()[:500]}）" if want_unmasked else "已脱敏")
             + (f"；完整性告警，原始文件未包含：{'；'.join(bundle.problems)}" if bundle.problems else ""),
         )
     except BaseException:
@@ -862,5 +863,6 @@ def reanalyze(request: Request, rid: int, viewer: CsrfViewer, db: DB):
         return RedirectResponse("/queue", status_code=303)
     rec.status, rec.progress, rec.stage, rec.error = "queued", 0.0, "排队中", ""
     db.commit()
+    _log(db, viewer, "reanalyze", rec, _grant(db, viewer, rid), detail=f"用语指引 {rec.guide or '内置默认'}")
     request.app.state.worker.notify()
     return RedirectResponse("/queue", status_code=303)
