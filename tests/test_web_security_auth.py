@@ -10,11 +10,13 @@ of test_web_support (the real pipeline runs in test_web_browser.py).
 from __future__ import annotations
 
 import argparse
+import base64
 import csv
 import hashlib
 import hmac
 import io
 import json
+import os
 import random
 import socket
 import sqlite3
@@ -706,3 +708,116 @@ def test_reanalysis_is_logged(app, client):
     with app.state.sessions() as db:
         entries = audit_log.entries_as_dicts(db, rid)
     assert [e["username"] for e in entries if e["action"] == "reanalyze"] == ["rev"]
+
+
+# ---------------------------------------------------------------- 14. network options, umask, Host
+
+
+@pytest.fixture()
+def uvicorn_calls(monkeypatch):
+    import uvicorn
+
+    calls: list[tuple] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
+    return calls
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        [],
+        ["--secure-cookies"],
+        ["--ssl-certfile", "CERT", "--ssl-keyfile", "KEY", "--allowed-host", "review.example"],
+        ["--behind-proxy", "--allowed-host", "review.example"],
+        ["--secure-cookies", "--ssl-certfile", "CERT", "--ssl-keyfile", "KEY"],  # no host names
+        ["--secure-cookies", "--ssl-certfile", "CERT", "--allowed-host", "review.example"],
+    ],
+)
+def test_a_network_address_needs_https_secure_cookies_and_host_names(tmp_path, uvicorn_calls, capsys, extra):
+    from analyzer.commands import serve
+
+    (tmp_path / "cert.pem").write_text("x")
+    (tmp_path / "key.pem").write_text("x")
+    extra = [
+        str(tmp_path / "cert.pem") if a == "CERT" else str(tmp_path / "key.pem") if a == "KEY" else a
+        for a in extra
+    ]
+    args = _serve_args("--host", "0.0.0.0", "--data-dir", str(tmp_path / "data"), *extra)
+    assert serve.run(args) == 2
+    assert uvicorn_calls == [] and "无法启动" in capsys.readouterr().err
+
+
+def _https_args(tmp_path, *more: str) -> argparse.Namespace:
+    (tmp_path / "cert.pem").write_text("x")
+    (tmp_path / "key.pem").write_text("x")
+    return _serve_args(
+        "--host",
+        "0.0.0.0",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--secure-cookies",
+        "--ssl-certfile",
+        str(tmp_path / "cert.pem"),
+        "--ssl-keyfile",
+        str(tmp_path / "key.pem"),
+        *more,
+    )
+
+
+def test_https_serving_checks_the_host_header(tmp_path, uvicorn_calls):
+    from analyzer.commands import serve
+
+    assert serve.run(_https_args(tmp_path, "--allowed-host", "review.example")) == 0
+    ((app, kw),) = uvicorn_calls
+    assert kw["ssl_certfile"].endswith("cert.pem") and kw["ssl_keyfile"].endswith("key.pem")
+    assert kw["proxy_headers"] is False
+    with TestClient(app, base_url="https://review.example") as good:
+        assert good.get("/healthz").status_code == 200
+    with TestClient(app, base_url="https://attacker.example") as rebound:
+        assert rebound.get("/healthz").status_code == 400
+        assert rebound.get("/login").status_code == 400
+
+
+def test_loopback_serving_also_checks_the_host_header(tmp_path, uvicorn_calls):
+    from analyzer.commands import serve
+
+    assert serve.run(_serve_args("--data-dir", str(tmp_path / "data"))) == 0
+    ((app, kw),) = uvicorn_calls
+    with TestClient(app, base_url="http://127.0.0.1:8765") as local:
+        assert local.get("/healthz").status_code == 200
+    with TestClient(app, base_url="http://rebind.attacker.example:8765") as rebound:
+        assert rebound.get("/healthz").status_code == 400
+
+
+def test_serve_creates_files_readable_by_its_account_only(tmp_path, uvicorn_calls, monkeypatch):
+    from analyzer.commands import serve
+
+    os.umask(0o022)  # a typical login shell's
+    data = tmp_path / "data"
+    monkeypatch.setenv("SCRIPTCHECK_ADMIN_PASSWORD", "lantern-orbit-57")
+    assert serve.run(_serve_args("--data-dir", str(data), "--create-admin", "chief")) == 0
+    assert serve.run(_serve_args("--data-dir", str(data))) == 0
+    for path in (data / "scriptcheck.db", data / "keys" / "audit.key"):
+        assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
+    for sub in ("originals", "results", "tmp", "keys"):
+        assert stat.S_IMODE((data / sub).stat().st_mode) & 0o077 == 0, sub
+
+
+# ---------------------------------------------------------------- 15. Content-Security-Policy
+
+
+def test_pages_carry_a_strict_content_security_policy(client):
+    login(client, "rev")
+    rid = _imported(client)
+    _grant(client, rid)
+    for path in ("/login", "/queue", f"/recordings/{rid}", "/train", "/static/app.css"):
+        policy = client.get(path).headers["content-security-policy"]
+        assert "default-src 'self'" in policy and "script-src 'self'" in policy, path
+        assert "unsafe-inline" not in policy and "frame-ancestors 'none'" in policy, path
+    page = client.get(f"/recordings/{rid}").text
+    assert " style=" not in page and "<script>" not in page  # nothing inline for the policy to block
+    report = client.get(f"/recordings/{rid}/report.html")
+    policy = report.headers["content-security-policy"]
+    inline = report.text.split("<script>")[1].split("</script>")[0]
+    digest = base64.b64encode(hashlib.sha256(inline.encode()).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in policy and "default-src 'none'" in policy

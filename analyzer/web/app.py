@@ -19,6 +19,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from analyzer import __version__
 from analyzer.rules import fmt_time
@@ -60,6 +61,12 @@ from analyzer.web.uploads import GIB, UploadGate
 
 HERE = Path(__file__).resolve().parent
 LOGIN_CSRF_COOKIE = "sc_login_csrf"
+# No inline script or style anywhere in the app's own pages: injected markup cannot run.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
 
 
 @dataclass
@@ -74,6 +81,7 @@ class WebConfig:
     user_quota_bytes: int | None = 100 * GIB  # uploaded originals + training recordings; None: no quota
     training_jobs_per_user: int = 2  # attempts waiting or being evaluated at once
     login_limits: throttle.Limits = field(default_factory=throttle.Limits)
+    allowed_hosts: list[str] | None = None  # Host header names served (serve's --allowed-host); None: any
 
 
 def _home_for(role: str) -> str:
@@ -168,6 +176,8 @@ def create_app(
     templates.env.filters["mask"] = mask_text
     app.state.templates = templates
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    if config.allowed_hosts is not None:  # a page under another name (DNS rebinding) gets 400
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=config.allowed_hosts)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired):
@@ -191,6 +201,7 @@ def create_app(
     @app.middleware("http")
     async def _security_headers(request: Request, call_next):
         response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -4,6 +4,8 @@ HTTP Range, purpose gate and access log (第十四条), evidence export (第十�
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import re
@@ -663,8 +665,21 @@ def recording_report(request: Request, rid: int, viewer: StaffViewer, db: DB):
     _log(db, viewer, "view", rec, grant, detail="HTML 报告")
     data = output.recording if grant.unmasked else mask_recording(output.recording)
     urls = {f.stored_path: f"/recordings/{rid}/media/{f.position}/{f.original_name}" for f in rec.files}
-    return HTMLResponse(
-        render_report_html(output, rewrite_paths(data, urls), f"/recordings/{rid}/report.html")
+    html = render_report_html(output, rewrite_paths(data, urls), f"/recordings/{rid}/report.html")
+    return HTMLResponse(html, headers={"Content-Security-Policy": report_csp(html)})
+
+
+def report_csp(html: str) -> str:
+    """The standalone report carries its own inline script and styles (it must work as one file in
+    an evidence bundle): exactly its own scripts may run, by hash; nothing else."""
+    hashes = [
+        base64.b64encode(hashlib.sha256(m.group(1).encode("utf-8")).digest()).decode()
+        for m in re.finditer(r"<script>(.*?)</script>", html, flags=re.S)
+    ]
+    scripts = " ".join(f"'sha256-{h}'" for h in hashes) or "'none'"
+    return (
+        f"default-src 'none'; script-src {scripts}; style-src 'unsafe-inline'; img-src 'self' data:; "
+        "media-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
 
 
