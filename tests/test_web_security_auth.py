@@ -540,7 +540,7 @@ def test_access_log_csv_defuses_formula_cells(app, client):
 
 
 def test_parallel_decisions_leave_the_score_of_the_latest_one(app, monkeypatch):
-    """Bursts of 20 decisions from two reviewers at once, over real sockets. Reading the decisions
+    """Five bursts of 20 decisions from two reviewers at once, over real sockets. Reading the decisions
     back is slowed by a random few milliseconds, as a busy server would, so that the requests
     interleave; the stored score and flags must still follow the latest decision."""
     from analyzer.web import review
@@ -569,7 +569,7 @@ def test_parallel_decisions_leave_the_score_of_the_latest_one(app, monkeypatch):
         for c in clients:
             _grant(c, rid)
         tokens = [csrf_of(c, f"/recordings/{rid}") for c in clients]
-        for _burst in range(3):
+        for _burst in range(5):
             barrier = threading.Barrier(20)
             statuses: list[int] = []
 

@@ -108,6 +108,9 @@ def record_decision(
         )
     )
     db.flush()
+    # Re-read under the lock: a score loaded before it may be stale, and an attribute set to its
+    # stale value again would not be written back at all.
+    db.refresh(rec)
     recompute_final_score(db, rec, recording)
     rec.flags_json = json.dumps(open_flags(db, rec, recording))
     db.commit()
