@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -33,3 +34,13 @@ def speech_wav(tts, tmp_path_factory):
         return made[key]
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _restore_umask():
+    """`scriptcheck serve` sets the process umask (077): a test that runs it must not change the
+    file modes that later tests see."""
+    old = os.umask(0o022)
+    os.umask(old)
+    yield
+    os.umask(old)

@@ -47,12 +47,14 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    from analyzer.web import audit_log
     from analyzer.web.dashboard import Scope, backfill
     from analyzer.web.db import make_engine, make_sessionmaker
     from analyzer.web.jobs import load_output
     from analyzer.web.monthly import file_stem, training_for, write_monthly
 
     sessions = make_sessionmaker(make_engine(url))
+    audit_log.attach_key(sessions, data_dir)
     scope = Scope.from_params({"period": args.period, "unit": args.unit})
     with sessions() as db:
         backfill(db, load_output)

@@ -1,16 +1,22 @@
 """`scriptcheck serve`: the local reviewer web app (review queue, evidence view, access log, training).
 
-Binds 127.0.0.1 unless --host says otherwise. The first admin is created with
-`scriptcheck serve --create-admin NAME` (password from SCRIPTCHECK_ADMIN_PASSWORD or a prompt).
+Binds 127.0.0.1 unless --host says otherwise; any other address needs HTTPS (--ssl-certfile and
+--ssl-keyfile, or --behind-proxy for a TLS proxy in front) and --secure-cookies. Requests are
+answered only for the host names allowed (--allowed-host). Files are created with umask 077.
+The first admin is created with `scriptcheck serve --create-admin NAME` (password from
+SCRIPTCHECK_ADMIN_PASSWORD or a prompt).
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import ipaddress
 import os
 import sys
 from pathlib import Path
+
+LOOPBACK_NAMES = ["127.0.0.1", "localhost", "::1"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,6 +43,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=1, help="后台分析线程数（默认 1）")
     parser.add_argument(
         "--secure-cookies", action="store_true", help="仅通过 HTTPS 发送会话 Cookie（部署在 HTTPS 之后时）"
+    )
+    parser.add_argument("--ssl-certfile", metavar="FILE", help="HTTPS 证书（PEM），与 --ssl-keyfile 一起使用")
+    parser.add_argument("--ssl-keyfile", metavar="FILE", help="HTTPS 私钥（PEM）")
+    parser.add_argument(
+        "--behind-proxy",
+        action="store_true",
+        help="部署在终止 HTTPS 的反向代理之后（信任其 X-Forwarded-For；"
+        "代理地址由环境变量 FORWARDED_ALLOW_IPS 指定，默认 127.0.0.1）",
+    )
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="浏览器访问本服务所用的主机名（可重复；默认 127.0.0.1、localhost 与 --host）",
     )
     parser.add_argument(
         "--max-upload-gb",
@@ -66,6 +87,47 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _is_wildcard(host: str) -> bool:
+    return host in ("", "0.0.0.0", "::", "*")
+
+
+def network_problem(args: argparse.Namespace) -> str | None:
+    """Why these network options are refused (Chinese, one line), or None."""
+    if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
+        return "--ssl-certfile 与 --ssl-keyfile 须同时给出"
+    for name in (args.ssl_certfile, args.ssl_keyfile):
+        if name and not Path(name).is_file():
+            return f"{name}：文件不存在或不可读"
+    if _is_loopback(args.host):
+        return None
+    if not args.secure_cookies:
+        return f"监听 {args.host} 时须加 --secure-cookies（会话 Cookie 只经 HTTPS 发送）"
+    if not args.ssl_certfile and not args.behind_proxy:
+        return (
+            f"监听 {args.host} 时须启用 HTTPS：--ssl-certfile 与 --ssl-keyfile，"
+            "或在终止 HTTPS 的反向代理之后运行并加 --behind-proxy"
+        )
+    if _is_wildcard(args.host) and not args.allowed_host:
+        return f"监听 {args.host or '所有地址'} 时须用 --allowed-host 指定浏览器访问所用的主机名"
+    return None
+
+
+def allowed_hosts(args: argparse.Namespace) -> list[str]:
+    names = list(LOOPBACK_NAMES)
+    if not _is_wildcard(args.host):
+        names.append(args.host)
+    return list(dict.fromkeys([*names, *args.allowed_host]))
+
+
 def _config(args: argparse.Namespace):
     from analyzer.web.app import WebConfig
     from analyzer.web.uploads import GIB
@@ -80,6 +142,7 @@ def _config(args: argparse.Namespace):
         max_upload_bytes=int(args.max_upload_gb * GIB),
         user_quota_bytes=int(args.user_quota_gb * GIB) or None,
         training_jobs_per_user=max(1, args.training_jobs_per_user),
+        allowed_hosts=allowed_hosts(args),
     )
 
 
@@ -107,17 +170,28 @@ def _create_admin(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    os.umask(0o077)  # database, audit key, originals and results readable by this account only
     if args.create_admin:
         return _create_admin(args)
+    problem = network_problem(args)
+    if problem:
+        print(f"无法启动：{problem}", file=sys.stderr)
+        return 2
     import uvicorn
 
     from analyzer.web.app import create_app
 
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(
-            f"注意：服务监听 {args.host}，局域网内的其他计算机可以访问；请确认已部署 HTTPS。", file=sys.stderr
-        )
     app = create_app(_config(args))
-    print(f"Scriptcheck 审阅网页：http://{args.host}:{args.port}/  （Ctrl+C 停止）")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    scheme = "https" if args.ssl_certfile else "http"
+    print(f"Scriptcheck 审阅网页：{scheme}://{args.host}:{args.port}/  （Ctrl+C 停止）")
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        ssl_certfile=args.ssl_certfile,
+        ssl_keyfile=args.ssl_keyfile,
+        proxy_headers=args.behind_proxy,
+        server_header=False,
+    )
     return 0

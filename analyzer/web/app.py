@@ -8,25 +8,50 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import FastAPI, Form, HTTPException, Request
+from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from analyzer import __version__
 from analyzer.rules import fmt_time
-from analyzer.web import audit_log, dashboard, routes_admin, routes_dashboard, routes_review, routes_train
-from analyzer.web.auth import SESSION_COOKIE, authenticate, end_session, start_session
+from analyzer.web import (
+    audit_log,
+    dashboard,
+    routes_admin,
+    routes_dashboard,
+    routes_review,
+    routes_train,
+    throttle,
+)
+from analyzer.web.auth import (
+    SESSION_COOKIE,
+    AuthError,
+    authenticate,
+    end_session,
+    normalise_username,
+    set_password,
+    start_session,
+    verify_password,
+)
 from analyzer.web.db import ROLE_TITLES, database_url, make_engine, make_sessionmaker
-from analyzer.web.deps import DB, CsrfViewer, LoggedIn, LoginRequired, error_page, render
+from analyzer.web.deps import (
+    DB,
+    CsrfViewer,
+    LoggedIn,
+    LoginRequired,
+    bounded_path_ids,
+    error_page,
+    render,
+)
 from analyzer.web.jobs import (
     AnalysisWorker,
     AnalyzeFn,
@@ -38,13 +63,18 @@ from analyzer.web.jobs import (
     run_training,
     save_output,
 )
+from analyzer.web.privacy import mask_text
 from analyzer.web.storage import OriginalStore, StorageError
 from analyzer.web.uploads import GIB, UploadGate
 
 HERE = Path(__file__).resolve().parent
 LOGIN_CSRF_COOKIE = "sc_login_csrf"
-MAX_FAILED_LOGINS = 5
-LOCKOUT_S = 60.0
+# No inline script or style anywhere in the app's own pages: injected markup cannot run.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
 
 
 @dataclass
@@ -58,6 +88,8 @@ class WebConfig:
     max_upload_bytes: int = 4 * GIB  # per uploaded file
     user_quota_bytes: int | None = 100 * GIB  # uploaded originals + training recordings; None: no quota
     training_jobs_per_user: int = 2  # attempts waiting or being evaluated at once
+    login_limits: throttle.Limits = field(default_factory=throttle.Limits)
+    allowed_hosts: list[str] | None = None  # Host header names served (serve's --allowed-host); None: any
 
 
 def _home_for(role: str) -> str:
@@ -111,6 +143,7 @@ def create_app(
         (data_dir / sub).mkdir(parents=True, exist_ok=True)
     engine = make_engine(database_url(config.db, data_dir))
     sessions = make_sessionmaker(engine)
+    audit_log.attach_key(sessions, data_dir)
     worker = AnalysisWorker(sessions, data_dir / "results", analyze or run_pipeline, workers=config.workers)
     trainer = TrainingWorker(sessions, data_dir, train or run_training)
     store = OriginalStore(data_dir / "originals")
@@ -128,7 +161,12 @@ def create_app(
         trainer.stop()
 
     app = FastAPI(
-        title="Scriptcheck 审阅", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+        title="Scriptcheck 审阅",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(bounded_path_ids)],
     )
     app.state.config = config
     app.state.data_dir = data_dir
@@ -138,13 +176,15 @@ def create_app(
     app.state.training_worker = trainer
     app.state.store = store
     app.state.import_roots = [p.resolve() for p in (config.import_roots or [data_dir / "inbox"])]
-    app.state.failed_logins = {}
     app.state.play_log = {}  # (session, recording, file) -> last logged play
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals.update(version=__version__, role_titles=ROLE_TITLES)
     templates.env.filters["t"] = fmt_time
+    templates.env.filters["mask"] = mask_text
     app.state.templates = templates
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    if config.allowed_hosts is not None:  # a page under another name (DNS rebinding) gets 400
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=config.allowed_hosts)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired):
@@ -168,6 +208,7 @@ def create_app(
     @app.middleware("http")
     async def _security_headers(request: Request, call_next):
         response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -200,16 +241,14 @@ def create_app(
         cookie_token = request.cookies.get(LOGIN_CSRF_COOKIE, "")
         if not cookie_token or not hmac.compare_digest(cookie_token, csrf_token):
             raise HTTPException(status_code=403, detail="CSRF 校验失败：请刷新登录页后重试")
-        failures = [t for t in app.state.failed_logins.get(username, []) if time.monotonic() - t < LOCKOUT_S]
-        if len(failures) >= MAX_FAILED_LOGINS:
+        name = normalise_username(username)[:200]
+        address = request.client.host if request.client else ""
+        if not throttle.begin_attempt(db, name, address, config.login_limits):
             return RedirectResponse(f"/login?error=locked&next={quote(_safe_next(next))}", status_code=303)
         user = authenticate(db, username, password)
         if user is None:
-            if len(app.state.failed_logins) > 10_000:  # names sprayed by a guesser: forget old ones
-                app.state.failed_logins.clear()
-            app.state.failed_logins[username] = [*failures, time.monotonic()]
             return RedirectResponse(f"/login?error=bad&next={quote(_safe_next(next))}", status_code=303)
-        app.state.failed_logins.pop(username, None)
+        throttle.attempt_succeeded(db, name, address)
         new = start_session(db, user)
         audit_log.append(db, username=user.username, role=user.role, action="login")
         target = _safe_next(next)
@@ -227,6 +266,49 @@ def create_app(
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE)
         return response
+
+    @app.get("/account/password")
+    def account_form(request: Request, viewer: LoggedIn):
+        return render(request, "account.html", viewer, error="")
+
+    @app.post("/account/password")
+    def account_password(
+        request: Request,
+        viewer: CsrfViewer,
+        db: DB,
+        current: Annotated[str, Form()] = "",
+        new: Annotated[str, Form()] = "",
+        again: Annotated[str, Form()] = "",
+    ):
+        """Change one's own password: the current one is checked under the login limits."""
+        user = viewer.user
+        address = request.client.host if request.client else ""
+        if not throttle.begin_attempt(db, user.username, address, config.login_limits):
+            error = "密码错误次数过多，请 15 分钟后再试"
+        elif not verify_password(user.password_hash, current):
+            error = "当前密码不正确"
+        elif new != again:
+            throttle.attempt_succeeded(db, user.username, address)
+            error = "两次输入的新密码不一致"
+        else:
+            throttle.attempt_succeeded(db, user.username, address)
+            try:
+                set_password(db, user, new)
+            except AuthError as err:
+                error = str(err)
+            else:
+                audit_log.append(
+                    db,
+                    username=user.username,
+                    role=user.role,
+                    action="user_admin",
+                    target=user.username,
+                    detail="本人修改密码",
+                )
+                response = RedirectResponse("/login?error=changed", status_code=303)
+                response.delete_cookie(SESSION_COOKIE)
+                return response
+        return render(request, "account.html", viewer, status_code=400, error=error)
 
     @app.get("/")
     def home(viewer: LoggedIn):

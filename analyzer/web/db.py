@@ -190,6 +190,17 @@ class TrainingJob(Base):
     user: Mapped[User] = relationship()
 
 
+class LoginAttempt(Base):
+    """Login attempts within the current window, per normalised user name ("name") and per client
+    address ("addr"); see analyzer.web.throttle."""
+
+    __tablename__ = "login_attempts"
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
 class Setting(Base):
     __tablename__ = "settings"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)

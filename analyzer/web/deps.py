@@ -23,6 +23,18 @@ class LoginRequired(Exception):
         self.next_path = next_path
 
 
+MAX_ROW_ID = 2**63 - 1  # the largest integer a database row id (SQLite INTEGER, BIGINT) can hold
+
+
+def bounded_path_ids(request: Request) -> None:
+    """A path number no row can have is answered 404 before it reaches the database, which would
+    fail on it (OverflowError) instead of finding nothing."""
+    for value in request.path_params.values():
+        digits = value.removeprefix("-") if isinstance(value, str) else ""
+        if digits.isascii() and digits.isdigit() and (len(digits) > 19 or int(digits) > MAX_ROW_ID):
+            raise HTTPException(status_code=404, detail="页面不存在")
+
+
 def get_db(request: Request) -> Iterator[Session]:
     with request.app.state.sessions() as db:
         yield db

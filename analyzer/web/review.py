@@ -7,13 +7,14 @@ breakdown, shared among the findings that name that phrase. Confirmed findings c
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from analyzer.web.db import Decision, Recording
+from analyzer.web.db import Decision, Recording, utcnow
 
 ACTIONS = {"confirm": "确认", "override": "驳回（误报）"}
 
@@ -73,3 +74,44 @@ def open_flags(db: Session, rec: Recording, recording: dict[str, Any]) -> list[s
         if (d is None or d.action != "override") and f.get("code") not in codes:
             codes.append(f.get("code"))
     return codes
+
+
+def record_decision(
+    db: Session,
+    rid: int,
+    recording: dict[str, Any],
+    finding_key: str,
+    action: str,
+    comment: str,
+    reviewer_id: int,
+) -> Recording:
+    """Store a decision and the final score and flags it leads to, in one transaction.
+
+    The recording's row is locked first (SELECT ... FOR UPDATE on a server database); on SQLite the
+    decision's INSERT takes the database's write lock before the decisions are read back, so two
+    reviewers deciding at once are serialised and the score always reflects the latest decision.
+    """
+    rec = db.scalars(
+        select(Recording)
+        .where(Recording.id == rid)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    db.add(
+        Decision(
+            recording_id=rid,
+            finding_key=finding_key,
+            action=action,
+            comment=comment,
+            reviewer_id=reviewer_id,
+            created_at=utcnow(),
+        )
+    )
+    db.flush()
+    # Re-read under the lock: a score loaded before it may be stale, and an attribute set to its
+    # stale value again would not be written back at all.
+    db.refresh(rec)
+    recompute_final_score(db, rec, recording)
+    rec.flags_json = json.dumps(open_flags(db, rec, recording))
+    db.commit()
+    return rec

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import re
 import tempfile
@@ -15,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from analyzer.web import audit_log
-from analyzer.web.auth import AuthError, create_user, set_password
+from analyzer.web.auth import AuthError, check_password, create_user, expire_sessions, set_password
 from analyzer.web.db import ROLES, Setting, User
 from analyzer.web.deps import DB, AdminViewer, CsrfViewer, Viewer, render
 from analyzer.web.jobs import first_line
@@ -53,7 +55,7 @@ def add_user(
 ):
     _must_be_admin(viewer)
     try:
-        create_user(db, username, password, role, display_name.strip())
+        user = create_user(db, username, password, role, display_name.strip())
     except AuthError as err:
         return _users_page(request, viewer, db, error=str(err), status_code=400)
     audit_log.append(
@@ -61,7 +63,7 @@ def add_user(
         username=viewer.user.username,
         role="admin",
         action="user_admin",
-        target=username,
+        target=user.username,
         detail=f"新建用户，角色 {role}",
     )
     return RedirectResponse("/admin/users", status_code=303)
@@ -81,6 +83,11 @@ def update_user(
     user = db.get(User, uid)
     if user is None:
         raise HTTPException(status_code=404, detail="用户不存在")
+    if password:
+        try:
+            check_password(password, user.username)
+        except AuthError as err:
+            return _users_page(request, viewer, db, error=str(err), status_code=400)
     changes = []
     if role and role in ROLES and role != user.role:
         if user.id == viewer.user.id:
@@ -90,13 +97,12 @@ def update_user(
     want_active = active == "1"
     if want_active != user.active and user.id != viewer.user.id:
         user.active = want_active
+        if not want_active:
+            expire_sessions(db, user)  # a reactivated account starts without its old sessions
         changes.append("启用" if want_active else "停用")
     db.commit()
     if password:
-        try:
-            set_password(db, user, password)
-        except AuthError as err:
-            return _users_page(request, viewer, db, error=str(err), status_code=400)
+        set_password(db, user, password)  # ends the user's sessions
         changes.append("重设密码")
     if changes:
         audit_log.append(
@@ -118,24 +124,25 @@ def _guide_dir(request: Request) -> Path:
 
 
 def _guides(request: Request) -> list[dict[str, str]]:
+    """Built-in and uploaded guides; `value` is what the default setting stores (a built-in by its
+    name, so that it follows the package; an uploaded one by its path)."""
     found = []
     try:
         from analyzer.guide import list_guides
 
-        for g in list_guides():
-            found.append(
-                {"name": str(getattr(g, "id", g)), "path": str(getattr(g, "path", "")), "source": "内置"}
-            )
+        for p in list_guides():
+            found.append({"name": p.stem, "path": str(p), "source": "内置", "value": p.stem})
     except Exception as err:  # the package's guides are someone else's; show the problem, keep the page
         found.append(
             {
                 "name": "（无法列出内置用语指引）",
                 "path": str(err).splitlines()[0] if str(err) else "",
                 "source": "",
+                "value": "",
             }
         )
     for p in sorted(_guide_dir(request).glob("*.toml")):
-        found.append({"name": p.stem, "path": str(p), "source": "上传"})
+        found.append({"name": p.stem, "path": str(p), "source": "上传", "value": str(p)})
     return found
 
 
@@ -197,7 +204,7 @@ def upload_guide(request: Request, file: Annotated[UploadFile, File()], viewer: 
 @router.post("/guides/default")
 def set_default_guide(request: Request, viewer: CsrfViewer, db: DB, guide: Annotated[str, Form()] = ""):
     _must_be_admin(viewer)
-    allowed = {g["path"] for g in _guides(request)} | {g["name"] for g in _guides(request)} | {""}
+    allowed = {g["value"] for g in _guides(request)} | {""}
     if guide not in allowed:
         raise HTTPException(status_code=400, detail="未知的用语指引")
     setting = db.get(Setting, "default_guide") or Setting(key="default_guide")
@@ -225,6 +232,49 @@ def log_page(request: Request, viewer: AdminViewer, db: DB):
     return render(
         request, "admin_log.html", viewer, check=check, entries=entries, titles=audit_log.ACTION_TITLES
     )
+
+
+@router.get("/log/head")
+def log_head(
+    request: Request,
+    viewer: AdminViewer,
+    db: DB,
+    check_seq: str = "",
+    check_hash: str = "",
+    fmt: str = "html",
+):
+    """The chain head to print and keep away from the server, and the later check against one."""
+    result = None
+    if check_seq.strip() or check_hash.strip():
+        if not check_seq.strip().isdigit() or len(check_seq.strip()) > 12:
+            result = (False, "请填写导出链头上的条目数（整数）")
+        else:
+            result = audit_log.check_exported_head(db, int(check_seq.strip()), check_hash)
+        return render(
+            request,
+            "admin_log_head.html",
+            viewer,
+            head=None,
+            result=result,
+            check_seq=check_seq,
+            check_hash=check_hash,
+        )
+    head = audit_log.export_head(db)
+    audit_log.append(
+        db,
+        username=viewer.user.username,
+        role="admin",
+        action="log_head_export",
+        detail=f"第 {head.seq} 条 {head.hash}",
+    )
+    if fmt == "json":
+        stamp = head.time.replace("-", "").replace(":", "")
+        return Response(
+            json.dumps(dataclasses.asdict(head), ensure_ascii=False, indent=1),
+            media_type="application/json",
+            headers={"Content-Disposition": f'attachment; filename="access-log-head-{stamp}.json"'},
+        )
+    return render(request, "admin_log_head.html", viewer, head=head, result=None, check_seq="", check_hash="")
 
 
 @router.get("/log/export")

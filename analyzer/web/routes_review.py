@@ -4,6 +4,8 @@ HTTP Range, purpose gate and access log (第十四条), evidence export (第十�
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import re
@@ -22,13 +24,12 @@ from sqlalchemy.orm import Session
 from analyzer.report import GAP_TITLES
 from analyzer.web import audit_log, registry
 from analyzer.web.dashboard import Scope, index_recording, queue_select
-from analyzer.web.db import AccessGrant, Decision, MediaFile, Recording, utcnow
+from analyzer.web.db import AccessGrant, Decision, MediaFile, Recording
 from analyzer.web.deps import DB, CsrfViewer, ReaderViewer, StaffViewer, Viewer, must_be_staff, render
 from analyzer.web.evidence import build_evidence_zip
 from analyzer.web.jobs import AnalysisOutput, load_output, render_report_html, rewrite_paths
-from analyzer.web.privacy import mask_recording
-from analyzer.web.review import ACTIONS, finding_points, keyed_findings, latest_decisions, open_flags
-from analyzer.web.review import recompute_final_score as _recompute
+from analyzer.web.privacy import mask_recording, mask_text
+from analyzer.web.review import ACTIONS, finding_points, keyed_findings, latest_decisions, record_decision
 from analyzer.web.routes_admin import default_guide
 from analyzer.web.storage import (
     OriginalStore,
@@ -675,6 +676,7 @@ def recording_page(request: Request, rid: int, viewer: StaffViewer, db: DB):
         history=history,
         actions=ACTIONS,
         log=audit_log.entries_as_dicts(db, rid)[-50:] if viewer.is_admin else [],
+        mask_comments=not grant.unmasked,
         files_json=json.dumps(files, ensure_ascii=False),
     )
 
@@ -690,8 +692,21 @@ def recording_report(request: Request, rid: int, viewer: StaffViewer, db: DB):
     _log(db, viewer, "view", rec, grant, detail="HTML 报告")
     data = output.recording if grant.unmasked else mask_recording(output.recording)
     urls = {f.stored_path: f"/recordings/{rid}/media/{f.position}/{f.original_name}" for f in rec.files}
-    return HTMLResponse(
-        render_report_html(output, rewrite_paths(data, urls), f"/recordings/{rid}/report.html")
+    html = render_report_html(output, rewrite_paths(data, urls), f"/recordings/{rid}/report.html")
+    return HTMLResponse(html, headers={"Content-Security-Policy": report_csp(html)})
+
+
+def report_csp(html: str) -> str:
+    """The standalone report carries its own inline script and styles (it must work as one file in
+    an evidence bundle): exactly its own scripts may run, by hash; nothing else."""
+    hashes = [
+        base64.b64encode(hashlib.sha256(m.group(1).encode("utf-8")).digest()).decode()
+        for m in re.finditer(r"<script>(.*?)</script>", html, flags=re.S)
+    ]
+    scripts = " ".join(f"'sha256-{h}'" for h in hashes) or "'none'"
+    return (
+        f"default-src 'none'; script-src {scripts}; style-src 'unsafe-inline'; img-src 'self' data:; "
+        "media-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
 
 
@@ -794,20 +809,9 @@ def decide(
         raise HTTPException(status_code=400, detail="无效的审阅决定")
     if finding_key not in dict(keyed_findings(output.recording)):
         raise HTTPException(status_code=400, detail="该问题不存在")
-    db.add(
-        Decision(
-            recording_id=rid,
-            finding_key=finding_key,
-            action=action,
-            comment=comment.strip()[:2000],
-            reviewer_id=viewer.user.id,
-            created_at=utcnow(),
-        )
+    rec = record_decision(
+        db, rid, output.recording, finding_key, action, comment.strip()[:2000], viewer.user.id
     )
-    db.commit()
-    _recompute(db, rec, output.recording)
-    rec.flags_json = json.dumps(open_flags(db, rec, output.recording))
-    db.commit()
     index_recording(db, rec, output.recording)
     _log(
         db,
@@ -816,7 +820,7 @@ def decide(
         rec,
         grant,
         target=finding_key,
-        detail=f"{ACTIONS[action]} {comment.strip()[:200]}",
+        detail=f"{ACTIONS[action]} {mask_text(comment.strip()[:200])}",
     )
     return RedirectResponse(f"/recordings/{rid}#findings", status_code=303)
 
@@ -839,11 +843,23 @@ def unmask(request: Request, rid: int, viewer: CsrfViewer, db: DB, reason: Annot
 
 
 @router.post("/recordings/{rid}/export")
-def export(request: Request, rid: int, viewer: CsrfViewer, db: DB, unmasked: Annotated[str, Form()] = ""):
+def export(
+    request: Request,
+    rid: int,
+    viewer: CsrfViewer,
+    db: DB,
+    unmasked: Annotated[str, Form()] = "",
+    unmask_reason: Annotated[str, Form()] = "",
+):
     must_be_staff(viewer, "导出")
     rec = _recording(db, rid)
     grant = _granted(db, viewer, rid)
     want_unmasked = bool(unmasked) and viewer.is_admin
+    if want_unmasked:
+        reason = unmask_reason.strip()[:500]
+        if not reason:
+            raise HTTPException(status_code=400, detail="不脱敏导出须填写理由")
+        _log(db, viewer, "unmask", rec, grant, detail=f"不脱敏导出：{reason}")
     output = load_output(rec.result_dir)
     decisions = list(db.scalars(select(Decision).where(Decision.recording_id == rid).order_by(Decision.id)))
     store: OriginalStore = request.app.state.store
@@ -866,7 +882,7 @@ def export(request: Request, rid: int, viewer: CsrfViewer, db: DB, unmasked: Ann
             rec,
             grant,
             target=bundle.name,
-            detail=("未脱敏" if want_unmasked else "已脱敏")
+            detail=(f"未脱敏（理由：{unmask_reason.strip()[:500]}）" if want_unmasked else "已脱敏")
             + (f"；完整性告警，原始文件未包含：{'；'.join(bundle.problems)}" if bundle.problems else ""),
         )
     except BaseException:
@@ -890,5 +906,6 @@ def reanalyze(request: Request, rid: int, viewer: CsrfViewer, db: DB):
         return RedirectResponse("/queue", status_code=303)
     rec.status, rec.progress, rec.stage, rec.error = "queued", 0.0, "排队中", ""
     db.commit()
+    _log(db, viewer, "reanalyze", rec, _grant(db, viewer, rid), detail=f"用语指引 {rec.guide or '内置默认'}")
     request.app.state.worker.notify()
     return RedirectResponse("/queue", status_code=303)
