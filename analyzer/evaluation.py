@@ -76,6 +76,12 @@ class Prediction:
     error: str | None = None
     rechecked: list[str] = field(default_factory=list)  # phrases absent at first, decoded again (recheck)
     recheck_found: list[str] = field(default_factory=list)  # ... and heard the second time
+    # Coverage (analyzer/coverage.py): VAD speech seconds, of them covered by words, the stretches
+    # reported untranscribed, and the segments found only by decoding an uncovered stretch again.
+    vad_speech_s: float = 0.0
+    transcribed_s: float = 0.0
+    untranscribed: list[list[float]] = field(default_factory=list)
+    recovered_segments: int = 0
 
 
 def load_corpus(corpus_dir: str | Path) -> list[Truth]:
@@ -110,10 +116,15 @@ def predict(paths: list[str], options=None) -> Prediction:
     ]
     text = result.transcript.text if result.transcript else ""
     looked = result.recheck
+    t = result.transcript
     return Prediction(
         phrases, findings, gaps, text, seconds, duration,
         rechecked=list(looked.phrase_ids) if looked else [],
         recheck_found=list(looked.found) if looked else [],
+        vad_speech_s=(t.vad_speech_s or 0.0) if t else 0.0,
+        transcribed_s=(t.transcribed_s or 0.0) if t else 0.0,
+        untranscribed=[[a, b] for a, b in t.untranscribed] if t else [],
+        recovered_segments=sum(1 for s in t.segments if s.recovered) if t else 0,
     )  # fmt: skip
 
 
@@ -141,6 +152,11 @@ class GroupScore:
     errors: list[str] = field(default_factory=list)
     missed_openings: list[str] = field(default_factory=list)
     false_opening_flags: list[str] = field(default_factory=list)
+    vad_speech_s: float = 0.0
+    uncovered_s: float = 0.0  # VAD speech no word covers, stretches of any length
+    untranscribed_s: float = 0.0  # in stretches reported untranscribed (≥ coverage_min_gap_s of speech)
+    untranscribed: list[str] = field(default_factory=list)  # "recording id: start–end"
+    recovered_segments: int = 0
 
     @property
     def phrase_total(self) -> Counts:
@@ -179,6 +195,11 @@ def _add(score: GroupScore, truth: Truth, pred: Prediction) -> None:
         score.missed_openings.append(truth.id)
     if "opening_missing" not in expected_codes and "opening_missing" in pred.findings:
         score.false_opening_flags.append(truth.id)
+    score.vad_speech_s += pred.vad_speech_s
+    score.uncovered_s += max(0.0, pred.vad_speech_s - pred.transcribed_s)
+    score.untranscribed_s += sum(b - a for a, b in pred.untranscribed)
+    score.untranscribed += [f"{truth.id}: {a:.1f}–{b:.1f}" for a, b in pred.untranscribed]
+    score.recovered_segments += pred.recovered_segments
     if pred.rechecked:
         score.rechecks.append(f"{truth.id}: {'found' if pred.recheck_found else 'not found'}")
     for kind, detected_kinds in GAP_KINDS.items():
@@ -314,6 +335,20 @@ def render_markdown(report: EvalReport, *, corpus: str, command: str, notes: str
     lines += ["", "## Targets (issue 8)", "", *_target_lines(report)]
     if notes.strip():
         lines += ["", notes.strip()]
+    lines += [
+        "",
+        "## Coverage (VAD speech against the transcript's words, after the re-decode of uncovered stretches)",
+        "",
+        "| noise level | recordings | VAD speech (s) | not covered by a word (s) "
+        "| reported untranscribed (s) | segments recovered by the re-decode |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, g in [("**all**", s), *sorted(report.by_group.get("noise", {}).items())]:
+        lines.append(
+            f"| {name} | {g.recordings} | {g.vad_speech_s:.1f} | {g.uncovered_s:.1f} "
+            f"| {g.untranscribed_s:.1f} | {g.recovered_segments} |"
+        )
+    lines += ["", f"Reported untranscribed stretches: {'; '.join(s.untranscribed) or 'none'}."]
     for axis, title in (("band", "SNR band"), ("noise", "noise level"), ("voice", "voice variation")):
         lines += ["", f"## By {title}", "", header]
         for name in sorted(report.by_group.get(axis, {})):

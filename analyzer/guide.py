@@ -21,6 +21,16 @@ SLOT_RE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 APART = "…"  # in a key-term form: "执法全过程…开始" = the parts in order, a few other characters between
 
 
+# Settings with a bounded range: name -> (lowest value, must be a whole number, the rule in Chinese).
+_SETTING_RULES: dict[str, tuple[float, bool, str]] = {
+    "coverage_min_gap_s": (0.1, False, "应不小于 0.1 秒"),
+    "coverage_tolerance_s": (0.0, False, "应不小于 0"),
+    "coverage_max_char_s": (0.1, False, "应不小于 0.1 秒"),
+    "coverage_beam_size": (0.0, True, "应为不小于 0 的整数（0 = 不再次解码）"),
+    "coverage_max_redecode_s": (0.0, False, "应不小于 0"),
+}
+
+
 class GuideError(Exception):
     """Invalid guide. str(err) names the file, the entry and the field (and the line when known)."""
 
@@ -323,6 +333,12 @@ class _Loader:
                 flat[key] = float(value)
 
         walk(table, "")
+        for key, (low, integral, why) in _SETTING_RULES.items():
+            value = flat.get(key)
+            if value is None:
+                continue
+            if value < low or (integral and not value.is_integer()):
+                raise self.error("[settings]", key, f"{why}，实际为 {value:g}", "[settings", f"{key} =")
         return flat
 
     def _slot_defs(self, data: dict) -> dict[str, dict]:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analyzer.transcribe import Segment, Transcript, Word
+from analyzer.transcribe import Segment, Transcript, shift_segments
 
 if TYPE_CHECKING:
     from analyzer.continuity import CaseFile, ContinuityReport
@@ -128,20 +128,7 @@ def load_guide_for(options: AnalyzeOptions) -> Guide:
 
 def shift_transcript(t: Transcript, offset_s: float) -> tuple[Segment, ...]:
     """Segments moved onto the case timeline."""
-    if not offset_s:
-        return t.segments
-    return tuple(
-        dataclasses.replace(
-            s,
-            start=s.start + offset_s,
-            end=s.end + offset_s,
-            words=tuple(
-                Word(start=w.start + offset_s, end=w.end + offset_s, text=w.text, probability=w.probability)
-                for w in s.words
-            ),
-        )
-        for s in t.segments
-    )
+    return shift_segments(t.segments, offset_s)
 
 
 def case_transcript(files: tuple[CaseFile, ...], transcripts: dict[str, Transcript]) -> Transcript:
@@ -167,7 +154,18 @@ def case_transcript(files: tuple[CaseFile, ...], transcripts: dict[str, Transcri
         speech_regions=regions,
         warnings=tuple(w for f in files for w in transcripts[f.path].warnings),
         elapsed_s=sum(transcripts[f.path].elapsed_s for f in files),
+        vad_speech_s=_total(transcripts[f.path].vad_speech_s for f in files),
+        transcribed_s=_total(transcripts[f.path].transcribed_s for f in files),
+        untranscribed=tuple(
+            (a + f.offset_s, b + f.offset_s) for f in files for a, b in transcripts[f.path].untranscribed
+        ),
     )
+
+
+def _total(values: Iterable[float | None]) -> float | None:
+    """The sum, or None when any file was not measured."""
+    items = list(values)
+    return None if any(v is None for v in items) else round(sum(items), 2)  # type: ignore[arg-type]
 
 
 ProgressFn = Callable[[float, float], None]  # (seconds of audio transcribed, total seconds)
@@ -206,6 +204,7 @@ def _one_line(text: str) -> str:
 
 def _run(result: RecordingResult, options: AnalyzeOptions, progress: ProgressFn | None) -> None:
     from analyzer.continuity import analyze_continuity
+    from analyzer.coverage import CoverageSettings, ensure_coverage
     from analyzer.match import match_transcript
     from analyzer.media import load_audio, probe
     from analyzer.recheck import second_look
@@ -217,7 +216,11 @@ def _run(result: RecordingResult, options: AnalyzeOptions, progress: ProgressFn 
     guide = load_guide_for(options)
     result.guide = guide
     topts = options.transcribe_options()
-    timings = {"decode": 0.0, "vad": 0.0, "transcribe": 0.0, "continuity": 0.0, "match": 0.0, "rules": 0.0}
+    coverage = CoverageSettings.from_settings(guide.settings)
+    timings = {
+        "decode": 0.0, "vad": 0.0, "transcribe": 0.0, "coverage": 0.0, "continuity": 0.0, "match": 0.0,
+        "rules": 0.0,
+    }  # fmt: skip
     audio: dict[str, Any] = {}
     probs: dict[str, Any] = {}
     t0 = time.perf_counter()
@@ -241,22 +244,26 @@ def _run(result: RecordingResult, options: AnalyzeOptions, progress: ProgressFn 
             def step(d: float, _t: float, base: float = base) -> None:
                 progress(base + d, total)
 
-        result.transcripts[path] = transcribe(
+        first_pass = transcribe(
             audio[path], topts, probe=result.probes[path], cache=options.cache, progress=step,
             speech_probs=probs[path],
         )  # fmt: skip
+        t_first = time.perf_counter()
+        result.transcripts[path] = ensure_coverage(
+            audio[path], probs[path], first_pass, topts, coverage, cache=options.cache
+        )
         done += result.probes[path].duration_s
         t2 = time.perf_counter()
         timings["decode"] += t1 - t0
         timings["vad"] += t_vad - t1
-        timings["transcribe"] += t2 - t_vad
+        timings["transcribe"] += t_first - t_vad
+        timings["coverage"] += t2 - t_first
 
     t0 = time.perf_counter()
     continuity = analyze_continuity(
         result.paths, result.transcripts, guide, audio=audio, probes=result.probes, speech_probs=probs
     )
     continuity = check_resumptions(continuity, result.transcripts, guide, audio=audio)
-    del probs
     result.continuity = continuity
     result.files = tuple(continuity.files)
     result.paths = [f.path for f in result.files] or result.paths
@@ -269,13 +276,15 @@ def _run(result: RecordingResult, options: AnalyzeOptions, progress: ProgressFn 
     looked = second_look(
         audio[first], result.transcripts[first], result.matches, guide, topts, cache=options.cache
     )
-    del audio
     if looked is not None:
         result.recheck = looked[1]
-        if looked[1].found:
-            result.transcripts[first] = looked[0]
+        if looked[1].found:  # the head was decoded again: its coverage too
+            result.transcripts[first] = ensure_coverage(
+                audio[first], probs[first], looked[0], topts, coverage, cache=options.cache
+            )
             transcript = case_transcript(result.files, result.transcripts)
             result.matches = list(match_transcript(transcript, guide))
+    del audio, probs
     result.transcript = transcript
     t_recheck = time.perf_counter()
     timings["recheck"] = t_recheck - t2

@@ -77,15 +77,38 @@ def merge_head(original: Transcript, head: Transcript, until_s: float) -> Transc
     return dataclasses.replace(original, segments=new + kept)
 
 
+def decode_window(
+    audio: np.ndarray,
+    start_s: float,
+    end_s: float,
+    options: TranscribeOptions,
+    beam_size: int,
+    *,
+    cache: bool,
+) -> Transcript:
+    """`audio[start_s:end_s]` decoded on its own with beam search (its own VAD, no text from outside
+    the window to condition on), times on `audio`'s timeline. Also used by analyzer.coverage."""
+    from analyzer.transcribe import shift_segments, transcribe
+
+    a = max(0, int(round(start_s * TARGET_SR)))
+    b = min(len(audio), int(round(end_s * TARGET_SR)))
+    careful = dataclasses.replace(options, beam_size=max(beam_size, options.beam_size))
+    part = transcribe(np.ascontiguousarray(audio[a:b]), careful, cache=cache)
+    offset = a / TARGET_SR
+    if not offset:
+        return part
+    return dataclasses.replace(
+        part,
+        segments=shift_segments(part.segments, offset),
+        speech_regions=tuple((x + offset, y + offset) for x, y in part.speech_regions),
+    )
+
+
 def decode_head(
     audio: np.ndarray, until_s: float, options: TranscribeOptions, beam_size: int, *, cache: bool
 ) -> Transcript:
     """The first `until_s` seconds (plus a short tail, so the last word is not clipped) with beam search."""
-    from analyzer.transcribe import transcribe
-
-    end = min(len(audio), int(round((until_s + 0.3) * TARGET_SR)))
-    careful = dataclasses.replace(options, beam_size=max(beam_size, options.beam_size))
-    return transcribe(np.ascontiguousarray(audio[:end]), careful, cache=cache)
+    return decode_window(audio, 0.0, until_s + 0.3, options, beam_size, cache=cache)
 
 
 def second_look(

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from analyzer.guide import Guide
     from analyzer.pipeline import RecordingResult
 
-SCHEMA_VERSION = "1.2"  # 1.1: recordings[].recheck; 1.2: recordings[].grouping
+# 1.1: recordings[].recheck; 1.2: recordings[].grouping; 1.3: recordings[].coverage, phrases[].needs_listening
+SCHEMA_VERSION = "1.3"
 FORMATS = ("json", "html", "srt", "vtt", "csv", "xlsx")
 SEVERITY_TITLES = {"critical": "严重", "major": "重要", "minor": "一般", "info": "提示"}
 STATUS_TITLES = {"present": "已说", "partial": "部分", "absent": "未说"}
@@ -110,6 +111,7 @@ def recording_to_dict(result: RecordingResult) -> dict[str, Any]:
         "findings": [_finding(f) for f in ev.findings] if ev else [],
         "notes": _notes(result) if ev else [],
         "recheck": _recheck(result),
+        "coverage": _coverage(result),
         "speech_s": ev.speech_s if ev else None,
         "unintelligible_s": ev.unintelligible_s if ev else None,
         "transcript": _transcript(result),
@@ -156,6 +158,7 @@ def _phrases(result: RecordingResult) -> list[dict[str, Any]]:
                 "weight": ps.weight if ps else None,
                 "points_lost": ps.points_lost if ps else 0.0,
                 "reasons": list(ps.reasons) if ps else [],
+                "needs_listening": ps.needs_listening if ps else False,
                 "start_s": _r(start),
                 "end_s": _r(end),
                 "file": file if start is not None else None,
@@ -181,6 +184,24 @@ def _phrases(result: RecordingResult) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _coverage(result: RecordingResult) -> dict[str, Any] | None:
+    """VAD speech against the words that cover it (analyzer/coverage.py); null when not measured."""
+    t = result.transcript
+    if t is None or t.vad_speech_s is None:
+        return None
+    spans = []
+    for a, b in t.untranscribed:
+        file, file_t = result.file_of(a)
+        spans.append({"start_s": _r(a), "end_s": _r(b), "file": file, "file_start_s": _r(file_t)})
+    return {
+        "vad_speech_s": _r(t.vad_speech_s),
+        "transcribed_s": _r(t.transcribed_s),
+        "untranscribed_s": _r(sum(b - a for a, b in t.untranscribed)),
+        "untranscribed": spans,
+        "recovered_segments": sum(1 for s in t.segments if s.recovered),
+    }
 
 
 def _recheck(result: RecordingResult) -> dict[str, Any] | None:
@@ -268,6 +289,7 @@ def _transcript(result: RecordingResult) -> dict[str, Any] | None:
                 "raw_text": s.raw_text,
                 "avg_logprob": _r(s.avg_logprob, 3),
                 "no_speech_prob": _r(s.no_speech_prob, 3),
+                "recovered": s.recovered,
                 "file": file,
                 "file_start_s": _r(file_t),
                 "words": [[_r(w.start), _r(w.end), w.text, _r(w.probability, 3)] for w in s.words],
@@ -429,7 +451,7 @@ def _marked_words(rec: dict[str, Any]) -> list[dict[str, Any]]:
 def _timeline(rec: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     dur = rec.get("duration_s") or 0.0
     if dur <= 0:
-        return {"phrases": [], "gaps": [], "findings": [], "files": []}
+        return {"phrases": [], "gaps": [], "findings": [], "files": [], "untranscribed": []}
 
     def pct(t: float) -> float:
         return round(max(0.0, min(100.0, 100.0 * t / dur)), 3)
@@ -449,7 +471,13 @@ def _timeline(rec: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         if f.get("start_s") is not None
     ]
     files = [{**f, "left": pct(f["offset_s"])} for f in rec.get("files", []) if f.get("offset_s") is not None]
-    return {"phrases": phrases, "gaps": gaps, "findings": findings, "files": files}
+    untranscribed = [
+        {**u, "left": pct(u["start_s"]), "width": width(u["start_s"], u["end_s"])}
+        for u in (rec.get("coverage") or {}).get("untranscribed", [])
+    ]
+    return {
+        "phrases": phrases, "gaps": gaps, "findings": findings, "files": files, "untranscribed": untranscribed
+    }  # fmt: skip
 
 
 @functools.cache
@@ -531,6 +559,7 @@ SUMMARY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("opening", "开场白"),
     ("critical", "严重问题数"),
     ("flags", "问题标记"),
+    ("untranscribed_s", "未转写语音(秒)"),
     ("error", "错误"),
 )
 
@@ -551,6 +580,7 @@ def summary_row(rec: dict[str, Any]) -> dict[str, Any]:
         "opening": STATUS_TITLES.get(opening["status"], "") if opening else "",
         "critical": sum(1 for f in rec.get("findings", []) if f["severity"] == "critical"),
         "flags": " ".join(codes),
+        "untranscribed_s": (rec.get("coverage") or {}).get("untranscribed_s"),
         "error": rec.get("error") or "",
     }
 

@@ -20,6 +20,13 @@ share x (100 - phrase score)/100; an order or timing finding costs `points_<code
 are flags for the reviewer and cost points only when the guide sets `points_<code>` for them. So the
 per-phrase `points_lost` (plus `Evaluation.deductions` not tied to a phrase) add up to 100 - score,
 each with its Chinese reasons.
+
+Untranscribed speech (analyzer/coverage.py: VAD speech that no decode could read) is reported as
+`untranscribed_speech`, one finding per stretch. A required phrase not heard whose window overlaps such
+a stretch (`<phrase_id>_window_s` from the start when the guide times it, else the whole recording or
+case; for the interruption reason, the resume window) is not asserted missing: it is reported as
+`<phrase_id>_needs_listening` (definition `needs_listening`), at the stretch's times, and loses no points
+until a reviewer has listened.
 """
 
 from __future__ import annotations
@@ -61,6 +68,7 @@ class PhraseScore:
     reasons: tuple[str, ...] = ()  # Chinese: why each point was lost
     title: str = ""  # Chinese phrase title from the guide
     required_because: str = ""  # "always" | "profile" | "triggered:<id>" | "" when not required
+    needs_listening: bool = False  # not heard, its window holds untranscribed speech: not scored missing
 
 
 @dataclass(frozen=True)
@@ -107,6 +115,8 @@ _FALLBACK_MESSAGES: dict[str, str] = {
     "event": "{detail}",
     "low_confidence_audio": "约 {duration} 语音无法可靠识别（占 {fraction}），请人工收听核实",
     "clock_problem": "{detail}",
+    "needs_listening": "未检出“{phrase}”，但 {start}–{end} 有未能转写的语音，需人工听取",
+    "untranscribed_speech": "{start}–{end} 约 {duration} 语音未能转写，需人工听取",
 }
 
 
@@ -347,6 +357,7 @@ def evaluate(
     interrupted = bool(resumptions)  # continuity lists one resumption per interruption
     required = required_phrases(guide, chosen, by_id, text, interrupted=interrupted)
 
+    _untranscribed_speech_flagged(acc, transcript)
     _required_phrases_said_in_full(acc, by_id, required, resumptions)
     _phrases_said_in_time(acc, by_id, required)
     _phrases_said_in_order(acc, by_id)
@@ -354,7 +365,9 @@ def evaluate(
     _continuity_events_flagged(acc, events)
     speech_s, unsure_s = _unclear_audio_flagged(acc, transcript)
 
-    phrase_scores, total = _score(guide, by_id, required, acc.deductions, resumptions, explained)
+    phrase_scores, total = _score(
+        guide, by_id, required, acc.deductions, resumptions, explained, acc.needs_listening
+    )
     findings = sorted(
         acc.found.items,
         key=lambda f: (SEVERITY_RANK.get(f.severity, 9), f.start_s if f.start_s is not None else -1.0),
@@ -384,6 +397,8 @@ class _Assessment:
     notes: list[str] = field(default_factory=list)
     deductions: list[Deduction] = field(default_factory=list)
     charged: set[tuple[str, str]] = field(default_factory=set)  # (code, late phrase) already charged
+    untranscribed: tuple[tuple[float, float], ...] = ()  # speech no decode could read (case timeline)
+    needs_listening: set[str] = field(default_factory=set)  # phrases not asserted missing because of it
 
     @property
     def settings(self) -> dict[str, float]:
@@ -399,6 +414,36 @@ class _Assessment:
         if pts > 0:
             self.deductions.append(Deduction(code=code, points=pts, reason=why, phrase_id=pid))
 
+    def listen_for(self, phrase_id: str, title: str, span: tuple[float, float]) -> None:
+        """A phrase not heard where untranscribed speech could hold it: a reviewer listens first."""
+        self.needs_listening.add(phrase_id)
+        self.found.add(
+            f"{phrase_id}_needs_listening",
+            ("needs_listening",),
+            span[0],
+            span[1],
+            phrase_id=phrase_id,
+            phrase=title,
+        )
+
+
+def _untranscribed_speech_flagged(acc: _Assessment, transcript: Transcript) -> None:
+    """Every second of VAD speech is in the transcript or reported: each stretch no decode could read
+    is a flag for the reviewer, and the steps below do not call a phrase missing that it may hold."""
+    acc.untranscribed = tuple(getattr(transcript, "untranscribed", ()) or ())
+    for a, b in acc.untranscribed:
+        acc.found.add("untranscribed_speech", (), a, b, duration=fmt_duration(b - a))
+
+
+def _overlapping(
+    spans: Sequence[tuple[float, float]], start: float, end: float | None
+) -> tuple[float, float] | None:
+    """The first span overlapping [start, end] (end None: to the end of the recording)."""
+    for a, b in spans:
+        if b > start and (end is None or a < end):
+            return a, b
+    return None
+
 
 def _required_phrases_said_in_full(
     acc: _Assessment, by_id: dict[str, PhraseMatch], required: dict[str, str], resumptions: Sequence
@@ -411,7 +456,13 @@ def _required_phrases_said_in_full(
         if p.id not in required:
             continue
         if m is None or not _said(m):
-            if not (resumptions and p.id == _reason_phrase(guide)):  # reported per interruption below
+            if resumptions and p.id == _reason_phrase(guide):  # reported per interruption below
+                continue
+            window = acc.settings.get(f"{p.id}_window_s")
+            span = _overlapping(acc.untranscribed, 0.0, float(window) if window is not None else None)
+            if span is not None:
+                acc.listen_for(p.id, p.title, span)
+            else:
                 found.add(f"{p.id}_missing", ("phrase_missing",), None, phrase_id=p.id, phrase=p.title)
             continue
         if m.missing_slots:
@@ -473,6 +524,12 @@ def _interruptions_explained(acc: _Assessment, resumptions: Sequence) -> int:
                 acc.notes.append(f"{fmt_time(r.after.end_s)} 处中断后的录音无转写，未能核对是否说明原因")
             continue
         ev = r.after
+        span = _overlapping(acc.untranscribed, ev.end_s, ev.end_s + r.window_s if r.window_s else None)
+        if span is not None:  # the reason may be in speech that could not be transcribed
+            explained += 1
+            reason_id = _reason_phrase(acc.guide)
+            acc.listen_for(reason_id, _title(acc.guide, reason_id), span)
+            continue
         acc.found.add(
             "interruption_unexplained",
             (),
@@ -546,6 +603,7 @@ def _score(
     deductions: Sequence[Deduction],
     resumptions: Sequence,
     explained: int,
+    unheard: set[str] | frozenset[str] = frozenset(),
 ) -> tuple[list[PhraseScore], float]:
     total_weight = sum(p.weight for p in guide.phrases if p.id in required)
     reason_id = _reason_phrase(guide)
@@ -560,6 +618,9 @@ def _score(
             if explained < len(resumptions):
                 n = len(resumptions)
                 reasons.append(f"{n - explained}/{n} 次中断后恢复记录时未说明原因")
+        elif p.id in unheard:
+            score = 0.0
+            reasons.append("未检出该用语，但其应出现的时段有未能转写的语音，需人工听取（不按缺失扣分）")
         elif m is None or not _said(m):
             score = 0.0
             reasons.append("未检出该用语")
@@ -568,7 +629,8 @@ def _score(
             if score < 100:
                 reasons.append(_similarity_reason(p, m))
         share = (p.weight / total_weight * 100.0) if (is_required and total_weight > 0) else 0.0
-        lost = share * (100.0 - score) / 100.0
+        # Not asserted missing while speech where it belongs is untranscribed: a reviewer listens first.
+        lost = 0.0 if p.id in unheard else share * (100.0 - score) / 100.0
         if is_required and lost > 0:
             pts = f"{lost:.1f}" if lost >= 0.05 else f"{lost:.2f}"
             reasons[-1] = f"{reasons[-1]}（扣 {pts} 分）" if reasons else f"扣 {pts} 分"
@@ -589,6 +651,7 @@ def _score(
                 reasons=tuple(reasons),
                 title=p.title,
                 required_because=required.get(p.id, ""),
+                needs_listening=p.id in unheard,
             )
         )
     known = {p.id for p in guide.phrases}

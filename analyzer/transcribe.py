@@ -60,6 +60,7 @@ class Segment:
     no_speech_prob: float
     compression_ratio: float = 0.0
     words: tuple[Word, ...] = ()
+    recovered: bool = False  # found by decoding an uncovered stretch of speech again (analyzer.coverage)
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,11 @@ class Transcript:
     speech_regions: tuple[tuple[float, float], ...] = ()  # VAD speech (start, end) s, original timeline
     warnings: tuple[str, ...] = ()  # e.g. a clip that hit the time budget, dropped hallucinations
     elapsed_s: float = 0.0  # wall time of the transcription that produced it (not of a cache hit)
+    # Set by analyzer.coverage (None: coverage not measured): VAD speech seconds, of them seconds
+    # covered by a word, and the stretches of speech that no decode could transcribe.
+    vad_speech_s: float | None = None
+    transcribed_s: float | None = None
+    untranscribed: tuple[tuple[float, float], ...] = ()
 
     @property
     def text(self) -> str:
@@ -95,7 +101,26 @@ class Transcript:
         rest = {k: v for k, v in data.items() if k in known and k != "segments"}
         rest["speech_regions"] = tuple(tuple(r) for r in rest.get("speech_regions", ()))
         rest["warnings"] = tuple(rest.get("warnings", ()))
+        rest["untranscribed"] = tuple(tuple(r) for r in rest.get("untranscribed", ()))
         return cls(segments=segments, **rest)
+
+
+def shift_segments(segments: tuple[Segment, ...], offset_s: float) -> tuple[Segment, ...]:
+    """Segments (and their words) moved by `offset_s` seconds: onto a case timeline, or from a window
+    decoded on its own back onto its recording."""
+    if not offset_s:
+        return segments
+    return tuple(
+        dataclasses.replace(
+            s,
+            start=s.start + offset_s,
+            end=s.end + offset_s,
+            words=tuple(
+                dataclasses.replace(w, start=w.start + offset_s, end=w.end + offset_s) for w in s.words
+            ),
+        )
+        for s in segments
+    )
 
 
 # Defaults chosen by measurement: bench/bench_transcribe.py, results in bench/results/transcribe.md.

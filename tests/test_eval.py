@@ -315,3 +315,22 @@ def test_eval_command_scores_without_the_repository_tools(tmp_path):
     assert "scriptcheck eval corpus" in report
     figures = json.loads((tmp_path / "f.json").read_text(encoding="utf-8"))["overall"]
     assert figures["findings"]["opening_missing"]["recall"] == 1.0 and figures["cer"] == 0.0
+
+
+def test_coverage_is_pooled_per_noise_level_and_rendered():
+    clean = _pred({"opening": "present"}, [])
+    clean.vad_speech_s, clean.transcribed_s = 40.0, 39.5
+    noisy = _pred({"opening": "present"}, [])
+    noisy.vad_speech_s, noisy.transcribed_s = 30.0, 24.0
+    noisy.untranscribed, noisy.recovered_segments = [[10.0, 14.0]], 2
+    pairs = [
+        (_truth("a", {"opening": "present"}, []), clean),
+        (_truth("b", {"opening": "present"}, [], snr=5.0), noisy),
+    ]
+    report = evaluation.score(pairs)
+    s = report.overall
+    assert (s.vad_speech_s, s.uncovered_s, s.untranscribed_s, s.recovered_segments) == (70.0, 6.5, 4.0, 2)
+    assert report.by_group["noise"]["clean"].untranscribed_s == 0.0
+    assert report.by_group["noise"]["SNR 5 dB"].untranscribed == ["b: 10.0–14.0"]
+    md = evaluation.render_markdown(report, corpus="c", command="x")
+    assert "| SNR 5 dB | 1 | 30.0 | 6.0 | 4.0 | 2 |" in md and "| clean | 1 | 40.0 | 0.5 | 0.0 | 0 |" in md
