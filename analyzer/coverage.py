@@ -15,7 +15,8 @@ it into "needs listening".
 Guide settings ([settings.coverage]): `coverage_min_gap_s`, `coverage_tolerance_s` (a word covers
 its span widened by this much on each side: word times are approximate), `coverage_max_char_s` (a
 segment with more VAD speech per character than this is a skip whose few words were stretched over
-it: its words cover nothing), `coverage_beam_size` (0 = no
+it: its words cover nothing), `coverage_min_logprob` (a re-decoded segment from a window Whisper
+judged probably silent needs at least this average log-probability), `coverage_beam_size` (0 = no
 re-decode; the gaps are then only reported), `coverage_max_redecode_s` (cost bound: seconds of audio
 re-decoded per file; stretches past it are reported untranscribed without a second try).
 """
@@ -44,6 +45,7 @@ DEFAULTS: dict[str, float] = {
     "coverage_min_gap_s": 1.5,
     "coverage_tolerance_s": 0.3,
     "coverage_max_char_s": 0.8,
+    "coverage_min_logprob": -0.7,
     "coverage_beam_size": 5,
     "coverage_max_redecode_s": 300.0,
 }
@@ -54,6 +56,7 @@ class CoverageSettings:
     min_gap_s: float = DEFAULTS["coverage_min_gap_s"]
     tolerance_s: float = DEFAULTS["coverage_tolerance_s"]
     max_char_s: float = DEFAULTS["coverage_max_char_s"]
+    min_logprob: float = DEFAULTS["coverage_min_logprob"]
     beam_size: int = int(DEFAULTS["coverage_beam_size"])
     max_redecode_s: float = DEFAULTS["coverage_max_redecode_s"]
 
@@ -64,6 +67,7 @@ class CoverageSettings:
             min_gap_s=float(value["coverage_min_gap_s"]),
             tolerance_s=float(value["coverage_tolerance_s"]),
             max_char_s=float(value["coverage_max_char_s"]),
+            min_logprob=float(value["coverage_min_logprob"]),
             beam_size=int(value["coverage_beam_size"]),
             max_redecode_s=float(value["coverage_max_redecode_s"]),
         )
@@ -174,31 +178,41 @@ def measure(transcript: Transcript, speech: np.ndarray, settings: CoverageSettin
     return round(float(speech.sum()) * FRAME_S, 2), round(float((speech & covered).sum()) * FRAME_S, 2)
 
 
-def plausible(seg: Segment, options: TranscribeOptions, texts: Sequence[str]) -> bool:
+def plausible(
+    seg: Segment, options: TranscribeOptions, settings: CoverageSettings, texts: Sequence[str]
+) -> bool:
     """Whether a segment of a re-decode may be taken as speech.
 
-    Beam search on audio that cannot be read (muffled, through a wall) invents text: "谢谢,谢谢", or
-    one question three times over. Such text would cover the stretch and hide it from the reviewer,
-    so a re-decode must pass Whisper's own thresholds each on its own (the first pass drops a segment
-    only when both fail), and a text said twice in one window is a loop, not speech."""
+    Beam search on audio that cannot be read (muffled, through a wall) invents text: "谢谢,谢谢"
+    (log-probability -0.87), or one question three times over, in a window Whisper judged probably
+    silent. Such text would cover the stretch and hide it from the reviewer. So a re-decode's segment
+    must reach Whisper's log-probability threshold and compression-ratio limit, must not repeat in its
+    window (a loop), and, from a window judged probably silent, must reach `min_logprob` (clear speech
+    the first pass skipped came back at -0.26 to -0.46 from such windows: the judgement is the
+    window's, made at its start)."""
     ratio = options.compression_ratio_threshold
+    doubtful = seg.no_speech_prob > options.no_speech_threshold
     return (
-        seg.no_speech_prob <= options.no_speech_threshold
-        and seg.avg_logprob >= options.log_prob_threshold
+        seg.avg_logprob >= options.log_prob_threshold
+        and not (doubtful and seg.avg_logprob < settings.min_logprob)
         and (not ratio or seg.compression_ratio <= ratio)
         and texts.count(seg.text) == 1
     )
 
 
 def _recovered_segments(
-    part: Transcript, gap: Gap, existing: Sequence[tuple[float, float]], options: TranscribeOptions
+    part: Transcript,
+    gap: Gap,
+    existing: Sequence[tuple[float, float]],
+    options: TranscribeOptions,
+    settings: CoverageSettings,
 ) -> list[Segment]:
     """The window's plausible segments, cut to the words whose middle lies in the stretch and in no
     existing word (the window's margins hear the neighbouring words again), marked recovered."""
     out: list[Segment] = []
     texts = [s.text for s in part.segments]
     for seg in part.segments:
-        if not plausible(seg, options, texts):
+        if not plausible(seg, options, settings, texts):
             continue
         kept = []
         for w in seg.words:
@@ -286,7 +300,7 @@ def ensure_coverage(
         budget -= b - a
         part = decode_window(audio, a, b, options, settings.beam_size, cache=cache)
         existing = [(w.start, w.end) for w in covering_words(transcript, speech, settings)]
-        found = _recovered_segments(part, Gap(stretch[0], stretch[1], 0.0), existing, options)
+        found = _recovered_segments(part, Gap(stretch[0], stretch[1], 0.0), existing, options, settings)
         if found:
             merged = sorted((*transcript.segments, *found), key=lambda s: (s.start, s.end))
             transcript = dataclasses.replace(transcript, segments=tuple(merged))

@@ -26,6 +26,7 @@ _SETTING_RULES: dict[str, tuple[float, bool, str]] = {
     "coverage_min_gap_s": (0.1, False, "应不小于 0.1 秒"),
     "coverage_tolerance_s": (0.0, False, "应不小于 0"),
     "coverage_max_char_s": (0.1, False, "应不小于 0.1 秒"),
+    "coverage_min_logprob": (-10.0, False, "应不小于 -10"),
     "coverage_beam_size": (0.0, True, "应为不小于 0 的整数（0 = 不再次解码）"),
     "coverage_max_redecode_s": (0.0, False, "应不小于 0"),
 }

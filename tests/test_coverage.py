@@ -200,13 +200,16 @@ def test_invented_text_of_a_re_decode_is_not_taken_for_speech(monkeypatch):
     def decode(audio, start_s, end_s, options, beam_size, *, cache):
         unsure = dataclasses.replace(seg(34.5, 36.0, "谢谢谢谢"), no_speech_prob=0.64, avg_logprob=-0.87)
         loop = [seg(37.0, 39.0, "那些人在哪里"), seg(40.0, 42.0, "那些人在哪里")]
-        return transcript([unsure, *loop], end_s - start_s, [])
+        # Clear speech from the same window: the no-speech judgement is the window's, not the segment's.
+        clear = dataclasses.replace(seg(43.5, 46.0, TEXTS[3]), no_speech_prob=0.66, avg_logprob=-0.26)
+        return transcript([unsure, *loop, clear], end_s - start_s, [])
 
     monkeypatch.setattr("analyzer.recheck.decode_window", decode)
     audio = np.zeros(int(DURATION * SR), np.float32)
     t = ensure_coverage(audio, probs_skipped(), skipped_transcript(), TranscribeOptions(), CoverageSettings())
-    assert not any(s.recovered for s in t.segments)
-    assert len(t.untranscribed) == 1 and t.untranscribed[0][0] == pytest.approx(34.5, abs=0.05)
+    assert [s.text for s in t.segments if s.recovered] == [TEXTS[3]]
+    assert len(t.untranscribed) == 1
+    assert t.untranscribed[0] == pytest.approx((34.5, 43.0), abs=0.05)
 
 
 def test_settings_come_from_the_guide_and_are_validated(tmp_path):
