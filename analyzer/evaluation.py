@@ -340,7 +340,7 @@ def render_markdown(report: EvalReport, *, corpus: str, command: str, notes: str
         "## Coverage (VAD speech against the transcript's words, after the re-decode of uncovered stretches)",
         "",
         "| noise level | recordings | VAD speech (s) | not covered by a word (s) "
-        "| reported untranscribed (s) | segments recovered by the re-decode |",
+        "| reported untranscribed (s, stretch lengths) | segments recovered by the re-decode |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for name, g in [("**all**", s), *sorted(report.by_group.get("noise", {}).items())]:
