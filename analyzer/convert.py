@@ -240,17 +240,17 @@ def openai_checkpoint(ct2_dir: str | os.PathLike) -> Path:
     beside = ct2_dir / CHECKPOINT_NAME
     if beside.is_file():
         return beside
-    from analyzer.models import cache_dir
+    from analyzer.models import model_cache_dir
 
     try:
-        ct2_dir.resolve().relative_to(cache_dir().resolve())
+        ct2_dir.resolve().relative_to(model_cache_dir().resolve())
         target = beside  # a folder we assembled ourselves
     except ValueError:
         import hashlib
 
         st = (ct2_dir / "model.bin").stat()
         tag = hashlib.sha256(f"{ct2_dir.resolve()}:{st.st_size}:{int(st.st_mtime)}".encode()).hexdigest()[:16]
-        target = cache_dir() / "converted" / f"{ct2_dir.name}-{tag}" / CHECKPOINT_NAME
+        target = model_cache_dir() / "converted" / f"{ct2_dir.name}-{tag}" / CHECKPOINT_NAME
     if not target.is_file():
         convert(ct2_dir, target)
     return target

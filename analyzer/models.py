@@ -50,9 +50,19 @@ class ResolvedModel:
 
 
 def cache_dir() -> Path:
-    """Where assembled/converted models and transcripts live ($SCRIPTCHECK_CACHE, ~/.cache/scriptcheck)."""
+    """Where transcripts and other derived data live ($SCRIPTCHECK_CACHE, ~/.cache/scriptcheck)."""
     root = os.environ.get("SCRIPTCHECK_CACHE") or str(Path.home() / ".cache" / "scriptcheck")
     return Path(root).expanduser()
+
+
+def model_cache_dir() -> Path:
+    """Where the embedded model is assembled and checkpoints are converted ($SCRIPTCHECK_MODEL_CACHE,
+    default `<cache dir>/models`). Its own setting so that a fresh transcript cache (the test suite
+    starts every session with one) does not mean assembling 145 MB again: a model is checked against
+    its pinned size and hash, a transcript can only be trusted if it was made by the code in use."""
+    if root := os.environ.get("SCRIPTCHECK_MODEL_CACHE"):
+        return Path(root).expanduser()
+    return cache_dir() / "models"
 
 
 def model_dirs() -> list[Path]:
@@ -237,7 +247,7 @@ def _package_data(package: str) -> Path:
 
 def embedded_model_dir(*, verify: bool = False) -> Path:
     """The assembled embedded base model folder; assembled (once, atomically, hash-checked) if needed."""
-    target = cache_dir() / "models" / EMBEDDED_DIRNAME
+    target = model_cache_dir() / EMBEDDED_DIRNAME
     model_bin = target / "model.bin"
     if model_bin.is_file() and model_bin.stat().st_size == EMBEDDED_SIZE:
         if verify and _sha256(model_bin) != EMBEDDED_SHA256:

@@ -1,9 +1,26 @@
-"""Shared fixtures. The repo root goes on sys.path so `bench` (TTS, audio tools) imports in tests."""
+"""Shared fixtures, and what makes a green run mean that Whisper ran.
+
+The repo root goes on sys.path so `bench` (TTS, audio tools) imports in tests.
+
+Every session starts with an empty transcript cache ($SCRIPTCHECK_CACHE, a fresh temporary folder
+shared by the session's tests and inherited by the processes they start), so no test can be answered
+by a transcript from an earlier run or from other code. The assembled model stays where it is
+($SCRIPTCHECK_MODEL_CACHE): it is checked against its pinned size and hash.
+
+Each engine decode and cache answer, in any process, is appended to a log
+($SCRIPTCHECK_DECODE_LOG, analyzer.transcribe.ACCOUNTING_ENV). A test marked `slow` (runs Whisper)
+fails when neither it nor a fixture it uses transcribed anything; a test not marked `slow` fails when
+it decodes. `@pytest.mark.slow(transcriber=False)` is for a test that drives Whisper directly,
+outside analyzer.transcribe. The terminal summary gives the session's count of decodes.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -11,6 +28,138 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import pytest  # noqa: E402
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+class _Accounting:
+    """Reads the decode log by offset: what was appended during a test, a fixture, the session."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.log = folder / "decodes.log"
+        self.log.touch(exist_ok=True)
+        self.fixtures: dict[int, int] = {}  # id(FixtureDef) -> log lines appended while setting it up
+        self.slow_tests = 0
+        self.skipped: list[str] = []  # local skips that CI would fail, for the summary
+
+    def offset(self) -> int:
+        return self.log.stat().st_size
+
+    def lines_since(self, offset: int) -> list[list[str]]:
+        with open(self.log, encoding="utf-8") as fh:
+            fh.seek(offset)
+            return [ln.split() for ln in fh.read().splitlines() if ln.strip()]
+
+    def totals(self) -> tuple[Counter, float, set[str]]:
+        lines = self.lines_since(0)
+        kinds = Counter(parts[1] for parts in lines)
+        seconds = sum(float(parts[3]) for parts in lines if parts[1] == "decode")
+        pids = {parts[0] for parts in lines if parts[1] == "decode"}
+        return kinds, seconds, pids
+
+
+_ACCOUNTING: _Accounting | None = None
+
+
+def decode_log() -> _Accounting:
+    """This session's accounting (tests that check where decodes happened read it)."""
+    if _ACCOUNTING is None:  # conftest imported under a second name: the log is in the environment
+        from analyzer.transcribe import ACCOUNTING_ENV
+
+        return _Accounting(Path(os.environ[ACCOUNTING_ENV]).parent)
+    return _ACCOUNTING
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _ACCOUNTING
+    from analyzer.models import model_cache_dir
+    from analyzer.transcribe import ACCOUNTING_ENV
+
+    os.environ["SCRIPTCHECK_MODEL_CACHE"] = str(model_cache_dir())  # the user's, resolved before the swap
+    folder = Path(tempfile.mkdtemp(prefix="scriptcheck-test-cache-"))
+    os.environ["SCRIPTCHECK_CACHE"] = str(folder)
+    _ACCOUNTING = _Accounting(folder)
+    os.environ[ACCOUNTING_ENV] = str(_ACCOUNTING.log)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _ACCOUNTING is not None:
+        shutil.rmtree(_ACCOUNTING.folder, ignore_errors=True)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    acc = _ACCOUNTING
+    start = acc.offset() if acc else 0
+    try:
+        return (yield)
+    finally:
+        if acc:
+            acc.fixtures[id(fixturedef)] = len(acc.lines_since(start))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    if _ACCOUNTING:
+        item.stash[_START] = _ACCOUNTING.offset()
+    return (yield)
+
+
+_START = pytest.StashKey[int]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    result = yield  # a failing test fails as it is; the checks below are for passing ones
+    acc = _ACCOUNTING
+    if acc is None:
+        return result
+    own = acc.lines_since(item.stash.get(_START, acc.offset()))
+    slow = item.get_closest_marker("slow")
+    if slow is None:
+        decodes = [ln for ln in own if ln[1] == "decode"]
+        if decodes:
+            raise pytest.fail.Exception(
+                f"{item.nodeid} ran {len(decodes)} Whisper decode(s) but is not marked slow", pytrace=False
+            )
+        return result
+    acc.slow_tests += 1
+    if slow.kwargs.get("transcriber", True) is False:
+        return result
+    fixturedefs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+    inherited = sum(acc.fixtures.get(id(d), 0) for defs in fixturedefs.values() for d in defs)
+    if not own and not inherited:
+        raise pytest.fail.Exception(
+            f"{item.nodeid} is marked slow (runs Whisper) but neither it nor its fixtures transcribed "
+            "anything in this session",
+            pytrace=False,
+        )
+    return result
+
+
+def skip_or_fail(reason: str) -> None:
+    """A missing browser or sample fails in CI (CI=true); locally it skips and is listed loudly."""
+    if IN_CI:
+        pytest.fail(f"CI=true: {reason}", pytrace=False)
+    if _ACCOUNTING is not None and reason not in _ACCOUNTING.skipped:
+        _ACCOUNTING.skipped.append(reason)
+    pytest.skip(f"NOT RUN: {reason}")
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    acc = _ACCOUNTING
+    if acc is None:
+        return
+    kinds, seconds, pids = acc.totals()
+    terminalreporter.write_sep("-", "Whisper in this session")
+    terminalreporter.write_line(
+        f"{kinds['decode']} decodes ({seconds:.0f} s of speech) in {len(pids)} process(es); "
+        f"{kinds['cached']} answers from this session's own transcript cache (it started empty); "
+        f"{acc.slow_tests} slow tests passed the decode check"
+    )
+    for reason in acc.skipped:
+        terminalreporter.write_line(f"NOT RUN (would fail with CI=true): {reason}", red=True, bold=True)
 
 
 @pytest.fixture(scope="session")

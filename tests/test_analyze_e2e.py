@@ -2,7 +2,8 @@
 Whisper base model, the matcher, continuity and rules, via the batch runner; assertions on the
 documented JSON fields, the HTML, the XLSX, error rows and re-run skipping.
 
-One batch run per session (transcripts are cached), so the whole module costs a few minutes at most.
+One batch run per session (its transcripts are cached for the session's later runs; the session's
+cache starts empty, tests/conftest.py), so the whole module costs a few minutes at most.
 """
 
 from __future__ import annotations
@@ -324,13 +325,26 @@ def test_rerun_skips_current_results_and_redoes_changed(batch, corpus):
     assert "opening_missing" in codes(r)
 
 
-def test_parallel_workers_give_the_same_results(batch, corpus, tmp_path):
+def test_parallel_workers_give_the_same_results(batch, corpus, tmp_path, monkeypatch):
+    """Worker processes decode the audio themselves (an empty transcript cache of their own) and agree
+    with the serial run."""
+    import os
+
+    from conftest import decode_log
+
     docs = batch[2]
+    monkeypatch.setenv("SCRIPTCHECK_CACHE", str(tmp_path / "empty-cache"))  # inherited by the workers
+    log = decode_log()
+    start = log.offset()
     subset = [corpus / "compliant.wav", corpus / "penalty_rights_late.wav", corpus / "corrupt.mp4"]
-    outcome = run_batch(subset, tmp_path, AnalyzeOptions(), formats=["json"], workers=2, progress=False,
-                        on_error=lambda e: None)  # fmt: skip
+    outcome = run_batch(subset, tmp_path / "out", AnalyzeOptions(), formats=["json"], workers=2,
+                        progress=False, on_error=lambda e: None)  # fmt: skip
     assert outcome.analysed == 2 and outcome.failed == 1
+    lines = log.lines_since(start)
+    assert not [ln for ln in lines if ln[1] == "cached"], lines
+    decoded = [ln for ln in lines if ln[1] == "decode"]
+    assert len(decoded) >= 2 and all(int(ln[0]) != os.getpid() for ln in decoded), lines
     for p in subset[:2]:
-        par = json.loads((tmp_path / f"{p.name}.json").read_text("utf-8"))["recordings"][0]
+        par = json.loads((tmp_path / "out" / f"{p.name}.json").read_text("utf-8"))["recordings"][0]
         ser = rec(docs, p.name)
         assert par["score"] == ser["score"] and codes(par) == codes(ser)

@@ -19,8 +19,19 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setattr(models, "PROJECT_MODELS_DIR", project)
     monkeypatch.delenv("SCRIPTCHECK_MODELS", raising=False)
     monkeypatch.setenv("SCRIPTCHECK_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("SCRIPTCHECK_MODEL_CACHE", raising=False)
     monkeypatch.chdir(tmp_path)
     return project
+
+
+def test_model_store_is_its_own_setting(tmp_path, monkeypatch):
+    """A fresh transcript cache need not mean a fresh model: $SCRIPTCHECK_MODEL_CACHE keeps them apart."""
+    monkeypatch.setenv("SCRIPTCHECK_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("SCRIPTCHECK_MODEL_CACHE", raising=False)
+    assert models.model_cache_dir() == tmp_path / "cache" / "models"
+    monkeypatch.setenv("SCRIPTCHECK_MODEL_CACHE", str(tmp_path / "store"))
+    assert models.model_cache_dir() == tmp_path / "store"
+    assert models.cache_dir() == tmp_path / "cache"
 
 
 def fake_ct2(folder: Path, *, tokenizer: bool = True) -> Path:

@@ -59,6 +59,7 @@ def test_cut_point_falls_in_a_pause_and_merge_replaces_only_the_head():
     assert merged.duration_s == first.duration_s
 
 
+@pytest.mark.slow
 def test_second_look_with_the_real_model_keeps_a_true_missing_opening(guide):
     """Real speech without an opening: the careful decode runs on the start only and still finds none."""
     lines = ["您好，请出示您的营业执照。", "为保护您的合法权益，监督执法行为，本次执法全过程录音录像。"]

@@ -121,7 +121,7 @@ def test_transcript_json_round_trip(transcripts):
     assert again.audio_sha256 and again.options["model_id"].startswith("embedded:")
 
 
-@pytest.mark.slow
+@pytest.mark.slow(transcriber=False)  # drives both engines directly, below analyzer.transcribe
 def test_conversion_gives_token_identical_greedy_decoding(guide_clip):
     """Same log-mel features into both: the converted checkpoint emits exactly faster-whisper's tokens.
 
@@ -378,7 +378,6 @@ def test_cli_transcribes_good_files_and_reports_bad_ones(speech_wav, tmp_path, c
     assert (out / f"{Path(good).stem}.vtt").read_text(encoding="utf-8").startswith("WEBVTT")
 
 
-@pytest.mark.slow
 def test_cli_missing_model_is_one_clear_error(speech_wav, capsys, tmp_path, monkeypatch):
     from analyzer import models
     from analyzer.cli import main
