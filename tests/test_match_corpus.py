@@ -8,7 +8,7 @@ import pytest
 from analyzer.guide import load_guide
 from analyzer.match import match_transcript
 from analyzer.transcribe import Transcript
-from bench.match_corpus_eval import CORPUS, calibrate, count, load_corpus, scores
+from bench.match_corpus_eval import CORPUS, best_band, count, f1_by_setting, load_corpus, scores
 
 
 @pytest.fixture(scope="module")
@@ -33,17 +33,18 @@ def _by_id(records, item_id):
 
 def test_corpus_is_real_asr_with_both_splits_and_negatives(records, guide):
     assert len(records) >= 60
-    assert {r["split"] for r in records} == {"cal", "test"}
+    assert {r["split"] for r in records} == {"cal", "regression"}
     assert all(r["transcript"]["engine"] == "faster-whisper" for r in records)
     assert sum(1 for r in records if not r["labels"]) >= 25  # negatives: unrelated and near-miss speech
     heard = "".join(s["text"] for r in records for s in r["transcript"]["segments"])
     assert "身边" in heard or "指法" in heard or "纪录" in heard  # real homophone damage is in there
     for p in guide.phrases:
-        assert sum(p.id in r["labels"] for r in records if r["split"] == "test") >= 1, p.id
+        assert sum(p.id in r["labels"] for r in records if r["split"] == "regression") >= 1, p.id
 
 
-def test_precision_and_recall_per_phrase_on_held_out_split(scored, guide):
-    table = count(scored, guide, guide.settings["partial_score"], "test")
+def test_precision_and_recall_per_phrase_on_the_regression_split(scored, guide):
+    """Not a held-out figure: both splits were visible while the matcher was developed."""
+    table = count(scored, guide, guide.settings["partial_score"], "regression")
     bad = {
         pid: (round(c.precision, 3), round(c.recall, 3))
         for pid, c in table.items()
@@ -52,10 +53,16 @@ def test_precision_and_recall_per_phrase_on_held_out_split(scored, guide):
     assert not bad, bad
 
 
-def test_guide_threshold_is_consistent_with_calibration(scored, guide):
-    calibrated = calibrate(scored, guide, "cal")
-    table = count(scored, guide, calibrated, "test")
-    assert all(c.precision >= 0.95 and c.recall >= 0.95 for c in table.values())
+def test_guide_threshold_lies_inside_the_calibrated_band(records, guide):
+    """The matcher re-run with each candidate `partial_score` on the calibration split (its rules pin
+    scores to the setting, so scores made at the guide's value cannot calibrate it): the guide's
+    value must give the best F1 there, away from the band's edges."""
+    grid = tuple(float(t) for t in range(20, 91, 5))
+    f1s = f1_by_setting(records, guide, "cal", grid)
+    lo, hi = best_band(f1s)
+    configured = float(guide.settings["partial_score"])
+    assert lo < configured < hi, (configured, f1s)
+    assert min(f1s.values()) < max(f1s.values()), f1s  # the setting matters somewhere on the grid
 
 
 def test_unrelated_speech_has_no_present_phrase(records, guide):
