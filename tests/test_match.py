@@ -1,12 +1,23 @@
-"""Matcher behaviour on hand-written transcripts (the ASR corpus is in test_match_corpus.py)."""
+"""Matcher behaviour on hand-written transcripts and on stored ASR output of scenario recordings
+(tests/data/asr/*.json, made by `python -m bench.regression_asr`, which says which corpus and scenario
+each came from; the labelled ASR corpus is in test_match_corpus.py)."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
 from analyzer.guide import load_guide
 from analyzer.match import match_text, match_transcript
 from analyzer.transcribe import Segment, Transcript
+from bench.regression_asr import load_text
+
+
+def heard(name: str, through: str | None = None) -> str:
+    """A stored recording's transcript (tests/data/asr/<name>.json), up to and including `through`."""
+    text = load_text(name)
+    return text if through is None else text[: text.index(through) + len(through)]
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +75,11 @@ def test_opening_without_place_and_cause_is_partial_and_says_what_is_missing(gui
 @pytest.mark.parametrize(
     ("text", "said"),
     [
-        # Whisper on babble noise (scenario 023): 全过程 -> 权过程, 记录 -> 进步; the rest is there
+        # seed 0, scenario 023 (babble, 10 dB), as an earlier version heard it (commit 159c5e4):
+        # 全过程 -> 权过程, 记录 -> 进步; the rest is there
         ("2026年12月3日下午25分在残核区北遥村村委会办公室就遇常选基检查是由执法权过程进步开始", True),
-        # scenario 019 (babble, 10 dB): too garbled for n-gram seeds; the anchor 执法全过程…开始 finds it
+        # seed 0, scenario 019 (babble, 10 dB), as an earlier version heard it (commit 52c6892): too
+        # garbled for n-gram seeds; the anchor 执法全过程…开始 finds it
         ("2002.62.3亿整体一起15分再入洋汽航和听末某商店就先去个查评正常游只把全国城市后开始", True),
         # the recording notice and the resume statement share 执法全过程 but are not openings
         ("您好，请出示营业执照。为保护您的合法权益，本次执法全过程录音录像。你们要看哪一年的账本？", False),
@@ -81,11 +94,20 @@ def test_garbled_words_between_the_parts_of_the_opening_key_term(guide, text, sa
         assert "记录开始" in m.homophone_terms and m.status == "partial"
 
 
+@pytest.mark.parametrize(("name", "through"), [("seed0_023", "开始"), ("seed0_019", "开设")])
+def test_the_babble_recordings_as_heard_now_still_have_their_opening(guide, name, through):
+    """Seed 0, scenarios 023 and 019 as the current code hears them (the cases above are an earlier
+    version's transcripts): 执法全过程记录开始 -> 执法/只把全国成绩路开始/开设, an opening through its
+    homophone key terms."""
+    m = _match(guide, "opening", heard(name, through))
+    assert m.status != "absent" and "记录开始" in m.homophone_terms, (m.status, m.score)
+
+
 def test_time_place_and_cause_said_in_order_make_an_opening_partial_without_its_key_words(guide):
     """Scenario 019 of the seed-7 corpus (babble, 10 dB): Whisper kept the date, the place and the
     cause but heard 执法全过程记录开始 as 与法权或城市部开始. Said in its structure: an attempt, not a
     missing opening; the report still lists both key terms as not heard."""
-    text = "2020年12月3日上午1时15分在弹划基本要春村委会办公室就专项覆惊喜用通访线线卡士油与法权或城市部开始"
+    text = heard("seed7_019", "开始")
     m = _match(guide, "opening", text)
     assert m.status == "partial", (m.status, m.score)
     assert m.terms_found == () and set(m.missing_terms) == {"执法全过程记录", "记录开始"}
@@ -100,10 +122,7 @@ def test_a_later_phrase_that_sounds_closer_does_not_hide_a_garbled_opening(guide
     and, a few seconds later, the recording notice (本次执法全国成路阴路向) share one candidate window.
     The aligner puts the opening's words on the notice, which sounds closer but is no opening; the
     rest of the window must still be tried, or a said opening is reported missing."""
-    text = (
-        "2016年12月1日下午1时5分,再那根,噩,缠合区北遥村村委会办公室,执法全国成那个纪录。您好,请出示营业执照。"
-        "你们要看哪一年的帐本?为保护您的合法权益,监督执法行为,本次执法全国成路阴路向。"
-    )
+    text = heard("seed29_005", "本次执法全国成路阴路向。")
     m = _match(guide, "opening", text)
     assert m.status == "partial", (m.status, m.score, m.text)
     assert m.text.startswith("2016年12月1日下午1时5分") and m.slots["place"].endswith("村委会办公室")
@@ -114,10 +133,7 @@ def test_the_rest_of_a_window_does_not_read_slot_values_back_into_a_match(guide)
     """Seed 11, scenario 037 (5 dB), as heard: after the opening is aligned, the rest of its window
     aligns the recording notice; its leading slots must stop where the opening ends, or the opening's
     own words become the 'cause' of a 15-second pseudo-opening that outscores the real one."""
-    text = (
-        "2026年12月5日下午15分执法全国城纪录开始您好 请出示营业执照未保护您的合法权益监督执法行为"
-        "本次执法全国城路因路向行 我知道了我跟老本说一声"
-    )
+    text = heard("seed11_037")
     m = _match(guide, "opening", text)
     assert m.status != "absent" and m.text.endswith("开始"), (m.status, m.text)
     spans = sorted(o.span for o in m.occurrence_matches)
@@ -138,10 +154,11 @@ def test_a_time_heard_without_its_hour_word_is_still_a_time(guide, said, value):
 @pytest.mark.parametrize(
     "text",
     [
-        # the generator's garbled opening (seed 19, street 10 dB): no cause, no 开始, a filler inside
-        "2026年12月3月下午15分在纳根 若诺阳市残核群某某商店执法全过程那个记录好的 我这就去拿您稍等",
-        # seed 13: 全过程 -> 权过程, 记录 -> 纪录, with two syllables between
-        "2026年12月3月下午15分在纳根 饿残核区北遥村村委会办公室执法权过程纳克纪录这个月的账我们已经交上去了",
+        # the generator's garbled opening (seed 19, scenario 021, street 10 dB): no cause, no 开始,
+        # a filler inside
+        heard("seed19_021", "您稍等"),
+        # seed 13, scenario 021: 全过程 -> 权过程, 记录 -> 纪录, with two syllables between
+        heard("seed13_021", "交上去了"),
     ],
 )
 def test_time_place_and_the_must_term_without_start_are_an_opening_said_badly(guide, text):
@@ -308,3 +325,16 @@ def test_to_dict_is_json_ready(guide):
     m = _match(guide, "rights_notice", "您享有陈述权、申辩权和行政救济权利。")
     d = json.loads(json.dumps(m.to_dict(), ensure_ascii=False))
     assert d["status"] == "present" and d["diff"][0]["op"] == "equal"
+
+
+def test_stored_asr_outputs_say_where_they_came_from():
+    """Every stored transcript names its corpus, scenario, engine and model, and its text is its own."""
+    from bench.regression_asr import OUT, RECORDINGS
+
+    assert sorted(p.stem for p in OUT.glob("*.json")) == sorted(RECORDINGS)
+    for name, (seed, index) in RECORDINGS.items():
+        doc = json.loads((OUT / f"{name}.json").read_text(encoding="utf-8"))
+        where = doc["provenance"]
+        assert f"--seed {seed}" in where["corpus"] and where["scenario"].startswith(f"{index:03d}_")
+        assert where["engine"] == "faster-whisper" and where["model_id"].startswith("embedded:")
+        assert doc["text"] == Transcript.from_dict(doc["transcript"]).text
