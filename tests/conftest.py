@@ -10,8 +10,9 @@ by a transcript from an earlier run or from other code. The assembled model stay
 Each engine decode and cache answer, in any process, is appended to a log
 ($SCRIPTCHECK_DECODE_LOG, analyzer.transcribe.ACCOUNTING_ENV). A test marked `slow` (runs Whisper)
 fails when neither it nor a fixture it uses transcribed anything; a test not marked `slow` fails when
-it decodes. `@pytest.mark.slow(transcriber=False)` is for a test that drives Whisper directly,
-outside analyzer.transcribe. The terminal summary gives the session's count of decodes.
+it decodes. `@pytest.mark.slow(transcriber=False)` is for a test that is slow for another reason
+(a browser, speech synthesis only, the engines driven directly below analyzer.transcribe); the
+check leaves it alone. The terminal summary gives the session's count of decodes.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ class _Accounting:
         self.log = folder / "decodes.log"
         self.log.touch(exist_ok=True)
         self.fixtures: dict[int, int] = {}  # id(FixtureDef) -> log lines appended while setting it up
-        self.slow_tests = 0
+        self.slow_tests = 0  # passed the check: transcribed in this session
+        self.slow_exempt = 0  # slow(transcriber=False)
         self.skipped: list[str] = []  # local skips that CI would fail, for the summary
 
     def offset(self) -> int:
@@ -81,6 +83,7 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["SCRIPTCHECK_CACHE"] = str(folder)
     _ACCOUNTING = _Accounting(folder)
     os.environ[ACCOUNTING_ENV] = str(_ACCOUNTING.log)
+    config.pluginmanager.register(_FixtureAccounting(), "scriptcheck-fixture-accounting")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -88,15 +91,19 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(_ACCOUNTING.folder, ignore_errors=True)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_fixture_setup(fixturedef, request):
-    acc = _ACCOUNTING
-    start = acc.offset() if acc else 0
-    try:
-        return (yield)
-    finally:
-        if acc:
-            acc.fixtures[id(fixturedef)] = len(acc.lines_since(start))
+class _FixtureAccounting:
+    """Registered as a plugin of its own: a conftest's hooks only see nodes below its folder, and a
+    session-scoped fixture is set up by the session node, at the root."""
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(self, fixturedef, request):
+        acc = _ACCOUNTING
+        start = acc.offset() if acc else 0
+        try:
+            return (yield)
+        finally:
+            if acc:
+                acc.fixtures[id(fixturedef)] = len(acc.lines_since(start))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -124,8 +131,8 @@ def pytest_runtest_call(item):
                 f"{item.nodeid} ran {len(decodes)} Whisper decode(s) but is not marked slow", pytrace=False
             )
         return result
-    acc.slow_tests += 1
     if slow.kwargs.get("transcriber", True) is False:
+        acc.slow_exempt += 1
         return result
     fixturedefs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
     inherited = sum(acc.fixtures.get(id(d), 0) for defs in fixturedefs.values() for d in defs)
@@ -135,6 +142,7 @@ def pytest_runtest_call(item):
             "anything in this session",
             pytrace=False,
         )
+    acc.slow_tests += 1
     return result
 
 
@@ -156,7 +164,8 @@ def pytest_terminal_summary(terminalreporter) -> None:
     terminalreporter.write_line(
         f"{kinds['decode']} decodes ({seconds:.0f} s of speech) in {len(pids)} process(es); "
         f"{kinds['cached']} answers from this session's own transcript cache (it started empty); "
-        f"{acc.slow_tests} slow tests passed the decode check"
+        f"{acc.slow_tests} slow tests transcribed in this session, {acc.slow_exempt} slow without Whisper "
+        "through analyzer.transcribe"
     )
     for reason in acc.skipped:
         terminalreporter.write_line(f"NOT RUN (would fail with CI=true): {reason}", red=True, bold=True)

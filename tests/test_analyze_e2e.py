@@ -113,6 +113,7 @@ def phrase(r: dict, pid: str) -> dict:
     return next(p for p in r["phrases"] if p["id"] == pid)
 
 
+@pytest.mark.slow(transcriber=False)  # synthesizes the corpus only
 def test_discovery_finds_files_and_case(corpus):
     jobs = {j.stem: j for j in discover([corpus])}
     assert set(jobs) == {*SCENES, "corrupt.mp4", "case_gap"}

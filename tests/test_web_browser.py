@@ -265,6 +265,7 @@ def test_reviewer_flow_end_to_end(server, browser, tmp_path):
     context.close()
 
 
+@pytest.mark.slow(transcriber=False)  # a browser, no recording analysed
 def test_trainee_cannot_open_the_review_queue(server, browser):
     base, _app = server
     context = browser.new_context()
@@ -277,6 +278,7 @@ def test_trainee_cannot_open_the_review_queue(server, browser):
     context.close()
 
 
+@pytest.mark.slow(transcriber=False)  # a browser, no recording analysed
 def test_logged_out_user_is_redirected_to_login(server, browser):
     base, _app = server
     context = browser.new_context()
