@@ -179,9 +179,10 @@ PIECE_S = 60.0  # speech seconds decoded per engine call (CPU budget checked per
 # need the fallback. The transcript cache answers any repeat analysis with the stored text.
 SAMPLING_SEED = 1
 
-# With this set, every engine decode and every cache answer appends a line "pid kind engine seconds"
-# to the named file, from whichever process made it: the test suite counts them to show that each
-# Whisper test decoded speech in its own run rather than reading an old transcript.
+# With this set, every engine decode ("decode"), every transcription made rather than read ("run")
+# and every cache answer ("cached") appends a line "pid kind engine seconds" to the named file, from
+# whichever process made it: the test suite counts them to show that each Whisper test transcribed
+# in its own run rather than reading an old transcript.
 ACCOUNTING_ENV = "SCRIPTCHECK_DECODE_LOG"
 
 
@@ -233,6 +234,7 @@ def transcribe(
         except (KeyError, TypeError, ValueError):
             pass  # an entry from an incompatible version: transcribe again
     result = _run(blocks(), duration, sha, opts, resolved, progress, speech_probs)
+    _account("run", opts.engine, result.duration_s)  # with no speech found, a run without a decode
     if cache:
         transcript_cache.store(key, result.to_dict())
     return result

@@ -7,12 +7,14 @@ shared by the session's tests and inherited by the processes they start), so no 
 by a transcript from an earlier run or from other code. The assembled model stays where it is
 ($SCRIPTCHECK_MODEL_CACHE): it is checked against its pinned size and hash.
 
-Each engine decode and cache answer, in any process, is appended to a log
+Each engine decode, transcription run and cache answer, in any process, is appended to a log
 ($SCRIPTCHECK_DECODE_LOG, analyzer.transcribe.ACCOUNTING_ENV). A test marked `slow` (runs Whisper)
-fails when neither it nor a fixture it uses transcribed anything; a test not marked `slow` fails when
-it decodes. `@pytest.mark.slow(transcriber=False)` is for a test that is slow for another reason
-(a browser, speech synthesis only, the engines driven directly below analyzer.transcribe); the
-check leaves it alone. The terminal summary gives the session's count of decodes.
+fails when neither it nor a fixture it uses transcribed anything in this session (a run on audio in
+which VAD finds no speech counts: the transcriber ran, and found nothing for Whisper); a test not
+marked `slow` fails when it decodes. `@pytest.mark.slow(transcriber=False)` is for a test that is
+slow for another reason (a browser, speech synthesis only, the engines driven directly below
+analyzer.transcribe); the check leaves it alone. The terminal summary gives the session's count of
+decodes.
 """
 
 from __future__ import annotations
@@ -162,7 +164,8 @@ def pytest_terminal_summary(terminalreporter) -> None:
     kinds, seconds, pids = acc.totals()
     terminalreporter.write_sep("-", "Whisper in this session")
     terminalreporter.write_line(
-        f"{kinds['decode']} decodes ({seconds:.0f} s of speech) in {len(pids)} process(es); "
+        f"{kinds['decode']} decodes ({seconds:.0f} s of speech) in {len(pids)} process(es), "
+        f"{kinds['run']} transcriptions made; "
         f"{kinds['cached']} answers from this session's own transcript cache (it started empty); "
         f"{acc.slow_tests} slow tests transcribed in this session, {acc.slow_exempt} slow without Whisper "
         "through analyzer.transcribe"
