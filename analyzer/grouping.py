@@ -184,14 +184,19 @@ def _time_span(stem: str, patterns: Sequence[str], when: datetime) -> tuple[int,
     return None
 
 
-def _parse_creation_time(text: str | None) -> datetime | None:
+def parse_creation_time(text: str | None) -> datetime | None:
+    """A container's creation_time as written: aware when it carries a zone (2026-03-15T06:30:00Z)."""
     if not text:
         return None
     try:
-        t = datetime.fromisoformat(text.strip().replace("/", "-"))
+        return datetime.fromisoformat(text.strip().replace("/", "-"))
     except ValueError:
         return None
-    return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t
+
+
+def _parse_creation_time(text: str | None) -> datetime | None:
+    t = parse_creation_time(text)
+    return t.astimezone(UTC).replace(tzinfo=None) if t is not None and t.tzinfo else t
 
 
 def file_info(path: str, probe: Probe | None, settings: GroupSettings | None = None) -> FileInfo:

@@ -16,6 +16,11 @@ from typing import Any
 PHRASEBOOK_DIR = Path(__file__).resolve().parent.parent / "phrasebook"
 DEFAULT_GUIDE = "default"
 REQUIRED_VALUES = ("always", "profile", "triggered", "optional")
+# Placeholders a finding message may use (analyzer.rules fills them; the clock ones for clock_* codes).
+MESSAGE_FIELDS = (
+    "phrase", "start", "duration", "missing", "end", "detail", "score",
+    "where", "spoken", "file_time", "source", "difference", "tolerance",
+)  # fmt: skip
 SEVERITIES = ("critical", "major", "minor", "info")
 SLOT_RE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 APART = "…"  # in a key-term form: "执法全过程…开始" = the parts in order, a few other characters between
@@ -276,6 +281,20 @@ class _Loader:
                 "group_max_gap_s",
                 "不能为负数 / must not be negative",
                 "group_max_gap_s =",
+            )
+        if settings.get("clock_check_tolerance_s", 1.0) <= 0:
+            raise self.error(
+                "[settings.clock]",
+                "clock_check_tolerance_s",
+                "应大于 0 / must be positive",
+                "clock_check_tolerance_s =",
+            )
+        if not -12.0 <= settings.get("clock_utc_offset_h", 0.0) <= 14.0:
+            raise self.error(
+                "[settings.clock]",
+                "clock_utc_offset_h",
+                "时区应在 -12 到 14 小时之间 / must be a UTC offset between -12 and 14 hours",
+                "clock_utc_offset_h =",
             )
         default_profile = self._get(meta, "default_profile", str, "[guide]", needles, default="")
         if default_profile and default_profile not in {p.id for p in profiles}:
@@ -542,7 +561,7 @@ class _Loader:
                 )
             message = self._get(spec, "message", str, entry, needles)
             try:
-                message.format(phrase="", start="", duration="", missing="", end="", detail="", score="")
+                message.format(**dict.fromkeys(MESSAGE_FIELDS, ""))
             except (KeyError, IndexError, ValueError) as exc:
                 raise self.error(entry, "message", f"模板占位符无效: {exc}", *needles, "message") from exc
             out[code] = FindingDef(code=code, severity=severity, message=message)

@@ -32,7 +32,9 @@ _NUM_SPAN = re.compile(
     rf"[{_CN_NUM}点]*[{_CN_NUM}](?=个工作日|工作日|个月|万元|小时|年|月|日|号|时|点|分|秒|条|款|项|元|块|天|周|岁|次|倍)"
 )
 _PHONE_SPAN = re.compile(r"(?<=拨打)[零〇一二三四五六七八九幺]{3,}|[零〇一二三四五六七八九幺]{4,}")
-_TIME_CONTEXT = ("上午", "下午", "晚上", "早上", "中午", "凌晨", "傍晚", "日", "号", "今天", "现在是", "现在")
+_TIME_CONTEXT = (
+    "上午", "下午", "晚上", "今晚", "早上", "中午", "凌晨", "傍晚", "日", "号", "今天", "现在是", "现在",
+)  # fmt: skip
 _DIGIT_OF = {c: str(i) for i, c in enumerate("零一二三四五六七八九")} | {"〇": "0", "幺": "1", "两": "2"}
 
 
@@ -310,19 +312,19 @@ def normalize_text(
             pending_clause = True
         c = _canonical_char(ch)
         if not c:
-            if ch in SENTENCE_END:
-                pending_break = True
-            elif ch in CLAUSE_END:
-                pending_clause = True
-            elif (
+            if (
                 ch in ".:：．"
                 and chars
                 and chars[-1].isdigit()
                 and k + 1 < len(simplified)
                 and (unicodedata.normalize("NFKC", simplified[k + 1]).isdigit())
-            ):
+            ):  # 2:30, 3.5: a separator inside a number, not the end of a clause
                 chars.append("." if ch in ".．" else ":")
                 src.append(k)
+            elif ch in SENTENCE_END:
+                pending_break = True
+            elif ch in CLAUSE_END:
+                pending_clause = True
             continue
         if c in strip_set:
             continue

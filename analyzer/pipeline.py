@@ -1,6 +1,6 @@
 """One recording (or the files of one case) end to end:
 media -> transcribe -> continuity -> match (-> recheck: the start decoded again when the opening
-is absent) -> rules.
+is absent) -> clock (the spoken time against the files' clocks) -> rules.
 
 Each file is decoded once; the same array feeds Whisper and the continuity checks. A case is
 matched on its concatenated timeline (file offsets from continuity), and every time keeps a way
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from analyzer.transcribe import Segment, Transcript, shift_segments
 
 if TYPE_CHECKING:
+    from analyzer.clock import ClockCheck
     from analyzer.continuity import CaseFile, ContinuityReport
     from analyzer.guide import Guide
     from analyzer.match import PhraseMatch
@@ -85,6 +86,7 @@ class RecordingResult:
     evaluation: Evaluation | None = None
     guide: Guide | None = None
     recheck: Recheck | None = None  # the second look at the start, when a timed phrase was absent
+    clock: tuple[ClockCheck, ...] = ()  # spoken times against the files' clocks (第八条)
     error: str | None = None  # one line: '<file>: <cause>'
     timings: dict[str, float] = field(default_factory=dict)  # seconds: decode, transcribe, other
 
@@ -203,6 +205,7 @@ def _one_line(text: str) -> str:
 
 
 def _run(result: RecordingResult, options: AnalyzeOptions, progress: ProgressFn | None) -> None:
+    from analyzer.clock import check_clocks
     from analyzer.continuity import analyze_continuity
     from analyzer.coverage import CoverageSettings, ensure_coverage
     from analyzer.match import match_transcript
@@ -289,7 +292,10 @@ def _run(result: RecordingResult, options: AnalyzeOptions, progress: ProgressFn 
     t_recheck = time.perf_counter()
     timings["recheck"] = t_recheck - t2
     t2 = t_recheck
-    result.evaluation = evaluate(result.matches, continuity, transcript, guide, options.profile)
+    result.clock = check_clocks(result.matches, continuity, result.transcripts, result.probes, guide)
+    result.evaluation = evaluate(
+        result.matches, continuity, transcript, guide, options.profile, clock=result.clock
+    )
     t3 = time.perf_counter()
     timings.update(continuity=t1 - t0, match=t2 - t1, rules=t3 - t2)
     timings["other"] = timings["decode"] + timings["continuity"] + timings["match"] + timings["rules"]

@@ -30,8 +30,9 @@ if TYPE_CHECKING:
     from analyzer.guide import Guide
     from analyzer.pipeline import RecordingResult
 
-# 1.1: recordings[].recheck; 1.2: recordings[].grouping; 1.3: recordings[].coverage, phrases[].needs_listening
-SCHEMA_VERSION = "1.3"
+# 1.1: recordings[].recheck; 1.2: recordings[].grouping; 1.3: recordings[].coverage, phrases[].needs_listening;
+# 1.4: recordings[].clock
+SCHEMA_VERSION = "1.4"
 FORMATS = ("json", "html", "srt", "vtt", "csv", "xlsx")
 SEVERITY_TITLES = {"critical": "严重", "major": "重要", "minor": "一般", "info": "提示"}
 STATUS_TITLES = {"present": "已说", "partial": "部分", "absent": "未说"}
@@ -112,6 +113,7 @@ def recording_to_dict(result: RecordingResult) -> dict[str, Any]:
         "notes": _notes(result) if ev else [],
         "recheck": _recheck(result),
         "coverage": _coverage(result),
+        "clock": [c.to_dict() for c in result.clock],
         "speech_s": ev.speech_s if ev else None,
         "unintelligible_s": ev.unintelligible_s if ev else None,
         "transcript": _transcript(result),

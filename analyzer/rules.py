@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
+    from analyzer.clock import ClockCheck
     from analyzer.continuity import CaseFile, ContinuityReport, GapEvent
     from analyzer.guide import FindingDef, Guide, Phrase, Profile
     from analyzer.match import PhraseMatch
@@ -117,6 +118,8 @@ _FALLBACK_MESSAGES: dict[str, str] = {
     "clock_problem": "{detail}",
     "needs_listening": "未检出“{phrase}”，但 {start}–{end} 有未能转写的语音，需人工听取",
     "untranscribed_speech": "{start}–{end} 约 {duration} 语音未能转写，需人工听取",
+    "clock_mismatch": "{where}设备时钟与口述时间不符：{detail}",
+    "clock_unchecked": "{where}未能核对设备时钟：{detail}",
 }
 
 
@@ -338,8 +341,12 @@ def evaluate(
     transcript: Transcript,
     guide: Guide,
     profile: str | None = None,
+    *,
+    clock: Sequence[ClockCheck] = (),
 ) -> Evaluation:
-    """Findings and scores for one recording or case (all times on the case timeline).
+    """Findings and scores for one recording or case (all times on the case timeline). `clock`: the
+    spoken times compared with the files' clocks (analyzer.clock), one finding each when they differ
+    or could not be compared.
 
     Each step is one of the guide's rules; findings of equal severity and time keep the order of the
     steps, so reordering them changes reports."""
@@ -363,6 +370,7 @@ def evaluate(
     _phrases_said_in_order(acc, by_id)
     explained = _interruptions_explained(acc, resumptions)
     _continuity_events_flagged(acc, events)
+    _device_clock_checked(acc, clock)
     speech_s, unsure_s = _unclear_audio_flagged(acc, transcript)
 
     phrase_scores, total = _score(
@@ -560,6 +568,36 @@ def _continuity_events_flagged(acc: _Assessment, events: Sequence[GapEvent]) -> 
             detail=ev.detail or ev.kind,
             kind=ev.kind,
             confidence=f"{ev.confidence:.0%}",
+        )
+        pts = _points(acc.settings, code, f.severity, opt_in=True)
+        if pts > 0:
+            acc.deductions.append(Deduction(code=code, points=pts, reason=f.message))
+
+
+def _device_clock_checked(acc: _Assessment, checks: Sequence[ClockCheck]) -> None:
+    """第八条: the time said in the opening (and in each resume statement that states one) agrees with
+    the file's clock. A mismatch is a flag (`clock_mismatch`); a check that could not be made says so
+    (`clock_unchecked`). Points only when the guide sets `points_<code>`."""
+    from analyzer.clock import fmt_difference
+
+    for c in checks:
+        if c.status == "ok":
+            continue
+        code = "clock_mismatch" if c.status == "mismatch" else "clock_unchecked"
+        where = "开场白" if c.role == "opening" else f"{fmt_time(c.start_s)} 处恢复记录时"
+        f = acc.found.add(
+            code,
+            (),
+            c.start_s,
+            file=c.file or None,
+            file_start_s=c.file_time_s,
+            where=where,
+            detail=c.reason,
+            spoken=c.spoken_text or "—",
+            file_time=(c.file_time or "—").replace("T", " "),
+            source=c.source_title,
+            difference="—" if c.difference_s is None else fmt_difference(c.difference_s),
+            tolerance=fmt_duration(c.tolerance_s),
         )
         pts = _points(acc.settings, code, f.severity, opt_in=True)
         if pts > 0:

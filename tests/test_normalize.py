@@ -147,3 +147,10 @@ def test_pruned_segmentation_dictionary_keeps_polyphones_in_their_words():
     full.initialize()
     for text in cases:
         assert pinyin_of(text) == [s for w in full.lcut(text, HMM=False) for s in _word_pinyin(w)], text
+
+
+def test_a_colon_between_digits_stays_in_a_clock_time():
+    """下午2:30 keeps its colon (a clause break there turned it into 下午230); 今晚八点 is a time."""
+    assert normalize_plain("现在是下午2:30，我们在") == "现在是下午2:30我们在"
+    assert normalize_plain("下午2：30") == "下午2:30"
+    assert normalize_plain("今晚八点半") == "今晚8点半"
