@@ -198,3 +198,39 @@ def login(client, username: str, password: str = PASSWORD):
 
 def csrf_of(client, path: str = "/import") -> str:
     return CSRF_RE.search(client.get(path).text).group(1)
+
+
+def upload(client, name: str = "a.wav", data: bytes = b"RIFF" + b"\x00" * 200, **form):
+    """Import one file through the upload form (the fake analysis never decodes it)."""
+    import io
+
+    token = csrf_of(client)
+    return client.post(
+        "/import/upload",
+        data={"csrf_token": token, **form},
+        files={"files": (name, io.BytesIO(data), "audio/wav")},
+        follow_redirects=False,
+    )
+
+
+def wait_done(client, rid: int, timeout: float = 20.0) -> dict:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        row = next(r for r in client.get("/api/queue").json() if r["id"] == rid)
+        if row["status"] in ("done", "error"):
+            return row
+        time.sleep(0.1)
+    raise AssertionError(f"recording {rid} not analysed in {timeout}s")
+
+
+def grant_access(client, rid: int, purpose: str = "案件审核", approver: str = "张科长") -> None:
+    """State the purpose of viewing (第十四条) for this session."""
+    token = csrf_of(client, f"/recordings/{rid}/purpose")
+    r = client.post(
+        f"/recordings/{rid}/purpose",
+        data={"csrf_token": token, "purpose": purpose, "approver": approver},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text

@@ -28,6 +28,7 @@ from analyzer.web import (
     dashboard,
     routes_admin,
     routes_dashboard,
+    routes_explain,
     routes_review,
     routes_train,
     throttle,
@@ -139,7 +140,7 @@ def create_app(
     start_worker: bool = True,
 ) -> FastAPI:
     data_dir = config.data_dir.resolve()
-    for sub in ("originals", "results", "training", "guides", "inbox", "tmp"):
+    for sub in ("originals", "explanations", "results", "training", "guides", "inbox", "tmp"):
         (data_dir / sub).mkdir(parents=True, exist_ok=True)
     engine = make_engine(database_url(config.db, data_dir))
     sessions = make_sessionmaker(engine)
@@ -175,6 +176,7 @@ def create_app(
     app.state.worker = worker
     app.state.training_worker = trainer
     app.state.store = store
+    app.state.documents = OriginalStore(data_dir / "explanations")  # scans of written explanations
     app.state.import_roots = [p.resolve() for p in (config.import_roots or [data_dir / "inbox"])]
     app.state.play_log = {}  # (session, recording, file) -> last logged play
     templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -319,6 +321,7 @@ def create_app(
         return {"ok": True, "version": __version__}
 
     app.include_router(routes_review.router)
+    app.include_router(routes_explain.router)
     app.include_router(routes_admin.router)
     app.include_router(routes_train.router)
     app.include_router(routes_dashboard.router)

@@ -40,6 +40,7 @@ ACTION_TITLES = {
     "export": "导出证据包",
     "unmask": "查看未脱敏内容",
     "decision": "审阅决定",
+    "explanation": "登记书面说明",
     "import": "导入",
     "integrity_alarm": "完整性告警",
     "login": "登录",

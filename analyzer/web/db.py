@@ -132,6 +132,26 @@ class Decision(Base):
     reviewer: Mapped[User] = relationship()
 
 
+class Explanation(Base):
+    """A written explanation (第十条) of why recording could not continue, attached to one
+    interruption finding: text and/or a scan kept read-only with its SHA-256. Never edited; a later
+    one for the same finding is shown above the earlier ones."""
+
+    __tablename__ = "explanations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id"), index=True)
+    finding_key: Mapped[str] = mapped_column(String(128))
+    text: Mapped[str] = mapped_column(Text, default="")
+    file_path: Mapped[str] = mapped_column(Text, default="")  # stored scan, "" when text only
+    file_name: Mapped[str] = mapped_column(String(255), default="")
+    file_sha256: Mapped[str] = mapped_column(String(64), default="")
+    file_size: Mapped[int] = mapped_column(Integer, default=0)
+    file_mime: Mapped[str] = mapped_column(String(64), default="")
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    author: Mapped[User] = relationship()
+
+
 class AccessGrant(Base):
     """The purpose (and approver, 第十四条) stated by one session before opening one recording."""
 

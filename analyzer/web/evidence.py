@@ -1,5 +1,6 @@
 """Evidence bundle (第十三条): the untouched original(s), their SHA-256, the report, the reviewer's
-decisions and an extraction note (提取说明) naming the extractor and the time.
+decisions, the written explanations of interruptions (第十条, text and scans) and an extraction
+note (提取说明) naming the extractor and the time.
 
 An original is put in only when the bytes written hash to the SHA-256 recorded at import; the bundle
 is built in an unnamed temporary file, so parallel exports never share a name and a failed or
@@ -15,14 +16,15 @@ import re
 import secrets
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import BinaryIO
 
 from analyzer import __version__
-from analyzer.web.db import AccessGrant, Decision, MediaFile, Recording, User
+from analyzer.media import sha256_file
+from analyzer.web.db import AccessGrant, Decision, Explanation, MediaFile, Recording, User
 from analyzer.web.jobs import AnalysisOutput, render_report_html, rewrite_paths
 from analyzer.web.privacy import mask_data, mask_recording
 from analyzer.web.storage import StorageError
@@ -58,6 +60,30 @@ def _member_names(rec: Recording) -> list[str]:
     return names
 
 
+def _explanation_members(explanations: list[Explanation]) -> list[tuple[Explanation, str, str]]:
+    """(explanation, text member, scan member or "") in the bundle's 书面说明/ folder."""
+    out = []
+    for e in sorted(explanations, key=lambda e: e.id):
+        scan = f"书面说明/{e.id}_{Path(e.file_name).name or 'scan'}" if e.file_path else ""
+        out.append((e, f"书面说明/{e.id}.txt", scan))
+    return out
+
+
+def explanation_text(e: Explanation, scan: str, unmasked: bool) -> str:
+    lines = [
+        "书面说明（《行政执法音像记录管理制度》第十条：确实无法继续记录的，应当书面说明情况）",
+        "",
+        f"对应问题：{e.finding_key}",
+        f"登记人：{e.author.label}（账号 {e.author.username}）",
+        f"登记时间：{e.created_at:%Y-%m-%dT%H:%M:%SZ}",
+        "",
+        (e.text if unmasked else mask_data(e.text)) or "（仅扫描件）",
+    ]
+    if scan:
+        lines += ["", f"扫描件：{scan}  大小 {e.file_size} 字节  SHA-256 {e.file_sha256}"]
+    return "\n".join(lines) + "\n"
+
+
 def extraction_note(
     rec: Recording,
     extractor: User,
@@ -67,6 +93,7 @@ def extraction_note(
     unmasked: bool,
     integrity_problems: list[str],
     omitted: set[str] = frozenset(),
+    explained: list[tuple[Explanation, str, str]] = (),  # type: ignore[assignment]
 ) -> str:
     lines = [
         "提取说明",
@@ -84,6 +111,13 @@ def extraction_note(
     for name, f in zip(names, rec.files, strict=True):
         left_out = "  （校验不通过，未包含在证据包中）" if name in omitted else ""
         lines.append(f"  {name}  大小 {f.size_bytes} 字节  SHA-256 {f.sha256}{left_out}")
+    if explained:
+        lines += ["", "书面说明（第十条，见 书面说明/ 文件夹）："]
+        for e, text_name, scan in explained:
+            lines.append(f"  {text_name}  对应问题 {e.finding_key}")
+            if scan:
+                left_out = "  （校验不通过，未包含在证据包中）" if scan in omitted else ""
+                lines.append(f"  {scan}  大小 {e.file_size} 字节  SHA-256 {e.file_sha256}{left_out}")
     lines.append("")
     if integrity_problems:
         lines.append("完整性校验：不通过！" + "；".join(integrity_problems))
@@ -91,7 +125,7 @@ def extraction_note(
         lines.append("完整性校验：通过（提取时重新计算的 SHA-256 与入库时一致）")
     lines += [
         "",
-        "附件：report.json（分析结果）、report.html（分析报告）、review.json（审阅决定）",
+        "附件：report.json（分析结果）、report.html（分析报告）、review.json（审阅决定与书面说明）",
         f"生成软件：Scriptcheck {__version__}",
         "依据：《行政执法音像记录管理制度》第十三条",
         "",
@@ -133,18 +167,31 @@ def build_evidence_zip(
     *,
     unmasked: bool,
     open_original: Callable[[MediaFile], BinaryIO],
+    explanations: Sequence[Explanation] = (),
 ) -> EvidenceZip:
     """The bundle in an unnamed temporary file under `out_dir`. Each original is hashed as it is written;
     one that does not match its recorded SHA-256 (or cannot be opened) is left out, and the note says so."""
     when = datetime.now(UTC)
     names = _member_names(rec)
+    explained = _explanation_members(list(explanations))
     problems: dict[str, str] = {}
     download = f"evidence-{rec.id}-{when:%Y%m%dT%H%M%S}-{secrets.token_hex(4)}-{extractor.username}.zip"
     for _attempt in range(len(rec.files) + 1):
         fh = tempfile.TemporaryFile(dir=out_dir, prefix="evidence-")
         try:
             _write_bundle(
-                fh, when, names, problems, rec, output, decisions, extractor, grant, unmasked, open_original
+                fh,
+                when,
+                names,
+                problems,
+                rec,
+                output,
+                decisions,
+                extractor,
+                grant,
+                unmasked,
+                open_original,
+                explained,
             )
         except _Mismatch as bad:
             fh.close()
@@ -172,6 +219,7 @@ def _write_bundle(
     grant: AccessGrant,
     unmasked: bool,
     open_original: Callable[[MediaFile], BinaryIO],
+    explained: list[tuple[Explanation, str, str]],
 ) -> None:
     with zipfile.ZipFile(fh, "w", allowZip64=True) as zf:
         for name, f in zip(names, rec.files, strict=True):
@@ -184,8 +232,17 @@ def _write_bundle(
                 continue
             with source:
                 _add_original(zf, name, source, f.sha256)
+        for e, text_name, scan in explained:
+            zf.writestr(text_name, explanation_text(e, scan, unmasked))
+            if scan and _hash_or_empty(e.file_path) != e.file_sha256:
+                problems[scan] = f"书面说明扫描件 {e.file_name}：与登记时的 SHA-256 不符或不可读"
+            elif scan:
+                zf.write(e.file_path, scan, compress_type=zipfile.ZIP_STORED)  # byte for byte
         sums = "".join(
             f"{f.sha256}  {name}\n" for name, f in zip(names, rec.files, strict=True) if name not in problems
+        )
+        sums += "".join(
+            f"{e.file_sha256}  {scan}\n" for e, _t, scan in explained if scan and scan not in problems
         )
         zf.writestr("SHA256SUMS.txt", sums)
         if output is not None:
@@ -212,9 +269,27 @@ def _write_bundle(
                 }
                 for d in decisions
             ],
+            "explanations": [
+                {
+                    "finding": e.finding_key,
+                    "text": e.text if unmasked else mask_data(e.text),
+                    "scan": scan or None,
+                    "scan_sha256": e.file_sha256 or None,
+                    "author": e.author.username,
+                    "time": e.created_at.isoformat() + "Z",
+                }
+                for e, _t, scan in explained
+            ],
         }
         zf.writestr("review.json", json.dumps(review, ensure_ascii=False, indent=1))
         note = extraction_note(
-            rec, extractor, grant, when, names, unmasked, list(problems.values()), set(problems)
+            rec, extractor, grant, when, names, unmasked, list(problems.values()), set(problems), explained
         )
         zf.writestr("提取说明.txt", note)
+
+
+def _hash_or_empty(path: str) -> str:
+    try:
+        return sha256_file(path)
+    except OSError:
+        return ""

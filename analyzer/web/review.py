@@ -3,6 +3,8 @@
 An overridden finding gives back the points the evaluation took for it: the finding's own
 `points_lost` when the report states one, otherwise its phrase's `points_lost` from the per-phrase
 breakdown, shared among the findings that name that phrase. Confirmed findings change nothing.
+An interruption with a written explanation (第十条: recording truly could not continue) is no
+violation: it gives its points back and leaves the open flags like an overridden finding.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from analyzer.web.db import Decision, Recording, utcnow
+from analyzer.web.db import Decision, Explanation, Recording, utcnow
 
 ACTIONS = {"confirm": "确认", "override": "驳回（误报）"}
+# Findings about an interruption of recording, which a written explanation (第十条) may answer.
+EXPLAINABLE_CODES = ("interruption_unexplained", "gap", "dropout")
 
 
 def keyed_findings(recording: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -54,24 +58,47 @@ def latest_decisions(db: Session, rec: Recording) -> dict[str, Decision]:
     return {d.finding_key: d for d in rows}
 
 
-def final_score(score: float, points: dict[str, float], decisions: dict[str, Decision]) -> float:
-    restored = sum(points.get(k, 0.0) for k, d in decisions.items() if d.action == "override")
+def explanations(db: Session, rec: Recording) -> dict[str, list[Explanation]]:
+    """finding key -> its written explanations, newest first."""
+    rows = db.scalars(
+        select(Explanation).where(Explanation.recording_id == rec.id).order_by(Explanation.id.desc())
+    )
+    out: dict[str, list[Explanation]] = {}
+    for e in rows:
+        out.setdefault(e.finding_key, []).append(e)
+    return out
+
+
+def final_score(
+    score: float,
+    points: dict[str, float],
+    decisions: dict[str, Decision],
+    explained: set[str] | frozenset[str] = frozenset(),
+) -> float:
+    cleared = {k for k, d in decisions.items() if d.action == "override"} | set(explained)
+    restored = sum(points.get(k, 0.0) for k in cleared)
     return round(min(100.0, score + restored), 1)
 
 
 def recompute_final_score(db: Session, rec: Recording, recording: dict[str, Any]) -> None:
     rec.final_score = final_score(
-        float(recording.get("score") or 0.0), finding_points(recording), latest_decisions(db, rec)
+        float(recording.get("score") or 0.0),
+        finding_points(recording),
+        latest_decisions(db, rec),
+        set(explanations(db, rec)),
     )
 
 
 def open_flags(db: Session, rec: Recording, recording: dict[str, Any]) -> list[str]:
-    """Finding codes still standing (not overridden), for the queue's flags and filters."""
+    """Finding codes still standing (not overridden, not explained in writing), for the queue's
+    flags and filters."""
     decisions = latest_decisions(db, rec)
+    explained = set(explanations(db, rec))
     codes = []
     for key, f in keyed_findings(recording):
         d = decisions.get(key)
-        if (d is None or d.action != "override") and f.get("code") not in codes:
+        standing = (d is None or d.action != "override") and key not in explained
+        if standing and f.get("code") not in codes:
             codes.append(f.get("code"))
     return codes
 

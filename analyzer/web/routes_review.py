@@ -29,7 +29,15 @@ from analyzer.web.deps import DB, CsrfViewer, ReaderViewer, StaffViewer, Viewer,
 from analyzer.web.evidence import build_evidence_zip
 from analyzer.web.jobs import AnalysisOutput, load_output, render_report_html, rewrite_paths
 from analyzer.web.privacy import mask_recording, mask_text
-from analyzer.web.review import ACTIONS, finding_points, keyed_findings, latest_decisions, record_decision
+from analyzer.web.review import (
+    ACTIONS,
+    EXPLAINABLE_CODES,
+    explanations,
+    finding_points,
+    keyed_findings,
+    latest_decisions,
+    record_decision,
+)
 from analyzer.web.routes_admin import default_guide
 from analyzer.web.storage import (
     OriginalStore,
@@ -649,6 +657,7 @@ def recording_page(request: Request, rid: int, viewer: StaffViewer, db: DB):
     keyed = keyed_findings(data)
     points = finding_points(data)
     decisions = latest_decisions(db, rec)
+    explained = explanations(db, rec)
     history = list(
         db.scalars(select(Decision).where(Decision.recording_id == rid).order_by(Decision.id.desc()))
     )
@@ -668,7 +677,15 @@ def recording_page(request: Request, rid: int, viewer: StaffViewer, db: DB):
         files=files,
         total=total,
         findings=[
-            {"key": k, **f, "points": points.get(k, 0.0), "decision": decisions.get(k)} for k, f in keyed
+            {
+                "key": k,
+                **f,
+                "points": points.get(k, 0.0),
+                "decision": decisions.get(k),
+                "explanations": explained.get(k, []),
+                "explainable": f.get("code") in EXPLAINABLE_CODES,
+            }
+            for k, f in keyed
         ],
         timeline=_timeline(data, keyed, total, phrases),
         transcript=_transcript(segments, data, phrases),
@@ -872,6 +889,7 @@ def export(
         grant,
         unmasked=want_unmasked,
         open_original=lambda f: store.open(f.stored_path, f.sha256),
+        explanations=[e for rows in explanations(db, rec).values() for e in rows],
     )
     try:
         set_alarm(db, viewer, rec, bundle.problems)

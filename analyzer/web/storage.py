@@ -173,6 +173,42 @@ def mime_for(path: Path, name: str) -> str:
     return _SUFFIX_MIME.get(Path(name).suffix.lower(), "application/octet-stream")
 
 
+# Scans of written explanations (第十条): suffix -> the first bytes such a file starts with.
+DOCUMENT_TYPES: dict[str, tuple[bytes, ...]] = {
+    ".pdf": (b"%PDF-",),
+    ".png": (b"\x89PNG\r\n\x1a\n",),
+    ".jpg": (b"\xff\xd8\xff",),
+    ".jpeg": (b"\xff\xd8\xff",),
+    ".tif": (b"II*\x00", b"MM\x00*"),
+    ".tiff": (b"II*\x00", b"MM\x00*"),
+}
+MAX_DOCUMENT_BYTES = 20 << 20
+
+
+def safe_document_name(name: str) -> str:
+    """Like safe_upload_name, for the scan of a written explanation (PDF or image)."""
+    if not name or "/" in name or "\\" in name or name in (".", "..") or ".." in name or "\x00" in name:
+        raise StorageError(f"{name!r}：文件名不合法（不得包含路径）")
+    suffix = Path(name).suffix.lower()
+    if suffix not in DOCUMENT_TYPES:
+        kind = suffix or "（无扩展名）"
+        raise StorageError(f"{name}：不支持的文件类型 {kind}（仅接受 PDF、PNG、JPEG、TIFF）")
+    return name
+
+
+class _Prefixed:
+    """A stream whose first bytes were already read (to check the file type)."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self.head, self.rest = head, rest
+
+    def read(self, n: int = -1) -> bytes:
+        if self.head:
+            out, self.head = self.head, b""
+            return out
+        return self.rest.read(n)
+
+
 @dataclass(frozen=True)
 class StoredFile:
     path: Path
@@ -227,6 +263,17 @@ class OriginalStore:
         self, stream: BinaryIO, name: str, *, max_bytes: int | None = None, too_large: str = "文件过大"
     ) -> StoredFile:
         return self._copy_in(stream, safe_upload_name(name), max_bytes, too_large)
+
+    def save_document(self, stream: BinaryIO, name: str) -> StoredFile:
+        """A scanned written explanation (PDF or image), checked by its first bytes, not its name."""
+        name = clean_name(safe_document_name(name))
+        suffix = Path(name).suffix.lower()
+        head = stream.read(16)
+        if not any(head.startswith(magic) for magic in DOCUMENT_TYPES[suffix]):
+            kind = suffix[1:].upper()
+            raise StorageError(f"{name}：文件内容不是 {kind}（仅接受 PDF、PNG、JPEG、TIFF 扫描件）")
+        limit = f"文件超过 {MAX_DOCUMENT_BYTES >> 20} MB"
+        return self._copy_in(_Prefixed(head, stream), name, MAX_DOCUMENT_BYTES, limit)
 
     def ingest(self, path: Path, data_dir: Path, allowed_in_data: list[Path]) -> StoredFile:
         """Copy a registered file into the store. A symlink is refused (O_NOFOLLOW), and so is any file
