@@ -129,3 +129,22 @@ def store(key: str, data: dict) -> Path:
     from analyzer.files import atomic_write_text
 
     return atomic_write_text(entry_path(key), json.dumps(data, ensure_ascii=False))
+
+
+def forget(audio_keys: set[str]) -> int:
+    """Remove every entry made from audio with one of these hashes (a recording deleted after its
+    retention period takes its transcripts with it). Returns how many were removed."""
+    removed = 0
+    for path in transcripts_dir().glob("*/*.json"):
+        try:
+            with open(path, encoding="utf-8") as fh:
+                sha = json.load(fh).get("audio_sha256")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if sha in audio_keys:
+            try:
+                path.unlink()
+                removed += 1
+            except OSError:
+                continue
+    return removed

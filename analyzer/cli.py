@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("analyzer.commands.serve", "启动本地审阅网页 / run the local reviewer web app"),
     "eval": ("analyzer.commands.eval", "在标注语料上评测 / evaluate on a labelled corpus"),
     "report": ("analyzer.commands.report", "月度统计报告 / monthly compliance report (XLSX + HTML)"),
+    "retention": ("analyzer.commands.retention", "保存期限：列出到期录像 / recordings past retention"),
 }
 
 

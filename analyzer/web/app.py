@@ -29,6 +29,7 @@ from analyzer.web import (
     routes_admin,
     routes_dashboard,
     routes_explain,
+    routes_retention,
     routes_review,
     routes_train,
     throttle,
@@ -322,6 +323,7 @@ def create_app(
 
     app.include_router(routes_review.router)
     app.include_router(routes_explain.router)
+    app.include_router(routes_retention.router)
     app.include_router(routes_admin.router)
     app.include_router(routes_train.router)
     app.include_router(routes_dashboard.router)

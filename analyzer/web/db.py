@@ -152,6 +152,39 @@ class Explanation(Base):
     author: Mapped[User] = relationship()
 
 
+class RetentionState(Base):
+    """A recording's retention class (第十五条) and legal hold; no row: class `default`, no hold."""
+
+    __tablename__ = "retention"
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id"), primary_key=True)
+    retention_class: Mapped[str] = mapped_column(String(64), default="default")
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    hold_reason: Mapped[str] = mapped_column(Text, default="")
+    updated_by: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Tombstone(Base):
+    """What remains of a recording deleted after its retention period: who, when, why, and the
+    SHA-256 of every original, so the deletion itself stays provable."""
+
+    __tablename__ = "tombstones"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recording_id: Mapped[int] = mapped_column(Integer, index=True)  # no foreign key: the row is gone
+    title: Mapped[str] = mapped_column(String(255))
+    retention_class: Mapped[str] = mapped_column(String(64))
+    stored_at: Mapped[datetime] = mapped_column(DateTime)
+    files_json: Mapped[str] = mapped_column(Text, default="[]")  # name, sha256, size_bytes, uploaded
+    deleted_by: Mapped[str] = mapped_column(String(64))
+    deleted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[str] = mapped_column(Text, default="")  # what was removed, what could not be
+
+    @property
+    def files(self) -> list[dict[str, Any]]:
+        return json.loads(self.files_json or "[]")
+
+
 class AccessGrant(Base):
     """The purpose (and approver, 第十四条) stated by one session before opening one recording."""
 
