@@ -156,7 +156,7 @@ def test_deletion_removes_original_and_derived_data_and_keeps_a_tombstone_and_th
     assert client.get(f"/recordings/{rid}").status_code == 404
 
 
-def test_a_registered_original_is_not_deleted_by_the_app(app, client):
+def test_a_registered_original_is_not_deleted_by_the_app_only_its_stored_copy(app, client):
     inbox = app.state.data_dir / "inbox" / "case1"
     inbox.mkdir(parents=True)
     (inbox / "x.wav").write_bytes(WAV)
@@ -175,7 +175,7 @@ def test_a_registered_original_is_not_deleted_by_the_app(app, client):
     assert (inbox / "x.wav").read_bytes() == WAV
     with app.state.sessions() as db:
         [tomb] = db.query(Tombstone).all()
-    assert "登记目录中的原始文件" in tomb.detail
+    assert "服务器文件夹中的文件不由本系统删除" in tomb.detail and "存储副本" in tomb.detail
 
 
 def test_deletion_takes_the_cached_transcripts_of_the_original_with_it(app, client, tmp_path, monkeypatch):

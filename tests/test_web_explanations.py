@@ -74,7 +74,7 @@ def test_the_scan_is_stored_read_only_with_its_sha256_and_served_after_a_check(a
     explain(client, rid, scan=("scan.png", PNG))
     sha = hashlib.sha256(PNG).hexdigest()
     [stored] = [p for p in (app.state.data_dir / "explanations").rglob("*.png")]
-    assert stored.name == f"{sha}.png" and stored.read_bytes() == PNG
+    assert stored.parent.name == sha and stored.read_bytes() == PNG
     assert stat.S_IMODE(os.stat(stored).st_mode) == 0o444
     page = client.get(f"/recordings/{rid}").text
     eid = page.split("/explanations/")[1].split("/scan")[0]

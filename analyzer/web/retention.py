@@ -8,6 +8,7 @@ explanations, decisions) and keeps an access-log entry and a tombstone with ever
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import tomllib
@@ -21,8 +22,6 @@ from sqlalchemy.orm import Session
 
 from analyzer.web import audit_log
 from analyzer.web.db import (
-    AccessGrant,
-    Decision,
     Explanation,
     MediaFile,
     Recording,
@@ -196,16 +195,26 @@ def delete_recording(
         reason=reason.strip()[:2000],
         detail="；".join(removed + kept),
     )
-    for model in (Decision, AccessGrant, Explanation):
-        for item in db.scalars(select(model).where(model.recording_id == rec.id)):
-            db.delete(item)
-    state = db.get(RetentionState, rec.id)
-    if state is not None:
-        db.delete(state)
+    _delete_rows_of(db, rec.id)
     db.delete(rec)
     db.add(tomb)
     db.commit()
     return tomb
+
+
+def _delete_rows_of(db: Session, rid: int) -> None:
+    """Every row that refers to the recording (decisions, grants, explanations, retention state, the
+    dashboard's facts, ...): whichever table has a foreign key to it, so tables added later go too."""
+    from sqlalchemy import delete
+
+    from analyzer.web.db import Base
+
+    for table in reversed(Base.metadata.sorted_tables):
+        if table.name in ("recordings", "media_files"):
+            continue  # the recording itself, and its files through the relationship's cascade
+        for fk in table.foreign_keys:
+            if fk.column.table.name == "recordings":
+                db.execute(delete(table).where(fk.parent == rid))
 
 
 def _remove_files(db: Session, rec: Recording, data_dir: Path) -> tuple[list[str], list[str]]:
@@ -219,8 +228,7 @@ def _remove_files(db: Session, rec: Recording, data_dir: Path) -> tuple[list[str
     for f in rec.files:
         path = Path(f.stored_path)
         if not f.uploaded:
-            kept.append(f"{f.original_name}：登记目录中的原始文件（{path}）不由本系统删除，请按规定处置")
-            continue
+            kept.append(f"{f.original_name}：登记时所在的服务器文件夹中的文件不由本系统删除，请按规定处置")
         shared = db.scalar(
             select(MediaFile).where(MediaFile.stored_path == f.stored_path, MediaFile.id != f.id)
         )
@@ -228,7 +236,9 @@ def _remove_files(db: Session, rec: Recording, data_dir: Path) -> tuple[list[str
             kept.append(f"{f.original_name}：内容与录像 {shared.recording_id} 的文件相同，随该录像保留")
             continue
         if _unlink_inside(path, data_dir / "originals"):
-            removed.append(f"原始文件 {f.original_name}")
+            removed.append(
+                f"原始文件 {f.original_name}（存储副本）" if not f.uploaded else f"原始文件 {f.original_name}"
+            )
     result_dir = Path(rec.result_dir) if rec.result_dir else None
     if (
         result_dir
@@ -248,6 +258,8 @@ def _unlink_inside(path: Path, root: Path) -> bool:
         if not path.resolve().is_relative_to(root.resolve()):
             return False
         path.unlink()
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()  # the store keeps one folder per content; gone when it is empty
         return True
     except OSError:
         return False

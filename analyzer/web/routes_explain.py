@@ -7,18 +7,20 @@ finding then counts as explained rather than as a violation. Every step is in th
 from __future__ import annotations
 
 import json
+import mimetypes
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 
 from analyzer.web.db import Explanation, utcnow
 from analyzer.web.deps import DB, CsrfViewer, StaffViewer, must_be_staff
 from analyzer.web.jobs import load_output
 from analyzer.web.review import EXPLAINABLE_CODES, keyed_findings, open_flags, recompute_final_score
 from analyzer.web.routes_review import _granted, _log, _recording
-from analyzer.web.storage import StorageError, guess_mime
+from analyzer.web.storage import StorageError
 
 router = APIRouter()
 MAX_TEXT = 5000
@@ -62,7 +64,7 @@ def attach_explanation(
             raise HTTPException(status_code=400, detail=str(err)) from None
         entry.file_path, entry.file_sha256, entry.file_size = str(saved.path), saved.sha256, saved.size_bytes
         entry.file_name = Path(scan.filename or "").name[:255]
-        entry.file_mime = guess_mime(entry.file_name)
+        entry.file_mime = mimetypes.guess_type(entry.file_name)[0] or "application/octet-stream"
     db.add(entry)
     db.commit()
     if output is not None:
@@ -82,15 +84,22 @@ def explanation_scan(request: Request, rid: int, eid: int, viewer: StaffViewer, 
     entry = db.get(Explanation, eid)
     if entry is None or entry.recording_id != rid or not entry.file_path:
         raise HTTPException(status_code=404, detail="扫描件不存在")
-    if not request.app.state.documents.verify(Path(entry.file_path), entry.file_sha256):
+    try:
+        fh = request.app.state.documents.open_verified(entry.file_path, entry.file_sha256, use_cache=False)
+    except (StorageError, OSError):
         detail = "书面说明扫描件校验不符"
         _log(db, viewer, "integrity_alarm", rec, grant, target=entry.file_name, detail=detail)
-        raise HTTPException(status_code=409, detail="完整性告警：书面说明扫描件的 SHA-256 与登记时不符")
+        raise HTTPException(
+            status_code=409, detail="完整性告警：书面说明扫描件的 SHA-256 与登记时不符"
+        ) from None
+    with fh:
+        content = fh.read()  # a scan is at most MAX_DOCUMENT_BYTES
     _log(db, viewer, "view", rec, grant, target=entry.file_name, detail=f"书面说明 #{entry.id} 扫描件")
-    return FileResponse(
-        entry.file_path,
+    return Response(
+        content,
         media_type=entry.file_mime or "application/octet-stream",
-        filename=entry.file_name,
-        content_disposition_type="attachment",
-        headers={"Cache-Control": "no-store"},
+        headers={
+            "Content-Disposition": f"attachment; filename*=utf-8''{quote(entry.file_name)}",
+            "Cache-Control": "no-store",
+        },
     )
