@@ -228,11 +228,14 @@ class FileStart:
 
 
 def file_start(path: str, probe: Probe | None, *, utc_offset_h: float = DEFAULT_UTC_OFFSET_H,
-               patterns: Sequence[str] = FILENAME_TIME_PATTERNS) -> FileStart:  # fmt: skip
+               patterns: Sequence[str] = FILENAME_TIME_PATTERNS, name: str | None = None,
+               use_mtime: bool = True) -> FileStart:  # fmt: skip
     """The file's start time from its name, else its container's creation_time, else its modification
     time less its duration. Times that carry a zone (creation_time with Z, the file system's mtime)
-    are moved to the device's zone (`utc_offset_h`); the file name is the device's own local time."""
-    named = time_from_filename(Path(path).name, patterns)
+    are moved to the device's zone (`utc_offset_h`); the file name is the device's own local time.
+    `name`: the camera's file name when `path` is a copy under another name; `use_mtime=False` for a
+    copy, whose modification time is when it was copied."""
+    named = time_from_filename(Path(name or path).name, patterns)
     if named is not None:
         return FileStart(named, "filename")
     created = parse_creation_time(getattr(probe, "creation_time", None))
@@ -241,6 +244,8 @@ def file_start(path: str, probe: Probe | None, *, utc_offset_h: float = DEFAULT_
             created = _local(created, utc_offset_h)
         return FileStart(created, "creation_time")
     duration = float(getattr(probe, "duration_s", 0.0) or 0.0)
+    if not use_mtime:
+        return FileStart(None, None)
     try:
         mtime = os.stat(path).st_mtime
     except OSError:

@@ -29,6 +29,7 @@ from analyzer.web import (
     routes_admin,
     routes_dashboard,
     routes_explain,
+    routes_metadata,
     routes_retention,
     routes_review,
     routes_train,
@@ -323,6 +324,7 @@ def create_app(
 
     app.include_router(routes_review.router)
     app.include_router(routes_explain.router)
+    app.include_router(routes_metadata.router)
     app.include_router(routes_retention.router)
     app.include_router(routes_admin.router)
     app.include_router(routes_train.router)

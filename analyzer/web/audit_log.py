@@ -41,6 +41,8 @@ ACTION_TITLES = {
     "unmask": "查看未脱敏内容",
     "decision": "审阅决定",
     "explanation": "登记书面说明",
+    "metadata": "填写音像资料信息",
+    "close_review": "完成审阅",
     "retention_class": "设置保存期限分类",
     "legal_hold": "诉讼保全",
     "retention_list": "列出到期录像",

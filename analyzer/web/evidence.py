@@ -168,6 +168,7 @@ def build_evidence_zip(
     unmasked: bool,
     open_original: Callable[[MediaFile], BinaryIO],
     explanations: Sequence[Explanation] = (),
+    metadata: dict | None = None,
 ) -> EvidenceZip:
     """The bundle in an unnamed temporary file under `out_dir`. Each original is hashed as it is written;
     one that does not match its recorded SHA-256 (or cannot be opened) is left out, and the note says so."""
@@ -192,6 +193,7 @@ def build_evidence_zip(
                 unmasked,
                 open_original,
                 explained,
+                metadata,
             )
         except _Mismatch as bad:
             fh.close()
@@ -220,6 +222,7 @@ def _write_bundle(
     unmasked: bool,
     open_original: Callable[[MediaFile], BinaryIO],
     explained: list[tuple[Explanation, str, str]],
+    metadata: dict | None = None,
 ) -> None:
     with zipfile.ZipFile(fh, "w", allowZip64=True) as zf:
         for name, f in zip(names, rec.files, strict=True):
@@ -282,9 +285,16 @@ def _write_bundle(
             ],
         }
         zf.writestr("review.json", json.dumps(review, ensure_ascii=False, indent=1))
+        if metadata is not None:  # 第十一条
+            zf.writestr("音像资料信息.json", json.dumps(metadata, ensure_ascii=False, indent=1))
         note = extraction_note(
             rec, extractor, grant, when, names, unmasked, list(problems.values()), set(problems), explained
         )
+        if metadata is not None:
+            fields = metadata.get("fields", {})
+            lines = [f"{f['title']}：{f['value'] or '（未填写）'}" for f in fields.values()]
+            late = "（超过24小时才存储）" if metadata.get("stored_late") else ""
+            note += "\n音像资料信息（第十一条，见 音像资料信息.json）：\n" + "\n".join(lines) + late + "\n"
         zf.writestr("提取说明.txt", note)
 
 

@@ -100,6 +100,11 @@ def open_flags(db: Session, rec: Recording, recording: dict[str, Any]) -> list[s
         standing = (d is None or d.action != "override") and key not in explained
         if standing and f.get("code") not in codes:
             codes.append(f.get("code"))
+    from analyzer.web.metadata import RecordMetadata
+
+    meta = db.get(RecordMetadata, rec.id)
+    if meta is not None and meta.stored_late:
+        codes.append("stored_late")  # 第十一条: stored more than 24 hours after recording
     return codes
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from analyzer.report import GAP_TITLES
-from analyzer.web import audit_log, registry
+from analyzer.web import audit_log, metadata, registry
 from analyzer.web.dashboard import Scope, index_recording, queue_select
 from analyzer.web.db import AccessGrant, Decision, MediaFile, Recording
 from analyzer.web.deps import DB, CsrfViewer, ReaderViewer, StaffViewer, Viewer, must_be_staff, render
@@ -61,6 +61,7 @@ FLAG_FILTERS = {
     "opening_incomplete": "开场说明不完整",
     "rights_notice_missing": "未告知权利",
     "low_confidence_audio": "音频难以辨识",
+    "stored_late": "超过24小时才存储",
 }
 PURPOSES = ("案件审核", "执法监督检查", "证据调取", "投诉核查", "培训（经批准）", "其他")
 SORTS = {
@@ -163,6 +164,10 @@ def _commit_imports(
     db.commit()
     for rec in created:
         registry.attach(db, rec, entered)
+    for rec in created:  # 第十一条: capture and storage time, stored more than 24 hours late
+        if metadata.on_import(db, rec, 8.0).stored_late:
+            rec.flags_json = json.dumps([*rec.flags, "stored_late"])
+    db.commit()
     for rec in created:
         detail = "; ".join(f"{f.original_name} sha256={f.sha256}" for f in rec.files)
         _log(db, viewer, "import", rec, detail=detail + (f"；登记自 {source}" if source else ""))
@@ -661,6 +666,7 @@ def recording_page(request: Request, rid: int, viewer: StaffViewer, db: DB):
     history = list(
         db.scalars(select(Decision).where(Decision.recording_id == rid).order_by(Decision.id.desc()))
     )
+    record = metadata.prefill(db, rec, output.recording if output else None)
     files = _case_files(rec, data)
     who = registry.who_recorded(db, [rec.id]).get(rec.id)
     total = float(data.get("duration_s") or 0.0) or sum(float(f["duration_s"] or 0) for f in files)
@@ -672,6 +678,8 @@ def recording_page(request: Request, rid: int, viewer: StaffViewer, db: DB):
         viewer,
         rec=rec,
         who=who,
+        record=record,
+        record_fields=metadata.FIELDS,
         data=data,
         grant=grant,
         files=files,
@@ -890,6 +898,7 @@ def export(
         unmasked=want_unmasked,
         open_original=lambda f: store.open(f.stored_path, f.sha256),
         explanations=[e for rows in explanations(db, rec).values() for e in rows],
+        metadata=metadata.prefill(db, rec, output.recording if output else None).as_dict(),
     )
     try:
         set_alarm(db, viewer, rec, bundle.problems)
