@@ -76,6 +76,7 @@ class SpokenTime:
     period: str | None = None  # 上午, 下午, ...
     hour: int | None = None  # as said (1-12 with a period, or 0-24)
     minute: int | None = None  # None: only the hour was said
+    time_garbled: str = ""  # a time of day was said after the date but cannot be read (上午90)
 
     @property
     def has_time(self) -> bool:
@@ -140,15 +141,19 @@ def read_spoken_time(text: str) -> SpokenTime:
         x for x in (found_date.start() if found_date else None, today_at if today else None,
                     clock.start() if reading else None) if x is not None
     )  # fmt: skip
+    time_garbled = ""
     if reading is not None:
         period, hour, minute, end = reading
     else:
         period, hour, minute, end = None, None, None, found_date.end() if found_date else today_at + 2
+        after = _TIME_MARKER.search(norm, end)
+        if after is not None and (garbled or after.start() - end <= 2):
+            time_garbled = norm[after.start() : after.start() + 8]
     if period is None and "今晚" in norm[start:end] and hour is not None:
         period = "晚上"
     return SpokenTime(
         "read", text=norm[start:end], year=year, month=month, day=day, today=today and not found_date,
-        period=period, hour=hour, minute=minute,
+        period=period, hour=hour, minute=minute, time_garbled=time_garbled,
     )  # fmt: skip
 
 
@@ -363,6 +368,14 @@ def compare(
     if not spoken.has_time:
         if spoken.has_date and lo.date() != at.date():
             return _verdict(spoken, start, lo, hi, at, s, base, date_differs=True)
+        if spoken.time_garbled:
+            return ClockCheck(
+                status="unchecked",
+                reason=(
+                    f"日期相符，口述时刻无法可靠识别（“{spoken.time_garbled}”），无法核对设备时钟，请人工收听"
+                ),
+                **base,
+            )
         return ClockCheck(status="unchecked", reason="只说了日期，未说几点几分，无法核对设备时钟", **base)
     date_differs = spoken.has_date and lo.date() != at.date()
     return _verdict(spoken, start, lo, hi, at, s, base, date_differs=date_differs)

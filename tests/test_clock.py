@@ -308,3 +308,14 @@ def test_spoken_time_describes_itself():
     assert (
         SpokenTime("read", month=3, day=15, period="下午", hour=2, minute=30).describe() == "3月15日 下午2:30"
     )
+
+
+def test_a_damaged_time_after_a_clear_date_checks_the_date_only():
+    """上午九时 comes out of Whisper as 上午90 (the demo samples): the date is read, the time is not."""
+    r = read_spoken_time("2026年11月30日上午90，在洛阳市瀍河区某某商店")
+    assert r.state == "read" and (r.month, r.day) == (11, 30) and not r.has_time
+    assert r.time_garbled.startswith("上午90")
+    same_day = compare(r, FileStart(datetime(2026, 11, 30, 9, 0), "filename"), 1.0)
+    assert same_day.status == "unchecked" and "口述时刻无法可靠识别" in same_day.reason
+    other_day = compare(r, FileStart(datetime(2026, 12, 1, 9, 0), "filename"), 1.0)
+    assert other_day.status == "mismatch" and other_day.date_differs
