@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"错误: {err}", file=sys.stderr)
         return 2
     sessions = make_sessionmaker(make_engine(database_url(args.db, data_dir)))
+    audit_log.attach_key(sessions, data_dir)  # the listing is logged in the app's keyed chain
     with sessions() as db:
         due = past_retention(db, policy)
         items = [describe(r) for r in due]
