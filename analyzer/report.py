@@ -30,8 +30,8 @@ if TYPE_CHECKING:
     from analyzer.guide import Guide
     from analyzer.pipeline import RecordingResult
 
-# 1.1: recordings[].recheck; 1.2: recordings[].grouping; 1.3: recordings[].coverage, phrases[].needs_listening;
-# 1.4: recordings[].clock
+# 1.1: recordings[].recheck; 1.2: recordings[].grouping; 1.3: recordings[].coverage,
+# phrases[].needs_listening; 1.4: recordings[].clock
 SCHEMA_VERSION = "1.4"
 FORMATS = ("json", "html", "srt", "vtt", "csv", "xlsx")
 SEVERITY_TITLES = {"critical": "严重", "major": "重要", "minor": "一般", "info": "提示"}
