@@ -81,8 +81,8 @@ class Prediction:
     seconds: float = 0.0  # wall time of the analysis
     duration_s: float = 0.0
     error: str | None = None
-    rechecked: list[str] = field(default_factory=list)  # phrases absent at first, decoded again (recheck)
-    recheck_found: list[str] = field(default_factory=list)  # ... and heard the second time
+    rechecked: list[str] = field(default_factory=list)  # phrases absent/partial at first, decoded again
+    recheck_found: list[str] = field(default_factory=list)  # ... and better heard the second time
     # Coverage (analyzer/coverage.py): VAD speech seconds, of them covered by words, the stretches
     # reported untranscribed, and the segments found only by decoding an uncovered stretch again.
     vad_speech_s: float = 0.0
@@ -152,7 +152,7 @@ class GroupScore:
     gaps_by_kind: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0]))
     missed_gaps: list[str] = field(default_factory=list)  # "recording id: kind at s"
     extra_gaps: list[str] = field(default_factory=list)  # "recording id: n kind" matching no injected gap
-    rechecks: list[str] = field(default_factory=list)  # "recording id: found|not found" (second looks)
+    rechecks: list[str] = field(default_factory=list)  # "recording id: found a+b|not found" (second looks)
     char_errors: int = 0
     chars: int = 0
     recordings: int = 0
@@ -208,7 +208,8 @@ def _add(score: GroupScore, truth: Truth, pred: Prediction) -> None:
     score.untranscribed += [f"{truth.id}: {a:.1f}–{b:.1f}" for a, b in pred.untranscribed]
     score.recovered_segments += pred.recovered_segments
     if pred.rechecked:
-        score.rechecks.append(f"{truth.id}: {'found' if pred.recheck_found else 'not found'}")
+        heard = f"found {'+'.join(pred.recheck_found)}" if pred.recheck_found else "not found"
+        score.rechecks.append(f"{truth.id}: {heard}")
     for kind, detected_kinds in GAP_KINDS.items():
         expected = [
             TimedEvent(g["start_s"], g["end_s"])
@@ -384,7 +385,7 @@ def render_markdown(report: EvalReport, *, corpus: str, command: str, notes: str
         lines.append(f"| {code} | {c.tp} | {c.fp} | {c.fn} | {c.tn} | {_f(c.precision)} | {_f(c.recall)} |")
     start_err = statistics.median(s.start_errors_s) if s.start_errors_s else None
     gap_err = statistics.median(s.gap_errors_s) if s.gap_errors_s else None
-    rescued = [r.split(":")[0] for r in s.rechecks if r.endswith(": found")]
+    rescued = [r.replace(": found ", ": ") for r in s.rechecks if ": found" in r]
     lines += [
         "",
         "## Timing",
@@ -402,10 +403,9 @@ def render_markdown(report: EvalReport, *, corpus: str, command: str, notes: str
         f"- Detected events matching no injected gap: {'; '.join(s.extra_gaps) or 'none'}.",
         f"- Missed opening-missing flags: {', '.join(s.missed_openings) or 'none'}.",
         f"- False opening-missing flags: {', '.join(s.false_opening_flags) or 'none'}.",
-        f"- Second looks at the start (opening absent after the first decode, decoded again with beam "
-        f"search): {len(s.rechecks)}, heard the opening in {len(rescued)}"
-        + (f" ({', '.join(rescued)})" if rescued else "")
-        + ".",
+        f"- Second looks (a needed phrase absent or partial after the first decode, decoded again with "
+        f"beam search where it is expected): {len(s.rechecks)} recordings, a phrase better heard in "
+        f"{len(rescued)}" + (f" ({', '.join(rescued)})" if rescued else "") + ".",
     ]
     if s.errors:
         lines += ["", "## Recordings the pipeline could not analyse", ""] + [f"- {e}" for e in s.errors]

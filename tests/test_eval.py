@@ -136,10 +136,10 @@ def test_false_gaps_count_in_recordings_without_any_and_second_looks_are_listed(
     s = report.overall
     assert s.gaps_extra == 1 and s.extra_gaps == ["e: 1 splice"] and s.gaps_expected == 0
     assert dict(s.gaps_by_kind) == {}  # no injected gap: no "0/0" rows
-    assert s.rechecks == ["e: found"]
+    assert s.rechecks == ["e: found opening"]
     text = evaluation.render_markdown(report, corpus="x", command="y")
     assert "Detected events matching no injected gap: e: 1 splice." in text
-    assert "decoded again with beam search): 1, heard the opening in 1 (e)." in text
+    assert "where it is expected): 1 recordings, a phrase better heard in 1 (e: opening)." in text
 
 
 # ------------------------------------------------------------------------------------------------
