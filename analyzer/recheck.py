@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 DEFAULT_BEAM_SIZE = 5
 DEFAULT_EXTRA_S = 20.0
-DEFAULT_MAX_S = 180.0
+DEFAULT_MAX_S = 120.0
 DEFAULT_PAD_S = 6.0
 EDGE_S = 0.3  # decoded beyond each end of a window, so a word at its edge is not clipped
 
