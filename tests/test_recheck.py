@@ -170,9 +170,7 @@ def _case(t: Transcript):
     return (CaseFile("a.wav", 0.0, t.duration_s, None, "order"),)
 
 
-def _look(
-    guide, t: Transcript, decoded: dict[tuple[float, float], Transcript] | None, monkeypatch, **settings
-):
+def _look(guide, t: Transcript, decoded: dict | None, monkeypatch, continuity=None, **settings):
     """look_again on one file with decode_window replaced: `decoded` maps nothing to a fixed result,
     every window gets the same transcript (or an empty one)."""
     calls: list[tuple[float, float, int]] = []
@@ -197,6 +195,7 @@ def _look(
         g,
         TranscribeOptions(),
         combine=lambda ts: ts["a.wav"],
+        continuity=continuity,
         profile="on_site_penalty",
         cache=False,
     )
@@ -324,3 +323,33 @@ def test_second_look_with_the_real_model_does_not_invent_a_phrase_never_said(gui
     assert any("sign_request" in lk.phrase_ids and lk.decoded for lk in done.looks)
     after = {m.phrase_id: m.status for m in match_transcript(merged["a.wav"], guide)}
     assert after["sign_request"] == "absent"
+
+
+def test_the_resume_window_is_looked_at_again_when_no_reason_was_heard(guide, monkeypatch):
+    from analyzer.continuity import CaseFile, ContinuityReport, GapEvent, Resumption
+
+    t = transcript(
+        seg(0.5, 9.0, OPENING),
+        seg(10.0, 14.0, NOTICE),
+        seg(15.0, 17.0, "您好，请出示营业执照。"),
+        seg(20.0, 24.0, "您享有陈述权、申辩权和行政救济权利。"),
+        seg(30.0, 40.0, FINE),
+        seg(42.0, 47.0, "请您认真阅读法律文书内容，并在签名处签名。"),
+        seg(50.0, 53.0, "请您收好文书。"),
+        seg(62.0, 66.0, "因此法一点亮不住，现在接着来。"),
+    )
+    t = dataclasses.replace(t, duration_s=120.0)
+    dropout = GapEvent("dropout", 60.0, 61.5, file="a.wav", file_start_s=60.0, file_end_s=61.5)
+    cont = ContinuityReport(
+        files=(CaseFile("a.wav", 0.0, 120.0, None, "order"),),
+        events=(dropout,),
+        resumptions=(Resumption(dropout, False, window_s=30.0),),
+    )
+    said = transcript(seg(62.0, 66.0, "因执法记录仪电量不足中止录制，现在恢复记录。"))
+    looked, calls = _look(guide, t, {"any": said}, monkeypatch, continuity=cont)
+    merged, done = looked
+    resume = [lk for lk in done.looks if lk.why == "resume"]
+    assert [lk.phrase_ids for lk in resume] == [("interruption_reason",)]
+    assert resume[0].start_s == pytest.approx(61.5) and resume[0].end_s == pytest.approx(91.5)
+    assert resume[0].found == ("interruption_reason",)
+    assert "电量不足" in "".join(s.text for s in merged["a.wav"].segments)
