@@ -144,7 +144,7 @@ def test_second_look_does_not_clear_the_flag_for_a_near_miss(tmp_path):
     audio = add_noise(concat(parts, SR)[0], SR, 15.0, "white", seed=7)
     media = write_audio(tmp_path / "near_miss.wav", audio, SR)
     rec = analyze_in_a_fresh_process(media, tmp_path / "out")
-    assert rec["recheck"]["phrases"] == ["opening"] and rec["recheck"]["found"] == [], rec["recheck"]
+    assert "opening" in rec["recheck"]["phrases"] and "opening" not in rec["recheck"]["found"], rec["recheck"]
     codes = [f["code"] for f in rec["findings"]]
     assert "opening_missing" in codes, codes
     by_id = {p["id"]: p for p in rec["phrases"]}
@@ -221,7 +221,9 @@ def test_every_needed_phrase_not_fully_heard_gets_a_window_where_the_guide_expec
     assert lk.why == "order" and lk.phrase_ids == ("sign_request",)
     # from the segment where the fine statement ends (it may hold more) to where 收好文书 starts
     assert lk.start_s == pytest.approx(30.0) and lk.end_s == pytest.approx(50.0)
-    assert calls == [(lk.start_s, lk.end_s, 5)] and done.found == () and lk.decoded
+    edge = recheck.EDGE_S  # decoded a little past each end, so a word at an edge is not clipped
+    assert calls == [pytest.approx((lk.start_s - edge, lk.end_s + edge, 5))]
+    assert done.found == () and lk.decoded
 
 
 def test_a_second_decode_is_used_only_where_it_hears_the_phrase_better(guide, monkeypatch):
