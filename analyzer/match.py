@@ -13,7 +13,8 @@ How (and why this way):
    side is aligned again, so that neither a second occurrence nor a real attempt hides behind a
    closer-sounding span of another phrase.
 4. Score = weighted pinyin similarity, character similarity, key-term coverage and slot coverage
-   (weights from the guide's [settings]); phrases with essential key terms are absent unless one is heard.
+   (weights from the guide's [settings]); phrases with essential key terms are absent unless one is heard,
+   and at least partial when all of them and every required slot are heard (key terms count by sound).
 """
 
 from __future__ import annotations
@@ -325,6 +326,39 @@ def _anchor_windows(index: TextIndex, w: _Wording, cfg: dict[str, float]) -> lis
     return windows
 
 
+def _term_windows(
+    index: TextIndex, w: _Wording, cfg: dict[str, float], seeded: Sequence[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """Windows around an essential key term heard whole (exactly or by its toneless pinyin) where no
+    n-gram window already covers it: a short phrase with one garbled politeness word (仅宁收好 for the
+    polite opening word) or a wording said in other words around its key terms (……终止录制，现在恢复纪录)
+    has too few seeds, yet its key term says where it would be. The window reaches as far before and
+    after the term as the wording (with its slots) extends from it."""
+    if not w.required_slots:  # without slots a key term alone is only a mention
+        return []
+    L = len(w.literal)
+    margin, slack = int(cfg["window_margin"]), _slot_allowance(w)
+    text = index.norm.loose
+    total = len(text)
+    windows: list[tuple[int, int]] = []
+    for t in w.terms:
+        if not t.term.essential:
+            continue
+        for code in t.forms_loose:
+            if not code:
+                continue
+            at = w.loose.find(code)
+            before, after = (at, L - at) if at >= 0 else (L, L)
+            p = text.find(code)
+            while p >= 0:
+                if not any(lo <= p and p + len(code) <= hi for lo, hi in seeded):
+                    lo = max(0, p - before - slack - margin)
+                    hi = min(total, p + after + slack + margin)
+                    windows.append((lo, hi))
+                p = text.find(code, p + 1)
+    return windows
+
+
 def _slot_windows(index: TextIndex, w: _Wording, cfg: dict[str, float]) -> list[tuple[int, int]]:
     """Windows starting at a date or clock time said where the wording opens with a time slot
     (2026年12月3日上午11时15分…): in noise Whisper keeps the digits while it garbles the words, so the
@@ -391,6 +425,9 @@ def _align(
     # substitution costs for every (literal char, window char) at once
     same_sound = t_codes[:, None] == codes[None, :]
     sub = np.where(same_sound, np.where(t_chars[:, None] == chars[None, :], 0.0, HOMOPHONE_COST), 1.0)
+    for pos in w.slot_groups:
+        if 0 < pos < L:  # a wrong character right after a slot value is more likely part of it (电量不足)
+            sub[pos, ~same_sound[pos]] += 2 * SLOT_CHAR_COST
     D = np.empty((L + 1, width + 1))
     D[0] = 0.0
     e = np.empty(width + 1)
@@ -617,8 +654,16 @@ def _said_in_structure(
 
 
 def _evaluate(
-    phrase: Phrase, w: _Wording, index: TextIndex, al: _Alignment, cfg: dict[str, float]
+    phrase: Phrase,
+    w: _Wording,
+    index: TextIndex,
+    al: _Alignment,
+    cfg: dict[str, float],
+    *,
+    term_only: bool = False,
 ) -> PhraseMatch:
+    """Score one alignment. term_only: its window was found by a key term alone (no n-gram seeds of
+    the wording), so only the key terms with every required slot said make it an attempt."""
     norm = index.norm
     L = len(w.literal)
     pen = cfg["extra_char_penalty"]
@@ -632,7 +677,7 @@ def _evaluate(
     region_text, region_loose = norm.text[lo:hi], norm.loose[lo:hi]
     found, missing, homophone = [], [], []
     got = total = 0.0
-    essential_total = essential_found = 0
+    essential_total = essential_found = essential_whole = 0
     region_coarse = lru_cache(maxsize=1)(lambda: coarse_codes(norm.pinyin[lo:hi]))
 
     def apart_region(t: _Term) -> str:
@@ -642,7 +687,7 @@ def _evaluate(
 
     for t in w.terms:
         total += t.term.weight
-        credit = 0.0
+        credit, whole = 0.0, True  # whole: heard exactly or by its toneless pinyin, not just nearly
         if any(f in region_text for f in t.forms_text):
             credit = 1.0
         elif any(f and f in region_loose for f in t.forms_loose):
@@ -653,11 +698,14 @@ def _evaluate(
         ):
             # one syllable off (录音录像 -> 度音录相), initials blurred (签个字 -> 签各次), or the parts of
             # an "A…B" form apart (执法权过程进步开始)
-            credit = cfg["near_term_credit"]
+            credit, whole = cfg["near_term_credit"], False
             homophone.append(t.term.term)
+        else:
+            whole = False
         if t.term.essential:
             essential_total += 1
             essential_found += credit > 0
+            essential_whole += whole
         got += t.term.weight * credit
         (found if credit > 0 else missing).append(t.term.term)
     term_cov = got / total if total else 0.0
@@ -691,9 +739,22 @@ def _evaluate(
         other_phrase = any(word in region_text for word in phrase.not_if_heard)
         if not other_phrase and _said_in_structure(w, slots_all, filled, implausible, must_heard, cfg):
             score = cfg["partial_score"]  # time, place (and cause) said in order: an attempt, words unclear
-    elif len(found) >= cfg["partial_min_terms"] and term_cov >= cfg["partial_term_share"]:
+    elif not term_only and len(found) >= cfg["partial_min_terms"] and term_cov >= cfg["partial_term_share"]:
         # several of its key terms heard together: an attempt at this phrase, however loosely worded
         score = max(score, cfg["partial_score"])
+    said_by_terms = bool(
+        essential_total
+        and essential_whole == essential_total
+        and w.required_slots
+        and all(n in filled and n not in implausible for n in w.required_slots)
+        and not any(word in region_text for word in phrase.not_if_heard)
+    )
+    if said_by_terms:
+        # every essential key term heard whole and every required slot said like such a value: the
+        # phrase was said, whatever became of its other words (one garbled politeness word)
+        score = max(score, cfg["partial_score"])
+    elif term_only:  # the key term alone, without the slots that make it this phrase (收好了吗)
+        score = min(score, cfg["partial_score"] - 0.1)
     if essential_total and not essential_found:
         pass
     elif must_missing or (w.required_slots and slot_cov < cfg["present_min_slot_coverage"]):
@@ -803,23 +864,25 @@ def match_phrase(index: TextIndex, phrase: Phrase, settings: dict[str, float] | 
             if win not in seeded:
                 seeded.add(win)
                 windows.append(win)
-        work = [(lo, hi, whole) for lo, hi in windows]
+        work = [(lo, hi, whole, False) for lo, hi in windows]
+        # windows found by a key term alone: a mere mention of the term must not count as an attempt
+        work += [(lo, hi, whole, True) for lo, hi in _term_windows(index, w, cfg, windows)]
         while work:
-            lo, hi, fence = work.pop()
+            lo, hi, fence, term_only = work.pop()
             # cheap upper bound first (bit-parallel LCS in C): skip windows that cannot reach partial
             if LCSseq.similarity(w.loose, index.norm.loose[lo:hi]) < cfg["min_lcs_share"] * len(w.literal):
                 continue
             al = _align(index, w, lo, hi, cfg, fence)
             if al is None:
                 continue
-            m = _evaluate(phrase, w, index, al, cfg)
+            m = _evaluate(phrase, w, index, al, cfg, term_only=term_only)
             results.append((m, w, al))
             # the rest of the window may hold another occurrence - or, when the closest-sounding
             # span failed (a later phrase that shares its words), the real attempt; either way it
             # must not read slot values back into the span just aligned
             for a, b, rest_fence in ((lo, al.lo, (fence[0], al.lo)), (al.hi, hi, (al.hi, fence[1]))):
                 if b - a >= max(2, len(w.literal) // 2):
-                    work.append((a, b, rest_fence))
+                    work.append((a, b, rest_fence, term_only))
     if not results:
         return absent_match(phrase)
     results.sort(key=lambda r: (-r[0].score, r[0].span[0] if r[0].span else 0))

@@ -1,6 +1,6 @@
 """One recording (or the files of one case) end to end:
-media -> transcribe -> continuity -> match (-> recheck: the start decoded again when the opening
-is absent) -> clock (the spoken time against the files' clocks) -> rules.
+media -> transcribe -> continuity -> match (-> recheck: where a needed phrase was not fully heard,
+decoded again with beam search) -> clock (the spoken time against the files' clocks) -> rules.
 
 Each file is decoded once; the same array feeds Whisper and the continuity checks. A case is
 matched on its concatenated timeline (file offsets from continuity), and every time keeps a way
@@ -85,7 +85,7 @@ class RecordingResult:
     continuity: ContinuityReport | None = None
     evaluation: Evaluation | None = None
     guide: Guide | None = None
-    recheck: Recheck | None = None  # the second look at the start, when a timed phrase was absent
+    recheck: Recheck | None = None  # the second looks, when a needed phrase was absent or partial
     clock: tuple[ClockCheck, ...] = ()  # spoken times against the files' clocks (第八条)
     error: str | None = None  # one line: '<file>: <cause>'
     timings: dict[str, float] = field(default_factory=dict)  # seconds: decode, transcribe, other
@@ -210,7 +210,7 @@ def _run(result: RecordingResult, options: AnalyzeOptions, progress: ProgressFn 
     from analyzer.coverage import CoverageSettings, ensure_coverage
     from analyzer.match import match_transcript
     from analyzer.media import load_audio, probe
-    from analyzer.recheck import second_look
+    from analyzer.recheck import look_again
     from analyzer.resumption import check_resumptions
     from analyzer.rules import evaluate
     from analyzer.transcribe import transcribe
@@ -263,10 +263,10 @@ def _run(result: RecordingResult, options: AnalyzeOptions, progress: ProgressFn 
         timings["coverage"] += t2 - t_first
 
     t0 = time.perf_counter()
-    continuity = analyze_continuity(
+    plain = analyze_continuity(
         result.paths, result.transcripts, guide, audio=audio, probes=result.probes, speech_probs=probs
     )
-    continuity = check_resumptions(continuity, result.transcripts, guide, audio=audio)
+    continuity = check_resumptions(plain, result.transcripts, guide, audio=audio)
     result.continuity = continuity
     result.files = tuple(continuity.files)
     result.paths = [f.path for f in result.files] or result.paths
@@ -275,18 +275,24 @@ def _run(result: RecordingResult, options: AnalyzeOptions, progress: ProgressFn 
     transcript = case_transcript(result.files, result.transcripts)
     result.matches = list(match_transcript(transcript, guide))
     t2 = time.perf_counter()
-    first = result.paths[0]
-    looked = second_look(
-        audio[first], result.transcripts[first], result.matches, guide, topts, cache=options.cache
-    )
+    files = result.files
+    looked = look_again(
+        audio, result.transcripts, files, result.matches, guide, topts,
+        combine=lambda ts: case_transcript(files, dict(ts)), continuity=continuity,
+        profile=options.profile, cache=options.cache,
+    )  # fmt: skip
     if looked is not None:
         result.recheck = looked[1]
-        if looked[1].found:  # the head was decoded again: its coverage too
-            result.transcripts[first] = ensure_coverage(
-                audio[first], probs[first], looked[0], topts, coverage, cache=options.cache
-            )
-            transcript = case_transcript(result.files, result.transcripts)
+        if looked[1].found:
+            for path, again in looked[0].items():
+                if again is not result.transcripts[path]:  # decoded again: its coverage too
+                    result.transcripts[path] = ensure_coverage(
+                        audio[path], probs[path], again, topts, coverage, cache=options.cache
+                    )
+            transcript = case_transcript(files, result.transcripts)
             result.matches = list(match_transcript(transcript, guide))
+            continuity = check_resumptions(plain, result.transcripts, guide)
+            result.continuity = continuity
     del audio, probs
     result.transcript = transcript
     t_recheck = time.perf_counter()

@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from analyzer.pipeline import RecordingResult
 
 # 1.1: recordings[].recheck; 1.2: recordings[].grouping; 1.3: recordings[].coverage,
-# phrases[].needs_listening; 1.4: recordings[].clock
-SCHEMA_VERSION = "1.4"
+# phrases[].needs_listening; 1.4: recordings[].clock; 1.5: recheck.looks, budget_s, decoded_s
+SCHEMA_VERSION = "1.5"
 FORMATS = ("json", "html", "srt", "vtt", "csv", "xlsx")
 SEVERITY_TITLES = {"critical": "严重", "major": "重要", "minor": "一般", "info": "提示"}
 STATUS_TITLES = {"present": "已说", "partial": "部分", "absent": "未说"}
@@ -215,6 +215,9 @@ def _recheck(result: RecordingResult) -> dict[str, Any] | None:
         "until_s": _r(r.until_s),
         "beam_size": r.beam_size,
         "found": list(r.found),
+        "budget_s": _r(r.budget_s),
+        "decoded_s": _r(r.decoded_s),
+        "looks": [lk.to_dict() for lk in r.looks],
     }
 
 

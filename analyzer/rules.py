@@ -12,7 +12,8 @@ What the guide decides (phrasebook/*.toml):
   `phrase_missing` / `phrase_incomplete` (or `phrase_partial`) / `order_violation` entries;
 - weights and thresholds: `Phrase.weight` and `Guide.settings`: `<phrase_id>_window_s` (e.g.
   `opening_window_s`: the phrase must start within it), `points_<severity>` / `points_<code>`,
-  `low_confidence_logprob`, `low_confidence_no_speech`, `low_confidence_min_s`, `low_confidence_fraction`.
+  `low_confidence_logprob`, `low_confidence_no_speech`, `low_confidence_no_speech_logprob`,
+  `low_confidence_gap_s`, `low_confidence_min_s`, `low_confidence_fraction`.
 
 Score (0-100): each required phrase owns a share of 100 proportional to its weight and loses
 share x (100 - phrase score)/100; an order or timing finding costs `points_<code>` (else
@@ -296,11 +297,15 @@ def required_phrases(
 def _speech_quality(transcript: Transcript, settings: dict[str, float]) -> tuple[float, float, float | None]:
     """(seconds of speech, seconds of it not reliably transcribed, first such time).
 
-    Unreliable = segments below the guide's log-probability / above its no-speech threshold, plus
+    Unreliable = segments below the guide's log-probability (or above its no-speech threshold while
+    below `low_confidence_no_speech_logprob`), plus
     stretches (over `low_confidence_gap_s`) where the VAD heard speech but Whisper kept no text.
     """
     low_lp = settings.get("low_confidence_logprob", -1.0)
     high_ns = settings.get("low_confidence_no_speech", 0.6)
+    # Whisper's no-speech probability is often high on clearly decoded speech; like Whisper's own
+    # no-speech rule it counts only together with a low log-probability
+    ns_lp = settings.get("low_confidence_no_speech_logprob", -0.5)
     min_gap = settings.get("low_confidence_gap_s", 1.0)
     speech = unsure = 0.0
     first: float | None = None
@@ -308,7 +313,7 @@ def _speech_quality(transcript: Transcript, settings: dict[str, float]) -> tuple
     for s in transcript.segments:
         d = max(0.0, s.end - s.start)
         speech += d
-        if s.avg_logprob < low_lp or s.no_speech_prob > high_ns:
+        if s.avg_logprob < low_lp or (s.no_speech_prob > high_ns and s.avg_logprob < ns_lp):
             unsure += d
             first = s.start if first is None or s.start < first else first
     for a, b in getattr(transcript, "speech_regions", ()) or ():

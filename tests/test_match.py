@@ -232,6 +232,34 @@ def test_homophone_key_term_counts_with_a_flag(guide):
     assert any(d.op == "wrong" and d.standard == "申辩" and d.said == "身边" for d in m.diff)
 
 
+@pytest.mark.parametrize("text", ["仅宁收好文书和营业执照", "进您好好收好证件"])
+def test_a_garbled_politeness_word_does_not_sink_a_short_phrase(guide, text):
+    """请您 misheard (another voice at 10 dB): its only key term 收好 and the document were heard."""
+    m = _match(guide, "return_documents", text)
+    assert m.status != "absent", m.score
+    assert m.terms_found == ("收好",) and m.slots["document"].endswith(("文书", "证件"))
+
+
+def test_key_terms_heard_as_homophones_in_a_reworded_statement(guide):
+    m = _match(guide, "interruption_reason", "因此法纪录一电量不足终止录制,现在恢复纪录")
+    assert m.status != "absent" and not m.missing_slots
+    assert set(m.homophone_terms) == {"中止", "重新开始记录"}  # 终止, 恢复纪录: same syllables
+    assert m.slots["reason"].endswith("电量不足")
+
+
+@pytest.mark.parametrize(
+    ("phrase_id", "text"),
+    [
+        ("return_documents", "东西都收好了吗，我们走吧。"),
+        ("return_documents", "你自己收好了啊。"),
+        ("interruption_reason", "现在恢复纪录。"),
+        ("interruption_reason", "刚才电量不足，终止了。"),
+    ],
+)
+def test_a_key_term_without_the_slots_of_its_phrase_is_not_the_phrase(guide, phrase_id, text):
+    assert _match(guide, phrase_id, text).status == "absent"
+
+
 def test_dropping_a_must_term_is_partial_and_names_it(guide):
     m = _match(guide, "rights_notice", "您享有陈述权和行政救济权利。")
     assert m.status == "partial"

@@ -114,7 +114,7 @@ def test_second_look_clears_a_missing_opening_that_beam_search_hears(tmp_path):
     media = tmp_path / "corpus" / scenario.id / truth["files"][0]["name"]
     rec = analyze_in_a_fresh_process(media, tmp_path / "out")
     # recheck.phrases names what the first, greedy decode did not hear
-    assert rec["recheck"]["phrases"] == ["opening"] and rec["recheck"]["found"] == ["opening"], rec["recheck"]
+    assert "opening" in rec["recheck"]["phrases"] and "opening" in rec["recheck"]["found"], rec["recheck"]
     assert rec["recheck"]["beam_size"] == 5
     codes = [f["code"] for f in rec["findings"]]
     assert "opening_missing" not in codes, codes
@@ -144,7 +144,7 @@ def test_second_look_does_not_clear_the_flag_for_a_near_miss(tmp_path):
     audio = add_noise(concat(parts, SR)[0], SR, 15.0, "white", seed=7)
     media = write_audio(tmp_path / "near_miss.wav", audio, SR)
     rec = analyze_in_a_fresh_process(media, tmp_path / "out")
-    assert rec["recheck"]["phrases"] == ["opening"] and rec["recheck"]["found"] == [], rec["recheck"]
+    assert "opening" in rec["recheck"]["phrases"] and "opening" not in rec["recheck"]["found"], rec["recheck"]
     codes = [f["code"] for f in rec["findings"]]
     assert "opening_missing" in codes, codes
     by_id = {p["id"]: p for p in rec["phrases"]}
@@ -152,3 +152,206 @@ def test_second_look_does_not_clear_the_flag_for_a_near_miss(tmp_path):
     assert by_id["recording_notice"]["status"] != "absent"  # the near miss was heard, as what it is
     assert by_id["request_id"]["status"] != "absent"
     assert any("复核后仍未检出" in n for n in rec["notes"]), rec["notes"]
+
+
+# -- second looks for every needed phrase (recheck.look_again) -----------------------------------------
+
+OPENING = "2026年3月5日上午9时，在瀍河区启明南路1号，对某某公司开展检查，执法全过程记录开始。"
+NOTICE = "为保护您的合法权益，监督执法行为，本次执法全过程录音录像。"
+FINE = (
+    "您的拒绝提供资料的行为违反了《中华人民共和国审计法》，依据《中华人民共和国审计法实施条例》"
+    "第四十九条第一款第二项的规定，对您处以五千元的罚款。"
+)
+
+
+def _case(t: Transcript):
+    from analyzer.continuity import CaseFile
+
+    return (CaseFile("a.wav", 0.0, t.duration_s, None, "order"),)
+
+
+def _look(guide, t: Transcript, decoded: dict | None, monkeypatch, continuity=None, **settings):
+    """look_again on one file with decode_window replaced: `decoded` maps nothing to a fixed result,
+    every window gets the same transcript (or an empty one)."""
+    calls: list[tuple[float, float, int]] = []
+
+    def fake(audio, start_s, end_s, options, beam_size, *, cache):
+        calls.append((start_s, end_s, beam_size))
+        out = (decoded or {}).get("any") or transcript()
+        return dataclasses.replace(
+            out, segments=tuple(s for s in out.segments if start_s - 1 <= s.start < end_s)
+        )
+
+    monkeypatch.setattr(recheck, "decode_window", fake)
+    g = dataclasses.replace(guide, settings={**guide.settings, **settings}) if settings else guide
+    files = _case(t)
+    import numpy as np
+
+    looked = recheck.look_again(
+        {"a.wav": np.zeros(16_000 * int(t.duration_s), np.float32)},
+        {"a.wav": t},
+        files,
+        match_transcript(t, g),
+        g,
+        TranscribeOptions(),
+        combine=lambda ts: ts["a.wav"],
+        continuity=continuity,
+        profile="on_site_penalty",
+        cache=False,
+    )
+    return looked, calls
+
+
+def test_every_needed_phrase_not_fully_heard_gets_a_window_where_the_guide_expects_it(guide, monkeypatch):
+    t = transcript(
+        seg(0.5, 9.0, OPENING),
+        seg(10.0, 14.0, NOTICE),
+        seg(15.0, 17.0, "您好，请出示营业执照。"),
+        seg(20.0, 24.0, "您享有陈述权、申辩权和行政救济权利。"),
+        seg(30.0, 40.0, FINE),
+        seg(41.0, 43.0, "嗯嗯，好的。"),
+        seg(50.0, 53.0, "请您收好文书。"),
+    )
+    looked, calls = _look(guide, t, None, monkeypatch)
+    assert looked is not None
+    _, done = looked
+    # on-site penalty needs the signing request: not heard, expected after the fine, before 收好文书
+    assert done.phrase_ids == ("sign_request",)
+    (lk,) = done.looks
+    assert lk.why == "order" and lk.phrase_ids == ("sign_request",)
+    # from the segment where the fine statement ends (it may hold more) to where 收好文书 starts
+    assert lk.start_s == pytest.approx(30.0) and lk.end_s == pytest.approx(50.0)
+    edge = recheck.EDGE_S  # decoded a little past each end, so a word at an edge is not clipped
+    assert calls == [pytest.approx((lk.start_s - edge, lk.end_s + edge, 5))]
+    assert done.found == () and lk.decoded
+
+
+def test_a_second_decode_is_used_only_where_it_hears_the_phrase_better(guide, monkeypatch):
+    t = transcript(
+        seg(0.5, 9.0, OPENING),
+        seg(10.0, 14.0, NOTICE),
+        seg(15.0, 17.0, "您好，请出示营业执照。"),
+        seg(20.0, 24.0, "您享有陈述权、申辩权和行政救济权利。"),
+        seg(30.0, 40.0, FINE),
+        seg(42.0, 47.0, "请您认真月度法律稳出内容，病在前面处前面。"),
+        seg(50.0, 53.0, "请您收好文书。"),
+    )
+    first = {m.phrase_id: m.status for m in match_transcript(t, guide)}
+    assert first["sign_request"] != "present"
+    better = transcript(seg(30.0, 40.0, FINE), seg(42.0, 47.0, "请您认真阅读法律文书内容，并在签名处签名。"))
+    looked, _ = _look(guide, t, {"any": better}, monkeypatch)
+    merged, done = looked
+    assert done.found == ("sign_request",) and done.looks[0].found == ("sign_request",)
+    assert "签名处签名" in "".join(s.text for s in merged["a.wav"].segments)
+    assert "收好文书" in "".join(s.text for s in merged["a.wav"].segments)  # outside the window: kept
+    assert "复核后检出" in done.note({p.id: p.title for p in guide.phrases})
+    # a decode that hears nothing better is not used
+    looked, _ = _look(
+        guide, t, {"any": transcript(seg(30.0, 40.0, FINE), seg(42.0, 47.0, "请您在这里。"))}, monkeypatch
+    )
+    merged, done = looked
+    assert done.found == () and merged["a.wav"] is t
+    # nor one that hears it but loses another phrase (the fine statement) in the same window
+    looked, _ = _look(guide, t, {"any": transcript(better.segments[1])}, monkeypatch)
+    merged, done = looked
+    assert done.found == () and merged["a.wav"] is t
+
+
+def test_second_looks_stay_within_the_guide_budget(guide, monkeypatch):
+    t = transcript(seg(0.5, 9.0, OPENING), seg(10.0, 14.0, NOTICE), seg(40.0, 45.0, "好的，谢谢。"))
+    looked, calls = _look(guide, t, None, monkeypatch, recheck_max_s=5.0)
+    _, done = looked
+    assert done.looks and all(not lk.decoded for lk in done.looks) and calls == []
+    assert done.decoded_s == 0 and "超出复核时长上限" in done.note({})
+    assert recheck.Look(("x",), "a.wav", 0, 1, "whole").to_dict()["decoded"] is True
+
+
+def _look_for_real(guide, lines: list[str], snr: float | None, seed: int, profile: str | None):
+    """Synthesized speech through the greedy decode, then look_again with the real model."""
+    import numpy as np
+
+    from analyzer.continuity import CaseFile
+
+    parts: list = [0.8]
+    for text in lines:
+        parts += [synthesize(text, seed=seed, sr=SR)[0], 1.2]
+    audio = concat(parts, SR)[0]
+    if snr is not None:
+        audio = add_noise(audio, SR, snr, "white", seed=seed)
+    opts = TranscribeOptions()
+    first = transcribe(audio, opts, cache=False)
+    matches = match_transcript(first, guide)
+    files = (CaseFile("a.wav", 0.0, len(audio) / SR, None, "order"),)
+    looked = recheck.look_again(
+        {"a.wav": np.asarray(audio)}, {"a.wav": first}, files, matches, guide, opts,
+        combine=lambda ts: ts["a.wav"], profile=profile, cache=False,
+    )  # fmt: skip
+    return {m.phrase_id: m.status for m in matches}, looked
+
+
+@pytest.mark.slow
+def test_second_look_with_the_real_model_hears_a_later_phrase_the_greedy_decode_garbled(guide):
+    """At 5 dB white noise greedy decoding garbles the recording notice (合法前例, 指法全播成功阴陆相:
+    partial); beam search around it hears 合法权力…录音录像 well enough for present."""
+    lines = [
+        "为保护您的合法权益，监督执法行为，本次执法全过程录音录像。",
+        "请您认真阅读法律文书内容，并在签名处签名。",
+        "请您收好文书。",
+    ]
+    before, looked = _look_for_real(guide, lines, 5.0, 0, None)
+    assert before["recording_notice"] == "partial"
+    assert looked is not None
+    merged, done = looked
+    notice = next(lk for lk in done.looks if "recording_notice" in lk.phrase_ids)
+    assert notice.why in ("partial", "timed") and notice.decoded and "recording_notice" in notice.found
+    after = {m.phrase_id: m.status for m in match_transcript(merged["a.wav"], guide)}
+    assert after["recording_notice"] == "present"
+    assert all(recheck._RANK[after[p]] >= recheck._RANK[s] for p, s in before.items())
+
+
+@pytest.mark.slow
+def test_second_look_with_the_real_model_does_not_invent_a_phrase_never_said(guide):
+    """Documents served without asking for a signature: the stretch before 收好文书 is decoded again
+    and the signing request is still not heard."""
+    lines = [
+        "为保护您的合法权益，监督执法行为，本次执法全过程录音录像。",
+        "这是处理决定书。",
+        "请您收好文书。",
+    ]
+    before, looked = _look_for_real(guide, lines, None, 2, "service_of_documents")
+    assert before["sign_request"] == "absent"
+    merged, done = looked
+    assert "sign_request" in done.phrase_ids and "sign_request" not in done.found
+    assert any("sign_request" in lk.phrase_ids and lk.decoded for lk in done.looks)
+    after = {m.phrase_id: m.status for m in match_transcript(merged["a.wav"], guide)}
+    assert after["sign_request"] == "absent"
+
+
+def test_the_resume_window_is_looked_at_again_when_no_reason_was_heard(guide, monkeypatch):
+    from analyzer.continuity import CaseFile, ContinuityReport, GapEvent, Resumption
+
+    t = transcript(
+        seg(0.5, 9.0, OPENING),
+        seg(10.0, 14.0, NOTICE),
+        seg(15.0, 17.0, "您好，请出示营业执照。"),
+        seg(20.0, 24.0, "您享有陈述权、申辩权和行政救济权利。"),
+        seg(30.0, 40.0, FINE),
+        seg(42.0, 47.0, "请您认真阅读法律文书内容，并在签名处签名。"),
+        seg(50.0, 53.0, "请您收好文书。"),
+        seg(62.0, 66.0, "因此法一点亮不住，现在接着来。"),
+    )
+    t = dataclasses.replace(t, duration_s=120.0)
+    dropout = GapEvent("dropout", 60.0, 61.5, file="a.wav", file_start_s=60.0, file_end_s=61.5)
+    cont = ContinuityReport(
+        files=(CaseFile("a.wav", 0.0, 120.0, None, "order"),),
+        events=(dropout,),
+        resumptions=(Resumption(dropout, False, window_s=30.0),),
+    )
+    said = transcript(seg(62.0, 66.0, "因执法记录仪电量不足中止录制，现在恢复记录。"))
+    looked, calls = _look(guide, t, {"any": said}, monkeypatch, continuity=cont)
+    merged, done = looked
+    resume = [lk for lk in done.looks if lk.why == "resume"]
+    assert [lk.phrase_ids for lk in resume] == [("interruption_reason",)]
+    assert resume[0].start_s == pytest.approx(61.5) and resume[0].end_s == pytest.approx(91.5)
+    assert resume[0].found == ("interruption_reason",)
+    assert "电量不足" in "".join(s.text for s in merged["a.wav"].segments)

@@ -212,3 +212,34 @@ def test_atomic_write_replaces_and_leaves_no_temp(tmp_path):
     atomic_write_text(target, "two")
     assert target.read_text() == "two"
     assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
+
+
+def test_every_second_look_is_in_the_json_and_the_html(case, tmp_path):
+    import dataclasses
+
+    from analyzer.recheck import Look, Recheck
+
+    looks = (
+        Look(("opening",), case.paths[0], 0.0, 30.0, "timed"),
+        Look(("sign_request",), case.paths[1], 10.0, 25.0, "order", found=("sign_request",), offset_s=300.0),
+        Look(("return_documents",), case.paths[1], 0.0, 30.0, "whole", decoded=False, offset_s=300.0),
+    )
+    looked = dataclasses.replace(
+        case,
+        recheck=Recheck(
+            ("opening", "sign_request", "return_documents"), 30.0, 5, ("sign_request",), looks, 50.0, 45.0
+        ),
+    )
+    rec = report.recording_to_dict(looked)
+    assert rec["recheck"]["budget_s"] == 50.0 and rec["recheck"]["decoded_s"] == 45.0
+    assert [lk["why"] for lk in rec["recheck"]["looks"]] == ["timed", "order", "whole"]
+    assert rec["recheck"]["looks"][1] == {
+        "phrases": ["sign_request"], "file": case.paths[1], "start_s": 10.0, "end_s": 25.0,
+        "case_start_s": 310.0, "why": "order", "decoded": True, "found": ["sign_request"],
+    }  # fmt: skip
+    html = report.write_html(rec, report.guide_to_dict(case.guide), tmp_path / "l.html").read_text("utf-8")
+    table = html[html.index('id="recheck"') :]
+    table = table[: table.index("</details>")]
+    assert table.count("<tr>") == 4  # header + one row per look
+    assert "复核后检出" in table and "复核后仍未检出" in table and "超出复核时长上限" in table
+    assert "按顺序应出现的区间" in table and "请签收法律文书" in table

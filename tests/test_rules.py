@@ -227,3 +227,37 @@ def test_locate_maps_case_time_to_file_time():
     assert locate(30.0, files) == ("a", 30.0)
     assert locate(130.0, files) == ("b", 30.0)
     assert locate(None, files) == ("a", None)
+
+
+def _spoken(logprob: float, no_speech: float, *, say_s: float, pause_s: float, n: int) -> Transcript:
+    """n sentences of say_s seconds with pause_s between them, all inside one coarse VAD region."""
+    segs = tuple(
+        Segment(
+            1.0 + i * (say_s + pause_s),
+            1.0 + i * (say_s + pause_s) + say_s,
+            "检查",
+            "检查",
+            logprob,
+            no_speech,
+        )
+        for i in range(n)
+    )
+    region = ((0.8, segs[-1].end + 0.2),)
+    return Transcript(segs, "zh", segs[-1].end + 2, "faster-whisper", "base", speech_regions=region)
+
+
+def test_low_confidence_audio_stays_quiet_on_clearly_decoded_speech(guide):
+    """Whisper's no-speech probability was 0.93 on clean synthesized sentences decoded at avg log-prob
+    -0.23, and short answers with 1.8 s pauses inside one VAD region left 55 % of "speech" without text:
+    neither is speech a person would find hard."""
+    for clear in (
+        _spoken(-0.23, 0.93, say_s=4.0, pause_s=1.3, n=8),
+        _spoken(-0.25, 0.05, say_s=1.5, pause_s=1.8, n=12),
+    ):
+        assert "low_confidence_audio" not in codes(
+            evaluate(matches(guide, COMPLIANT), single(), clear, guide)
+        )
+    hard = _spoken(-1.1, 0.93, say_s=4.0, pause_s=1.3, n=8)  # garbled voice / -5 dB street noise
+    assert "low_confidence_audio" in codes(evaluate(matches(guide, COMPLIANT), single(), hard, guide))
+    unheard = _spoken(-0.6, 0.93, say_s=4.0, pause_s=1.3, n=8)  # no-speech and a poor log-probability
+    assert "low_confidence_audio" in codes(evaluate(matches(guide, COMPLIANT), single(), unheard, guide))
