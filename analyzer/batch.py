@@ -10,10 +10,8 @@ fingerprint changed or that have no result yet; failed ones are always retried.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import hashlib
 import json
-import multiprocessing
 import os
 import re
 import sys
@@ -24,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from analyzer import report
+from analyzer.executors import EXECUTORS, Executor, ExecutorError, make_executor
 from analyzer.files import atomic_write_text
 from analyzer.pipeline import AnalyzeOptions, RecordingResult, analyze_recording, load_guide_for
 
@@ -32,6 +31,7 @@ if TYPE_CHECKING:
     from analyzer.guide import Guide
 
 STATE_FILE = ".scriptcheck-state.json"
+RESULTS_DIR = ".scriptcheck-results"  # results by fingerprint (content hash): one per job, however often run
 STATE_VERSION = 1
 WORKER_MEMORY_BYTES = 600 * 1024 * 1024  # measured peak of one faster-whisper base worker (float32)
 PER_RECORDING = ("json", "html", "srt", "vtt")
@@ -304,27 +304,54 @@ def write_outputs(
 
 def _analyse_job(
     job: Job,
+    fingerprint: str,
     options: AnalyzeOptions,
     out: str,
     formats: tuple[str, ...],
     embed_media: bool,
 ) -> tuple[str, dict[str, Any]]:
-    """Worker body: analyse one job and write its files; returns (stem, recording dict)."""
-    result: RecordingResult = analyze_recording(list(job.paths), options)
-    result.name = job.name
-    result.is_case = job.is_case
-    result.grouping = job.grouping.to_dict() if job.grouping is not None else None
-    rec = report.recording_to_dict(result)
-    guide = report.guide_to_dict(result.guide)
+    """Worker body (a local process or a Ray task): analyse one job and write its files; returns
+    (stem, recording dict). A result already published under this fingerprint (an earlier run of
+    the same task: a retry, a lost node) is used as it is, so a job that runs twice has one result."""
+    published = Path(out) / RESULTS_DIR / f"{fingerprint}.json"
+    rec = _read_published(published)
+    if rec is None:
+        result: RecordingResult = analyze_recording(list(job.paths), options)
+        result.name = job.name
+        result.is_case = job.is_case
+        result.grouping = job.grouping.to_dict() if job.grouping is not None else None
+        rec = report.recording_to_dict(result)
+        if not rec.get("error"):  # a failed recording is retried on the next run: never published
+            rec = _publish_once(published, rec)
+    guide = report.guide_to_dict(load_guide_for(options))
     write_outputs(rec, guide, Path(out), job.stem, formats, embed_media=embed_media)
     return job.stem, rec
 
 
-def _init_worker() -> None:
-    # Workers ignore Ctrl-C; the parent stops the pool and keeps what finished.
-    import signal
+def _read_published(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+def _publish_once(path: Path, rec: dict[str, Any]) -> dict[str, Any]:
+    """Store `rec` at `path` unless a result is already there; return the one that is stored.
+    A hard link publishes a complete file in one step and fails when the name exists, so two runs
+    of one task racing on a shared file system keep the first result."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+    tmp.write_text(json.dumps(rec, ensure_ascii=False), encoding="utf-8")
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return _read_published(path) or rec
+    except OSError:  # a file system without hard links: the last complete write wins
+        os.replace(tmp, path)
+        return rec
+    finally:
+        tmp.unlink(missing_ok=True)
+    return rec
 
 
 # --------------------------------------------------------------------------- the batch
@@ -343,9 +370,15 @@ def run_batch(
     embed_media: bool = False,
     progress: bool = True,
     on_error: Callable[[str], None] | None = None,
+    executor: str | Executor = "local",
+    ray_address: str | None = None,
 ) -> BatchOutcome:
-    """Analyse everything under `inputs` into `out`; see the module docstring."""
+    """Analyse everything under `inputs` into `out`; see the module docstring. `executor` is
+    "local" (this machine, `workers` processes), "ray" (one Ray task per job; `ray_address` joins a
+    cluster, None starts a local instance) or an analyzer.executors.Executor."""
     options = options or AnalyzeOptions()
+    if isinstance(executor, str) and executor not in EXECUTORS:
+        raise ExecutorError(f"未知的执行方式 / unknown executor: {executor}（可选：{', '.join(EXECUTORS)}）")
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     formats = tuple(f for f in formats if f)
@@ -373,45 +406,61 @@ def run_batch(
     for j in jobs:
         if j not in todo:
             _refresh_outputs(j, out_dir, guide, formats, embed_media)
+    if force:
+        for j in todo:
+            (out_dir / RESULTS_DIR / f"{fingerprints[j.stem]}.json").unlink(missing_ok=True)
 
-    n_workers, threads = plan_workers(workers)
-    n_workers = min(n_workers, max(1, len(todo)))
-    if options.threads <= 0:
-        options = replace(options, threads=threads)
-    bar = _progress_bar(todo, outcome.skipped, len(jobs), progress)
+    owned = isinstance(executor, str)
+    if executor == "ray":
+        # One task per job; each asks for the CPU threads it uses (1 unless --threads says more).
+        if options.threads <= 0:
+            options = replace(options, threads=1)
+        executor = make_executor(
+            "ray", address=ray_address, threads=options.threads, memory=WORKER_MEMORY_BYTES
+        )
+    elif executor == "local":
+        n_workers, threads = plan_workers(workers)
+        n_workers = min(n_workers, max(1, len(todo)))
+        if options.threads <= 0:
+            options = replace(options, threads=threads)
+        executor = make_executor("local", workers=n_workers)
+    assert not isinstance(executor, str)
 
-    def finished(job: Job, rec: dict[str, Any]) -> None:
-        err = rec.get("error")
-        state.record(job, fingerprints[job.stem], err)
-        if err:
-            outcome.failed += 1
-            (on_error or _print_error)(err)
-        else:
-            outcome.analysed += 1
-        if bar is not None:
-            bar.update(_weight(job))
-            bar.set_postfix_str(f"{outcome.analysed + outcome.failed}/{len(todo)} 失败 {outcome.failed}")
+    def fail(job: Job, cause: str) -> dict[str, Any]:
+        rec = _error_dict(job, f"{job.name}: {cause}")
+        report.write_json(out_dir / f"{job.stem}.json", report.document([rec], guide))
+        return rec
 
-    args = (str(out_dir), formats, embed_media)
+    bar = None
     try:
-        if n_workers <= 1:
-            for job in todo:
-                finished(job, _analyse_job(job, options, *args)[1])
-        else:
-            ctx = multiprocessing.get_context("spawn")
-            with cf.ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_init_worker) as pool:
-                futures = {pool.submit(_analyse_job, j, options, *args): j for j in todo}
-                for fut in cf.as_completed(futures):
-                    job = futures[fut]
-                    try:
-                        rec = fut.result()[1]
-                    except Exception as err:  # noqa: BLE001 - a crashed worker is one failed recording
-                        rec = _error_dict(job, f"{job.name}: 分析进程失败 / worker failed: {err}")
-                        report.write_json(out_dir / f"{job.stem}.json", report.document([rec], guide))
-                    finished(job, rec)
+        if todo:
+            executor.check_storage([p for j in todo for p in j.paths], str(out_dir))
+        bar = _progress_bar(todo, outcome.skipped, len(jobs), progress)
+        hours = [0.0]
+
+        def finished(job: Job, rec: dict[str, Any]) -> None:
+            err = rec.get("error")
+            state.record(job, fingerprints[job.stem], err)
+            if err:
+                outcome.failed += 1
+                (on_error or _print_error)(err)
+            else:
+                outcome.analysed += 1
+            hours[0] += float(rec.get("duration_s") or 0.0) / 3600
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix_str(f"音频 {hours[0]:.2f} 小时 失败 {outcome.failed}")
+
+        def args_of(job: Job) -> tuple:
+            return (job, fingerprints[job.stem], options, str(out_dir), formats, embed_media)
+
+        for job, rec in executor.run(todo, _analyse_job, args_of, fail):
+            finished(job, rec)
     finally:
         if bar is not None:
             bar.close()
+        if owned:
+            executor.close()
 
     records = [_load_record(j, out_dir) for j in jobs]
     outcome.rows = report.worst_first(report.summary_row(r) for r in records)
@@ -422,7 +471,18 @@ def run_batch(
     if "xlsx" in formats:
         outcome.outputs.append(report.write_xlsx(outcome.rows, out_dir / "summary.xlsx"))
     outcome.failed = sum(1 for r in outcome.rows if r["error"])
+    _prune_published(out_dir, state)
     return outcome
+
+
+def _prune_published(out: Path, state: State) -> None:
+    """Results by fingerprint that no current entry refers to (changed recordings) go."""
+    keep = {f"{e.get('fingerprint')}.json" for e in state.data["entries"].values()}
+    folder = out / RESULTS_DIR
+    if folder.is_dir():
+        for p in folder.glob("*.json"):
+            if p.name not in keep:
+                p.unlink(missing_ok=True)
 
 
 def _refresh_outputs(job: Job, out: Path, guide: dict[str, Any], formats: Sequence[str], embed: bool) -> None:
@@ -459,16 +519,6 @@ def _error_dict(job: Job, message: str) -> dict[str, Any]:
     return report.recording_to_dict(result)
 
 
-def _weight(job: Job) -> int:
-    total = 0
-    for p in job.paths:
-        try:
-            total += os.path.getsize(p)
-        except OSError:
-            total += 1
-    return max(1, total)
-
-
 def _progress_bar(todo: list[Job], skipped: int, total: int, enabled: bool):
     if enabled and skipped:
         print(f"跳过 {skipped}/{total} 个结果仍有效的录音 / skipped (results current)", file=sys.stderr)
@@ -477,10 +527,8 @@ def _progress_bar(todo: list[Job], skipped: int, total: int, enabled: bool):
     from tqdm import tqdm
 
     return tqdm(
-        total=sum(_weight(j) for j in todo),
-        unit="B",
-        unit_scale=True,
-        unit_divisor=1024,
+        total=len(todo),
+        unit="条",
         desc="分析 / analyse",
         file=sys.stderr,
         dynamic_ncols=True,

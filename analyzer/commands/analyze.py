@@ -29,7 +29,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", help="执法类型（如 inspection、on_site_penalty）；不指定则按内容推断")
     parser.add_argument("--guide", help="用语指引名称或 TOML 路径（默认 phrasebook/default.toml）")
     parser.add_argument("--workers", type=int, default=1, help="并行进程数（受 CPU 核数与内存限制，默认 1）")
-    parser.add_argument("--threads", type=int, default=0, help="每个进程的转写线程数（默认 核数/进程数）")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="每个进程（或 Ray 任务）的转写线程数（默认 核数/进程数；Ray 为 1）",
+    )
+    parser.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help=(
+            "在哪里分析：local 本机（默认）；ray 每条录音一个 Ray 任务"
+            "（输入与输出须在所有节点都能访问的共享存储上）"
+        ),
+    )
+    parser.add_argument(
+        "--ray-address",
+        metavar="ADDRESS",
+        help="加入已有的 Ray 集群（如 10.0.0.5:6379）；不指定则在本机启动一个 Ray 实例",
+    )
     parser.add_argument("--engine", choices=("faster-whisper", "openai-whisper"), help="转写引擎")
     parser.add_argument("--model", help="模型名称或路径（默认内置 Whisper base）")
     parser.add_argument("--beam-size", type=int, help="束搜索宽度（默认见 transcribe）")
@@ -76,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
             force=args.force,
             embed_media=args.embed_media,
             progress=not args.no_progress and sys.stderr.isatty(),
+            executor=args.executor,
+            ray_address=args.ray_address,
         )
     except (GuideError, ValueError) as err:
         print(f"错误 / error: {err}", file=sys.stderr)

@@ -42,6 +42,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--guide", default=None, help="默认用语指引（名称或 TOML 路径）")
     parser.add_argument("--workers", type=int, default=1, help="后台分析线程数（默认 1）")
     parser.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help=(
+            "后台分析在哪里运行：local 本机（默认）；ray 每条录音一个 Ray 任务"
+            "（数据目录须在所有节点都能访问的共享存储上）"
+        ),
+    )
+    parser.add_argument(
+        "--ray-address", metavar="ADDRESS", help="加入已有的 Ray 集群；不指定则在本机启动一个 Ray 实例"
+    )
+    parser.add_argument(
         "--secure-cookies", action="store_true", help="仅通过 HTTPS 发送会话 Cookie（部署在 HTTPS 之后时）"
     )
     parser.add_argument("--ssl-certfile", metavar="FILE", help="HTTPS 证书（PEM），与 --ssl-keyfile 一起使用")
@@ -138,6 +150,8 @@ def _config(args: argparse.Namespace):
         import_roots=[Path(p).expanduser() for p in args.import_root],
         guide=args.guide,
         workers=args.workers,
+        executor=args.executor,
+        ray_address=args.ray_address,
         secure_cookies=args.secure_cookies,
         max_upload_bytes=int(args.max_upload_gb * GIB),
         user_quota_bytes=int(args.user_quota_gb * GIB) or None,
@@ -179,9 +193,14 @@ def run(args: argparse.Namespace) -> int:
         return 2
     import uvicorn
 
+    from analyzer.executors import ExecutorError
     from analyzer.web.app import create_app
 
-    app = create_app(_config(args))
+    try:
+        app = create_app(_config(args))
+    except ExecutorError as err:
+        print(f"无法启动：{err}", file=sys.stderr)
+        return 2
     scheme = "https" if args.ssl_certfile else "http"
     print(f"Scriptcheck 审阅网页：{scheme}://{args.host}:{args.port}/  （Ctrl+C 停止）")
     uvicorn.run(

@@ -87,6 +87,8 @@ class WebConfig:
     import_roots: list[Path] = field(default_factory=list)  # folders an admin may register recordings from
     guide: str | None = None  # default phrase guide (name or path); None = the package default
     workers: int = 1
+    executor: str = "local"  # "ray": background analysis as Ray tasks (analyzer.executors.RayPipeline)
+    ray_address: str | None = None  # None with executor "ray": a local Ray instance
     secure_cookies: bool = False  # set when served behind HTTPS
     max_upload_bytes: int = 4 * GIB  # per uploaded file
     user_quota_bytes: int | None = 100 * GIB  # uploaded originals + training recordings; None: no quota
@@ -147,6 +149,10 @@ def create_app(
     engine = make_engine(database_url(config.db, data_dir))
     sessions = make_sessionmaker(engine)
     audit_log.attach_key(sessions, data_dir)
+    if analyze is None and config.executor == "ray":
+        from analyzer.executors import RayPipeline
+
+        analyze = RayPipeline(config.ray_address)
     worker = AnalysisWorker(sessions, data_dir / "results", analyze or run_pipeline, workers=config.workers)
     trainer = TrainingWorker(sessions, data_dir, train or run_training)
     store = OriginalStore(data_dir / "originals")
