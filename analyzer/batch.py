@@ -411,6 +411,8 @@ def run_batch(
             (out_dir / RESULTS_DIR / f"{fingerprints[j.stem]}.json").unlink(missing_ok=True)
 
     owned = isinstance(executor, str)
+    if executor == "ray" and not todo:
+        executor = "local"  # nothing to run: no cluster to start or join
     if executor == "ray":
         # One task per job; each asks for the CPU threads it uses (1 unless --threads says more).
         if options.threads <= 0:
@@ -433,8 +435,9 @@ def run_batch(
 
     bar = None
     try:
-        if todo:
-            executor.check_storage([p for j in todo for p in j.paths], str(out_dir))
+        if todo:  # what this machine cannot read either is a bad input, reported per recording
+            readable = [p for j in todo for p in j.paths if os.access(p, os.R_OK)]
+            executor.check_storage(readable, str(out_dir))
         bar = _progress_bar(todo, outcome.skipped, len(jobs), progress)
         hours = [0.0]
 

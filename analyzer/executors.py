@@ -144,7 +144,15 @@ class RayExecutor:
             self._started = True
 
     def _options(self) -> dict[str, Any]:
-        opts: dict[str, Any] = {"num_cpus": max(1, self.threads), "max_retries": self.max_retries}
+        # The OpenMP thread count changes Whisper's numbers in the last bits, and so a transcript now
+        # and then (measured: OMP_NUM_THREADS=1 vs 2 moved a phrase score by 0.7). Ray sets it to a
+        # task's CPUs; tasks get the driver's instead, so they compute what this machine would.
+        omp = os.environ.get("OMP_NUM_THREADS") or str(os.cpu_count() or 1)
+        opts: dict[str, Any] = {
+            "num_cpus": max(1, self.threads),
+            "max_retries": self.max_retries,
+            "runtime_env": {"env_vars": {"OMP_NUM_THREADS": omp}},
+        }
         if self.memory:
             opts["memory"] = self.memory
         return opts

@@ -9,14 +9,9 @@ The first tests (results published once, Ray missing) need neither Ray nor the m
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -28,6 +23,7 @@ from analyzer import batch
 from analyzer.batch import RESULTS_DIR, STATE_FILE, discover, run_batch
 from analyzer.executors import ExecutorError, make_executor
 from analyzer.pipeline import AnalyzeOptions
+from bench.ray_cluster import Cluster
 
 SR = 16_000
 SENTENCES = [
@@ -79,90 +75,23 @@ def test_ray_missing_is_one_clear_line(monkeypatch):
         run_batch([], "unused-out-dir-never-created", executor="dask")
 
 
+def test_progress_counts_recordings_and_audio_hours(tmp_path, capsys):
+    for name in ("x.mp4", "y.mp4"):
+        (tmp_path / "in").mkdir(exist_ok=True)
+        (tmp_path / "in" / name).write_text("not a video\n", encoding="utf-8")
+    run_batch([tmp_path / "in"], tmp_path / "out", formats=["json"], progress=True, on_error=lambda e: None)
+    err = capsys.readouterr().err
+    assert "2/2" in err and "音频 0.00 小时" in err and "失败 2" in err
+
+
 # --------------------------------------------------------------------------- a real cluster
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Cluster:
-    """`ray start --block` processes, each in its own session so that a node (raylet, its workers)
-    can be killed as a whole without touching any other Ray on this machine."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.port = _free_port()
-        self.address = f"127.0.0.1:{self.port}"
-        self.nodes: list[subprocess.Popen] = []
-        self.env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
-
-    def start_node(self, head: bool) -> subprocess.Popen:
-        cmd = [shutil.which("ray") or "ray", "start", "--block", "--num-cpus", "1"]
-        cmd += ["--node-ip-address", "127.0.0.1", "--object-store-memory", str(100 * 1024 * 1024)]
-        cmd += ["--disable-usage-stats"]
-        if head:
-            cmd += ["--head", "--port", str(self.port), "--include-dashboard=false"]
-            cmd += ["--temp-dir", str(self.root / "t")]
-        else:
-            cmd += ["--address", self.address]
-        log = open(self.root / f"node{len(self.nodes)}.log", "w")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen(
-            cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        self.nodes.append(proc)
-        return proc
-
-    def wait_for(self, n: int, timeout: float = 180) -> None:
-        import ray
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if not ray.is_initialized():
-                    ray.init(address=self.address, log_to_driver=False)
-                if sum(1 for node in ray.nodes() if node["Alive"]) >= n:
-                    return
-            except Exception:  # noqa: BLE001 - the head is still starting
-                pass
-            time.sleep(1)
-        raise TimeoutError(f"Ray cluster: {n} nodes not up; see {self.root}")
-
-    def kill(self, proc: subprocess.Popen) -> None:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(timeout=60)
-
-    def stop(self) -> None:
-        import ray
-
-        ray.shutdown()
-        for proc in reversed(self.nodes):
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                continue
-        for proc in reversed(self.nodes):
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                pass
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)  # anything of that node still running
-            except ProcessLookupError:
-                pass
-            proc.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
 def cluster():
+    """Head node + one worker node, one CPU each (bench/ray_cluster.py); always stopped."""
     pytest.importorskip("ray")
-    root = Path(tempfile.mkdtemp(prefix="rayt", dir="/tmp"))  # short: Ray's socket paths have a limit
-    c = Cluster(root)
+    c = Cluster()
     try:
         c.start_node(head=True)
         c.wait_for(1)
@@ -171,7 +100,6 @@ def cluster():
         yield c
     finally:
         c.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -223,8 +151,8 @@ def _same_reports(a: Path, b: Path) -> None:
 
 
 @pytest.mark.slow
-def test_ray_cluster_gives_the_local_reports(cluster, corpus, local, tmp_path):
-    out = tmp_path / "ray-out"
+def test_ray_cluster_gives_the_local_reports(cluster, corpus, local, tmp_path_factory):
+    out = tmp_path_factory.mktemp("ray-out")  # beside the local one: the HTML links the originals relatively
     errors: list[str] = []
     outcome = run_batch(
         [corpus], out, OPTIONS, formats=FORMATS, progress=False, on_error=errors.append,
@@ -272,9 +200,9 @@ def test_web_background_analysis_on_ray(cluster, corpus):
 
 
 @pytest.mark.slow
-def test_killed_worker_node_mid_run_completes_once(cluster, corpus, local, tmp_path):
+def test_killed_worker_node_mid_run_completes_once(cluster, corpus, local, tmp_path_factory):
     """Runs last: it leaves the cluster with its head node only."""
-    out = tmp_path / "ray-out"
+    out = tmp_path_factory.mktemp("ray-killed-out")
     result: dict = {}
 
     def go() -> None:
