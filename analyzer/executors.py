@@ -19,19 +19,18 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from analyzer.batch import Job
+Job = Any  # analyzer.batch.Job (the batch imports this module, not the other way round)
 
 EXECUTORS = ("local", "ray")
 RAY_MISSING = "未安装 Ray / Ray is not installed: pip install -e .[ray]"
 RAY_MAX_RETRIES = 2  # a task whose worker or node died is run again at most this often
 
-Finished = tuple["Job", dict[str, Any]]
+Finished = tuple[Job, dict[str, Any]]
 AnalyseFn = Callable[..., tuple[str, dict[str, Any]]]  # (*args_of(job)) -> (stem, recording dict)
-ArgsOf = Callable[["Job"], tuple]
-FailFn = Callable[["Job", str], dict[str, Any]]  # (job, one-line cause) -> error recording dict
+ArgsOf = Callable[[Job], tuple]
+FailFn = Callable[[Job, str], dict[str, Any]]  # (job, one-line cause) -> error recording dict
 
 
 class ExecutorError(ValueError):
@@ -157,6 +156,13 @@ class RayExecutor:
             opts["memory"] = self.memory
         return opts
 
+    def remote(self, fn: Callable):
+        """`fn` as a Ray task with this executor's resources and retries."""
+        return self._ray.remote(fn).options(**self._options())
+
+    def get(self, ref: Any) -> Any:
+        return self._ray.get(ref)
+
     def check_storage(self, paths: Sequence[str], out: str) -> None:
         """Every alive node must read every input and write the output folder (shared storage)."""
         ray = self._ray
@@ -170,7 +176,11 @@ class RayExecutor:
             for node in ray.nodes()
             if node.get("Alive")
         ]
-        for host, problems in ray.get(refs):
+        for ref in refs:
+            try:
+                host, problems = ray.get(ref)
+            except ray.exceptions.TaskUnschedulableError:  # the node left since it was listed
+                continue
             if problems:
                 more = f"（另有 {len(problems) - 1} 处）" if len(problems) > 1 else ""
                 raise ExecutorError(
@@ -180,7 +190,7 @@ class RayExecutor:
 
     def run(self, jobs: Sequence[Job], fn: AnalyseFn, args_of: ArgsOf, fail: FailFn) -> Iterator[Finished]:
         ray = self._ray
-        task = ray.remote(fn).options(**self._options())
+        task = self.remote(fn)
         pending = {task.remote(*args_of(j)): j for j in jobs}
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
@@ -211,26 +221,3 @@ def make_executor(
     if name == "ray":
         return RayExecutor(address=address, threads=threads, memory=memory)
     raise ExecutorError(f"未知的执行方式 / unknown executor: {name}（可选：{', '.join(EXECUTORS)}）")
-
-
-# --------------------------------------------------------------------------- the web app
-
-
-def _remote_pipeline(paths: list[str], guide: str | None):
-    from analyzer.web.jobs import run_pipeline
-
-    return run_pipeline(paths, guide, lambda fraction, stage: None)
-
-
-class RayPipeline:
-    """The web app's background analysis (analyzer.web.jobs.AnalyzeFn) as one Ray task per
-    recording: the same run_pipeline, on whichever node has room. Paths are the app's stored
-    originals, so the data folder must be on storage every node sees."""
-
-    def __init__(self, address: str | None = None, threads: int = 1, memory: int = 0) -> None:
-        self.executor = RayExecutor(address=address, threads=threads, memory=memory)
-        self._task = self.executor._ray.remote(_remote_pipeline).options(**self.executor._options())
-
-    def __call__(self, paths: list[str], guide: str | None, progress: Callable[[float, str], None]):
-        progress(0.05, "已提交到 Ray 集群分析")
-        return self.executor._ray.get(self._task.remote(list(paths), guide))

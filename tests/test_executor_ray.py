@@ -187,8 +187,7 @@ def test_every_node_must_see_inputs_and_output(cluster, corpus, tmp_path):
 
 @pytest.mark.slow
 def test_web_background_analysis_on_ray(cluster, corpus):
-    from analyzer.executors import RayPipeline
-    from analyzer.web.jobs import run_pipeline
+    from analyzer.web.jobs import RayPipeline, run_pipeline
 
     stages: list[str] = []
     on_ray = RayPipeline(cluster.address)([str(corpus / "d.wav")], None, lambda f, s: stages.append(s))

@@ -58,6 +58,7 @@ from analyzer.web.deps import (
 from analyzer.web.jobs import (
     AnalysisWorker,
     AnalyzeFn,
+    RayPipeline,
     TrainFn,
     TrainingWorker,
     load_output,
@@ -150,8 +151,6 @@ def create_app(
     sessions = make_sessionmaker(engine)
     audit_log.attach_key(sessions, data_dir)
     if analyze is None and config.executor == "ray":
-        from analyzer.executors import RayPipeline
-
         analyze = RayPipeline(config.ray_address)
     worker = AnalysisWorker(sessions, data_dir / "results", analyze or run_pipeline, workers=config.workers)
     trainer = TrainingWorker(sessions, data_dir, train or run_training)

@@ -89,6 +89,27 @@ def run_pipeline(paths: list[str], guide: str | None, progress: Progress) -> Ana
     return AnalysisOutput(recording=recording, guide=report.guide_to_dict(result.guide))
 
 
+def _pipeline_task(paths: list[str], guide: str | None) -> AnalysisOutput:
+    return run_pipeline(paths, guide, lambda fraction, stage: None)
+
+
+class RayPipeline:
+    """Background analysis (an AnalyzeFn) as one Ray task per recording: the same run_pipeline, on
+    whichever node has room (analyzer.executors.RayExecutor). The task reads the stored originals
+    by path, so the data folder must be on storage that every node sees."""
+
+    def __init__(self, address: str | None = None, threads: int = 1) -> None:
+        from analyzer.batch import WORKER_MEMORY_BYTES
+        from analyzer.executors import RayExecutor
+
+        self.executor = RayExecutor(address=address, threads=threads, memory=WORKER_MEMORY_BYTES)
+        self._task = self.executor.remote(_pipeline_task)
+
+    def __call__(self, paths: list[str], guide: str | None, progress: Progress) -> AnalysisOutput:
+        progress(0.05, "已提交到 Ray 集群分析")
+        return self.executor.get(self._task.remote(list(paths), guide))
+
+
 def first_line(err: BaseException) -> str:
     return (str(err).splitlines() or [type(err).__name__])[0]
 
