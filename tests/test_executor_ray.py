@@ -75,6 +75,21 @@ def test_ray_missing_is_one_clear_line(monkeypatch):
         run_batch([], "unused-out-dir-never-created", executor="dask")
 
 
+def test_serve_with_ray_but_without_ray_installed_says_how_to_get_it(tmp_path, monkeypatch, capsys):
+    import argparse
+
+    from analyzer.commands import serve
+
+    parser = argparse.ArgumentParser()
+    serve.add_arguments(parser)
+    args = parser.parse_args(["--executor", "ray", "--data-dir", str(tmp_path / "data")])
+    assert serve._config(args).executor == "ray"
+    monkeypatch.setitem(sys.modules, "ray", None)
+    assert serve.run(args) == 2
+    err = capsys.readouterr().err
+    assert "pip install -e .[ray]" in err and len(err.strip().splitlines()) == 1
+
+
 def test_progress_counts_recordings_and_audio_hours(tmp_path, capsys):
     for name in ("x.mp4", "y.mp4"):
         (tmp_path / "in").mkdir(exist_ok=True)
@@ -196,6 +211,21 @@ def test_web_background_analysis_on_ray(cluster, corpus):
     here.recording.pop("timings_s")
     assert on_ray.recording == here.recording and on_ray.guide == here.guide
     assert stages and "Ray" in stages[0]
+
+
+@pytest.mark.slow
+def test_cli_joins_the_cluster(cluster, corpus, tmp_path):
+    import subprocess
+
+    out = tmp_path / "cli-out"
+    cmd = [sys.executable, "-m", "analyzer", "analyze", str(corpus / "corrupt.mp4"), str(corpus / "d.wav")]
+    cmd += ["-o", str(out), "--format", "json,csv", "--executor", "ray", "--ray-address", cluster.address]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=Path(__file__).parent.parent)
+    assert proc.returncode == 1, proc.stderr  # the corrupt file fails, alone
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("错误 / error")]
+    assert len(errors) == 1 and "corrupt.mp4" in errors[0]
+    assert "d.wav" in proc.stdout and "新分析 1" in proc.stdout
+    assert json.loads((out / "d.wav.json").read_text("utf-8"))["recordings"][0]["error"] is None
 
 
 @pytest.mark.slow
