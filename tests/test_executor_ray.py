@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -186,7 +187,7 @@ def test_ray_cluster_gives_the_local_reports(cluster, corpus, local, tmp_path_fa
     assert again.skipped == len(SCENES) and again.analysed == 0
 
 
-@pytest.mark.slow
+@pytest.mark.slow(transcriber=False)  # slow for the cluster; no Whisper
 def test_every_node_must_see_inputs_and_output(cluster, corpus, tmp_path):
     from analyzer.executors import RayExecutor
 
@@ -202,10 +203,12 @@ def test_every_node_must_see_inputs_and_output(cluster, corpus, tmp_path):
 
 @pytest.mark.slow
 def test_web_background_analysis_on_ray(cluster, corpus):
+    from analyzer.cache import transcripts_dir
     from analyzer.web.jobs import RayPipeline, run_pipeline
 
     stages: list[str] = []
     on_ray = RayPipeline(cluster.address)([str(corpus / "d.wav")], None, lambda f, s: stages.append(s))
+    shutil.rmtree(transcripts_dir(), ignore_errors=True)  # both transcribe: no answer from the cache
     here = run_pipeline([str(corpus / "d.wav")], None, lambda f, s: None)
     on_ray.recording.pop("timings_s")
     here.recording.pop("timings_s")
@@ -219,7 +222,8 @@ def test_cli_joins_the_cluster(cluster, corpus, tmp_path):
 
     out = tmp_path / "cli-out"
     cmd = [sys.executable, "-m", "analyzer", "analyze", str(corpus / "corrupt.mp4"), str(corpus / "d.wav")]
-    cmd += ["-o", str(out), "--format", "json,csv", "--executor", "ray", "--ray-address", cluster.address]
+    cmd += ["-o", str(out), "--format", "json,csv", "--no-cache"]
+    cmd += ["--executor", "ray", "--ray-address", cluster.address]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=Path(__file__).parent.parent)
     assert proc.returncode == 1, proc.stderr  # the corrupt file fails, alone
     errors = [line for line in proc.stderr.splitlines() if line.startswith("错误 / error")]
