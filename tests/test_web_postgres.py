@@ -119,3 +119,18 @@ def test_serve_creates_an_admin_and_logs_in_on_postgresql(pg_url, tmp_path, monk
     with TestClient(app) as client:
         assert login(client, "pgchief").headers["location"] == "/queue"
         assert client.get("/queue").status_code == 200
+
+
+def test_postgresql_without_its_driver_is_one_clear_line(tmp_path, monkeypatch, capsys):
+    import argparse
+    import sys
+
+    from analyzer.commands import serve
+
+    parser = argparse.ArgumentParser()
+    serve.add_arguments(parser)
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    args = parser.parse_args(["--data-dir", str(tmp_path), "--db", "postgresql+psycopg://u@h/db"])
+    assert serve.run(args) == 2
+    err = capsys.readouterr().err
+    assert "pip install -e .[postgresql]" in err and len(err.strip().splitlines()) == 1

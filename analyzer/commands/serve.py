@@ -185,6 +185,12 @@ def _create_admin(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     os.umask(0o077)  # database, audit key, originals and results readable by this account only
+    if args.db and args.db.startswith("postgresql"):
+        try:
+            import psycopg  # noqa: F401 - the driver SQLAlchemy loads for postgresql+psycopg://
+        except ImportError:
+            print("无法启动：未安装 PostgreSQL 驱动 psycopg / pip install -e .[postgresql]", file=sys.stderr)
+            return 2
     if args.create_admin:
         return _create_admin(args)
     problem = network_problem(args)
