@@ -32,10 +32,15 @@ def _as_postgres(cmd: list[str]) -> list[str]:
 
 @pytest.fixture(scope="module")
 def pg_url():
-    pytest.importorskip("psycopg")
+    from conftest import skip_or_fail
+
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        skip_or_fail("PostgreSQL tests: psycopg not installed (pip install -e '.[test]')")
     initdb, pg_ctl = _pg_tool("initdb"), _pg_tool("pg_ctl")
     if not initdb or not pg_ctl:
-        pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql)")
+        skip_or_fail("PostgreSQL tests: server binaries not installed (apt-get install postgresql)")
     root = Path(tempfile.mkdtemp(prefix="pgt", dir="/tmp"))
     if os.geteuid() == 0:  # initdb refuses to run as root
         shutil.chown(root, "postgres")
