@@ -41,6 +41,26 @@ class GuideError(Exception):
     """Invalid guide. str(err) names the file, the entry and the field (and the line when known)."""
 
 
+# [settings.speakers] (analyzer/speakers.py): the meaningful range of each; a value outside is an error.
+SPEAKER_SETTING_RANGES: dict[str, tuple[float, float]] = {
+    **{f"speaker_weight_{k}": (0.0, 100.0) for k in ("level", "drr", "lowfreq", "phrases")},
+    **{f"speaker_{k}_scale_db": (0.1, 60.0) for k in ("level", "drr", "lowfreq")},
+    "speaker_window_s": (0.3, 10.0),
+    "speaker_min_window_s": (0.05, 10.0),
+    "speaker_pause_s": (0.05, 5.0),
+    "speaker_vad_threshold": (0.05, 0.95),
+    "speaker_cluster_distance": (0.01, 2.0),
+    "speaker_max_voices": (1, 50),
+    "speaker_max_windows": (10, 100_000),
+    "speaker_min_voice_s": (0.0, 600.0),
+    "speaker_wearer_margin": (0.0, 100.0),
+    "speaker_confidence_scale": (0.01, 100.0),
+    "speaker_officer_min_phrases": (1, 100),
+    "speaker_gate_min_confidence": (0.0, 1.0),
+    "speaker_change_min_share": (0.0, 1.0),
+}
+
+
 @dataclass(frozen=True)
 class Slot:
     name: str  # time, place, cause, licence, violation, law, article, amount, deadline, authority, court...
@@ -296,6 +316,7 @@ class _Loader:
                 "时区应在 -12 到 14 小时之间 / must be a UTC offset between -12 and 14 hours",
                 "clock_utc_offset_h =",
             )
+        self._check_ranges(settings)
         default_profile = self._get(meta, "default_profile", str, "[guide]", needles, default="")
         if default_profile and default_profile not in {p.id for p in profiles}:
             raise self.error(
@@ -332,6 +353,13 @@ class _Loader:
                     f"{key} =",
                 )
         return {k: self._str_list(table, k, "[grouping]", ("[grouping]",)) for k in known if k in table}
+
+    def _check_ranges(self, settings: dict[str, float]) -> None:
+        """Speaker settings outside their meaningful range (a weight below 0, a share above 1)."""
+        for key, (lo, hi) in SPEAKER_SETTING_RANGES.items():
+            if key in settings and not lo <= settings[key] <= hi:
+                cause = f"应在 {lo:g}–{hi:g} 之间 / must be within {lo:g}..{hi:g}"
+                raise self.error("[settings.speakers]", key, cause, f"{key} =")
 
     def _settings(self, data: dict) -> dict[str, float]:
         """[settings] and its sub-tables flattened into one name -> number dict (names must be unique)."""

@@ -111,10 +111,14 @@ class PhraseMatch:
     standard_index: int = 0  # which alternative of phrase.standards
     span: tuple[int, int] | None = None  # normalized-text index range [start, end)
     occurrence_matches: tuple[PhraseMatch, ...] = ()  # every occurrence (present/partial), best first
+    speaker: str = ""  # who said it (analyzer.speakers): "wearer" | "officer" | "other"; "" = not attributed
+    speaker_id: str = ""  # the voice within the recording or case (S1, S2, ...)
+    said_by_other: tuple[PhraseMatch, ...] = ()  # occurrences spoken by `other`: shown, never counted
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["occurrence_matches"] = [m.to_dict() for m in self.occurrence_matches]
+        d["said_by_other"] = [m.to_dict() for m in self.said_by_other]
         return d
 
 

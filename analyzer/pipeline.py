@@ -1,6 +1,7 @@
 """One recording (or the files of one case) end to end:
 media -> transcribe -> continuity -> match (-> recheck: where a needed phrase was not fully heard,
-decoded again with beam search) -> clock (the spoken time against the files' clocks) -> rules.
+decoded again with beam search) -> speakers (who said each line;
+phrases said by others do not count) -> clock (the spoken time against the files' clocks) -> rules.
 
 Each file is decoded once; the same array feeds Whisper and the continuity checks. A case is
 matched on its concatenated timeline (file offsets from continuity), and every time keeps a way
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from analyzer.media import Probe
     from analyzer.recheck import Recheck
     from analyzer.rules import Evaluation
+    from analyzer.speakers import Speakers
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ class RecordingResult:
     guide: Guide | None = None
     recheck: Recheck | None = None  # the second looks, when a needed phrase was absent or partial
     clock: tuple[ClockCheck, ...] = ()  # spoken times against the files' clocks (第八条)
+    speakers: Speakers | None = None  # voices, turns, the speaker of each segment (analyzer.speakers)
     error: str | None = None  # one line: '<file>: <cause>'
     timings: dict[str, float] = field(default_factory=dict)  # seconds: decode, transcribe, other
 
@@ -213,6 +216,7 @@ def _run(result: RecordingResult, options: AnalyzeOptions, progress: ProgressFn 
     from analyzer.recheck import look_again
     from analyzer.resumption import check_resumptions
     from analyzer.rules import evaluate
+    from analyzer.speakers import attribute_matches, identify
     from analyzer.transcribe import transcribe
     from analyzer.vad import speech_probs
 
@@ -293,16 +297,22 @@ def _run(result: RecordingResult, options: AnalyzeOptions, progress: ProgressFn 
             result.matches = list(match_transcript(transcript, guide))
             continuity = check_resumptions(plain, result.transcripts, guide)
             result.continuity = continuity
-    del audio, probs
     result.transcript = transcript
     t_recheck = time.perf_counter()
     timings["recheck"] = t_recheck - t2
+    spans = [(m.phrase_id, m.start_s, m.end_s) for m in result.matches if m.status != "absent"]
+    tracks = [(audio[f.path], probs[f.path], f.offset_s) for f in result.files]
+    result.speakers = identify(tracks, transcript, spans, guide)
+    del audio, probs, tracks
+    result.matches = attribute_matches(result.matches, result.speakers, guide)
+    t_speakers = time.perf_counter()
+    timings["speakers"] = t_speakers - t_recheck
     t2 = t_recheck
     result.clock = check_clocks(result.matches, continuity, result.transcripts, result.probes, guide)
     result.evaluation = evaluate(
         result.matches, continuity, transcript, guide, options.profile, clock=result.clock
     )
     t3 = time.perf_counter()
-    timings.update(continuity=t1 - t0, match=t2 - t1, rules=t3 - t2)
+    timings.update(continuity=t1 - t0, match=t2 - t1, rules=t3 - t_speakers)
     timings["other"] = timings["decode"] + timings["continuity"] + timings["match"] + timings["rules"]
     result.timings = {k: round(v, 4) for k, v in timings.items()}

@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 
 # 1.1: recordings[].recheck; 1.2: recordings[].grouping; 1.3: recordings[].coverage,
 # phrases[].needs_listening; 1.4: recordings[].clock; 1.5: recheck.looks, budget_s, decoded_s
-SCHEMA_VERSION = "1.5"
+# 1.6: recordings[].speakers, phrases[].speaker/speaker_id/said_by_other, segments[].speaker...
+SCHEMA_VERSION = "1.6"
 FORMATS = ("json", "html", "srt", "vtt", "csv", "xlsx")
 SEVERITY_TITLES = {"critical": "严重", "major": "重要", "minor": "一般", "info": "提示"}
 STATUS_TITLES = {"present": "已说", "partial": "部分", "absent": "未说"}
@@ -114,6 +115,7 @@ def recording_to_dict(result: RecordingResult) -> dict[str, Any]:
         "recheck": _recheck(result),
         "coverage": _coverage(result),
         "clock": [c.to_dict() for c in result.clock],
+        "speakers": _speakers(result),
         "speech_s": ev.speech_s if ev else None,
         "unintelligible_s": ev.unintelligible_s if ev else None,
         "transcript": _transcript(result),
@@ -183,6 +185,9 @@ def _phrases(result: RecordingResult) -> list[dict[str, Any]]:
                 "slot_titles": slot_titles,
                 "diff": [{"op": d.op, "standard": d.standard, "said": d.said} for d in m.diff],
                 "occurrences": [[_r(a), _r(b)] for a, b in m.occurrences] if said else [],
+                "speaker": m.speaker or None,
+                "speaker_id": m.speaker_id or None,
+                "said_by_other": [_heard_from_other(result, o) for o in m.said_by_other],
             }
         )
     return out
@@ -203,6 +208,52 @@ def _coverage(result: RecordingResult) -> dict[str, Any] | None:
         "untranscribed_s": _r(sum(b - a for a, b in t.untranscribed)),
         "untranscribed": spans,
         "recovered_segments": sum(1 for s in t.segments if s.recovered),
+    }
+
+
+def _heard_from_other(result: RecordingResult, m) -> dict[str, Any]:
+    file, file_t = result.file_of(m.start_s)
+    return {
+        "start_s": _r(m.start_s),
+        "end_s": _r(m.end_s),
+        "file": file,
+        "file_start_s": _r(file_t),
+        "text": m.text,
+        "status": m.status,
+        "score": _r(m.score, 1),
+        "speaker_id": m.speaker_id or None,
+    }
+
+
+def _speakers(result: RecordingResult) -> dict[str, Any] | None:
+    from analyzer.speakers import ROLE_LABELS
+
+    sp = result.speakers
+    if sp is None:
+        return None
+    return {
+        "method": sp.method,
+        "confidence": sp.confidence,
+        "voices": [
+            {
+                "speaker_id": v.speaker_id,
+                "role": v.role,
+                "label": ROLE_LABELS[v.role],
+                "speech_s": v.speech_s,
+                "level_db": v.level_db,
+                "drr_db": v.drr_db,
+                "lowfreq_db": v.lowfreq_db,
+                "phrases": list(v.phrases),
+                "score": v.score,
+            }
+            for v in sp.voices
+        ],
+        "turns": [
+            {"start_s": _r(t.start_s), "end_s": _r(t.end_s), "speaker_id": t.speaker_id, "role": t.role}
+            for t in sp.turns
+        ],
+        "notes": list(sp.notes),
+        "overrides": dict(sp.overrides),
     }
 
 
@@ -283,9 +334,13 @@ def _transcript(result: RecordingResult) -> dict[str, Any] | None:
     t = result.transcript
     if t is None:
         return None
+    from analyzer.speakers import ROLE_LABELS
+
+    who = {s.index: s for s in result.speakers.segments} if result.speakers else {}
     segments = []
-    for s in t.segments:
+    for i, s in enumerate(t.segments):
         file, file_t = result.file_of(s.start)
+        sp = who.get(i)
         segments.append(
             {
                 "start_s": _r(s.start),
@@ -298,6 +353,11 @@ def _transcript(result: RecordingResult) -> dict[str, Any] | None:
                 "file": file,
                 "file_start_s": _r(file_t),
                 "words": [[_r(w.start), _r(w.end), w.text, _r(w.probability, 3)] for w in s.words],
+                "speaker": sp.role if sp else None,
+                "speaker_id": sp.speaker_id if sp else None,
+                "speaker_label": ROLE_LABELS[sp.role] if sp else None,
+                "speaker_confidence": sp.confidence if sp else None,
+                "word_speakers": list(sp.words) if sp and sp.words else None,
             }
         )
     return {
@@ -345,7 +405,8 @@ def _cues(rec: dict[str, Any], file: str | None) -> list[tuple[float, float, str
         if file is not None and s.get("file") != file:
             continue
         start = s["file_start_s"] if s.get("file_start_s") is not None else s["start_s"]
-        cues.append((start, start + max(0.3, s["end_s"] - s["start_s"]), s["text"]))
+        who = f"{s['speaker_label']}（{s['speaker_id']}）：" if s.get("speaker_label") else ""
+        cues.append((start, start + max(0.3, s["end_s"] - s["start_s"]), who + s["text"]))
     for f in rec.get("findings", []):
         if f.get("start_s") is None:
             if file is None or file == _first_file(rec):
@@ -456,7 +517,7 @@ def _marked_words(rec: dict[str, Any]) -> list[dict[str, Any]]:
 def _timeline(rec: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     dur = rec.get("duration_s") or 0.0
     if dur <= 0:
-        return {"phrases": [], "gaps": [], "findings": [], "files": [], "untranscribed": []}
+        return {"phrases": [], "gaps": [], "findings": [], "files": [], "untranscribed": [], "voices": []}
 
     def pct(t: float) -> float:
         return round(max(0.0, min(100.0, 100.0 * t / dur)), 3)
@@ -480,9 +541,28 @@ def _timeline(rec: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         {**u, "left": pct(u["start_s"]), "width": width(u["start_s"], u["end_s"])}
         for u in (rec.get("coverage") or {}).get("untranscribed", [])
     ]
+    sp = rec.get("speakers") or {}
+    voices = [
+        {
+            **v,
+            "turns": [
+                {**t, "left": pct(t["start_s"]), "width": width(t["start_s"], t["end_s"])}
+                for t in sp.get("turns", [])
+                if t["speaker_id"] == v["speaker_id"]
+            ],
+        }
+        for v in sp.get("voices", [])
+    ]
     return {
-        "phrases": phrases, "gaps": gaps, "findings": findings, "files": files, "untranscribed": untranscribed
+        "phrases": phrases, "gaps": gaps, "findings": findings, "files": files,
+        "untranscribed": untranscribed, "voices": voices,
     }  # fmt: skip
+
+
+def _speaker_label(role: str) -> str:
+    from analyzer.speakers import ROLE_LABELS
+
+    return ROLE_LABELS.get(role, role)
 
 
 @functools.cache
@@ -501,6 +581,7 @@ def _environment():
     env.filters["sev"] = lambda s: SEVERITY_TITLES.get(s, s)
     env.filters["status"] = lambda s: STATUS_TITLES.get(s, s)
     env.filters["gapkind"] = lambda k: GAP_TITLES.get(k, k)
+    env.filters["speaker"] = _speaker_label
     env.filters["basename"] = lambda p: Path(p or "").name
     return env
 

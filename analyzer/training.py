@@ -30,6 +30,7 @@ from analyzer.match import (
 
 if TYPE_CHECKING:
     from analyzer.guide import Guide, Phrase
+    from analyzer.speakers import Speakers
     from analyzer.transcribe import Transcript
 
 DEFAULT_DB_ENV = "SCRIPTCHECK_TRAINING_DB"
@@ -81,6 +82,8 @@ class AttemptFeedback:
     trainee: str | None = None
     attempt_id: int | None = None
     guide_id: str = ""
+    voices: int | None = None  # distinct voices heard in the attempt (analyzer.speakers); None = not checked
+    other_voice_phrases: list[str] = field(default_factory=list)  # phrases said by a voice not the trainee
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -134,11 +137,15 @@ def evaluate_attempt(
 ) -> AttemptFeedback:
     """Transcribe a recorded attempt and give feedback for `target` (a phrase id or a scenario id);
     with `trainee` and `store` the attempt is saved to that trainee's history."""
+    from analyzer.media import load_audio
+    from analyzer.vad import speech_probs
+
     if transcript is None:
         from analyzer.transcribe import transcribe
 
         transcript = transcribe(str(audio_path))
-    feedback = evaluate_transcript(transcript, target, guide)
+    audio = load_audio(str(audio_path))
+    feedback = evaluate_transcript(transcript, target, guide, audio=(audio, speech_probs(audio)))
     if trainee and store is not None:
         db = store if isinstance(store, TrainingStore) else TrainingStore(store)
         feedback.trainee = trainee
@@ -146,8 +153,13 @@ def evaluate_attempt(
     return feedback
 
 
-def evaluate_transcript(transcript: Transcript, target: str, guide: Guide) -> AttemptFeedback:
-    """Feedback for an attempt already transcribed (the part of evaluate_attempt that needs no model)."""
+def evaluate_transcript(
+    transcript: Transcript, target: str, guide: Guide, *, audio: tuple | None = None
+) -> AttemptFeedback:
+    """Feedback for an attempt already transcribed (the part of evaluate_attempt that needs no model).
+
+    With `audio` (16 kHz samples, VAD frame probabilities) the attempt is checked to be one voice: a
+    phrase said by someone else is said so and does not count for the trainee."""
     ids = {p.id for p in guide.phrases}
     profiles = {p.id: p for p in guide.profiles}
     if target in ids:
@@ -159,6 +171,11 @@ def evaluate_transcript(transcript: Transcript, target: str, guide: Guide) -> At
     cfg = guide_match_settings(guide)
     norm = normalize_for(transcript, guide)
     matches = {m.phrase_id: m for m in match_normalized(TextIndex(norm), guide)}
+    speakers = _speakers(audio, transcript, list(matches.values()), guide) if audio is not None else None
+    if speakers is not None:
+        from analyzer.speakers import attribute_matches
+
+        matches = {m.phrase_id: m for m in attribute_matches(list(matches.values()), speakers, guide)}
     phrase_fb = [_phrase_feedback(guide.phrase(pid), matches[pid]) for pid in sequence]
     weights = [guide.phrase(pid).weight or 1.0 for pid in sequence]
     score = round(sum(f.score * w for f, w in zip(phrase_fb, weights, strict=True)) / sum(weights), 1)
@@ -185,6 +202,9 @@ def evaluate_transcript(transcript: Transcript, target: str, guide: Guide) -> At
         fillers=fillers,
         guide_id=guide.id,
     )
+    if speakers is not None:
+        fb.voices = len(speakers.voices)
+        fb.other_voice_phrases = [pid for pid in sequence if matches[pid].said_by_other]
     if kind == "scenario":
         fb.order_mistakes = _order_mistakes(guide, sequence, matches)
     else:
@@ -314,7 +334,20 @@ def _attempt_notes(fb: AttemptFeedback, guide: Guide) -> list[str]:
             f"这段话更像「{fb.resembles_title}」（{fb.resembles_score:.0f} 分），而不是「{fb.title}」。"
         )
     notes.extend(fb.order_mistakes)
+    if fb.voices is not None and fb.voices > 1:
+        notes.append(f"录音中听到 {fb.voices} 个人的声音：练习应由本人独自完成。")
+    for pid in fb.other_voice_phrases:
+        notes.append(f"「{guide.phrase(pid).title}」是另一个人说的，不计入本人的成绩。")
     return notes
+
+
+def _speakers(audio: tuple, transcript: Transcript, matches: list[PhraseMatch], guide: Guide) -> Speakers:
+    """The trainee is the voice closest to the microphone (the wearer rule of analyzer.speakers)."""
+    from analyzer.speakers import identify
+
+    samples, probs = audio
+    spans = [(m.phrase_id, m.start_s, m.end_s) for m in matches if m.status != "absent"]
+    return identify([(samples, probs, 0.0)], transcript, spans, guide)
 
 
 def _worst_point_tip(fb: AttemptFeedback, guide: Guide) -> str:

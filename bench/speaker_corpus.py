@@ -1,0 +1,213 @@
+"""A labelled multi-speaker corpus: ttskit voices (bench/tts_multi.py) as the camera wearer and the people
+around them, each line's speaker known.
+
+The wearer is close to the microphone: full level, dry, a little low-frequency lift (proximity effect).
+Everyone else is rendered "at a distance" (`Distance`): lower level, a synthetic room impulse response
+(exponentially decaying noise, RT60 ~0.5 s, with a direct path) and a high-pass, so the wearer cue is
+tested honestly; `hard` renders them at the wearer's level (still reverberant), where only the voice
+tells them apart. Noise is added at a given SNR relative to the wearer's speech.
+
+`DIALOGUES` are the scripts; some have a party read the opening or the rights notice aloud while the
+wearer never says it: those phrases must come out absent (`expected_absent`).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import signal
+
+from bench import audio_tools
+from bench.scenarios import PARTY_LINES, phrase_line
+
+SR = 16_000
+
+
+@dataclass(frozen=True)
+class Turn:
+    role: str  # "wearer" | "other"
+    voice: str  # ttskit speaker
+    text: str
+    phrase_id: str | None = None  # a guide phrase said verbatim
+    pause_before_s: float = 0.7
+
+
+@dataclass(frozen=True)
+class Dialogue:
+    id: str
+    turns: tuple[Turn, ...]
+    expected_absent: tuple[str, ...] = ()  # phrases only `other` says
+
+
+def _said(pid: str, seed: int) -> str:
+    return phrase_line(pid, random.Random(seed)).text
+
+
+def _dialogues() -> tuple[Dialogue, ...]:
+    rng = random.Random(15)
+    party = list(PARTY_LINES)
+    rng.shuffle(party)
+
+    def p(k: int) -> str:
+        return party[k % len(party)]
+
+    def normal(did: str, w: str, o1: str, o2: str, k: int) -> Dialogue:
+        return Dialogue(did, (
+            Turn("wearer", w, _said("opening", k), "opening", 0.5),
+            Turn("other", o1, p(k)),
+            Turn("wearer", w, _said("request_id", k), "request_id"),
+            Turn("other", o2, p(k + 1)),
+            Turn("wearer", w, _said("recording_notice", k), "recording_notice"),
+            Turn("other", o1, p(k + 2)),
+            Turn("wearer", w, _said("rights_notice", k), "rights_notice"),
+            Turn("other", o2, p(k + 3)),
+        ))  # fmt: skip
+
+    d3 = Dialogue("party-reads-opening", (
+        Turn("wearer", "Aijing", _said("request_id", 3), "request_id", 0.5),
+        Turn("other", "Aitong", _said("opening", 3), "opening"),
+        Turn("wearer", "Aijing", "好的，我们在这里等您。"),
+        Turn("other", "Aitong", _said("recording_notice", 3), "recording_notice"),
+        Turn("wearer", "Aijing", _said("rights_notice", 3), "rights_notice"),
+        Turn("other", "Aiyu", p(7)),
+    ), expected_absent=("opening", "recording_notice"))  # fmt: skip
+    d4 = Dialogue("party-reads-rights", (
+        Turn("wearer", "Aicheng", _said("opening", 4), "opening", 0.5),
+        Turn("other", "Aixia", p(8)),
+        Turn("wearer", "Aicheng", _said("recording_notice", 4), "recording_notice"),
+        Turn("other", "Aixia", _said("rights_notice", 4), "rights_notice"),
+        Turn("wearer", "Aicheng", _said("request_id", 4), "request_id"),
+        Turn("other", "Aiqi", p(9)),
+    ), expected_absent=("rights_notice",))  # fmt: skip
+    return (
+        normal("patrol-a", "Aida", "Aimei", "Aiya", 0),
+        d3,
+        d4,
+    )
+
+
+DIALOGUES = _dialogues()
+
+
+@dataclass(frozen=True)
+class Distance:
+    """How the non-wearers sound: `gain_db` below the wearer, reverberant, high-passed."""
+
+    name: str
+    gain_db: float
+    rt60_s: float
+    direct_ratio_db: float  # direct-path energy over reverberant energy
+    highpass_hz: float
+
+
+NEAR_FAR = Distance("far", -10.0, 0.5, -3.0, 200.0)
+HARD = Distance("equal-level", 0.0, 0.35, 3.0, 120.0)
+
+
+def room_ir(rt60_s: float, direct_ratio_db: float, seed: int) -> np.ndarray:
+    """A synthetic room impulse response: a unit direct path, then exponentially decaying noise (a few
+    ms later) whose energy sits `direct_ratio_db` below the direct path."""
+    rng = np.random.default_rng(seed)
+    n = int(rt60_s * SR)
+    t = np.arange(n) / SR
+    tail = rng.standard_normal(n) * np.exp(-6.9 * t / rt60_s)
+    tail[: int(0.004 * SR)] = 0.0
+    tail *= np.sqrt(10 ** (-direct_ratio_db / 10) / max(np.sum(tail**2), 1e-12))
+    tail[0] = 1.0
+    return tail.astype(np.float32)
+
+
+def far(audio: np.ndarray, d: Distance, seed: int) -> np.ndarray:
+    wet = signal.fftconvolve(audio, room_ir(d.rt60_s, d.direct_ratio_db, seed))[: len(audio)]
+    sos = signal.butter(2, d.highpass_hz, "highpass", fs=SR, output="sos")
+    wet = signal.sosfilt(sos, wet)
+    rms_in = np.sqrt(np.mean(audio**2)) + 1e-12
+    wet = wet * (rms_in / (np.sqrt(np.mean(wet**2)) + 1e-12)) * 10 ** (d.gain_db / 20)
+    return wet.astype(np.float32)
+
+
+def near(audio: np.ndarray) -> np.ndarray:
+    """Close talking: a +4 dB low shelf below ~250 Hz (proximity effect)."""
+    sos = signal.butter(2, 250.0, "lowpass", fs=SR, output="sos")
+    return (audio + 0.58 * signal.sosfilt(sos, audio)).astype(np.float32)
+
+
+def synth(turn: Turn, seed: int = 0) -> np.ndarray:
+    from bench import tts_multi
+
+    audio, _ = tts_multi.synthesize(turn.text, speaker=turn.voice, seed=seed, sr=SR)
+    return audio
+
+
+@dataclass
+class Rendered:
+    audio: np.ndarray
+    truth: list[dict]  # {"role", "voice", "start_s", "end_s", "text", "phrase_id"}
+
+
+def render(
+    dialogue: Dialogue, distance: Distance, snr_db: float | None, *, seed: int = 0, overlap_s: float = 0.0
+) -> Rendered:
+    """The dialogue as one 16 kHz track; `overlap_s` > 0 starts each other-turn that much before the
+    previous turn ends (overlapping speech)."""
+    parts: list[np.ndarray | float] = [0.8]
+    roles: list[Turn] = []
+    for k, turn in enumerate(dialogue.turns):
+        a = synth(turn)
+        a = near(a) if turn.role == "wearer" else far(a, distance, seed * 100 + k)
+        parts.append(turn.pause_before_s if k else 0.0)
+        parts.append(a)
+        roles.append(turn)
+    parts.append(1.0)
+    audio, spans = audio_tools.concat(parts, SR)
+    if overlap_s > 0:
+        audio, spans = _overlapped(parts, overlap_s)
+    truth = [
+        {"role": t.role, "voice": t.voice, "start_s": round(a, 3), "end_s": round(b, 3), "text": t.text,
+         "phrase_id": t.phrase_id}
+        for t, (a, b) in zip(roles, spans, strict=True)
+    ]  # fmt: skip
+    peak = float(np.max(np.abs(audio))) or 1.0
+    audio = audio * (0.7 / peak)
+    wearer = np.concatenate([audio[int(x["start_s"] * SR) : int(x["end_s"] * SR)] for x in truth
+                             if x["role"] == "wearer"])  # fmt: skip
+    if snr_db is None:
+        audio = audio + 10 ** (-60 / 20) * np.random.default_rng(seed).standard_normal(len(audio))
+    else:
+        noise = audio_tools.make_noise("white", len(audio), SR, seed=seed)
+        audio = audio + np.sqrt(audio_tools.speech_power(wearer, SR) / 10 ** (snr_db / 10)) * noise
+    return Rendered(np.clip(audio, -1, 1).astype(np.float32), truth)
+
+
+def _overlapped(
+    parts: list[np.ndarray | float], overlap_s: float
+) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    out = np.zeros(0, np.float32)
+    spans: list[tuple[float, float]] = []
+    pos = 0
+    for part in parts:
+        if isinstance(part, float | int):
+            pos += int(part * SR)
+            continue
+        start = max(0, pos - int(overlap_s * SR)) if spans else pos
+        end = start + len(part)
+        if len(out) < end:
+            out = np.concatenate([out, np.zeros(end - len(out), np.float32)])
+        out[start:end] += part
+        spans.append((start / SR, end / SR))
+        pos = end
+    return out, spans
+
+
+def synthesize_all() -> None:
+    """Fill the TTS cache for every line (slow the first time: ttskit runs on the CPU)."""
+    for d in DIALOGUES:
+        for t in d.turns:
+            synth(t)
+            print(d.id, t.voice, t.text, flush=True)
+
+
+if __name__ == "__main__":
+    synthesize_all()

@@ -1,0 +1,175 @@
+"""Speaker attribution without Whisper: phrases said by others, guide settings, reports, bad input."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from analyzer import report
+from analyzer.guide import PHRASEBOOK_DIR, SPEAKER_SETTING_RANGES, GuideError, load_guide
+from analyzer.match import PhraseMatch
+from analyzer.pipeline import RecordingResult
+from analyzer.rules import evaluate
+from analyzer.speakers import (
+    DEFAULTS,
+    ROLE_LABELS,
+    SegmentSpeaker,
+    Speakers,
+    Turn,
+    Voice,
+    attribute_matches,
+    identify,
+)
+from analyzer.transcribe import Segment, Transcript
+
+
+def _voices(confidence: float = 0.9) -> Speakers:
+    return Speakers(
+        voices=(Voice("S1", "wearer", 5.0, -20.0, 30.0, 0.0), Voice("S2", "other", 5.0, -30.0, 20.0, -3.0)),
+        turns=(
+            Turn(0.0, 5.0, "S1", "wearer"),
+            Turn(5.5, 10.0, "S2", "other"),
+            Turn(10.5, 14.0, "S1", "wearer"),
+        ),
+        segments=(),
+        confidence=confidence,
+    )
+
+
+def _match(pid: str, a: float, b: float, text: str = "执法全过程记录开始") -> PhraseMatch:
+    return PhraseMatch(pid, "present", 95.0, a, b, text, text)
+
+
+def _matches(guide, said: list[PhraseMatch]) -> list[PhraseMatch]:
+    from analyzer.match import absent_match
+
+    by_id = {m.phrase_id: m for m in said}
+    return [by_id.get(p.id) or absent_match(p) for p in guide.phrases]
+
+
+def _transcript(duration: float = 14.0) -> Transcript:
+    return Transcript(
+        (Segment(5.6, 9.8, "执法全过程记录开始", "执法全过程记录开始", -0.2, 0.01),), "zh", duration, "x", "y"
+    )
+
+
+def test_a_phrase_said_only_by_other_is_absent_for_the_rules_and_kept_as_evidence():
+    guide = load_guide()
+    matches = attribute_matches(_matches(guide, [_match("opening", 6.0, 9.0)]), _voices(), guide)
+    opening = next(m for m in matches if m.phrase_id == "opening")
+    assert opening.status == "absent" and opening.speaker == "other" and opening.speaker_id == "S2"
+    assert [(o.start_s, o.speaker) for o in opening.said_by_other] == [(6.0, "other")]
+    ev = evaluate(matches, None, _transcript(), guide)
+    assert "opening_missing" in {f.code for f in ev.findings}
+
+
+def test_the_wearers_occurrence_counts_when_another_voice_also_said_it():
+    guide = load_guide()
+    by_other, by_wearer = _match("opening", 6.0, 9.0), _match("opening", 11.0, 13.5)
+    best = dataclasses.replace(
+        by_other, occurrence_matches=(by_other, by_wearer), occurrences=((6.0, 9.0), (11.0, 13.5))
+    )
+    matches = attribute_matches(_matches(guide, [best]), _voices(), guide)
+    opening = next(m for m in matches if m.phrase_id == "opening")
+    assert (opening.status, opening.start_s, opening.speaker, opening.speaker_id) == (
+        "present",
+        11.0,
+        "wearer",
+        "S1",
+    )
+    assert opening.occurrences == ((11.0, 13.5),)
+    assert [o.start_s for o in opening.said_by_other] == [6.0]
+
+
+def test_an_unsure_wearer_decision_does_not_discard_phrases():
+    guide = load_guide()
+    matches = attribute_matches(
+        _matches(guide, [_match("opening", 6.0, 9.0)]), _voices(confidence=0.55), guide
+    )
+    opening = next(m for m in matches if m.phrase_id == "opening")
+    assert opening.status == "present" and opening.speaker == "other"
+
+
+def test_a_reviewer_override_makes_that_voice_an_officer():
+    guide = load_guide()
+    sp = _voices().with_override("S2", "officer")
+    matches = attribute_matches(_matches(guide, [_match("opening", 6.0, 9.0)]), sp, guide)
+    opening = next(m for m in matches if m.phrase_id == "opening")
+    assert (opening.status, opening.speaker) == ("present", "officer")
+    assert sp.overrides == {"S2": "officer"} and sp.turns[1].role == "officer"
+
+
+def test_every_speaker_setting_is_in_the_default_guide_and_validated(tmp_path):
+    guide = load_guide()
+    assert set(DEFAULTS) <= set(guide.settings) and set(DEFAULTS) == set(SPEAKER_SETTING_RANGES)
+    text = (PHRASEBOOK_DIR / "default.toml").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        text.replace("speaker_gate_min_confidence = 0.6", "speaker_gate_min_confidence = 1.6"), "utf-8"
+    )
+    line = (
+        text.splitlines().index(
+            next(x for x in text.splitlines() if x.startswith("speaker_gate_min_confidence"))
+        )
+        + 1
+    )
+    with pytest.raises(GuideError, match=rf"bad.toml:{line}: .*speaker_gate_min_confidence"):
+        load_guide(bad)
+
+
+@pytest.mark.parametrize(
+    "audio",
+    [
+        np.zeros(0, np.float32),
+        np.zeros(800, np.float32),
+        np.zeros(16000 * 5, np.float32),
+    ],
+    ids=["empty", "50ms", "silence"],
+)
+def test_no_speech_gives_no_voices_and_zero_confidence(audio):
+    from analyzer.vad import speech_probs
+
+    sp = identify([(audio, speech_probs(audio), 0.0)], None)
+    assert sp.voices == () and sp.turns == () and sp.confidence == 0.0 and sp.notes
+
+
+def test_music_like_tones_do_not_crash_and_report_a_confidence():
+    t = np.arange(16000 * 8) / 16000
+    notes = np.sin(2 * np.pi * (220 * 2 ** (np.floor(t * 2) % 12 / 12)) * t) * 0.3
+    probs = np.full(-(-len(t) // 512), 0.9, np.float32)  # as if the VAD took it all for speech
+    sp = identify([(notes.astype(np.float32), probs, 0.0)], None)
+    assert sp.voices and 0.0 <= sp.confidence <= 1.0
+    assert sum(v.role == "wearer" for v in sp.voices) == 1
+
+
+def test_report_json_html_and_subtitles_carry_the_speaker(tmp_path):
+    import soundfile as sf
+
+    from analyzer.continuity import CaseFile
+
+    guide = load_guide()
+    wav = tmp_path / "a.wav"
+    sf.write(wav, np.zeros(16000 * 14, np.float32), 16000)
+    sp = dataclasses.replace(_voices(), segments=(SegmentSpeaker(0, "S2", "other", 0.8),))
+    matches = attribute_matches(_matches(guide, [_match("opening", 6.0, 9.0)]), sp, guide)
+    tr = _transcript()
+    res = RecordingResult(
+        paths=[str(wav)], name=str(wav), files=(CaseFile(str(wav), 0.0, 14.0, None, "order"),)
+    )
+    res.duration_s, res.transcript, res.matches, res.speakers, res.guide = 14.0, tr, matches, sp, guide
+    res.evaluation = evaluate(matches, None, tr, guide)
+    rec = report.recording_to_dict(res)
+    assert report.SCHEMA_VERSION == "1.6"
+    opening = next(p for p in rec["phrases"] if p["id"] == "opening")
+    assert opening["status"] == "absent" and opening["speaker"] == "other" and opening["speaker_id"] == "S2"
+    assert opening["said_by_other"][0]["start_s"] == 6.0
+    seg = rec["transcript"]["segments"][0]
+    assert (seg["speaker"], seg["speaker_id"], seg["speaker_label"]) == ("other", "S2", "其他人员")
+    assert [v["label"] for v in rec["speakers"]["voices"]] == [ROLE_LABELS["wearer"], ROLE_LABELS["other"]]
+    assert "其他人员（S2）：执法全过程记录开始" in report.to_srt(rec)
+    assert "其他人员（S2）：执法全过程记录开始" in report.to_vtt(rec)
+    html = report.render_html(rec, report.guide_to_dict(guide), tmp_path / "r.html")
+    assert 'id="speaker-lanes"' in html and html.count('class="turn role-') == 3
+    assert "执法人员（佩戴者） S1" in html and "非执法人员所说，不计入" in html
