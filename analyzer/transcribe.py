@@ -128,6 +128,7 @@ def shift_segments(segments: tuple[Segment, ...], offset_s: float) -> tuple[Segm
 DEFAULT_ENGINE = "faster-whisper"
 DEFAULT_BEAM_SIZE = 1
 DEFAULT_COMPUTE_TYPE = "int8"  # as fast or faster than float32, more accurate here, 200 MB less
+DEFAULT_BATCH_SIZE = 8  # bench/bench_speed.py, results in bench/results/speed.md
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,8 @@ class TranscribeOptions:
     vad_min_speech_ms: int = 250
     simplified: bool = True  # OpenCC t2s on text (raw kept)
     drop_hallucinations: bool = True
+    # VAD chunks decoded together (analyzer.batched; faster-whisper only); 1 = sequential windows.
+    batch_size: int = DEFAULT_BATCH_SIZE
     threads: int = 2  # does not change results: not part of the cache key
     allow_download: bool = False  # ditto
 
@@ -258,12 +261,11 @@ def _run(
     for offset, block, speech in _speech_blocks(blocks, opts, speech_probs):
         total_samples = max(total_samples, int(offset * TARGET_SR) + len(block))
         regions += [(offset + c["start"] / TARGET_SR, offset + c["end"] / TARGET_SR) for c in speech]
-        for piece in _pieces(speech):
+        for first, raw, note in _decoded(engine, block, speech, opts):
             if progress:
-                progress(min(offset + piece[0]["start"] / TARGET_SR, duration), duration)
-            raw, note = engine.run(block, piece, opts)
+                progress(min(offset + first / TARGET_SR, duration), duration)
             if note:
-                warnings.append(f"{offset + piece[0]['start'] / TARGET_SR:.1f}s: {note}")
+                warnings.append(f"{offset + first / TARGET_SR:.1f}s: {note}")
             for seg in raw:
                 reason = _implausible(seg, block, opts)
                 kept = None if reason else _postprocess(seg, offset, opts)
@@ -346,6 +348,20 @@ def _speech_blocks(
             offset += cut
             carry = buf[cut:].copy() if cut < len(buf) else np.zeros(0, dtype=np.float32)
         pending = following
+
+
+def _decoded(
+    engine: _Engine, block: np.ndarray, speech: list[dict], opts: TranscribeOptions
+) -> Iterator[tuple[int, list[dict], str]]:
+    """(first sample, raw segments in block seconds, note) per decoded piece or batch of chunks."""
+    if opts.batch_size > 1 and isinstance(engine, _FasterWhisper):
+        from analyzer.batched import decode_block
+
+        yield from decode_block(engine, block, speech, opts)
+        return
+    for piece in _pieces(speech):
+        raw, note = engine.run(block, piece, opts)
+        yield piece[0]["start"], raw, note
 
 
 def _pieces(speech: list[dict]) -> Iterator[list[dict]]:
@@ -499,22 +515,33 @@ class _FasterWhisper(_Engine):
                 return out, f"CPU budget exceeded at {resume:.1f}s of speech; rest decoded greedily"
         return out, ""
 
+    def batched_pipeline(self):
+        from faster_whisper import BatchedInferencePipeline
+
+        return BatchedInferencePipeline(self.model)
+
     def _segments(self, audio: np.ndarray, opts: TranscribeOptions) -> Iterator[dict]:
-        segments, info = self.model.transcribe(
-            audio,
-            language=opts.language,
-            beam_size=opts.beam_size,
-            best_of=opts.best_of,
-            temperature=list(opts.temperatures),
-            compression_ratio_threshold=opts.compression_ratio_threshold,
-            log_prob_threshold=opts.log_prob_threshold,
-            no_speech_threshold=opts.no_speech_threshold,
-            condition_on_previous_text=opts.condition_on_previous_text,
-            initial_prompt=opts.initial_prompt,
-            hotwords=opts.hotwords,
-            word_timestamps=opts.word_timestamps,
-            vad_filter=False,  # done by us, once, for both engines
+        return self.segments_from(
+            self.model.transcribe(
+                audio,
+                language=opts.language,
+                beam_size=opts.beam_size,
+                best_of=opts.best_of,
+                temperature=list(opts.temperatures),
+                compression_ratio_threshold=opts.compression_ratio_threshold,
+                log_prob_threshold=opts.log_prob_threshold,
+                no_speech_threshold=opts.no_speech_threshold,
+                condition_on_previous_text=opts.condition_on_previous_text,
+                initial_prompt=opts.initial_prompt,
+                hotwords=opts.hotwords,
+                word_timestamps=opts.word_timestamps,
+                vad_filter=False,  # done by us, once, for both engines
+            )
         )
+
+    def segments_from(self, transcribed: tuple) -> Iterator[dict]:
+        """faster-whisper's (segments, info) as raw segment dicts."""
+        segments, info = transcribed
         self.detected_language = info.language
         try:
             for seg in segments:

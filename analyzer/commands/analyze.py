@@ -52,6 +52,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", choices=("faster-whisper", "openai-whisper"), help="转写引擎")
     parser.add_argument("--model", help="模型名称或路径（默认内置 Whisper base）")
     parser.add_argument("--beam-size", type=int, help="束搜索宽度（默认见 transcribe）")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        help="同时解码的语音块数（1 = 逐窗口顺序解码；默认见 transcribe，仅 faster-whisper）",
+    )
     parser.add_argument("--case", action="store_true", help="把给出的每个文件夹当作一个案件（多个文件）")
     parser.add_argument(
         "--no-group",
@@ -73,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
     from analyzer.report import terminal_table
 
     extra = {"beam_size": args.beam_size} if args.beam_size else {}
+    if args.batch_size:
+        extra["batch_size"] = args.batch_size
     options = AnalyzeOptions(
         guide=args.guide,
         profile=args.profile,

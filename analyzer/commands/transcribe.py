@@ -26,6 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output-dir", default=None, help="输出文件夹；不给则打印到标准输出")
     parser.add_argument("--language", default="zh", help="语言代码（默认 zh；auto = 自动识别）")
     parser.add_argument("--beam-size", type=int, default=None, help="束搜索宽度（1 = 贪心）")
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="同时解码的语音块数（1 = 顺序解码；仅 faster-whisper）"
+    )
     parser.add_argument("--compute-type", default=None, help="faster-whisper 计算精度（float32、int8…）")
     parser.add_argument("--threads", type=int, default=None, help="CPU 线程数（默认 2）")
     parser.add_argument("--initial-prompt", default=None, help="提示文本（实验性，可能引入幻觉）")
@@ -44,6 +47,7 @@ def _options(args: argparse.Namespace):
         "engine": args.engine,
         "model": args.model,
         "beam_size": args.beam_size,
+        "batch_size": args.batch_size,
         "compute_type": args.compute_type,
         "threads": args.threads,
         "initial_prompt": args.initial_prompt,

@@ -1,0 +1,488 @@
+"""`scriptcheck analyze` against faster-whisper alone, side by side in one run, as whole processes.
+
+    python -m bench.bench_speed                      # everything; writes bench/results/speed.md
+    python -m bench.bench_speed --only main --repeats 3
+    python -m bench.bench_speed --only sweep         # batch sizes x compute types on the ASR clip
+
+Parts (each a fresh process per measurement; runs of one part alternate, medians of `--repeats`):
+- main: a 15-minute body-camera-like recording (8 scenes of guide and everyday sentences, about
+  63 % speech, quiet street noise between scenes, mp4/AAC). faster-whisper alone (WhisperModel int8,
+  greedy, vad_filter=True, 2 threads, word timestamps, no conditioning on previous text, as the
+  pipeline decodes) vs `scriptcheck analyze --no-cache` sequential (`--batch-size 1`) vs batched.
+  Wall and CPU time (wait4 of the child), peak RSS (ru_maxrss of the child; this parent stays small),
+  CER of each transcript against the script.
+- sweep: transcription only (`scriptcheck transcribe`-equivalent, in-process timing excluded):
+  batch sizes 1-16 x int8/float32 on the 60 s ASR clip of bench_transcribe plus the recording.
+- startup: a 5-second clip end to end (`scriptcheck analyze --no-cache`), wall, with a stage
+  breakdown from a profiled run (imports, model load, VAD, decode, match, report).
+- workers: a batch of 12 short recordings, `--workers 2 --threads 1` vs `--workers 1 --threads 2`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "bench" / ".cache" / "bench_speed"
+SR = 16_000
+
+SENTENCES = [
+    "现在是2024年3月15日上午9时30分，我们在瀍河区中州东路88号，对该公司财务收支情况进行审计检查，执法全过程记录开始。",
+    "您好，请出示营业执照。",
+    "为保护您的合法权益，监督执法行为，本次执法全过程录音录像。",
+    "请把近三年的账簿和凭证拿出来，我们需要查阅。",
+    "这一笔支出的发票在哪里？请您解释一下用途。",
+    "您享有陈述权、申辩权和行政救济权利。",
+    "请您认真阅读法律文书内容，并在签名处签名。",
+    "请您收好文书。",
+    "今天天气不错，我们下午去公园散步吧。",
+    "这家店的营业时间是早上八点到晚上十点。",
+    "请问附近有没有可以停车的地方？",
+    "我们下周一上午开会，讨论明年的工作计划。",
+    "我是执法人员，正在执行公务，执法过程已全程记录，您可以拨打110或通过其他方式行使您的监督权。",
+    "请你控制情绪，执法过程已全记录，我们已报警，请等待公安民警处理。",
+]
+
+
+# ------------------------------------------------------------------ inputs
+
+
+def build_recording(path: Path, minutes: float = 15.0, scenes: int = 8, seed: int = 0) -> str:
+    """Write the body-camera-like recording; return its script (the reference text)."""
+    import numpy as np
+
+    from bench.audio_tools import add_noise, concat, write_recording
+    from bench.tts import synthesize
+
+    rng = np.random.default_rng(seed)
+    clips = {(i, v): synthesize(t, sr=SR, seed=v)[0] for i, t in enumerate(SENTENCES) for v in range(3)}
+    total = minutes * 60
+    per_scene_speech = 0.63 * total / scenes
+    parts: list = []
+    script: list[str] = []
+    k = 0
+    for scene in range(scenes):
+        said = 0.0
+        while said < per_scene_speech:
+            i, v = k % len(SENTENCES), (k // len(SENTENCES) + scene) % 3
+            clip = clips[(i, v)]
+            parts += [clip, float(rng.uniform(0.4, 1.2))]
+            said += len(clip) / SR
+            script.append(SENTENCES[i])
+            k += 1
+        parts.append(0.0)  # scene break: filled below
+    used = sum(len(p) / SR if not isinstance(p, float) else p for p in parts)
+    gap = max(2.0, (total - used) / scenes)
+    parts = [gap if isinstance(p, float) and p == 0.0 else p for p in parts]
+    audio, _ = concat([1.0, *parts], SR)
+    audio = add_noise(audio, SR, 30.0, "street", seed=seed)
+    write_recording(path, audio, SR)
+    return "".join(script)
+
+
+def inputs(minutes: float) -> tuple[Path, str]:
+    """The recording and its script; built in a child process so this parent stays small."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    path = WORK / f"bodycam-{minutes:g}min.mp4"
+    ref = path.with_suffix(".txt")
+    if not path.exists() or not ref.exists():
+        timed([sys.executable, "-m", "bench.bench_speed", "--build", str(minutes)])
+    return path, ref.read_text(encoding="utf-8")
+
+
+def build_inputs(minutes: float) -> None:
+    path = WORK / f"bodycam-{minutes:g}min.mp4"
+    path.with_suffix(".txt").write_text(build_recording(path, minutes), encoding="utf-8")
+    short_clip()
+    batch_folder()
+
+
+def short_clip() -> Path:
+    import numpy as np
+
+    from bench.audio_tools import add_noise, concat, write_recording
+    from bench.tts import synthesize
+
+    path = WORK / "clip-5s.mp4"
+    if not path.exists():
+        speech = synthesize(SENTENCES[2], sr=SR, seed=0)[0]
+        audio, _ = concat([0.5, speech], SR)
+        audio = np.pad(audio, (0, max(0, 5 * SR - len(audio))))[: 5 * SR]
+        write_recording(path, add_noise(audio, SR, 30.0, "street", seed=1), SR)
+    return path
+
+
+def batch_folder(n: int = 12) -> Path:
+    from bench.audio_tools import add_noise, concat, write_recording
+    from bench.tts import synthesize
+
+    folder = WORK / f"batch{n}"
+    if not folder.exists():
+        tmp = folder.with_suffix(".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        for j in range(n):
+            parts: list = [1.0]
+            for m in range(6):
+                parts += [synthesize(SENTENCES[(j + 3 * m) % len(SENTENCES)], sr=SR, seed=j % 3)[0], 1.5]
+            audio, _ = concat(parts, SR)
+            write_recording(tmp / f"rec{j:02d}.mp4", add_noise(audio, SR, 30.0, "street", seed=j), SR)
+        tmp.rename(folder)
+    return folder
+
+
+# ------------------------------------------------------------------ measured processes
+
+
+def timed(cmd: list[str], env: dict | None = None) -> dict:
+    """Run a whole process; wall, CPU (user+sys, its reaped children included) and peak RSS (wait4)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}, stdout=out, stderr=err
+        )
+        _, status, ru = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n{err.read()[-3000:]}")
+        cpu = ru.ru_utime + ru.ru_stime
+        return {"wall": wall, "cpu": cpu, "rss_mb": ru.ru_maxrss / 1024, "stdout": out.read()}
+
+
+def fw_alone(path: Path, out: Path, threads: int = 2, compute: str = "int8") -> list[str]:
+    return [sys.executable, "-m", "bench.bench_speed", "--fw", str(path), "--fw-out", str(out),
+            "--threads", str(threads), "--compute", compute]  # fmt: skip
+
+
+def analyze_cmd(paths: list[Path], out: Path, batch: int, threads: int = 2, workers: int = 1) -> list[str]:
+    return [sys.executable, "-m", "analyzer", "analyze", *map(str, paths), "-o", str(out), "--no-cache",
+            "--no-progress", "--threads", str(threads), "--workers", str(workers),
+            "--batch-size", str(batch), "--format", "json"]  # fmt: skip
+
+
+def run_fw(path: str, out: str, threads: int, compute: str) -> None:
+    """faster-whisper on its own: the reference the pipeline is compared with."""
+    from faster_whisper import WhisperModel
+
+    from analyzer.models import resolve_model
+
+    model = WhisperModel(
+        str(resolve_model(None, "faster-whisper").path), device="cpu", compute_type=compute,
+        cpu_threads=threads, local_files_only=True,
+    )  # fmt: skip
+    segments, _ = model.transcribe(
+        path, language="zh", beam_size=1, vad_filter=True, word_timestamps=True,
+        condition_on_previous_text=False,
+    )  # fmt: skip
+    text = "".join(s.text for s in segments)
+    Path(out).write_text(json.dumps({"text": text, "peak_rss_mb": _vmhwm()}, ensure_ascii=False), "utf-8")
+
+
+def _vmhwm() -> float:
+    from bench.child import peak_rss_mb
+
+    return peak_rss_mb()
+
+
+def report_text(out_dir: Path) -> str:
+    texts = []
+    for f in sorted(out_dir.glob("*.json")):
+        doc = json.loads(f.read_text(encoding="utf-8"))
+        for rec in doc.get("recordings", []):
+            texts.append("".join(s["text"] for s in (rec.get("transcript") or {}).get("segments", [])))
+    return "".join(texts)
+
+
+def cer_of(reference: str, hypothesis: str) -> float:
+    out = subprocess.run(
+        [sys.executable, "-c", "import sys,json;from analyzer.eval_metrics import cer;"
+         "d=json.load(sys.stdin);print(cer(d[0],d[1]))"],
+        input=json.dumps([reference, hypothesis]), capture_output=True, text=True, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True,
+    )  # fmt: skip
+    return float(out.stdout.strip())
+
+
+def median(xs: list[float]) -> float:
+    return statistics.median(xs) if xs else float("nan")
+
+
+def part_main(minutes: float, repeats: int, batches: list[int], lines: list[str]) -> None:
+    path, script = inputs(minutes)
+    configs = {"faster-whisper alone (int8, greedy, its VAD)": None}
+    for b in [1, *batches]:
+        configs[f"analyze --batch-size {b}" + (" (sequential)" if b == 1 else "")] = b
+    runs: dict[str, list[dict]] = {k: [] for k in configs}
+    texts: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-speed-") as tmp:
+        for r in range(repeats):
+            for name, b in configs.items():
+                out = Path(tmp) / f"{r}-{len(runs[name])}-{b}"
+                print(f"[{time.strftime('%H:%M:%S')}] {name} run {r + 1} ...", file=sys.stderr)
+                if b is None:
+                    m = timed(fw_alone(path, out.with_suffix(".json")))
+                    data = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+                    m["rss_mb"], texts[name] = data["peak_rss_mb"], data["text"]
+                else:
+                    m = timed(analyze_cmd([path], out, b))
+                    texts[name] = report_text(out)
+                runs[name].append(m)
+    base = runs[next(iter(configs))]
+    bw, bc = median([m["wall"] for m in base]), median([m["cpu"] for m in base])
+    base_cer = cer_of(script, texts[next(iter(configs))])
+    load = os.getloadavg()
+    lines += [
+        f"## {minutes:g}-minute body-camera-like recording: whole processes, medians of {repeats}",
+        "",
+        f"Recording: `{path.name}` ({minutes:g} min, 8 scenes, about 63 % speech, street noise 30 dB SNR"
+        f" under speech and between scenes). Load average at the end: {load[0]:.1f} / {load[1]:.1f} / "
+        f"{load[2]:.1f}.",
+        "",
+        "| configuration | wall s | × fw alone | CPU s | × fw alone | peak RSS MB | CER | walls |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, ms in runs.items():
+        w, c = median([m["wall"] for m in ms]), median([m["cpu"] for m in ms])
+        rss = max(m["rss_mb"] for m in ms)
+        e = base_cer if name == next(iter(configs)) else cer_of(script, texts[name])
+        lines.append(
+            f"| {name} | {w:.1f} | {w / bw:.2f} | {c:.1f} | {c / bc:.2f} | {rss:.0f} | {e:.3f} | "
+            f"{', '.join(format(m['wall'], '.0f') for m in ms)} |"
+        )
+    lines += [
+        "",
+        f"Commands: `{' '.join(fw_alone(Path('REC'), Path('OUT.json'))[1:])}` (faster-whisper alone, "
+        "see `run_fw`), `scriptcheck analyze REC -o OUT --no-cache --no-progress --threads 2 --workers 1 "
+        "--batch-size N --format json`.",
+        "",
+    ]
+
+
+def part_sweep(minutes: float, lines: list[str], sizes: list[int], computes: list[str]) -> None:
+    """Transcription only, in a child per configuration: decode seconds, CPU, peak, CER."""
+    from bench.bench_transcribe import build_speech
+
+    clip, clip_ref = build_speech()
+    path, script = inputs(minutes)
+    lines += [
+        "## Batch size × compute type (transcription only, one process each)",
+        "",
+        f"Inputs: the 60 s ASR clip of bench_transcribe (`{clip.name}`) and the {minutes:g}-minute"
+        " recording.",
+        "Times exclude imports and model loading.",
+        "",
+        "| compute | batch | clip wall s | clip CER | rec wall s | rec CPU s | rec peak MB | rec CER |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for compute in computes:
+        for b in sizes:
+            print(f"[{time.strftime('%H:%M:%S')}] sweep {compute} batch {b} ...", file=sys.stderr)
+            m = timed([sys.executable, "-m", "bench.bench_speed", "--sweep-child", str(clip), str(path),
+                       "--compute", compute, "--batch", str(b)])  # fmt: skip
+            d = json.loads(m["stdout"].strip().splitlines()[-1])
+            lines.append(
+                f"| {compute} | {b} | {d['clip_wall']:.1f} | {cer_of(clip_ref, d['clip_text']):.3f} | "
+                f"{d['rec_wall']:.1f} | {d['rec_cpu']:.1f} | {d['peak_rss_mb']:.0f} | "
+                f"{cer_of(script, d['rec_text']):.3f} |"
+            )
+    lines.append("")
+
+
+def sweep_child(clip: str, rec: str, compute: str, batch: int) -> None:
+    from analyzer.media import load_audio
+    from analyzer.transcribe import TranscribeOptions, transcribe
+
+    opts = TranscribeOptions(compute_type=compute, batch_size=batch, threads=2)
+    out: dict = {}
+    for key, path in (("clip", clip), ("rec", rec)):
+        audio = load_audio(path)
+        if key == "clip":
+            transcribe(audio[: SR * 5], opts, cache=False)  # model load and warm-up
+        t0, c0 = time.perf_counter(), time.process_time()
+        t = transcribe(audio, opts, cache=False)
+        out[f"{key}_wall"], out[f"{key}_cpu"] = time.perf_counter() - t0, time.process_time() - c0
+        out[f"{key}_text"] = t.text
+    out["peak_rss_mb"] = _vmhwm()
+    print(json.dumps(out, ensure_ascii=False))
+
+
+def part_startup(repeats: int, batch: int, lines: list[str]) -> None:
+    clip = short_clip()
+    walls = []
+    with tempfile.TemporaryDirectory(prefix="bench-speed-") as tmp:
+        for r in range(repeats):
+            walls.append(timed(analyze_cmd([clip], Path(tmp) / f"s{r}", batch))["wall"])
+        prof = timed([sys.executable, "-m", "bench.bench_speed", "--startup-child", str(clip),
+                      str(Path(tmp) / "p"), "--batch", str(batch)])  # fmt: skip
+    stages = json.loads(prof["stdout"].strip().splitlines()[-1])
+    lines += [
+        "## Start-up: a 5-second clip end to end",
+        "",
+        f"`scriptcheck analyze clip-5s.mp4 --no-cache --format json`: wall {median(walls):.2f} s "
+        f"(median of {repeats}: {', '.join(f'{w:.2f}' for w in walls)}); target ≤ 3 s.",
+        "",
+        "What it consists of (one process, `--startup-child`, stages timed in order):",
+        "",
+        "| stage | s |",
+        "|---|---:|",
+        *[f"| {k} | {v:.2f} |" for k, v in stages.items()],
+        "",
+    ]
+
+
+def startup_child(clip: str, out: str, batch: int) -> None:
+    t = {}
+    t0 = time.perf_counter()
+    import analyzer.cli  # noqa: F401
+    from analyzer import batch as batch_mod  # noqa: F401
+    from analyzer import report  # noqa: F401
+    from analyzer.pipeline import AnalyzeOptions, load_guide_for
+
+    t["python + analyzer imports"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    import faster_whisper  # noqa: F401
+
+    t["faster-whisper / CTranslate2 / onnxruntime imports"] = time.perf_counter() - t1
+    opts = AnalyzeOptions(cache=False, threads=2, transcribe={"batch_size": batch})
+    t1 = time.perf_counter()
+    load_guide_for(opts)
+    t["guide"] = time.perf_counter() - t1
+    from analyzer.transcribe import _engine, resolve_model
+
+    t1 = time.perf_counter()
+    topts = opts.transcribe_options()
+    _engine(topts, resolve_model(None, "faster-whisper"))
+    t["Whisper model load"] = time.perf_counter() - t1
+    t1 = time.perf_counter()
+    from analyzer.media import load_audio
+    from analyzer.vad import speech_probs
+
+    audio = load_audio(clip)
+    t["media decode"] = time.perf_counter() - t1
+    t1 = time.perf_counter()
+    speech_probs(audio)
+    t["Silero VAD (incl. its model load)"] = time.perf_counter() - t1
+    from analyzer.pipeline import analyze_recording
+
+    t1 = time.perf_counter()
+    result = analyze_recording([clip], opts)
+    tm = result.timings
+    t["analyze_recording (model cached; VAD again)"] = time.perf_counter() - t1
+    for k in ("transcribe", "continuity", "match", "rules"):
+        t[f"  of which {k}"] = tm.get(k, 0.0)
+    t1 = time.perf_counter()
+    batch_mod.write_outputs(
+        report.recording_to_dict(result), report.guide_to_dict(result.guide), Path(out), "clip", ("json",)
+    )
+    t["report (JSON)"] = time.perf_counter() - t1
+    t["total"] = time.perf_counter() - t0
+    print(json.dumps({k: round(v, 3) for k, v in t.items()}))
+
+
+def part_workers(repeats: int, batch: int, lines: list[str]) -> None:
+    folder = batch_folder()
+    configs = {"--workers 1 --threads 2": (1, 2), "--workers 2 --threads 1": (2, 1)}
+    runs: dict[str, list[float]] = {k: [] for k in configs}
+    audio_s = 12 * 0.0
+    with tempfile.TemporaryDirectory(prefix="bench-speed-") as tmp:
+        for r in range(repeats):
+            for name, (w, th) in configs.items():
+                print(f"[{time.strftime('%H:%M:%S')}] workers {name} run {r + 1} ...", file=sys.stderr)
+                out = Path(tmp) / f"w{w}-{r}"
+                cmd = analyze_cmd([folder], out, batch, threads=th, workers=w) + ["--no-group"]
+                runs[name].append(timed(cmd)["wall"])
+    import soundfile  # noqa: F401
+
+    audio_s = sum(_duration(p) for p in folder.glob("*.mp4"))
+    lines += [
+        f"## Workers: a batch of 12 recordings ({audio_s / 60:.1f} min of audio), medians of {repeats}",
+        "",
+        "| configuration | wall s | audio minutes per wall minute | walls |",
+        "|---|---:|---:|---|",
+        *[
+            f"| `{name}` | {median(ws):.1f} | {audio_s / median(ws):.1f} | "
+            f"{', '.join(f'{w:.0f}' for w in ws)} |"
+            for name, ws in runs.items()
+        ],
+        "",
+        f"Command: `scriptcheck analyze {folder.name}/ --no-group --no-cache --batch-size {batch} "
+        "--workers W --threads T --format json`.",
+        "",
+    ]
+
+
+def _duration(path: Path) -> float:
+    from analyzer.media import probe
+
+    return probe(path).duration_s
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", nargs="*", default=["sweep", "main", "startup", "workers"])
+    ap.add_argument("--minutes", type=float, default=15.0)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--batches", type=int, nargs="*", default=[8])
+    ap.add_argument("--sizes", type=int, nargs="*", default=[1, 2, 4, 8, 16])
+    ap.add_argument("--computes", nargs="*", default=["int8", "float32"])
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "speed.md"))
+    ap.add_argument("--build", type=float, help=argparse.SUPPRESS)
+    ap.add_argument("--fw", help=argparse.SUPPRESS)
+    ap.add_argument("--fw-out", help=argparse.SUPPRESS)
+    ap.add_argument("--sweep-child", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--startup-child", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--threads", type=int, default=2, help=argparse.SUPPRESS)
+    ap.add_argument("--compute", default="int8", help=argparse.SUPPRESS)
+    ap.add_argument("--batch", type=int, default=8, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.build:
+        build_inputs(args.build)
+        return 0
+    if args.fw:
+        run_fw(args.fw, args.fw_out, args.threads, args.compute)
+        return 0
+    if args.sweep_child:
+        sweep_child(*args.sweep_child, args.compute, args.batch)
+        return 0
+    if args.startup_child:
+        startup_child(*args.startup_child, args.batch)
+        return 0
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    lines = [
+        "# Speed: `analyze` against faster-whisper alone, batched decoding, start-up, workers",
+        "",
+        f"Command: `python -m bench.bench_speed {' '.join(argv if argv is not None else sys.argv[1:])}`"
+        f" ({machine}). Load average at the start: {os.getloadavg()[0]:.1f}.",
+        "",
+    ]
+    batch = args.batches[-1] if args.batches else 8
+    if "sweep" in args.only:
+        part_sweep(args.minutes, lines, args.sizes, args.computes)
+    if "main" in args.only:
+        part_main(args.minutes, args.repeats, args.batches, lines)
+    if "startup" in args.only:
+        part_startup(args.repeats, batch, lines)
+    if "workers" in args.only:
+        part_workers(args.repeats, batch, lines)
+    text = "\n".join(lines)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

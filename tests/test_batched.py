@@ -1,0 +1,146 @@
+"""Batched decoding (analyzer.batched): how VAD regions become chunks, and that batched decoding of
+real synthesized speech covers the VAD speech and reads like sequential decoding.
+
+The slow tests' bounds come from bench/bench_speed.py (bench/results/speed.md): on the 15-minute
+recording batched and sequential CER differ by under 0.02; on this clip batched CER was 0.19 against
+sequential 0.17 (bounds: measured + margin).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analyzer.batched import batches, chunk_regions, is_silent, needs_fallback
+from analyzer.transcribe import TranscribeOptions, transcribe
+
+SR = 16_000
+
+
+def _r(a_s: float, b_s: float) -> dict:
+    return {"start": int(a_s * SR), "end": int(b_s * SR)}
+
+
+def test_regions_pack_into_chunks_of_at_most_thirty_seconds_in_order():
+    speech = [_r(0, 10), _r(12, 22), _r(25, 33), _r(40, 52), _r(60, 61)]
+    chunks = chunk_regions(speech)
+    assert [len(c) for c in chunks] == [3, 2]  # 10 + 10 + 8 = 28 s; + 12 would be 40 s
+    assert [r for c in chunks for r in c] == speech  # every region once, in order, unchanged
+    for c in chunks:
+        assert sum(r["end"] - r["start"] for r in c) <= 30 * SR
+
+
+def test_a_region_longer_than_a_chunk_is_cut_not_truncated():
+    speech = [_r(1, 3), _r(5, 72), _r(80, 81)]
+    chunks = chunk_regions(speech)
+    flat = [r for c in chunks for r in c]
+    assert sum(r["end"] - r["start"] for r in flat) == sum(r["end"] - r["start"] for r in speech)
+    assert all(sum(r["end"] - r["start"] for r in c) <= 30 * SR for c in chunks)
+    assert flat[0] == speech[0] and flat[-1] == speech[-1]
+    cut = [r for r in flat if _r(5, 72)["start"] <= r["start"] < _r(5, 72)["end"]]
+    assert cut[0]["start"] == speech[1]["start"] and cut[-1]["end"] == speech[1]["end"]
+    assert all(a["end"] == b["start"] for a, b in zip(cut, cut[1:], strict=False))  # contiguous
+
+
+def test_empty_and_tiny_inputs():
+    assert chunk_regions([]) == []
+    assert chunk_regions([{"start": 5, "end": 6}]) == [[{"start": 5, "end": 6}]]
+    assert list(batches([[_r(0, 1)]] * 5, 2)) == [[[_r(0, 1)]] * 2, [[_r(0, 1)]] * 2, [[_r(0, 1)]]]
+
+
+def test_fallback_and_silence_follow_whispers_thresholds():
+    opts = TranscribeOptions()
+    good = {"compression_ratio": 1.2, "avg_logprob": -0.3, "no_speech_prob": 0.01}
+    assert not needs_fallback(good, opts) and not is_silent(good, opts)
+    assert needs_fallback({**good, "compression_ratio": 3.0}, opts)
+    assert needs_fallback({**good, "avg_logprob": -1.5}, opts)
+    assert is_silent({**good, "avg_logprob": -1.5, "no_speech_prob": 0.9}, opts)
+    assert not is_silent({**good, "no_speech_prob": 0.9}, opts)  # confident text is kept
+
+
+def test_batch_size_is_a_cache_key_option_and_defaults_to_batched():
+    assert TranscribeOptions().batch_size > 1
+    assert "batch_size" in TranscribeOptions().key_dict()
+
+
+# ---------------------------------------------------------------- real speech
+
+GUIDE = [
+    "现在是2026年3月5日上午9时，我们在启明南路一号对某某商贸公司开展检查，执法全过程记录开始。",
+    "您好，请出示您的营业执照。",
+    "为保护您的合法权益，监督执法行为，本次执法全过程录音录像。",
+    "请把近三年的账簿和凭证拿出来，我们需要查阅。",
+    "您享有陈述权、申辩权和行政救济权利。",
+    "请您认真阅读法律文书内容，并在签名处签名。",
+    "我是执法人员，正在执行公务，执法过程已全程记录，您可以拨打110或通过其他方式行使您的监督权。",
+]
+MAX_CER = 0.25
+MAX_DIFF_FROM_SEQUENTIAL = 0.12
+
+
+@pytest.fixture(scope="module")
+def speech():
+    """Sentences with short (0.6 s) and long (3 s) pauses: several regions per chunk, several chunks."""
+    from bench.audio_tools import add_noise, concat
+    from bench.tts import synthesize
+
+    parts: list = [1.0]
+    for i, sentence in enumerate(GUIDE * 2):
+        parts += [synthesize(sentence, seed=i % 3, sr=SR)[0], 3.0 if i % 3 == 2 else 0.6]
+    audio, spans = concat(parts, SR)
+    return add_noise(audio, SR, 30.0, "street", seed=3), spans
+
+
+def _covered(result) -> float:
+    """Share of VAD speech seconds that lie in a region holding at least one word."""
+    words = [(w.start, w.end) for s in result.segments for w in s.words]
+    total = sum(b - a for a, b in result.speech_regions)
+    hit = sum(b - a for a, b in result.speech_regions if any(ws < b and we > a for ws, we in words))
+    return hit / total
+
+
+@pytest.mark.slow
+def test_batched_decoding_covers_speech_and_reads_like_sequential(speech):
+    from analyzer.eval_metrics import cer
+
+    audio, spans = speech
+    reference = "".join(GUIDE * 2)
+    batched = transcribe(audio, TranscribeOptions(batch_size=8), cache=False)
+    sequential = transcribe(audio, TranscribeOptions(batch_size=1), cache=False)
+    assert len(batched.speech_regions) >= 4
+    assert _covered(batched) >= 0.99
+    assert cer(reference, batched.text) <= MAX_CER, batched.text
+    assert cer(sequential.text, batched.text) <= MAX_DIFF_FROM_SEQUENTIAL, (sequential.text, batched.text)
+    for seg in batched.segments:  # on the original timeline, inside speech, words in order
+        assert any(seg.start < b + 0.5 and seg.end > a - 0.5 for a, b in spans), seg
+        assert seg.words and seg.start <= seg.words[0].start and seg.words[-1].end <= seg.end + 1e-6
+        assert [w.start for w in seg.words] == sorted(w.start for w in seg.words)
+    for sentence, (a, b) in zip(GUIDE * 2, spans, strict=True):  # each sentence at its own time
+        heard = "".join(w.text for s in batched.segments for w in s.words if a - 0.3 < w.start < b + 0.3)
+        assert cer(sentence, heard) <= 0.5, (sentence, heard, a, b)
+
+
+@pytest.mark.slow
+def test_batched_decoding_keeps_the_fallback_and_its_cpu_budget(speech, monkeypatch):
+    """A chunk failing Whisper's checks is decoded again with temperature fallback under the per-piece
+    CPU budget: with a zero budget the rest is decoded greedily, never dropped."""
+    from analyzer import batched
+    from analyzer.eval_metrics import cer
+
+    audio, spans = speech
+    failed: list[dict] = []
+    monkeypatch.setattr(batched, "needs_fallback", lambda seg, opts: failed.append(seg) or True)
+    opts = TranscribeOptions(batch_size=8, clip_cpu_base_s=0.0, clip_cpu_factor=0.0)
+    result = transcribe(audio[: 40 * SR], opts, cache=False)
+    assert failed  # the batch ran, and its chunks were handed to the fallback
+    assert any("CPU budget exceeded" in w for w in result.warnings), result.warnings
+    said = "".join(t for t, (_, end) in zip(GUIDE * 2, spans, strict=True) if end < 40)
+    assert cer(said, result.text) <= MAX_CER, result.text
+    assert _covered(result) >= 0.99
+
+
+@pytest.mark.slow
+def test_silence_gives_no_text_when_batched():
+    rng = np.random.default_rng(0)
+    noise = (rng.standard_normal(30 * SR) * 0.003).astype(np.float32)
+    assert transcribe(noise, TranscribeOptions(batch_size=8), cache=False).text == ""
