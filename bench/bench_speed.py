@@ -436,6 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--minutes", type=float, default=15.0)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--batches", type=int, nargs="*", default=[8])
+    ap.add_argument("--sweep-minutes", type=float, default=5.0, help="recording length for the sweep")
     ap.add_argument("--sizes", type=int, nargs="*", default=[1, 2, 4, 8, 16])
     ap.add_argument("--computes", nargs="*", default=["int8", "float32"])
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "speed.md"))
@@ -470,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     batch = args.batches[-1] if args.batches else 8
     if "sweep" in args.only:
-        part_sweep(args.minutes, lines, args.sizes, args.computes)
+        part_sweep(args.sweep_minutes, lines, args.sizes, args.computes)
     if "main" in args.only:
         part_main(args.minutes, args.repeats, args.batches, lines)
     if "startup" in args.only:

@@ -165,6 +165,25 @@ def test_html_links_findings_and_originals(case, tmp_path):
     assert embedded.count('src="data:audio/') == 2
 
 
+def test_html_template_is_compiled_once_per_process(case, tmp_path, monkeypatch):
+    """A batch renders one HTML report per recording: compiling the template each time cost more
+    than rendering it."""
+    import jinja2
+
+    compiled = []
+    original = jinja2.Environment.compile
+
+    def counting(self, *args, **kwargs):
+        compiled.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    rec = report.recording_to_dict(case)
+    guide = report.guide_to_dict(case.guide)
+    pages = [report.write_html(rec, guide, tmp_path / f"{i}.html").read_text("utf-8") for i in range(3)]
+    assert len(compiled) <= 1 and pages[0] == pages[1] == pages[2] and "监督执法行为" in pages[0]
+
+
 def test_subtitles_per_file_with_findings(case, tmp_path):
     rec = report.recording_to_dict(case)
     paths = report.write_subtitles(rec, tmp_path / "case", "srt")
