@@ -321,9 +321,22 @@ def iter_audio(
 
 
 def load_audio(path: str | os.PathLike, sr: int = TARGET_SR) -> np.ndarray:
-    """Whole recording as one float32 mono array at `sr` (use iter_audio for long files)."""
+    """Whole recording as one float32 mono array at `sr` (use iter_audio for long files).
+
+    The chunks are copied into the result one by one and each is freed once copied, so the peak is
+    the recording plus one chunk, not twice the recording (np.concatenate holds both)."""
     chunks = list(iter_audio(path, chunk_s=60.0, sr=sr))
-    return np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+    if len(chunks) == 1:
+        return chunks[0]
+    out = np.empty(sum(len(c) for c in chunks), dtype=np.float32)
+    pos = 0
+    chunks.reverse()
+    while chunks:
+        chunk = chunks.pop()
+        out[pos : pos + len(chunk)] = chunk
+        pos += len(chunk)
+        del chunk
+    return out
 
 
 def iter_audio_packet_times(path: str | os.PathLike) -> Iterator[PacketTime]:

@@ -107,6 +107,32 @@ def build_inputs(minutes: float) -> None:
     batch_folder()
 
 
+def long_recording(hours: float = 2.0) -> Path:
+    """A long quiet recording for peak memory: street noise above the silence gate throughout (so
+    VAD and continuity read every second), with a scene of speech every 15 minutes."""
+    import numpy as np
+
+    from bench.audio_tools import make_noise, write_recording
+    from bench.tts import synthesize
+
+    path = WORK / f"long-{hours:g}h.mp4"
+    if path.exists():
+        return path
+    n = int(hours * 3600 * SR)
+    piece = 600 * SR  # noise made in 10-minute pieces: one FFT over 2 hours would take gigabytes
+    audio = np.concatenate(
+        [make_noise("street", min(piece, n - a), SR, seed=a // piece) for a in range(0, n, piece)]
+    ) * np.float32(0.01)
+    for k, at in enumerate(range(60, int(hours * 3600) - 60, 900)):
+        pos = at * SR
+        for i in range(6):
+            clip = synthesize(SENTENCES[(k + i) % len(SENTENCES)], sr=SR, seed=k % 3)[0]
+            audio[pos : pos + len(clip)] += 0.5 * clip[: n - pos]
+            pos += len(clip) + SR
+    write_recording(path, audio, SR)
+    return path
+
+
 def short_clip() -> Path:
     import numpy as np
 
@@ -441,6 +467,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--computes", nargs="*", default=["int8", "float32"])
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "speed.md"))
     ap.add_argument("--build", type=float, help=argparse.SUPPRESS)
+    ap.add_argument("--build-long", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--fw", help=argparse.SUPPRESS)
     ap.add_argument("--fw-out", help=argparse.SUPPRESS)
     ap.add_argument("--sweep-child", nargs=2, help=argparse.SUPPRESS)
@@ -451,6 +478,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.build:
         build_inputs(args.build)
+        return 0
+    if args.build_long:
+        long_recording()
         return 0
     if args.fw:
         run_fw(args.fw, args.fw_out, args.threads, args.compute)
