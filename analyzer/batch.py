@@ -258,12 +258,16 @@ def job_fingerprint(job: Job, state: State, run: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- workers
 
 
-def plan_workers(requested: int, cores: int | None = None, available: int | None = None) -> tuple[int, int]:
-    """(processes, Whisper threads each): no more processes than cores or than fit in free memory."""
+def plan_workers(
+    requested: int, cores: int | None = None, available: int | None = None, jobs: int | None = None
+) -> tuple[int, int]:
+    """(processes, Whisper threads each): no more processes than cores, than fit in free memory, or
+    than there are jobs; the cores are shared out among the processes that run. `requested` 0 = as
+    many as that allows."""
     cores = cores or os.cpu_count() or 1
     available = _available_memory() if available is None else available
     fit = max(1, int(available // WORKER_MEMORY_BYTES)) if available else cores
-    workers = max(1, min(requested, cores, fit))
+    workers = max(1, min(requested if requested > 0 else cores, cores, fit, jobs if jobs else cores))
     return workers, max(1, cores // workers)
 
 
@@ -421,8 +425,7 @@ def run_batch(
             "ray", address=ray_address, threads=options.threads, memory=WORKER_MEMORY_BYTES
         )
     elif executor == "local":
-        n_workers, threads = plan_workers(workers)
-        n_workers = min(n_workers, max(1, len(todo)))
+        n_workers, threads = plan_workers(workers, jobs=max(1, len(todo)))
         if options.threads <= 0:
             options = replace(options, threads=threads)
         executor = make_executor("local", workers=n_workers)

@@ -47,6 +47,14 @@ def test_plan_workers_bounded_by_cores_and_memory():
     assert plan_workers(4, cores=4, available=100) == (1, 4)
 
 
+def test_plan_workers_gives_the_cores_to_the_processes_that_run():
+    gib = 1024**3
+    assert plan_workers(2, cores=2, available=8 * gib, jobs=1) == (1, 2)  # one file: both threads
+    assert plan_workers(2, cores=2, available=8 * gib, jobs=5) == (2, 1)
+    assert plan_workers(0, cores=4, available=64 * gib, jobs=3) == (3, 1)  # 0 = as many as allowed
+    assert plan_workers(0, cores=2, available=8 * gib) == (2, 1)
+
+
 def test_fingerprint_follows_content_and_options(tmp_path):
     f = touch(tmp_path / "r.wav", b"one")
     job = discover([f])[0]
