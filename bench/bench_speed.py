@@ -193,10 +193,28 @@ def fw_alone(path: Path, out: Path, threads: int = 2, compute: str = "int8") -> 
             "--threads", str(threads), "--compute", compute]  # fmt: skip
 
 
-def analyze_cmd(paths: list[Path], out: Path, batch: int, threads: int = 2, workers: int = 1) -> list[str]:
-    return [sys.executable, "-m", "analyzer", "analyze", *map(str, paths), "-o", str(out), "--no-cache",
+def analyze_cmd(
+    paths: list[Path], out: Path, batch: int, threads: int = 2, workers: int = 1, *, plain: bool = False
+) -> list[str]:
+    """`scriptcheck analyze` as a whole process; unless `plain`, through analyze_child, which runs the
+    same CLI in-process and then writes its own peak RSS (VmHWM) next to the output."""
+    launcher = ["-m", "analyzer"] if plain else ["-m", "bench.bench_speed", "--analyze-child"]
+    return [sys.executable, *launcher, "analyze", *map(str, paths), "-o", str(out), "--no-cache",
             "--no-progress", "--threads", str(threads), "--workers", str(workers),
             "--batch-size", str(batch), "--format", "json"]  # fmt: skip
+
+
+def analyze_child(argv: list[str]) -> int:
+    from analyzer.cli import main as cli_main
+
+    rc = cli_main(argv)
+    out = Path(argv[argv.index("-o") + 1])
+    (out / "peak_rss_mb.txt").write_text(f"{_vmhwm():.1f}", encoding="utf-8")
+    return rc
+
+
+def peak_of(out: Path) -> float:
+    return float((out / "peak_rss_mb.txt").read_text(encoding="utf-8"))
 
 
 def run_fw(path: str, out: str, threads: int, compute: str) -> None:
@@ -264,7 +282,7 @@ def part_main(minutes: float, repeats: int, batches: list[int], lines: list[str]
                     m["rss_mb"], texts[name] = data["peak_rss_mb"], data["text"]
                 else:
                     m = timed(analyze_cmd([path], out, b))
-                    texts[name] = report_text(out)
+                    texts[name], m["rss_mb"] = report_text(out), peak_of(out)
                 runs[name].append(m)
     base = runs[next(iter(configs))]
     bw, bc = median([m["wall"] for m in base]), median([m["cpu"] for m in base])
@@ -297,7 +315,9 @@ def part_main(minutes: float, repeats: int, batches: list[int], lines: list[str]
     ]
 
 
-def part_sweep(minutes: float, lines: list[str], sizes: list[int], computes: list[str]) -> None:
+def part_sweep(
+    minutes: float, lines: list[str], sizes: list[int], computes: list[str], float32_sizes=(), out=None
+) -> None:
     """Transcription only, in a child per configuration: decode seconds, CPU, peak, CER."""
     from bench.bench_transcribe import build_speech
 
@@ -313,17 +333,18 @@ def part_sweep(minutes: float, lines: list[str], sizes: list[int], computes: lis
         "| compute | batch | clip wall s | clip CER | rec wall s | rec CPU s | rec peak MB | rec CER |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for compute in computes:
-        for b in sizes:
-            print(f"[{time.strftime('%H:%M:%S')}] sweep {compute} batch {b} ...", file=sys.stderr)
-            m = timed([sys.executable, "-m", "bench.bench_speed", "--sweep-child", str(clip), str(path),
-                       "--compute", compute, "--batch", str(b)])  # fmt: skip
-            d = json.loads(m["stdout"].strip().splitlines()[-1])
-            lines.append(
-                f"| {compute} | {b} | {d['clip_wall']:.1f} | {cer_of(clip_ref, d['clip_text']):.3f} | "
-                f"{d['rec_wall']:.1f} | {d['rec_cpu']:.1f} | {d['peak_rss_mb']:.0f} | "
-                f"{cer_of(script, d['rec_text']):.3f} |"
-            )
+    for compute, b in [(c, b) for c in computes for b in sizes] + [("float32", b) for b in float32_sizes]:
+        print(f"[{time.strftime('%H:%M:%S')}] sweep {compute} batch {b} ...", file=sys.stderr)
+        m = timed([sys.executable, "-m", "bench.bench_speed", "--sweep-child", str(clip), str(path),
+                   "--compute", compute, "--batch", str(b)])  # fmt: skip
+        d = json.loads(m["stdout"].strip().splitlines()[-1])
+        lines.append(
+            f"| {compute} | {b} | {d['clip_wall']:.1f} | {cer_of(clip_ref, d['clip_text']):.3f} | "
+            f"{d['rec_wall']:.1f} | {d['rec_cpu']:.1f} | {d['peak_rss_mb']:.0f} | "
+            f"{cer_of(script, d['rec_text']):.3f} |"
+        )
+        if out:
+            Path(out).write_text("\n".join(lines), encoding="utf-8")
     lines.append("")
 
 
@@ -350,7 +371,7 @@ def part_startup(repeats: int, batch: int, lines: list[str]) -> None:
     walls = []
     with tempfile.TemporaryDirectory(prefix="bench-speed-") as tmp:
         for r in range(repeats):
-            walls.append(timed(analyze_cmd([clip], Path(tmp) / f"s{r}", batch))["wall"])
+            walls.append(timed(analyze_cmd([clip], Path(tmp) / f"s{r}", batch, plain=True))["wall"])
         prof = timed([sys.executable, "-m", "bench.bench_speed", "--startup-child", str(clip),
                       str(Path(tmp) / "p"), "--batch", str(batch)])  # fmt: skip
     stages = json.loads(prof["stdout"].strip().splitlines()[-1])
@@ -450,6 +471,39 @@ def part_workers(repeats: int, batch: int, lines: list[str]) -> None:
     ]
 
 
+def part_lengths(minutes: list[float], batch: int, lines: list[str], long_hours: float = 2.0) -> None:
+    """One run each: how wall time and peak memory grow with the recording's length."""
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-speed-") as tmp:
+        for m in minutes:
+            path, _ = inputs(m)
+            print(f"[{time.strftime('%H:%M:%S')}] length {m:g} min ...", file=sys.stderr)
+            out = Path(tmp) / f"len{m:g}"
+            r = timed(analyze_cmd([path], out, batch))
+            rows.append((f"{m:g} min body-camera-like", m * 60, r, peak_of(out)))
+        if long_hours:
+            if not (WORK / f"long-{long_hours:g}h.mp4").exists():
+                timed([sys.executable, "-m", "bench.bench_speed", "--build-long"])
+            path = WORK / f"long-{long_hours:g}h.mp4"
+            print(f"[{time.strftime('%H:%M:%S')}] {long_hours:g} h ...", file=sys.stderr)
+            out = Path(tmp) / "long"
+            r = timed(analyze_cmd([path], out, batch))
+            name = f"{long_hours:g} h, quiet street noise, 6 sentences every 15 min"
+            rows.append((name, _duration(path), r, peak_of(out)))
+    lines += [
+        f"## Length: wall time and peak memory (`--batch-size {batch}`, one run each)",
+        "",
+        "| recording | audio s | wall s | wall RTF | CPU s | peak RSS MB |",
+        "|---|---:|---:|---:|---:|---:|",
+        *[
+            f"| {name} | {secs:.0f} | {r['wall']:.1f} | {r['wall'] / secs:.3f} | {r['cpu']:.1f} | "
+            f"{peak:.0f} |"
+            for name, secs, r, peak in rows
+        ],
+        "",
+    ]
+
+
 def _duration(path: Path) -> float:
     from analyzer.media import probe
 
@@ -457,14 +511,20 @@ def _duration(path: Path) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--analyze-child"]:
+        return analyze_child(argv[1:])
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", nargs="*", default=["sweep", "main", "startup", "workers"])
+    ap.add_argument("--only", nargs="*", default=["sweep", "main", "startup", "workers", "lengths"])
+    ap.add_argument("--lengths", type=float, nargs="*", default=[1.0, 10.0], help="minutes")
+    ap.add_argument("--worker-repeats", type=int, default=0)
     ap.add_argument("--minutes", type=float, default=15.0)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--batches", type=int, nargs="*", default=[8])
     ap.add_argument("--sweep-minutes", type=float, default=5.0, help="recording length for the sweep")
-    ap.add_argument("--sizes", type=int, nargs="*", default=[1, 2, 4, 8, 16])
-    ap.add_argument("--computes", nargs="*", default=["int8", "float32"])
+    ap.add_argument("--sizes", type=int, nargs="*", default=[1, 2, 4, 8, 16])  # int8
+    ap.add_argument("--computes", nargs="*", default=["int8"])
+    ap.add_argument("--float32-sizes", type=int, nargs="*", default=[1, 8])
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "speed.md"))
     ap.add_argument("--build", type=float, help=argparse.SUPPRESS)
     ap.add_argument("--build-long", action="store_true", help=argparse.SUPPRESS)
@@ -495,23 +555,25 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         "# Speed: `analyze` against faster-whisper alone, batched decoding, start-up, workers",
         "",
-        f"Command: `python -m bench.bench_speed {' '.join(argv if argv is not None else sys.argv[1:])}`"
+        f"Command: `python -m bench.bench_speed {' '.join(argv)}`"
         f" ({machine}). Load average at the start: {os.getloadavg()[0]:.1f}.",
         "",
     ]
     batch = args.batches[-1] if args.batches else 8
-    if "sweep" in args.only:
-        part_sweep(args.sweep_minutes, lines, args.sizes, args.computes)
-    if "main" in args.only:
-        part_main(args.minutes, args.repeats, args.batches, lines)
-    if "startup" in args.only:
-        part_startup(args.repeats, batch, lines)
-    if "workers" in args.only:
-        part_workers(args.repeats, batch, lines)
-    text = "\n".join(lines)
+    parts = {
+        "sweep": lambda: part_sweep(
+            args.sweep_minutes, lines, args.sizes, args.computes, args.float32_sizes, args.out
+        ),
+        "main": lambda: part_main(args.minutes, args.repeats, args.batches, lines),
+        "startup": lambda: part_startup(args.repeats, batch, lines),
+        "workers": lambda: part_workers(args.worker_repeats or args.repeats, batch, lines),
+        "lengths": lambda: part_lengths(args.lengths, batch, lines),
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(text, encoding="utf-8")
-    print(text)
+    for name in args.only:
+        parts[name]()
+        Path(args.out).write_text("\n".join(lines), encoding="utf-8")  # what is done so far
+    print("\n".join(lines))
     return 0
 
 
