@@ -1,11 +1,12 @@
-"""Batched decoding: several VAD chunks of one block through Whisper's encoder and decoder at once.
+"""Batched decoding: how a block's VAD regions become chunks and batches, and when a chunk's result
+is not kept (transcribe._decode_batched runs them through faster-whisper).
 
 Sequential decoding (transcribe._Engine.run) walks 30 s windows one after another and re-reads a
 window from its last timestamp, so speech is encoded more than once and each decoder step serves one
 sequence. Here the block's VAD regions are packed into chunks of at most CHUNK_S seconds of
 concatenated speech, and `batch_size` chunks go through faster-whisper's BatchedInferencePipeline in
-one call: one encoder pass per chunk, one decoder step per token for the whole batch. On 2 CPU
-cores that is what beats faster-whisper's own sequential VAD transcription (bench/bench_speed.py).
+one call: one encoder pass per chunk, one decoder step per token for the whole batch
+(bench/bench_speed.py measures it against sequential decoding and faster-whisper alone).
 
 What the project keeps: its own VAD regions (the pipeline's single Silero pass), times mapped back
 per region (a segment never straddles a silence VAD cut out), the hallucination filter (applied by
@@ -19,16 +20,19 @@ probability over the threshold and a low log-probability) is dropped, as sequent
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
-
-import numpy as np
+from typing import Protocol
 
 from analyzer.media import TARGET_SR
 
-if TYPE_CHECKING:
-    from analyzer.transcribe import TranscribeOptions, _FasterWhisper
-
 CHUNK_S = 30.0  # Whisper's window: one encoder pass per chunk
+
+
+class Thresholds(Protocol):
+    """Whisper's quality thresholds (TranscribeOptions has them)."""
+
+    compression_ratio_threshold: float | None
+    log_prob_threshold: float | None
+    no_speech_threshold: float | None
 
 
 def chunk_regions(speech: list[dict], chunk_s: float = CHUNK_S) -> list[list[dict]]:
@@ -70,73 +74,17 @@ def batches(chunks: list[list[dict]], batch_size: int) -> Iterator[list[list[dic
         yield chunks[i : i + max(1, batch_size)]
 
 
-def needs_fallback(seg: dict, opts: TranscribeOptions) -> bool:
+def needs_fallback(seg: dict, opts: Thresholds) -> bool:
     """Whisper's own test for a failed decode at one temperature (as sequential decoding applies it)."""
     if opts.compression_ratio_threshold and seg["compression_ratio"] > opts.compression_ratio_threshold:
         return True
     return opts.log_prob_threshold is not None and seg["avg_logprob"] < opts.log_prob_threshold
 
 
-def is_silent(seg: dict, opts: TranscribeOptions) -> bool:
+def is_silent(seg: dict, opts: Thresholds) -> bool:
     """Whisper's no-speech rule: a confident no-speech token and a low log-probability."""
     return (
         opts.no_speech_threshold is not None
         and seg["no_speech_prob"] > opts.no_speech_threshold
         and (opts.log_prob_threshold is None or seg["avg_logprob"] < opts.log_prob_threshold)
     )
-
-
-def decode_block(
-    engine: _FasterWhisper, block: np.ndarray, speech: list[dict], opts: TranscribeOptions
-) -> Iterator[tuple[int, list[dict], str]]:
-    """Yield (first sample, raw segments in block seconds, note) per batch of chunks."""
-    from analyzer.transcribe import _split_at_regions, _TimeMap
-
-    pipeline = engine.batched_pipeline()
-    for group in batches(chunk_regions(speech), opts.batch_size):
-        regions = [r for chunk in group for r in chunk]
-        audio = np.concatenate([block[r["start"] : r["end"]] for r in regions])
-        bounds: list[tuple[float, float]] = []  # each chunk's span in the concatenation, seconds
-        pos = 0
-        for chunk in group:
-            n = sum(r["end"] - r["start"] for r in chunk)
-            bounds.append((pos / TARGET_SR, (pos + n) / TARGET_SR))
-            pos += n
-        per_chunk: list[list[dict]] = [[] for _ in group]
-        for seg in engine.segments_from(
-            pipeline.transcribe(
-                audio,
-                language=opts.language,
-                beam_size=opts.beam_size,
-                temperature=opts.temperatures[0],
-                initial_prompt=opts.initial_prompt,
-                hotwords=opts.hotwords,
-                word_timestamps=opts.word_timestamps,
-                clip_timestamps=[{"start": a, "end": b} for a, b in bounds],
-                batch_size=len(group),
-                vad_filter=False,
-            )
-        ):
-            mid = (seg["start"] + seg["end"]) / 2
-            i = next((k for k, (_, b) in enumerate(bounds) if mid < b), len(bounds) - 1)
-            per_chunk[i].append(seg)
-        tmap = _TimeMap(regions)
-        out: list[dict] = []
-        notes: list[str] = []
-        for chunk, segs in zip(group, per_chunk, strict=True):
-            if any(needs_fallback(s, opts) for s in segs) and len(opts.temperatures) > 1:
-                raw, note = engine.run(block, chunk, opts)  # temperature fallback, CPU budget
-                out += raw
-                if note:
-                    notes.append(note)
-                continue
-            for seg in segs:
-                if is_silent(seg, opts):
-                    continue
-                if seg["words"]:
-                    out += _split_at_regions(seg, tmap)
-                elif seg["text"].strip():
-                    i = tmap.index(seg["start"])
-                    seg["start"], seg["end"] = tmap.to_block(seg["start"], i), tmap.to_block(seg["end"], i)
-                    out.append(seg)
-        yield group[0][0]["start"], out, "; ".join(notes)

@@ -355,13 +355,69 @@ def _decoded(
 ) -> Iterator[tuple[int, list[dict], str]]:
     """(first sample, raw segments in block seconds, note) per decoded piece or batch of chunks."""
     if opts.batch_size > 1 and isinstance(engine, _FasterWhisper):
-        from analyzer.batched import decode_block
-
-        yield from decode_block(engine, block, speech, opts)
+        yield from _decode_batched(engine, block, speech, opts)
         return
     for piece in _pieces(speech):
         raw, note = engine.run(block, piece, opts)
         yield piece[0]["start"], raw, note
+
+
+def _decode_batched(
+    engine: _FasterWhisper, block: np.ndarray, speech: list[dict], opts: TranscribeOptions
+) -> Iterator[tuple[int, list[dict], str]]:
+    """Yield (first sample, raw segments in block seconds, note) per batch of chunks (analyzer.batched):
+    one faster-whisper BatchedInferencePipeline call per batch; a chunk failing Whisper's checks is
+    decoded again by engine.run (temperature fallback under the per-piece CPU budget)."""
+    from analyzer.batched import batches, chunk_regions, is_silent, needs_fallback
+
+    pipeline = engine.batched_pipeline()
+    for group in batches(chunk_regions(speech), opts.batch_size):
+        regions = [r for chunk in group for r in chunk]
+        audio = np.concatenate([block[r["start"] : r["end"]] for r in regions])
+        bounds: list[tuple[float, float]] = []  # each chunk's span in the concatenation, seconds
+        pos = 0
+        for chunk in group:
+            n = sum(r["end"] - r["start"] for r in chunk)
+            bounds.append((pos / TARGET_SR, (pos + n) / TARGET_SR))
+            pos += n
+        per_chunk: list[list[dict]] = [[] for _ in group]
+        for seg in engine.segments_from(
+            pipeline.transcribe(
+                audio,
+                language=opts.language,
+                beam_size=opts.beam_size,
+                temperature=opts.temperatures[0],
+                initial_prompt=opts.initial_prompt,
+                hotwords=opts.hotwords,
+                word_timestamps=opts.word_timestamps,
+                clip_timestamps=[{"start": a, "end": b} for a, b in bounds],
+                batch_size=len(group),
+                vad_filter=False,
+            )
+        ):
+            mid = (seg["start"] + seg["end"]) / 2
+            i = next((k for k, (_, b) in enumerate(bounds) if mid < b), len(bounds) - 1)
+            per_chunk[i].append(seg)
+        tmap = _TimeMap(regions)
+        out: list[dict] = []
+        notes: list[str] = []
+        for chunk, segs in zip(group, per_chunk, strict=True):
+            if any(needs_fallback(s, opts) for s in segs) and len(opts.temperatures) > 1:
+                raw, note = engine.run(block, chunk, opts)  # temperature fallback, CPU budget
+                out += raw
+                if note:
+                    notes.append(note)
+                continue
+            for seg in segs:
+                if is_silent(seg, opts):
+                    continue
+                if seg["words"]:
+                    out += _split_at_regions(seg, tmap)
+                elif seg["text"].strip():
+                    i = tmap.index(seg["start"])
+                    seg["start"], seg["end"] = tmap.to_block(seg["start"], i), tmap.to_block(seg["end"], i)
+                    out.append(seg)
+        yield group[0][0]["start"], out, "; ".join(notes)
 
 
 def _pieces(speech: list[dict]) -> Iterator[list[dict]]:

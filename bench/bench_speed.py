@@ -284,6 +284,11 @@ def part_main(minutes: float, repeats: int, batches: list[int], lines: list[str]
                     m = timed(analyze_cmd([path], out, b))
                     texts[name], m["rss_mb"] = report_text(out), peak_of(out)
                 runs[name].append(m)
+                with open(Path(tmp).parent / "bench-speed-runs.jsonl", "a", encoding="utf-8") as log:
+                    cer_text = texts[name]
+                    log.write(
+                        json.dumps({"name": name, "run": r, **m, "text": cer_text}, ensure_ascii=False) + "\n"
+                    )
     base = runs[next(iter(configs))]
     bw, bc = median([m["wall"] for m in base]), median([m["cpu"] for m in base])
     base_cer = cer_of(script, texts[next(iter(configs))])
