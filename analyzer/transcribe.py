@@ -128,7 +128,7 @@ def shift_segments(segments: tuple[Segment, ...], offset_s: float) -> tuple[Segm
 DEFAULT_ENGINE = "faster-whisper"
 DEFAULT_BEAM_SIZE = 1
 DEFAULT_COMPUTE_TYPE = "int8"  # as fast or faster than float32, more accurate here, 200 MB less
-DEFAULT_BATCH_SIZE = 4  # bench/bench_speed.py: 8 saved no more CPU and held ~350 MB more (speed.md)
+DEFAULT_BATCH_SIZE = 4  # bench/results/speed-sweep.md: 8 and 16 saved no more CPU, held 0.35-0.8 GB more
 
 
 @dataclass(frozen=True)
