@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 STATE_FILE = ".scriptcheck-state.json"
 RESULTS_DIR = ".scriptcheck-results"  # results by fingerprint (content hash): one per job, however often run
 STATE_VERSION = 1
-WORKER_MEMORY_BYTES = 600 * 1024 * 1024  # measured peak of one faster-whisper base worker (float32)
+WORKER_MEMORY_BYTES = 1024 * 1024 * 1024  # peak of one worker, batched int8 (bench/results/speed.md)
 PER_RECORDING = ("json", "html", "srt", "vtt")
 SUMMARY = ("csv", "xlsx")
 

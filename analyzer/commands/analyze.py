@@ -28,7 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--profile", help="执法类型（如 inspection、on_site_penalty）；不指定则按内容推断")
     parser.add_argument("--guide", help="用语指引名称或 TOML 路径（默认 phrasebook/default.toml）")
-    parser.add_argument("--workers", type=int, default=1, help="并行进程数（受 CPU 核数与内存限制，默认 1）")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="并行进程数（默认 0 = 按 CPU 核数、内存和文件数自动决定；受其限制）",
+    )
     parser.add_argument(
         "--threads",
         type=int,
