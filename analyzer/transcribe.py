@@ -374,6 +374,8 @@ def _decode_batched(
     for group in batches(chunk_regions(speech), opts.batch_size):
         regions = [r for chunk in group for r in chunk]
         audio = np.concatenate([block[r["start"] : r["end"]] for r in regions])
+        kind = "decode" if type(engine).__module__ == __name__ else "stand-in"
+        _account(kind, opts.engine, len(audio) / TARGET_SR)
         bounds: list[tuple[float, float]] = []  # each chunk's span in the concatenation, seconds
         pos = 0
         for chunk in group:
