@@ -128,7 +128,10 @@ def shift_segments(segments: tuple[Segment, ...], offset_s: float) -> tuple[Segm
 DEFAULT_ENGINE = "faster-whisper"
 DEFAULT_BEAM_SIZE = 1
 DEFAULT_COMPUTE_TYPE = "int8"  # as fast or faster than float32, more accurate here, 200 MB less
-DEFAULT_BATCH_SIZE = 4  # bench/results/speed-sweep.md: 8 and 16 saved no more CPU, held 0.35-0.8 GB more
+# Sequential until batched decoding (4 is the best size measured, bench/results/speed-sweep.md) is
+# re-measured on an idle machine and the scenario evaluations are re-run with it: on a loaded machine it
+# read one 5-minute recording less well (CER 0.117 vs 0.105) and skipped more speech in a first pass.
+DEFAULT_BATCH_SIZE = 1
 
 
 @dataclass(frozen=True)
