@@ -251,7 +251,15 @@ def job_fingerprint(job: Job, state: State, run: dict[str, Any]) -> str:
             files.append(state.file_sha256(p))
         except OSError as err:
             files.append(f"unreadable:{err.__class__.__name__}")
-    blob = json.dumps({"files": files, "run": run}, sort_keys=True, ensure_ascii=False)
+    # A result also depends on each file's name and modification time (grouping, the device clock's
+    # start time, the paths in the report): two copies of the same audio are two results.
+    where = []
+    for p in job.paths:
+        try:
+            where.append([str(Path(p).resolve()), os.stat(p).st_mtime_ns])
+        except OSError:
+            where.append([str(p), None])
+    blob = json.dumps({"files": files, "where": where, "run": run}, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

@@ -29,6 +29,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 TRANSCRIPT_SOURCES = (
     "transcribe.py",  # decode options, blocking, pieces, time mapping, hallucination and loop filters
     "hallucinations.txt",  # the patterns of dropped segments
+    "batched.py",  # with --batch-size: how regions are packed into chunks and which go back to fallback
     "vad.py",  # which regions are decoded (Silero frame probabilities and their post-processing)
     "media.py",  # decoding, downmixing and resampling a file into the 16 kHz array that is decoded
     "convert.py",  # the openai-whisper checkpoint made from the CTranslate2 model

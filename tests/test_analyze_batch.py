@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from analyzer.batch import WORKER_MEMORY_BYTES, State, discover, job_fingerprint, plan_workers
+from analyzer.batch import WORKER_MEMORY_BYTES, Job, State, discover, job_fingerprint, plan_workers
 from analyzer.pipeline import AnalyzeOptions, analyze_recording
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,3 +127,18 @@ def test_cli_reports_errors_and_exit_codes(tmp_path):
         timeout=300,
     )
     assert wrong.returncode == 2 and "nope" in wrong.stderr
+
+
+def test_two_copies_of_the_same_audio_are_two_results(tmp_path):
+    """The name and modification time shape a result (device clock, grouping, report paths), so a
+    copy of a file under another name is never answered with the original's stored result."""
+    (tmp_path / "a.wav").write_bytes(b"RIFF....same")
+    (tmp_path / "b.wav").write_bytes(b"RIFF....same")
+    state = State(tmp_path / "out")
+    run = {"guide_sha256": "g", "model_id": "m", **AnalyzeOptions().fingerprint()}
+    a, b = (Job(name=n, paths=(str(tmp_path / n),), is_case=False, stem=n) for n in ("a.wav", "b.wav"))
+    assert job_fingerprint(a, state, run) != job_fingerprint(b, state, run)
+    os.utime(tmp_path / "a.wav", ns=(1, 1))
+    first = job_fingerprint(a, state, run)
+    os.utime(tmp_path / "a.wav", ns=(2, 2))
+    assert job_fingerprint(a, state, run) != first
