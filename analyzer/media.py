@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -145,31 +145,33 @@ def _first_frame_decodes(container, stream, path: str | os.PathLike, header_s: f
     raise _fail(path, "音轨中没有可解码的音频（文件可能被截断）/ no decodable audio (truncated file?)")
 
 
+def _header_info(container: Any, stream: Any) -> dict[str, Any]:
+    """The Probe fields the container header gives (everything but path, size and SHA-256)."""
+    ctx = stream.codec_context
+    tags = _tags(container, stream)
+    video = container.streams.video[0] if container.streams.video else None
+    return dict(
+        container=container.format.name,
+        duration_s=_duration_s(container, stream),
+        sample_rate=int(ctx.sample_rate or stream.rate or 0),
+        channels=int(getattr(ctx, "channels", 0) or (ctx.layout.nb_channels if ctx.layout else 0)),
+        codec=ctx.name,
+        has_video=video is not None,
+        creation_time=tags.get("creation_time") or tags.get("video:creation_time"),
+        tags=tags,
+        start_time_s=float(container.start_time) / 1_000_000 if container.start_time is not None else 0.0,
+        bit_rate=int(container.bit_rate or 0),
+        video_codec=video.codec_context.name if video is not None else None,
+    )
+
+
 def probe(path: str | os.PathLike) -> Probe:
     """Describe a recording (format, audio stream, tags, SHA-256) and check its audio decodes."""
     p = _check_file(path)
     with _open_container(p) as container:
         stream = _audio_stream(container, path)
-        ctx = stream.codec_context
-        channels = int(getattr(ctx, "channels", 0) or (ctx.layout.nb_channels if ctx.layout else 0))
-        tags = _tags(container, stream)
-        duration = _duration_s(container, stream)
-        start = float(container.start_time) / 1_000_000 if container.start_time is not None else 0.0
-        video = container.streams.video[0] if container.streams.video else None
-        info = dict(
-            container=container.format.name,
-            duration_s=duration,
-            sample_rate=int(ctx.sample_rate or stream.rate or 0),
-            channels=channels,
-            codec=ctx.name,
-            has_video=video is not None,
-            creation_time=tags.get("creation_time") or tags.get("video:creation_time"),
-            tags=tags,
-            start_time_s=start,
-            bit_rate=int(container.bit_rate or 0),
-            video_codec=video.codec_context.name if video is not None else None,
-        )
-        _first_frame_decodes(container, stream, path, duration)
+        info = _header_info(container, stream)
+        _first_frame_decodes(container, stream, path, info["duration_s"])
     if "mp4" in info["container"] or "mov" in info["container"]:
         _check_mp4_boxes(p)
     if info["duration_s"] <= 0:
@@ -183,28 +185,8 @@ def probe_header(path: str | os.PathLike) -> Probe:
     `sha256` is empty; `duration_s` is 0 when the header does not give one."""
     p = _check_file(path)
     with _open_container(p) as container:
-        stream = _audio_stream(container, path)
-        ctx = stream.codec_context
-        channels = int(getattr(ctx, "channels", 0) or (ctx.layout.nb_channels if ctx.layout else 0))
-        tags = _tags(container, stream)
-        video = container.streams.video[0] if container.streams.video else None
-        start = float(container.start_time) / 1_000_000 if container.start_time is not None else 0.0
-        return Probe(
-            path=str(path),
-            sha256="",
-            size_bytes=p.stat().st_size,
-            container=container.format.name,
-            duration_s=_duration_s(container, stream),
-            sample_rate=int(ctx.sample_rate or stream.rate or 0),
-            channels=channels,
-            codec=ctx.name,
-            has_video=video is not None,
-            creation_time=tags.get("creation_time") or tags.get("video:creation_time"),
-            tags=tags,
-            start_time_s=start,
-            bit_rate=int(container.bit_rate or 0),
-            video_codec=video.codec_context.name if video is not None else None,
-        )
+        info = _header_info(container, _audio_stream(container, path))
+    return Probe(path=str(path), sha256="", size_bytes=p.stat().st_size, **info)
 
 
 def _check_mp4_boxes(path: Path) -> None:
