@@ -14,6 +14,7 @@ from analyzer.web import audit_log
 from analyzer.web.db import Recording, RetentionState, Tombstone, utcnow
 from analyzer.web.deps import DB, AdminViewer, CsrfViewer, Viewer, render
 from analyzer.web.retention import RetentionError, delete_recording, load_policy, policy_path, rows
+from analyzer.web.routes_review import _recording
 
 router = APIRouter(prefix="/admin/retention")
 
@@ -82,9 +83,7 @@ def set_hold(
     reason: Annotated[str, Form()] = "",
 ):
     _admin(viewer)
-    rec = db.get(Recording, rid)
-    if rec is None:
-        raise HTTPException(status_code=404, detail="录像不存在")
+    rec = _recording(db, rid)
     on = hold == "1"
     if on and not reason.strip():
         raise HTTPException(status_code=400, detail="请填写诉讼保全的依据")
@@ -111,9 +110,7 @@ def delete(
 ):
     """Delete after the admin typed the recording's number: past retention and not held only."""
     _admin(viewer)
-    rec = db.get(Recording, rid)
-    if rec is None:
-        raise HTTPException(status_code=404, detail="录像不存在")
+    rec = _recording(db, rid)
     if confirm.strip() != str(rid):
         raise HTTPException(status_code=400, detail=f"请在确认框中输入录像编号 {rid} 以确认删除")
     try:
