@@ -72,6 +72,28 @@ def test_digits_are_read_out(tts):
     assert [c for c, _ in tts.split_clauses("你好，请坐。ABC。")] == ["你好", "请坐"]
 
 
+def test_long_clauses_are_read_in_pieces_and_other_text_keeps_its_cache_key(tts):
+    import hashlib
+    import json
+
+    from analyzer.guide import load_guide
+
+    opening = {p.id: p.example() for p in load_guide().phrases}["opening"]
+    ((clause, _),) = tts.split_clauses(tts.reading_text(opening))
+    groups = tts.breath_groups(clause)
+    assert len(clause) == 63 and len(groups) == 2, groups
+    assert "".join(groups) == clause and all(len(g) <= tts.MAX_CLAUSE_CHARS for g in groups)
+    assert tts.breath_groups("请出示营业执照") == ["请出示营业执照"]
+
+    def key_before(text: str) -> str:  # the key every rendering had before long clauses were cut
+        payload = [text, 0, 1.0, 0.0, 0.0, 16_000, tts.CODE_VERSION]
+        return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()
+
+    assert tts._cache_key(TEXT, 0, 1.0, 0.0, 0.0, 16_000) == key_before(TEXT)
+    assert tts._cache_key(opening, 0, 1.0, 0.0, 0.0, 16_000) != key_before(opening)
+    assert tts._cache_key(opening, 0, 1.0, 0.0, 0.0, 16_000, whole_clauses=True) == key_before(opening)
+
+
 def test_noise_is_mixed_at_the_requested_snr():
     sr = 16_000
     rng = np.random.default_rng(0)
