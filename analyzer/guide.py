@@ -19,7 +19,7 @@ REQUIRED_VALUES = ("always", "profile", "triggered", "optional")
 # Placeholders a finding message may use (analyzer.rules fills them; the clock ones for clock_* codes).
 MESSAGE_FIELDS = (
     "phrase", "start", "duration", "missing", "end", "detail", "score",
-    "where", "spoken", "file_time", "source", "difference", "tolerance",
+    "where", "spoken", "file_time", "source", "difference", "tolerance", "profile", "rival",
 )  # fmt: skip
 SEVERITIES = ("critical", "major", "minor", "info")
 SLOT_RE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")

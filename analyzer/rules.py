@@ -118,6 +118,8 @@ _FALLBACK_MESSAGES: dict[str, str] = {
     "low_confidence_audio": "约 {duration} 语音无法可靠识别（占 {fraction}），请人工收听核实",
     "clock_problem": "{detail}",
     "needs_listening": "未检出“{phrase}”，但 {start}–{end} 有未能转写的语音，需人工听取",
+    "needs_listening_unsure": "未检出“{phrase}”，但 {start}–{end} 的语音识别置信度低，需人工听取",
+    "profile_unsure": "未检出“{phrase}”：推断的执法类型“{profile}”需要此用语，但“{rival}”同样可能（不需要），请确认执法类型",
     "untranscribed_speech": "{start}–{end} 约 {duration} 语音未能转写，需人工听取",
     "clock_mismatch": "{where}设备时钟与口述时间不符：{detail}",
     "clock_unchecked": "{where}未能核对设备时钟：{detail}",
@@ -251,14 +253,45 @@ def choose_profile(
         raise ValueError(f"未知的执法类型 {profile!r}（可选：{known}）")
     default_id = getattr(guide, "default_profile", "") or guide.profiles[0].id
     ranked = sorted(guide.profiles, key=lambda p: p.id != default_id)  # default first: wins ties
+    fits = profile_fits(guide, matches, text)
+    best = max(ranked, key=lambda p: fits[p.id][0])
+    return best, True, fits[best.id][1]
 
-    def fit(p: Profile) -> tuple[int, tuple[str, ...]]:
+
+def profile_fits(
+    guide: Guide, matches: dict[str, PhraseMatch], text: str
+) -> dict[str, tuple[int, tuple[str, ...]]]:
+    """profile id -> (fit, the indicators heard): its indicators heard plus its required phrases heard."""
+    out: dict[str, tuple[int, tuple[str, ...]]] = {}
+    for p in guide.profiles:
         hits = tuple(i for i in p.indicators if _indicator_hit(i, matches, text))
         heard = sum(1 for r in p.requires if _said(matches.get(r)))
-        return len(hits) + heard, hits
+        out[p.id] = (len(hits) + heard, hits)
+    return out
 
-    best = max(ranked, key=lambda p: fit(p)[0])
-    return best, True, fit(best)[1]
+
+def unsure_requirements(
+    guide: Guide, chosen: Profile, matches: dict[str, PhraseMatch], text: str
+) -> dict[str, str]:
+    """Phrases an inferred profile requires that a profile fitting nearly as well (within the guide's
+    `profile_margin`) does not: phrase id -> that profile's id. Their absence rests on a guess of
+    what kind of enforcement act this was (审计调查取证 said as the cause of an inspection makes it
+    look like an investigation, which also needs the rights notice), so it is not asserted as missing."""
+    margin = guide.settings.get("profile_margin")
+    if margin is None or margin < 0:
+        return {}
+    fits = profile_fits(guide, matches, text)
+    best = fits[chosen.id][0]
+    rivals = sorted(
+        (q for q in guide.profiles if q.id != chosen.id and fits[q.id][0] >= best - margin),
+        key=lambda q: -fits[q.id][0],
+    )
+    out: dict[str, str] = {}
+    for pid in chosen.requires:
+        rival = next((q for q in rivals if pid not in q.requires), None)
+        if rival is not None:
+            out[pid] = rival.id
+    return out
 
 
 def required_phrases(
@@ -301,11 +334,6 @@ def _speech_quality(transcript: Transcript, settings: dict[str, float]) -> tuple
     below `low_confidence_no_speech_logprob`), plus
     stretches (over `low_confidence_gap_s`) where the VAD heard speech but Whisper kept no text.
     """
-    low_lp = settings.get("low_confidence_logprob", -1.0)
-    high_ns = settings.get("low_confidence_no_speech", 0.6)
-    # Whisper's no-speech probability is often high on clearly decoded speech; like Whisper's own
-    # no-speech rule it counts only together with a low log-probability
-    ns_lp = settings.get("low_confidence_no_speech_logprob", -0.5)
     min_gap = settings.get("low_confidence_gap_s", 1.0)
     speech = unsure = 0.0
     first: float | None = None
@@ -313,7 +341,7 @@ def _speech_quality(transcript: Transcript, settings: dict[str, float]) -> tuple
     for s in transcript.segments:
         d = max(0.0, s.end - s.start)
         speech += d
-        if s.avg_logprob < low_lp or (s.no_speech_prob > high_ns and s.avg_logprob < ns_lp):
+        if _unsure_segment(s, settings):
             unsure += d
             first = s.start if first is None or s.start < first else first
     for a, b in getattr(transcript, "speech_regions", ()) or ():
@@ -331,6 +359,34 @@ def _speech_quality(transcript: Transcript, settings: dict[str, float]) -> tuple
             speech += b - cursor
             first = cursor if first is None or cursor < first else first
     return speech, unsure, first
+
+
+def _unsure_segment(segment: object, settings: dict[str, float]) -> bool:
+    """A segment the recogniser was unsure of: below the guide's log-probability, or above its
+    no-speech probability while also below `low_confidence_no_speech_logprob` (Whisper's no-speech
+    probability is often high on clearly decoded speech; like Whisper's own no-speech rule it counts
+    only together with a low log-probability)."""
+    lp = float(getattr(segment, "avg_logprob", 0.0))
+    ns = float(getattr(segment, "no_speech_prob", 0.0))
+    return lp < settings.get("low_confidence_logprob", -1.0) or (
+        ns > settings.get("low_confidence_no_speech", 0.6)
+        and lp < settings.get("low_confidence_no_speech_logprob", -0.5)
+    )
+
+
+def _unsure_stretch(
+    transcript: Transcript, settings: dict[str, float], start: float, end: float | None, min_s: float
+) -> tuple[float, float] | None:
+    """(first start, last end) of the unsure segments inside [start, end] when they hold at least
+    min_s seconds of speech, else None."""
+    hits = [
+        (max(s.start, start), s.end if end is None else min(s.end, end))
+        for s in transcript.segments
+        if s.end > start and (end is None or s.start < end) and _unsure_segment(s, settings)
+    ]
+    if not hits or sum(b - a for a, b in hits) < min_s:
+        return None
+    return min(a for a, _ in hits), max(b for _, b in hits)
 
 
 def _points(settings: dict[str, float], code: str, severity: str, *, opt_in: bool = False) -> float:
@@ -368,18 +424,25 @@ def evaluate(
         acc.notes.append(f"执法类型未指定，按录音内容推断为“{chosen.title}”（依据：{why}）")
     interrupted = bool(resumptions)  # continuity lists one resumption per interruption
     required = required_phrases(guide, chosen, by_id, text, interrupted=interrupted)
+    if inferred:
+        acc.profile = chosen
+        acc.rival_profiles = {
+            pid: rival
+            for pid, rival in unsure_requirements(guide, chosen, by_id, text).items()
+            if required.get(pid) == "profile"
+        }
 
     _untranscribed_speech_flagged(acc, transcript)
     _required_phrases_said_in_full(acc, by_id, required, resumptions)
     _phrases_said_in_time(acc, by_id, required)
     _phrases_said_in_order(acc, by_id)
-    explained = _interruptions_explained(acc, resumptions)
+    explained = _interruptions_explained(acc, resumptions, transcript)
     _continuity_events_flagged(acc, events)
     _device_clock_checked(acc, clock)
     speech_s, unsure_s = _unclear_audio_flagged(acc, transcript)
 
     phrase_scores, total = _score(
-        guide, by_id, required, acc.deductions, resumptions, explained, acc.needs_listening
+        guide, by_id, required, acc.deductions, resumptions, explained, acc.needs_listening, acc.unconfirmed
     )
     findings = sorted(
         acc.found.items,
@@ -412,6 +475,9 @@ class _Assessment:
     charged: set[tuple[str, str]] = field(default_factory=set)  # (code, late phrase) already charged
     untranscribed: tuple[tuple[float, float], ...] = ()  # speech no decode could read (case timeline)
     needs_listening: set[str] = field(default_factory=set)  # phrases not asserted missing because of it
+    profile: Profile | None = None  # the inferred profile (None: given by the caller)
+    rival_profiles: dict[str, str] = field(default_factory=dict)  # see unsure_requirements
+    unconfirmed: set[str] = field(default_factory=set)  # not heard, required only by an unsure inference
 
     @property
     def settings(self) -> dict[str, float]:
@@ -427,16 +493,34 @@ class _Assessment:
         if pts > 0:
             self.deductions.append(Deduction(code=code, points=pts, reason=why, phrase_id=pid))
 
-    def listen_for(self, phrase_id: str, title: str, span: tuple[float, float]) -> None:
-        """A phrase not heard where untranscribed speech could hold it: a reviewer listens first."""
+    def listen_for(
+        self, phrase_id: str, title: str, span: tuple[float, float], *, unsure: bool = False
+    ) -> None:
+        """A phrase not heard where untranscribed speech (unsure: speech heard with low confidence)
+        could hold it: a reviewer listens first."""
         self.needs_listening.add(phrase_id)
         self.found.add(
             f"{phrase_id}_needs_listening",
-            ("needs_listening",),
+            ("needs_listening_unsure", "needs_listening") if unsure else ("needs_listening",),
             span[0],
             span[1],
             phrase_id=phrase_id,
             phrase=title,
+        )
+
+    def confirm_profile(self, phrase_id: str, title: str) -> None:
+        """A phrase not heard that only the inferred profile, not a rival fitting nearly as well,
+        requires: a reviewer confirms the kind of enforcement act first."""
+        self.unconfirmed.add(phrase_id)
+        rival = self.rival_profiles[phrase_id]
+        self.found.add(
+            f"{phrase_id}_profile_unsure",
+            ("profile_unsure",),
+            None,
+            phrase_id=phrase_id,
+            phrase=title,
+            profile=self.profile.title if self.profile else "",
+            rival=next((p.title for p in self.guide.profiles if p.id == rival), rival),
         )
 
 
@@ -475,6 +559,8 @@ def _required_phrases_said_in_full(
             span = _overlapping(acc.untranscribed, 0.0, float(window) if window is not None else None)
             if span is not None:
                 acc.listen_for(p.id, p.title, span)
+            elif p.id in acc.rival_profiles:
+                acc.confirm_profile(p.id, p.title)
             else:
                 found.add(f"{p.id}_missing", ("phrase_missing",), None, phrase_id=p.id, phrase=p.title)
             continue
@@ -526,10 +612,16 @@ def _phrases_said_in_order(acc: _Assessment, by_id: dict[str, PhraseMatch]) -> N
         )
 
 
-def _interruptions_explained(acc: _Assessment, resumptions: Sequence) -> int:
+def _interruptions_explained(acc: _Assessment, resumptions: Sequence, transcript: Transcript) -> int:
     """第十条: after each interruption the reason is stated on resuming. Returns how many count as
-    explained (stated, or not checkable for want of a transcript)."""
+    explained (stated, or not checkable for want of a transcript).
+
+    Not hearing a reason is asserted only where the resumed speech was heard well: when speech in the
+    resume window could not be transcribed, or at least `resume_listen_unsure_s` seconds of it were
+    heard with low confidence (the guide's low_confidence_* rule; this is after the second look at
+    that window), the reason may have been said there, and a reviewer listens first."""
     explained = 0
+    unsure_min = acc.settings.get("resume_listen_unsure_s")
     for r in resumptions:
         if r.reason_given or not getattr(r, "checked", True):
             explained += 1  # unchecked (no transcript of the resumed audio): not held against the officer
@@ -538,10 +630,15 @@ def _interruptions_explained(acc: _Assessment, resumptions: Sequence) -> int:
             continue
         ev = r.after
         span = _overlapping(acc.untranscribed, ev.end_s, ev.end_s + r.window_s if r.window_s else None)
-        if span is not None:  # the reason may be in speech that could not be transcribed
+        unsure = False
+        if span is None and unsure_min is not None:
+            end = ev.end_s + r.window_s if r.window_s else None
+            span = _unsure_stretch(transcript, acc.settings, ev.end_s, end, float(unsure_min))
+            unsure = span is not None
+        if span is not None:  # the reason may be in speech that could not be transcribed or was heard badly
             explained += 1
             reason_id = _reason_phrase(acc.guide)
-            acc.listen_for(reason_id, _title(acc.guide, reason_id), span)
+            acc.listen_for(reason_id, _title(acc.guide, reason_id), span, unsure=unsure)
             continue
         acc.found.add(
             "interruption_unexplained",
@@ -647,6 +744,7 @@ def _score(
     resumptions: Sequence,
     explained: int,
     unheard: set[str] | frozenset[str] = frozenset(),
+    unconfirmed: set[str] | frozenset[str] = frozenset(),
 ) -> tuple[list[PhraseScore], float]:
     total_weight = sum(p.weight for p in guide.phrases if p.id in required)
     reason_id = _reason_phrase(guide)
@@ -663,7 +761,10 @@ def _score(
                 reasons.append(f"{n - explained}/{n} 次中断后恢复记录时未说明原因")
         elif p.id in unheard:
             score = 0.0
-            reasons.append("未检出该用语，但其应出现的时段有未能转写的语音，需人工听取（不按缺失扣分）")
+            reasons.append("未检出该用语，但其应出现的时段有未能转写或识别置信度低的语音，需人工听取（不按缺失扣分）")
+        elif p.id in unconfirmed:
+            score = 0.0
+            reasons.append("未检出该用语；仅推断的执法类型需要它，而推断依据不足，需人工确认执法类型（不按缺失扣分）")
         elif m is None or not _said(m):
             score = 0.0
             reasons.append("未检出该用语")
@@ -672,8 +773,9 @@ def _score(
             if score < 100:
                 reasons.append(_similarity_reason(p, m))
         share = (p.weight / total_weight * 100.0) if (is_required and total_weight > 0) else 0.0
-        # Not asserted missing while speech where it belongs is untranscribed: a reviewer listens first.
-        lost = 0.0 if p.id in unheard else share * (100.0 - score) / 100.0
+        # Not asserted missing while speech where it belongs is untranscribed (or the profile that needs
+        # it is only a guess): a reviewer listens (confirms) first.
+        lost = 0.0 if p.id in unheard or p.id in unconfirmed else share * (100.0 - score) / 100.0
         if is_required and lost > 0:
             pts = f"{lost:.1f}" if lost >= 0.05 else f"{lost:.2f}"
             reasons[-1] = f"{reasons[-1]}（扣 {pts} 分）" if reasons else f"扣 {pts} 分"
