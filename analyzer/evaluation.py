@@ -153,6 +153,9 @@ class GroupScore:
     missed_gaps: list[str] = field(default_factory=list)  # "recording id: kind at s"
     extra_gaps: list[str] = field(default_factory=list)  # "recording id: n kind" matching no injected gap
     rechecks: list[str] = field(default_factory=list)  # "recording id: found a+b|not found" (second looks)
+    held: list[str] = field(
+        default_factory=list
+    )  # "recording id: code (expected: codes)" held for a reviewer
     char_errors: int = 0
     chars: int = 0
     recordings: int = 0
@@ -185,6 +188,9 @@ class EvalReport:
     audio_s: float = 0.0
 
 
+HELD_SUFFIXES = ("_needs_listening", "_profile_unsure")
+
+
 def _add(score: GroupScore, truth: Truth, pred: Prediction) -> None:
     score.recordings += 1
     if pred.error:
@@ -207,6 +213,12 @@ def _add(score: GroupScore, truth: Truth, pred: Prediction) -> None:
     score.untranscribed_s += sum(b - a for a, b in pred.untranscribed)
     score.untranscribed += [f"{truth.id}: {a:.1f}–{b:.1f}" for a, b in pred.untranscribed]
     score.recovered_segments += pred.recovered_segments
+    for code in pred.findings:
+        if code.endswith(HELD_SUFFIXES):  # not asserted; the finding it would have been is scored absent
+            phrase = code.removesuffix("_needs_listening").removesuffix("_profile_unsure")
+            instead = "interruption_unexplained" if phrase == "interruption_reason" else f"{phrase}_missing"
+            right = "right" if instead in expected_codes else "wrong"
+            score.held.append(f"{truth.id}: {code} ({instead} would have been {right})")
     if pred.rechecked:
         heard = f"found {'+'.join(pred.recheck_found)}" if pred.recheck_found else "not found"
         score.rechecks.append(f"{truth.id}: {heard}")
@@ -422,6 +434,8 @@ def render_markdown(report: EvalReport, *, corpus: str, command: str, notes: str
         f"- Second looks (a needed phrase absent or partial after the first decode, decoded again with "
         f"beam search where it is expected): {len(s.rechecks)} recordings, a phrase better heard in "
         f"{len(rescued)}" + (f" ({', '.join(rescued)})" if rescued else "") + ".",
+        "- Findings held for a reviewer instead of asserted (`<phrase>_needs_listening`, "
+        f"`<phrase>_profile_unsure`; not scored above): {'; '.join(s.held) or 'none'}.",
     ]
     if s.errors:
         lines += ["", "## Recordings the pipeline could not analyse", ""] + [f"- {e}" for e in s.errors]

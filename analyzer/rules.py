@@ -27,7 +27,11 @@ Untranscribed speech (analyzer/coverage.py: VAD speech that no decode could read
 a stretch (`<phrase_id>_window_s` from the start when the guide times it, else the whole recording or
 case; for the interruption reason, the resume window) is not asserted missing: it is reported as
 `<phrase_id>_needs_listening` (definition `needs_listening`), at the stretch's times, and loses no points
-until a reviewer has listened.
+until a reviewer has listened. So is the interruption reason when it was not heard but the resume window
+holds `resume_listen_unsure_s` seconds of speech heard with low confidence (definition
+`needs_listening_unsure`): the reason may be in it. A phrase required only because the profile was
+inferred, when another profile fitting within `profile_margin` does not require it, is
+`<phrase_id>_profile_unsure` (definition `profile_unsure`), not missing, and loses no points either.
 """
 
 from __future__ import annotations
@@ -119,7 +123,7 @@ _FALLBACK_MESSAGES: dict[str, str] = {
     "clock_problem": "{detail}",
     "needs_listening": "未检出“{phrase}”，但 {start}–{end} 有未能转写的语音，需人工听取",
     "needs_listening_unsure": "未检出“{phrase}”，但 {start}–{end} 的语音识别置信度低，需人工听取",
-    "profile_unsure": "未检出“{phrase}”：推断的执法类型“{profile}”需要此用语，但“{rival}”同样可能（不需要），请确认执法类型",
+    "profile_unsure": "未检出“{phrase}”：推断的“{profile}”需要，但也可能是“{rival}”（不需要），请确认类型",
     "untranscribed_speech": "{start}–{end} 约 {duration} 语音未能转写，需人工听取",
     "clock_mismatch": "{where}设备时钟与口述时间不符：{detail}",
     "clock_unchecked": "{where}未能核对设备时钟：{detail}",
@@ -761,10 +765,14 @@ def _score(
                 reasons.append(f"{n - explained}/{n} 次中断后恢复记录时未说明原因")
         elif p.id in unheard:
             score = 0.0
-            reasons.append("未检出该用语，但其应出现的时段有未能转写或识别置信度低的语音，需人工听取（不按缺失扣分）")
+            reasons.append(
+                "未检出该用语，但其应出现的时段有未能转写或识别置信度低的语音，需人工听取（不按缺失扣分）"
+            )
         elif p.id in unconfirmed:
             score = 0.0
-            reasons.append("未检出该用语；仅推断的执法类型需要它，而推断依据不足，需人工确认执法类型（不按缺失扣分）")
+            reasons.append(
+                "未检出该用语；仅推断的执法类型需要它，而推断依据不足，需人工确认执法类型（不按缺失扣分）"
+            )
         elif m is None or not _said(m):
             score = 0.0
             reasons.append("未检出该用语")

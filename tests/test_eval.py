@@ -367,3 +367,19 @@ def test_figures_are_reported_per_voice_family_and_ttskit_corpora_draw_two_speak
         assert c.voices == "ttskit" and {c.officer_speaker, c.party_speaker} <= set(VOICES)
         assert c.officer_speaker != c.party_speaker and f"officer:{c.officer_speaker}" in s.tags
     assert len({s.conditions.officer_speaker for s in many}) > 1
+
+
+def test_findings_held_for_a_reviewer_are_listed_with_what_asserting_them_would_have_been():
+    unexplained = _truth("g", {"opening": "present"}, ["interruption_unexplained"])
+    explained = _truth("h", {"opening": "present"}, [])
+    pairs = [
+        (unexplained, _pred({"opening": "present"}, ["interruption_reason_needs_listening"])),
+        (explained, _pred({"opening": "present"}, ["rights_notice_profile_unsure", "gap"])),
+    ]
+    s = evaluation.score(pairs).overall
+    assert s.held == [
+        "g: interruption_reason_needs_listening (interruption_unexplained would have been right)",
+        "h: rights_notice_profile_unsure (rights_notice_missing would have been wrong)",
+    ]
+    text = evaluation.render_markdown(evaluation.score(pairs), corpus="x", command="y")
+    assert "instead of asserted" in text and "h: rights_notice_profile_unsure" in text

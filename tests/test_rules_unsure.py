@@ -83,9 +83,7 @@ def test_a_cause_word_that_tips_the_inference_does_not_assert_a_missing_rights_n
 
 
 def test_a_clear_inference_still_asserts_the_missing_rights_notice(guide):
-    said = dict(
-        INSPECTION_WITH_SIGNING, fine_statement=(30.0, 38.0), return_documents=(50.0, 52.0)
-    )
+    said = dict(INSPECTION_WITH_SIGNING, fine_statement=(30.0, 38.0), return_documents=(50.0, 52.0))
     t = transcript("对您处以2000元的罚款")
     ev = evaluate(matches(guide, said), single(), t, guide)
     assert ev.profile == "on_site_penalty" and "rights_notice_missing" in codes(ev)
