@@ -9,7 +9,11 @@ again:
 * the interruption reason: the resume window after each interruption where none was heard;
 * a partial phrase: where it was heard, a few seconds either side;
 * any other: between the phrases the guide's [[order]] puts before and after it (when heard), else
-  the whole recording.
+  the whole recording;
+* a phrase this recording does not need but that the guide's [[order]] puts after the last phrase
+  heard (the return of documents after the signing request): the rest of the recording after it, when
+  at most `recheck_expected_max_s` long. A phrase said is reported as said whether or not the inferred
+  profile needs it, and such a tail is cheap to decode again.
 
 Windows are decoded shortest first within `recheck_max_s` seconds of audio per recording; one that
 does not fit is recorded as not decoded. A window's decode replaces the first decode's segments there
@@ -17,7 +21,8 @@ only when it makes a phrase it was taken for better heard and no phrase worse. E
 (`Recheck.looks`) for the report.
 
 Guide settings: `recheck_beam_size` (0 = off), `recheck_extra_s` (seconds decoded past a timed
-window), `recheck_max_s` (audio seconds per recording), `recheck_pad_s` (around a partial phrase).
+window), `recheck_max_s` (audio seconds per recording), `recheck_pad_s` (around a partial phrase),
+`recheck_expected_max_s` (the longest stretch looked at for a phrase not needed; absent or 0: none).
 """
 
 from __future__ import annotations
@@ -54,7 +59,7 @@ class Look:
     file: str
     start_s: float  # file time; the window is [start_s, end_s)
     end_s: float
-    why: str  # "timed" | "resume" | "partial" | "order" | "whole"
+    why: str  # "timed" | "resume" | "partial" | "order" | "whole" | "expected"
     decoded: bool = True  # False: it did not fit in recheck_max_s
     found: tuple[str, ...] = ()  # of phrase_ids, better heard after it (its decode is then used)
     offset_s: float = 0.0  # the file's place on the case timeline
@@ -236,6 +241,35 @@ def _needed(
     return [m for m in matches if m.phrase_id in required and m.status != "present"]
 
 
+def _expected_next(
+    matches: Sequence[PhraseMatch], guide: Guide, needed: Sequence[PhraseMatch], total_s: float
+) -> list[tuple[str, float, float, str]]:
+    """(phrase id, case start, case end, "expected") for each phrase not needed and not heard that an
+    [[order]] rule puts after the last phrase heard, over the rest of the recording after that
+    phrase, when it is at most `recheck_expected_max_s` long."""
+    limit = float(guide.settings.get("recheck_expected_max_s", 0.0))
+    if limit <= 0:
+        return []
+    by_id = {m.phrase_id: m for m in matches}
+    optional = {p.id for p in guide.phrases if p.required == "optional"}
+    skip = {m.phrase_id for m in needed} | optional
+    heard = [m for m in matches if m.status != "absent" and m.start_s is not None and m.end_s is not None]
+    if not heard:
+        return []
+    last = max(heard, key=lambda m: m.end_s or 0.0)
+    lo = float(last.end_s or 0.0)
+    if not 1.0 <= total_s - lo <= limit:
+        return []
+    out: list[tuple[str, float, float, str]] = []
+    for rule in guide.order_rules:
+        then = by_id.get(rule.then)
+        if rule.first != last.phrase_id or then is None or then.status != "absent" or rule.then in skip:
+            continue
+        if all(o[0] != rule.then for o in out):
+            out.append((rule.then, lo, total_s, "expected"))
+    return out
+
+
 def _windows(
     todo: Sequence[PhraseMatch],
     matches: Sequence[PhraseMatch],
@@ -309,7 +343,7 @@ def _per_file(
     return merged
 
 
-_WHY_ORDER = ("timed", "resume", "partial", "order", "whole")
+_WHY_ORDER = ("timed", "resume", "partial", "expected", "order", "whole")
 
 
 def look_again(
@@ -340,9 +374,12 @@ def look_again(
     files = tuple(files)
     current = dict(transcripts)
     todo = _needed(matches, guide, combine(current), continuity, profile)
-    if not todo:
+    total = max((f.end_s for f in files), default=0.0)
+    expected = _expected_next(matches, guide, todo, total)
+    if not todo and not expected:
         return None
-    looks = _per_file(_windows(todo, matches, guide, files, continuity), files, current)
+    windows = _windows(todo, matches, guide, files, continuity) + expected
+    looks = _per_file(windows, files, current)
     budget = float(guide.settings.get("recheck_max_s", DEFAULT_MAX_S))
     spent = 0.0
     rank = {m.phrase_id: _RANK[m.status] for m in matches}
@@ -370,7 +407,7 @@ def look_again(
     head = first is not None and first.decoded and first.start_s == 0 and first.file == files[0].path
     until = first.end_s if first is not None and head else 0.0
     recheck = Recheck(
-        phrase_ids=tuple(m.phrase_id for m in todo),
+        phrase_ids=tuple(m.phrase_id for m in todo) + tuple(w[0] for w in expected),
         until_s=round(until, 2),
         beam_size=max(beam, options.beam_size),
         found=found,

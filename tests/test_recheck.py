@@ -170,7 +170,15 @@ def _case(t: Transcript):
     return (CaseFile("a.wav", 0.0, t.duration_s, None, "order"),)
 
 
-def _look(guide, t: Transcript, decoded: dict | None, monkeypatch, continuity=None, **settings):
+def _look(
+    guide,
+    t: Transcript,
+    decoded: dict | None,
+    monkeypatch,
+    continuity=None,
+    profile="on_site_penalty",
+    **settings,
+):
     """look_again on one file with decode_window replaced: `decoded` maps nothing to a fixed result,
     every window gets the same transcript (or an empty one)."""
     calls: list[tuple[float, float, int]] = []
@@ -196,7 +204,7 @@ def _look(guide, t: Transcript, decoded: dict | None, monkeypatch, continuity=No
         TranscribeOptions(),
         combine=lambda ts: ts["a.wav"],
         continuity=continuity,
-        profile="on_site_penalty",
+        profile=profile,
         cache=False,
     )
     return looked, calls
@@ -355,3 +363,40 @@ def test_the_resume_window_is_looked_at_again_when_no_reason_was_heard(guide, mo
     assert resume[0].start_s == pytest.approx(61.5) and resume[0].end_s == pytest.approx(91.5)
     assert resume[0].found == ("interruption_reason",)
     assert "电量不足" in "".join(s.text for s in merged["a.wav"].segments)
+
+
+INSPECTION_SIGNED = (
+    seg(0.5, 9.0, OPENING),
+    seg(10.0, 14.0, NOTICE),
+    seg(15.0, 17.0, "您好，请出示营业执照。"),
+    seg(42.0, 47.0, "请您认真阅读法律文书内容，并在签名处签名。"),
+)
+
+
+def test_a_phrase_not_needed_that_the_guide_expects_after_the_last_heard_one_gets_a_short_look(
+    guide, monkeypatch
+):
+    """An inspection does not need the return of documents, but it was said after the signing request
+    and heard as 请您声号文书 (another voice at 10 dB): the tail after the signing request is decoded
+    again, and a phrase said is reported as said."""
+    t = transcript(*INSPECTION_SIGNED, seg(48.5, 50.5, "请您声号文书。"))
+    t = dataclasses.replace(t, duration_s=53.0)
+    assert {m.phrase_id: m.status for m in match_transcript(t, guide)}["return_documents"] == "absent"
+    heard = transcript(INSPECTION_SIGNED[-1], seg(48.5, 50.5, "请您收好文书。"))
+    looked, calls = _look(guide, t, {"any": heard}, monkeypatch, profile="inspection")
+    merged, done = looked
+    (lk,) = [lk for lk in done.looks if lk.why == "expected"]
+    assert lk.phrase_ids == ("return_documents",) and lk.found == ("return_documents",)
+    assert lk.start_s == pytest.approx(42.0) and lk.end_s == pytest.approx(
+        53.0
+    )  # from the signing request's segment
+    assert "return_documents" in done.phrase_ids and "收好文书" in merged["a.wav"].segments[-1].text
+
+
+def test_no_look_for_a_phrase_not_needed_when_the_tail_is_long_or_the_setting_is_off(guide, monkeypatch):
+    long_tail = dataclasses.replace(transcript(*INSPECTION_SIGNED), duration_s=120.0)
+    looked, calls = _look(guide, long_tail, None, monkeypatch, profile="inspection")
+    assert looked is None and calls == []
+    short = dataclasses.replace(transcript(*INSPECTION_SIGNED), duration_s=53.0)
+    looked, calls = _look(guide, short, None, monkeypatch, profile="inspection", recheck_expected_max_s=0.0)
+    assert looked is None and calls == []
