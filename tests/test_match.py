@@ -366,3 +366,22 @@ def test_stored_asr_outputs_say_where_they_came_from():
         assert f"--seed {seed}" in where["corpus"] and where["scenario"].startswith(f"{index:03d}_")
         assert where["engine"] == "faster-whisper" and where["model_id"].startswith("embedded:")
         assert doc["text"] == Transcript.from_dict(doc["transcript"]).text
+
+
+@pytest.mark.parametrize(
+    ("phrase_id", "text"),
+    [
+        ("request_id", "宁好，请出示营业执照。"),  # 您好 garbled
+        ("sign_request", "仅宁认真阅读法律文书内容，并在签名处签名。"),  # 请您 garbled
+        ("return_documents", "金您收好文书。"),
+        ("rights_notice", "宁享有陈述权、申辩权和行政救济权利。"),
+        (
+            "interruption_reason",
+            "刚才由于设备故障终端了纪录，现在继续执法全过程纪录。",
+        ),  # 中断, 记录 by sound
+        ("interruption_reason", "因存储空间不足，音像纪录终止，现在从新开始纪录。"),  # 中止, 重新 by sound
+    ],
+)
+def test_a_garbled_politeness_word_or_homophone_key_terms_keep_a_phrase_said(guide, phrase_id, text):
+    m = _match(guide, phrase_id, text)
+    assert m.status == "present" and not m.missing_slots, (m.score, m.terms_found)
