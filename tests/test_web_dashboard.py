@@ -20,7 +20,7 @@ import pytest
 from dashboard_seed import seed, seed_training
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
-from test_web_support import PASSWORD, _password_hash, csrf_of, login, make_app
+from test_web_support import PASSWORD, _password_hash, csrf_of, grant_access, login, make_app
 
 from analyzer.web import registry
 from analyzer.web.dashboard import Scope, queue_ids, summarize, trainer_view
@@ -228,10 +228,7 @@ def test_a_decision_moves_the_figures(seeded):
         login(client, "rev")
         rid = ids["R3"]
         token = csrf_of(client, "/queue")
-        client.post(
-            f"/recordings/{rid}/purpose",
-            data={"csrf_token": token, "purpose": "执法监督检查", "approver": "科长"},
-        )
+        grant_access(client, rid, purpose="执法监督检查")
         r = client.post(
             f"/recordings/{rid}/decisions",
             data={"csrf_token": token, "finding_key": "opening_missing@-#1", "action": "override"},

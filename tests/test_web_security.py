@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from test_web_support import PASSWORD, csrf_of, login, make_app
+from test_web_support import PASSWORD, csrf_of, grant_access, login, make_app
 
 from analyzer.web import audit_log, routes_admin, routes_review, routes_train
 from analyzer.web.db import WebSession, utcnow
@@ -59,13 +59,7 @@ def _wait_done(client, rid: int, timeout: float = 20.0) -> dict:
 
 
 def _grant(client, rid: int) -> None:
-    token = csrf_of(client, f"/recordings/{rid}/purpose")
-    r = client.post(
-        f"/recordings/{rid}/purpose",
-        data={"csrf_token": token, "purpose": "案件审核", "approver": "张科长"},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303
+    grant_access(client, rid)
 
 
 def _imported(client, **kw) -> int:

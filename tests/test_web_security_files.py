@@ -30,7 +30,17 @@ import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
 from media_factory import tone, write_media
-from test_web_support import CSRF_RE, PASSWORD, add_users, csrf_of, fake_analysis, login
+from test_web_support import (
+    CSRF_RE,
+    PASSWORD,
+    add_users,
+    csrf_of,
+    decide_request,
+    fake_analysis,
+    grant_access,
+    login,
+    request_access,
+)
 
 from analyzer.commands import serve
 from analyzer.web.app import WebConfig, create_app
@@ -82,16 +92,7 @@ def _rid(response) -> int:
 
 
 def _grant(client, rid: int) -> None:
-    r = client.post(
-        f"/recordings/{rid}/purpose",
-        data={
-            "csrf_token": csrf_of(client, f"/recordings/{rid}/purpose"),
-            "purpose": "案件审核",
-            "approver": "张科长",
-        },
-        follow_redirects=False,
-    )
-    assert r.status_code == 303
+    grant_access(client, rid)
 
 
 def _export(client, rid: int):
@@ -405,8 +406,7 @@ def test_parallel_exports_all_succeed_with_unique_names_and_leave_nothing(live):
     deadline = time.monotonic() + 30
     while rev.get("/api/queue").json()[0]["status"] != "done" and time.monotonic() < deadline:
         time.sleep(0.1)
-    purpose = {"csrf_token": token, "purpose": "案件审核", "approver": "张科长"}
-    rev.post(f"/recordings/{rid}/purpose", data=purpose)
+    assert decide_request(app, request_access(rev, rid)).status_code == 303
     cookies = dict(rev.cookies.items())
     rev.close()
 

@@ -16,6 +16,7 @@ from analyzer.web.db import User
 from analyzer.web.jobs import AnalysisOutput
 
 PASSWORD = "correct-horse-9"
+APPROVER = "head"  # the approver (承办处室主要负责人) of add_users
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -173,6 +174,7 @@ def add_users(app) -> None:
             ("admin", "admin", "管理员甲"),
             ("rev", "reviewer", "审阅人乙"),
             ("trainee", "trainee", "学员丙"),
+            (APPROVER, "approver", "张科长"),
         ):
             db.add(User(username=username, password_hash=_password_hash(), role=role, display_name=name))
         db.commit()
@@ -225,12 +227,53 @@ def wait_done(client, rid: int, timeout: float = 20.0) -> dict:
     raise AssertionError(f"recording {rid} not analysed in {timeout}s")
 
 
-def grant_access(client, rid: int, purpose: str = "案件审核", approver: str = "张科长") -> None:
-    """State the purpose of viewing (第十四条) for this session."""
+def request_access(client, rid: int, purpose: str = "案件审核", detail: str = "") -> int:
+    """File a viewing request (第十四条) through the request form; returns its number."""
     token = csrf_of(client, f"/recordings/{rid}/purpose")
     r = client.post(
         f"/recordings/{rid}/purpose",
-        data={"csrf_token": token, "purpose": purpose, "approver": approver},
+        data={"csrf_token": token, "purpose": purpose, "purpose_detail": detail},
         follow_redirects=False,
     )
     assert r.status_code == 303, r.text
+    found = re.search(
+        r'data-request="(\d+)" data-state="pending"', client.get(f"/recordings/{rid}/purpose").text
+    )
+    assert found, "the filed request is not listed as pending"
+    return int(found.group(1))
+
+
+_deciders: dict[tuple[int, str], object] = {}
+
+
+def decider(app, username: str = APPROVER):
+    """A client logged in as `username` (one login per app and user: argon2 is slow)."""
+    from fastapi.testclient import TestClient
+
+    key = (id(app), username)
+    client = _deciders.get(key)
+    if client is None or client.app is not app:
+        client = TestClient(app)
+        assert login(client, username).status_code == 303
+        _deciders[key] = client
+    return client
+
+
+def decide_request(app, qid: int, decision: str = "approve", note: str = "同意", approver: str = APPROVER):
+    """Approve or refuse request `qid` on the approvals page as `approver`; returns the response."""
+    client = decider(app, approver)
+    return client.post(
+        f"/approvals/{qid}/decide",
+        data={"csrf_token": csrf_of(client, "/approvals"), "decision": decision, "note": note},
+        follow_redirects=False,
+    )
+
+
+def grant_access(client, rid: int, purpose: str = "案件审核", approver: str = APPROVER, app=None) -> int:
+    """The whole 第十四条 workflow through the real routes: the client's user files a request and
+    the approver approves it on the approvals page. Returns the request's number. `app`: for a
+    client over a real socket (a TestClient knows its app)."""
+    qid = request_access(client, rid, purpose)
+    r = decide_request(app or client.app, qid, approver=approver)
+    assert r.status_code == 303, r.text
+    return qid

@@ -201,10 +201,11 @@ def run(args: argparse.Namespace) -> int:
 
     from analyzer.executors import ExecutorError
     from analyzer.web.app import create_app
+    from analyzer.web.approval import ApprovalError
 
     try:
         app = create_app(_config(args))
-    except ExecutorError as err:
+    except (ExecutorError, ApprovalError) as err:
         print(f"无法启动：{err}", file=sys.stderr)
         return 2
     scheme = "https" if args.ssl_certfile else "http"

@@ -24,9 +24,11 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from analyzer import __version__
 from analyzer.rules import fmt_time
 from analyzer.web import (
+    approval,
     audit_log,
     dashboard,
     routes_admin,
+    routes_approval,
     routes_dashboard,
     routes_explain,
     routes_metadata,
@@ -145,6 +147,7 @@ def create_app(
     start_worker: bool = True,
 ) -> FastAPI:
     data_dir = config.data_dir.resolve()
+    approval.load_settings(approval.settings_path(data_dir))  # a bad approval.toml stops the start
     for sub in ("originals", "explanations", "results", "training", "guides", "inbox", "tmp"):
         (data_dir / sub).mkdir(parents=True, exist_ok=True)
     engine = make_engine(database_url(config.db, data_dir))
@@ -198,6 +201,10 @@ def create_app(
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired):
         return RedirectResponse(f"/login?next={exc.next_path}", status_code=303)
+
+    @app.exception_handler(approval.ApprovalRedirect)
+    async def _approval_required(request: Request, exc: approval.ApprovalRedirect):
+        return RedirectResponse(exc.location, status_code=303)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
@@ -328,6 +335,7 @@ def create_app(
         return {"ok": True, "version": __version__}
 
     app.include_router(routes_review.router)
+    app.include_router(routes_approval.router)
     app.include_router(routes_explain.router)
     app.include_router(routes_metadata.router)
     app.include_router(routes_retention.router)

@@ -1,5 +1,5 @@
-"""Access log (第十四条): every view, play and export of a recording, append-only and chained
-with a secret key.
+"""Access log (第十四条): every viewing request and decision, every view, play and export of a
+recording and every refused access, append-only and chained with a secret key.
 
 Each entry's hash is HMAC-SHA256(key, prev_hash + canonical JSON of the entry), with a key kept in
 a file outside the database (data-dir/keys/audit.key, mode 0600, created at first start). Without
@@ -58,6 +58,13 @@ ACTION_TITLES = {
     "report": "生成月度报告",
     "log_head_export": "导出日志链头",
     "reanalyze": "重新分析",
+    "view_request": "提交查阅申请",
+    "view_approve": "批准查阅申请",
+    "view_refuse": "拒绝查阅申请",
+    "view_withdraw": "撤回查阅申请",
+    "view_expire": "查阅批准过期",
+    "access_refused": "未经批准，拒绝访问",
+    "metadata_export": "导出音像资料信息",
 }
 KEY_FILE = Path("keys") / "audit.key"
 KEYED_FROM = "audit_keyed_from"

@@ -185,17 +185,40 @@ class Tombstone(Base):
         return json.loads(self.files_json or "[]")
 
 
-class AccessGrant(Base):
-    """The purpose (and approver, 第十四条) stated by one session before opening one recording."""
+class ViewingRequest(Base):
+    """A request to view one recording (第十四条): filed with a purpose, approved or refused by an
+    approver (承办处室主要负责人) other than the requester, and valid until `valid_until`. Only an
+    approved request inside its window opens the recording; the row is never deleted."""
 
-    __tablename__ = "access_grants"
+    __tablename__ = "viewing_requests"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id"), index=True)
-    purpose: Mapped[str] = mapped_column(Text)
-    approver: Mapped[str] = mapped_column(String(128), default="")
-    unmasked: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    purpose: Mapped[str] = mapped_column(String(64))  # one of routes_review.PURPOSES
+    purpose_detail: Mapped[str] = mapped_column(Text, default="")
+    requested_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # see REQUEST_STATES
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    valid_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    unmasked: Mapped[bool] = mapped_column(Boolean, default=False)  # an admin unmasked under it
+    requester: Mapped[User] = relationship(foreign_keys=[requester_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    recording: Mapped[Recording] = relationship()
+
+    @property
+    def purpose_text(self) -> str:
+        return self.purpose + (f"：{self.purpose_detail}" if self.purpose_detail else "")
+
+
+REQUEST_STATES = {
+    "pending": "待审批",
+    "approved": "已批准",
+    "refused": "已拒绝",
+    "expired": "已过期",
+    "withdrawn": "已撤回",
+}
 
 
 class AccessLogEntry(Base):

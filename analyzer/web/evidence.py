@@ -1,6 +1,6 @@
 """Evidence bundle (第十三条): the untouched original(s), their SHA-256, the report, the reviewer's
 decisions, the written explanations of interruptions (第十条, text and scans) and an extraction
-note (提取说明) naming the extractor and the time.
+note (提取说明) naming the extractor, the time and the approved viewing request (第十四条).
 
 An original is put in only when the bytes written hash to the SHA-256 recorded at import; the bundle
 is built in an unnamed temporary file, so parallel exports never share a name and a failed or
@@ -24,7 +24,7 @@ from typing import BinaryIO
 
 from analyzer import __version__
 from analyzer.media import sha256_file
-from analyzer.web.db import AccessGrant, Decision, Explanation, MediaFile, Recording, User
+from analyzer.web.db import ROLE_TITLES, Decision, Explanation, MediaFile, Recording, User, ViewingRequest
 from analyzer.web.jobs import AnalysisOutput, render_report_html, rewrite_paths
 from analyzer.web.privacy import mask_data, mask_recording
 from analyzer.web.storage import StorageError
@@ -87,7 +87,7 @@ def explanation_text(e: Explanation, scan: str, unmasked: bool) -> str:
 def extraction_note(
     rec: Recording,
     extractor: User,
-    grant: AccessGrant,
+    grant: ViewingRequest,
     when: datetime,
     names: list[str],
     unmasked: bool,
@@ -95,6 +95,7 @@ def extraction_note(
     omitted: set[str] = frozenset(),
     explained: list[tuple[Explanation, str, str]] = (),  # type: ignore[assignment]
 ) -> str:
+    approver = grant.decided_by
     lines = [
         "提取说明",
         "",
@@ -102,8 +103,14 @@ def extraction_note(
         f"录像名称：{rec.title}",
         f"提取人：{extractor.label}（账号 {extractor.username}）",
         f"提取时间：{when.astimezone(BEIJING):%Y年%m月%d日 %H:%M:%S}（北京时间）/ {when:%Y-%m-%dT%H:%M:%SZ}",
-        f"提取事由：{grant.purpose}",
-        f"批准人：{grant.approver}",
+        f"提取事由：{grant.purpose_text}",
+        f"查阅申请：#{grant.id}（{grant.requester.label}，{_utc(grant.requested_at)} 提出）",
+        f"批准人：{approver.label}（账号 {approver.username}，{ROLE_TITLES.get(approver.role, '')}）"
+        if approver
+        else "批准人：（无）",
+        f"批准时间：{_utc(grant.decided_at)}",
+        f"审批意见：{grant.decision_note or '（无）'}",
+        f"批准有效期至：{_utc(grant.valid_until)}",
         "个人信息：" + (UNMASKED_NOTE if unmasked else MASKED_NOTE),
         "",
         "原始文件（自存储系统复制，未经任何修改；SHA-256 见 SHA256SUMS.txt）：",
@@ -125,12 +132,19 @@ def extraction_note(
         lines.append("完整性校验：通过（提取时重新计算的 SHA-256 与入库时一致）")
     lines += [
         "",
-        "附件：report.json（分析结果）、report.html（分析报告）、review.json（审阅决定与书面说明）",
+        "附件：report.json（分析结果）、report.html（分析报告）、review.json（审阅决定、书面说明与查阅批准）",
         f"生成软件：Scriptcheck {__version__}",
         "依据：《行政执法音像记录管理制度》第十三条",
         "",
     ]
     return "\n".join(lines)
+
+
+def _utc(when: datetime | None) -> str:
+    """A stored (naive UTC) time as the extraction note writes times: Beijing time."""
+    if when is None:
+        return "（无）"
+    return f"{when.replace(tzinfo=UTC).astimezone(BEIJING):%Y年%m月%d日 %H:%M:%S}（北京时间）"
 
 
 class _Mismatch(Exception):
@@ -163,7 +177,7 @@ def build_evidence_zip(
     output: AnalysisOutput | None,
     decisions: list[Decision],
     extractor: User,
-    grant: AccessGrant,
+    grant: ViewingRequest,
     *,
     unmasked: bool,
     open_original: Callable[[MediaFile], BinaryIO],
@@ -218,7 +232,7 @@ def _write_bundle(
     output: AnalysisOutput | None,
     decisions: list[Decision],
     extractor: User,
-    grant: AccessGrant,
+    grant: ViewingRequest,
     unmasked: bool,
     open_original: Callable[[MediaFile], BinaryIO],
     explained: list[tuple[Explanation, str, str]],
@@ -283,6 +297,16 @@ def _write_bundle(
                 }
                 for e, _t, scan in explained
             ],
+            "viewing_request": {  # 第十四条: the approved request the extraction was made under
+                "id": grant.id,
+                "requester": grant.requester.username,
+                "purpose": grant.purpose_text,
+                "requested_at": grant.requested_at.isoformat() + "Z",
+                "approver": grant.decided_by.username if grant.decided_by else None,
+                "decided_at": grant.decided_at.isoformat() + "Z" if grant.decided_at else None,
+                "note": grant.decision_note,
+                "valid_until": grant.valid_until.isoformat() + "Z" if grant.valid_until else None,
+            },
         }
         zf.writestr("review.json", json.dumps(review, ensure_ascii=False, indent=1))
         if metadata is not None:  # 第十一条

@@ -15,11 +15,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
+from analyzer.web.approval import Approved
 from analyzer.web.db import Explanation, utcnow
 from analyzer.web.deps import DB, CsrfViewer, StaffViewer, must_be_staff
 from analyzer.web.jobs import load_output
 from analyzer.web.review import EXPLAINABLE_CODES, keyed_findings, open_flags, recompute_final_score
-from analyzer.web.routes_review import _granted, _log, _recording
+from analyzer.web.routes_review import _log
 from analyzer.web.storage import StorageError
 
 router = APIRouter()
@@ -32,13 +33,13 @@ def attach_explanation(
     rid: int,
     finding_key: Annotated[str, Form()],
     viewer: CsrfViewer,
+    access: Approved,
     db: DB,
     text: Annotated[str, Form()] = "",
     scan: Annotated[UploadFile | None, File()] = None,
 ):
     must_be_staff(viewer, "登记书面说明")
-    rec = _recording(db, rid)
-    grant = _granted(db, viewer, rid)
+    rec, grant = access.recording, access.request
     output = load_output(rec.result_dir)
     findings = dict(keyed_findings(output.recording)) if output else {}
     finding = findings.get(finding_key)
@@ -77,10 +78,9 @@ def attach_explanation(
 
 
 @router.get("/recordings/{rid}/explanations/{eid}/scan")
-def explanation_scan(request: Request, rid: int, eid: int, viewer: StaffViewer, db: DB):
+def explanation_scan(request: Request, rid: int, eid: int, viewer: StaffViewer, access: Approved, db: DB):
     """The stored scan, re-hashed before it is served (a changed file is refused and logged)."""
-    rec = _recording(db, rid)
-    grant = _granted(db, viewer, rid)
+    rec, grant = access.recording, access.request
     entry = db.get(Explanation, eid)
     if entry is None or entry.recording_id != rid or not entry.file_path:
         raise HTTPException(status_code=404, detail="扫描件不存在")

@@ -1,5 +1,5 @@
 """Reviewer pages: import, queue, recording page (player, timeline, findings, decisions), media with
-HTTP Range, purpose gate and access log (第十四条), evidence export (第十三条), masking (第十六条).
+HTTP Range, viewing requests and access log (第十四条), evidence export (第十三条), masking (第十六条).
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from analyzer.report import GAP_TITLES
-from analyzer.web import audit_log, metadata, registry
+from analyzer.web import approval, audit_log, metadata, registry
+from analyzer.web.approval import Approved, ApprovedPage
 from analyzer.web.dashboard import Scope, index_recording, queue_select
-from analyzer.web.db import AccessGrant, Decision, MediaFile, Recording
+from analyzer.web.db import REQUEST_STATES, Decision, MediaFile, Recording, ViewingRequest
 from analyzer.web.deps import DB, CsrfViewer, ReaderViewer, StaffViewer, Viewer, must_be_staff, render
 from analyzer.web.evidence import build_evidence_zip
 from analyzer.web.jobs import AnalysisOutput, load_output, render_report_html, rewrite_paths
@@ -81,20 +82,12 @@ def _recording(db: Session, rid: int) -> Recording:
     return rec
 
 
-def _grant(db: Session, viewer: Viewer, rid: int) -> AccessGrant | None:
-    return db.scalars(
-        select(AccessGrant)
-        .where(AccessGrant.session_id == viewer.session.id, AccessGrant.recording_id == rid)
-        .order_by(AccessGrant.id.desc())
-    ).first()
-
-
 def _log(
     db: Session,
     viewer: Viewer,
     action: str,
     rec: Recording | None,
-    grant: AccessGrant | None = None,
+    grant: ViewingRequest | None = None,
     target: str = "",
     detail: str = "",
 ) -> None:
@@ -105,7 +98,7 @@ def _log(
         action=action,
         recording_id=rec.id if rec else None,
         target=target or (rec.title if rec else ""),
-        purpose=f"{grant.purpose}（批准人：{grant.approver}）" if grant else "",
+        purpose=approval.log_purpose(grant),
         detail=detail,
     )
 
@@ -416,13 +409,33 @@ def queue_status(viewer: StaffViewer, db: DB):
     )
 
 
-# ---------------------------------------------------------------- purpose gate (第十四条)
+# ---------------------------------------------------------------- viewing requests (第十四条)
+
+
+def _request_page(
+    request: Request, viewer: Viewer, db: Session, rec: Recording, status: int = 200, error: str = ""
+):
+    mine = approval.requests_of(db, viewer.user.id, rec.id)
+    return render(
+        request,
+        "purpose.html",
+        viewer,
+        status_code=status,
+        rec=rec,
+        purposes=PURPOSES,
+        requests=mine,
+        pending=next((r for r in mine if r.state == "pending"), None),
+        active=approval.active_request(db, viewer.user.id, rec.id),
+        states=REQUEST_STATES,
+        valid_hours=approval.settings_of(request).valid_hours,
+        error=error,
+    )
 
 
 @router.get("/recordings/{rid}/purpose")
-def purpose_form(request: Request, rid: int, viewer: StaffViewer, db: DB, next: str = ""):
-    rec = _recording(db, rid)
-    return render(request, "purpose.html", viewer, rec=rec, purposes=PURPOSES, next=next, error="")
+def purpose_form(request: Request, rid: int, viewer: StaffViewer, db: DB):
+    """The viewer's requests for this recording, and the form to file one."""
+    return _request_page(request, viewer, db, _recording(db, rid))
 
 
 @router.post("/recordings/{rid}/purpose")
@@ -433,43 +446,30 @@ def purpose_submit(
     viewer: CsrfViewer,
     db: DB,
     purpose_detail: Annotated[str, Form()] = "",
-    approver: Annotated[str, Form()] = "",
 ):
-    must_be_staff(viewer, "查阅录像")
+    """File a viewing request; the recording opens once an approver approves it."""
+    must_be_staff(viewer, "申请查阅录像")
     rec = _recording(db, rid)
-    text = purpose.strip() + (f"：{purpose_detail.strip()}" if purpose_detail.strip() else "")
-    if (
-        purpose.strip() not in PURPOSES
-        or (purpose.strip() == "其他" and not purpose_detail.strip())
-        or not approver.strip()
-    ):
-        return render(
-            request,
-            "purpose.html",
-            viewer,
-            status_code=400,
-            rec=rec,
-            purposes=PURPOSES,
-            next="",
-            error="请选择查阅事由并填写批准人（承办处室负责人）",
-        )
-    db.add(
-        AccessGrant(
-            session_id=viewer.session.id,
-            recording_id=rid,
-            purpose=text[:500],
-            approver=approver.strip()[:128],
-        )
-    )
-    db.commit()
-    return RedirectResponse(f"/recordings/{rid}", status_code=303)
+    purpose, detail = purpose.strip(), purpose_detail.strip()
+    if purpose not in PURPOSES or (purpose == "其他" and not detail):
+        return _request_page(request, viewer, db, rec, 400, "请选择查阅事由（选“其他”时须填写事由说明）")
+    try:
+        approval.file_request(db, viewer.user, rec, purpose, detail)
+    except approval.ApprovalError as err:
+        return _request_page(request, viewer, db, rec, err.status_code, str(err))
+    return RedirectResponse(f"/recordings/{rid}/purpose", status_code=303)
 
 
-def _granted(db: Session, viewer: Viewer, rid: int) -> AccessGrant:
-    grant = _grant(db, viewer, rid)
-    if grant is None:
-        raise HTTPException(status_code=403, detail="请先登记查阅事由")
-    return grant
+@router.post("/recordings/{rid}/purpose/{qid}/withdraw")
+def purpose_withdraw(rid: int, qid: int, viewer: CsrfViewer, db: DB):
+    req = db.get(ViewingRequest, qid)
+    if req is None or req.recording_id != rid:
+        raise HTTPException(status_code=404, detail="查阅申请不存在")
+    try:
+        approval.withdraw(db, viewer.user, req)
+    except approval.ApprovalError as err:
+        raise HTTPException(status_code=err.status_code, detail=str(err)) from None
+    return RedirectResponse(f"/recordings/{rid}/purpose", status_code=303)
 
 
 # ---------------------------------------------------------------- integrity (第十二条)
@@ -646,11 +646,8 @@ def _seek_target(item: dict[str, Any], player_of: dict[str, int]) -> dict[str, A
 
 
 @router.get("/recordings/{rid}")
-def recording_page(request: Request, rid: int, viewer: StaffViewer, db: DB):
-    rec = _recording(db, rid)
-    grant = _grant(db, viewer, rid)
-    if grant is None:
-        return RedirectResponse(f"/recordings/{rid}/purpose", status_code=303)
+def recording_page(request: Request, rid: int, viewer: StaffViewer, access: ApprovedPage, db: DB):
+    rec, grant = access.recording, access.request
     verify_files(request, db, viewer, rec)
     _log(db, viewer, "view", rec, grant)
     output: AnalysisOutput | None = load_output(rec.result_dir) if rec.status == "done" else None
@@ -707,10 +704,9 @@ def recording_page(request: Request, rid: int, viewer: StaffViewer, db: DB):
 
 
 @router.get("/recordings/{rid}/report.html")
-def recording_report(request: Request, rid: int, viewer: StaffViewer, db: DB):
-    """The pipeline's own HTML report (masked unless unmasked by an admin for this session)."""
-    rec = _recording(db, rid)
-    grant = _granted(db, viewer, rid)
+def recording_report(request: Request, rid: int, viewer: StaffViewer, access: Approved, db: DB):
+    """The pipeline's own HTML report (masked unless an admin unmasked it under this request)."""
+    rec, grant = access.recording, access.request
     output = load_output(rec.result_dir)
     if output is None:
         raise HTTPException(status_code=404, detail="尚无分析报告")
@@ -737,10 +733,11 @@ def report_csp(html: str) -> str:
 
 @router.get("/recordings/{rid}/media/{pos}")
 @router.get("/recordings/{rid}/media/{pos}/{name}")
-def media(request: Request, rid: int, pos: int, viewer: StaffViewer, db: DB, name: str = ""):
+def media(
+    request: Request, rid: int, pos: int, viewer: StaffViewer, access: Approved, db: DB, name: str = ""
+):
     """The original, with HTTP Range (seeking); re-verified (hash cached a minute) and logged as a play."""
-    rec = _recording(db, rid)
-    grant = _granted(db, viewer, rid)
+    rec, grant = access.recording, access.request
     f = next((m for m in rec.files if m.position == pos), None)
     if f is None:
         raise HTTPException(status_code=404, detail="文件不存在")
@@ -823,12 +820,12 @@ def decide(
     finding_key: Annotated[str, Form()],
     action: Annotated[str, Form()],
     viewer: CsrfViewer,
+    access: Approved,
     db: DB,
     comment: Annotated[str, Form()] = "",
 ):
     must_be_staff(viewer, "审阅")
-    rec = _recording(db, rid)
-    grant = _granted(db, viewer, rid)
+    rec, grant = access.recording, access.request
     output = load_output(rec.result_dir)
     if output is None or action not in ACTIONS:
         raise HTTPException(status_code=400, detail="无效的审阅决定")
@@ -854,11 +851,17 @@ def decide(
 
 
 @router.post("/recordings/{rid}/unmask")
-def unmask(request: Request, rid: int, viewer: CsrfViewer, db: DB, reason: Annotated[str, Form()] = ""):
+def unmask(
+    request: Request,
+    rid: int,
+    viewer: CsrfViewer,
+    access: Approved,
+    db: DB,
+    reason: Annotated[str, Form()] = "",
+):
     if not viewer.is_admin:
         raise HTTPException(status_code=403, detail="只有管理员可以查看未脱敏内容")
-    rec = _recording(db, rid)
-    grant = _granted(db, viewer, rid)
+    rec, grant = access.recording, access.request
     if not reason.strip():
         raise HTTPException(status_code=400, detail="请填写查看未脱敏内容的理由")
     grant.unmasked = True
@@ -872,13 +875,13 @@ def export(
     request: Request,
     rid: int,
     viewer: CsrfViewer,
+    access: Approved,
     db: DB,
     unmasked: Annotated[str, Form()] = "",
     unmask_reason: Annotated[str, Form()] = "",
 ):
     must_be_staff(viewer, "导出")
-    rec = _recording(db, rid)
-    grant = _granted(db, viewer, rid)
+    rec, grant = access.recording, access.request
     want_unmasked = bool(unmasked) and viewer.is_admin
     if want_unmasked:
         reason = unmask_reason.strip()[:500]
@@ -933,6 +936,6 @@ def reanalyze(request: Request, rid: int, viewer: CsrfViewer, db: DB):
         return RedirectResponse("/queue", status_code=303)
     rec.status, rec.progress, rec.stage, rec.error = "queued", 0.0, "排队中", ""
     db.commit()
-    _log(db, viewer, "reanalyze", rec, _grant(db, viewer, rid), detail=f"用语指引 {rec.guide or '内置默认'}")
+    _log(db, viewer, "reanalyze", rec, detail=f"用语指引 {rec.guide or '内置默认'}")
     request.app.state.worker.notify()
     return RedirectResponse("/queue", status_code=303)
