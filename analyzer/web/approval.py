@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from analyzer.web import audit_log
@@ -105,6 +105,7 @@ def log_purpose(req: ViewingRequest | None) -> str:
 
 
 def _log(db: Session, user: User, action: str, req: ViewingRequest, detail: str) -> None:
+    """One workflow step; its purpose names the approver once the request has been approved."""
     audit_log.append(
         db,
         username=user.username,
@@ -112,7 +113,7 @@ def _log(db: Session, user: User, action: str, req: ViewingRequest, detail: str)
         action=action,
         recording_id=req.recording_id,
         target=req.recording.title if req.recording else "",
-        purpose=log_purpose(req) if req.decided_by else req.purpose_text,
+        purpose=log_purpose(req) if req.valid_until is not None else req.purpose_text,
         detail=detail,
     )
 
@@ -154,18 +155,27 @@ def decide(
         raise ApprovalError("只有审批人（承办处室主要负责人）或管理员可以审批查阅申请", 403)
     if req.requester_id == decider.id:
         raise ApprovalError("不得审批本人的查阅申请，请由其他审批人审批", 403)
-    expire_due(db)
     if req.state != "pending":
         raise ApprovalError(f"该申请{REQUEST_STATES.get(req.state, req.state)}，不能再审批", 409)
     note = note.strip()[:1000]
     if not approve and not note:
         raise ApprovalError("拒绝查阅申请时请填写理由")
     now = utcnow()
-    req.state = "approved" if approve else "refused"
-    req.decided_by_id, req.decided_at, req.decision_note = decider.id, now, note
-    req.valid_until = now + settings.window if approve else None
+    decided = db.execute(  # one decision even when two approvers press at once
+        update(ViewingRequest)
+        .where(ViewingRequest.id == req.id, ViewingRequest.state == "pending")
+        .values(
+            state="approved" if approve else "refused",
+            decided_by_id=decider.id,
+            decided_at=now,
+            decision_note=note,
+            valid_until=now + settings.window if approve else None,
+        )
+    )
     db.commit()
     db.refresh(req)
+    if decided.rowcount != 1:
+        raise ApprovalError(f"该申请{REQUEST_STATES.get(req.state, req.state)}，不能再审批", 409)
     who = f"申请人 {req.requester.label}（{req.requester.username}）"
     if approve:
         detail = f"批准查阅申请 #{req.id}，{who}，有效期至 {fmt_utc(req.valid_until)}"
@@ -250,8 +260,8 @@ def requests_of(db: Session, user_id: int, rid: int) -> list[ViewingRequest]:
     )
 
 
-def pending_for(db: Session, decider: User) -> list[ViewingRequest]:
-    """What this approver can decide (their own requests are listed, not decidable)."""
+def pending(db: Session) -> list[ViewingRequest]:
+    """Every pending request, oldest first (an approver's own are listed but not decidable)."""
     return list(
         db.scalars(
             select(ViewingRequest).where(ViewingRequest.state == "pending").order_by(ViewingRequest.id)

@@ -29,7 +29,7 @@ ROLES = ("admin", "reviewer", "approver", "officer", "trainee")
 ROLE_TITLES = {
     "admin": "管理员",
     "reviewer": "审阅人",
-    "approver": "审批人",  # reads the dashboard and queue; the approval workflow builds on it
+    "approver": "审批人",  # 承办处室主要负责人: decides viewing requests (第十四条); reads dashboard, queue
     "officer": "执法人员",  # sees the figures of their own recordings (linked in the device registry)
     "trainee": "学员",
 }

@@ -33,7 +33,7 @@ def approvals_page(request: Request, viewer: DeciderViewer, db: DB, error: str =
         request,
         "approvals.html",
         viewer,
-        pending=approval.pending_for(db, viewer.user),
+        pending=approval.pending(db),
         decided=decided,
         states=REQUEST_STATES,
         valid_hours=approval.settings_of(request).valid_hours,
