@@ -18,7 +18,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from test_web_support import PASSWORD, add_users
+from test_web_support import APPROVER, PASSWORD, add_users
 
 from analyzer.web.app import WebConfig, create_app
 
@@ -121,11 +121,28 @@ def _wait_all_done(page, base: str, timeout_s: float = 600) -> None:
     assert statuses and all(s == "done" for s in statuses), page.inner_text("#queue")
 
 
+def _approve_in_browser(browser, base: str, note: str = "同意查阅") -> None:
+    """The approver (承办处室主要负责人) approves the oldest pending viewing request in the UI."""
+    context = browser.new_context()
+    page = context.new_page()
+    _login(page, base, APPROVER)
+    page.goto(f"{base}/approvals")
+    row = page.locator("#pending-requests tr[data-request]").first
+    row.locator("input[name=note]").fill(note)
+    row.locator("button.approve").click()
+    page.wait_for_selector("#decided-requests tr[data-state=approved]")
+    context.close()
+
+
 def _state_purpose(page) -> None:
+    """第十四条: file a viewing request, have the approver approve it, then open the recording."""
     page.wait_for_selector("#purpose-form")
     page.select_option("select[name=purpose]", "案件审核")
-    page.fill("input[name=approver]", "张科长")
     page.click("#purpose-form button[type=submit]")
+    page.wait_for_selector("#request-pending")
+    _approve_in_browser(page.context.browser, page.url.split("/recordings/")[0])
+    page.reload()
+    page.click("#open-recording")
     page.wait_for_selector("#player-card")
 
 
@@ -201,7 +218,7 @@ def test_reviewer_flow_end_to_end(server, browser, tmp_path):
     assert "审阅人乙" in page.inner_text("tr.finding[data-code=opening_missing] .decision")
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.evaluate("window.scrollTo({top: 0, behavior: 'instant'})")
-    page.wait_for_function("window.scrollY === 0")
+    page.wait_for_function("() => window.scrollY === 0")  # a function: the CSP forbids eval
     page.wait_for_timeout(300)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
 
