@@ -209,6 +209,15 @@ def test_an_approver_cannot_approve_their_own_request(app, client, rid):
     assert "张科长" in views[-1]["purpose"] and f"#{qid}" in views[-1]["purpose"]
 
 
+def test_an_admin_may_approve_another_users_request_and_is_logged_as_admin(app, client, rid):
+    qid = request_access(client, rid)
+    assert 'id="pending-count">1<' in decider(app, "admin").get("/approvals").text
+    assert decide_request(app, qid, approver="admin").status_code == 303
+    assert _request(app, qid).decided_by.username == "admin" and _viewable(client, rid)
+    [entry] = [e for e in _log(app, rid) if e["action"] == "view_approve"]
+    assert (entry["username"], entry["role"]) == ("admin", "admin") and "批准人：管理员甲" in entry["purpose"]
+
+
 @pytest.mark.parametrize("who", ["rev", "trainee"])
 def test_only_approvers_and_admins_decide(app, client, rid, who):
     qid = request_access(client, rid)
