@@ -359,3 +359,16 @@ def test_every_content_route_needs_an_approved_request(app, client, rid, method,
     refused = [e for e in _log(app, rid) if e["action"] == "access_refused" and url in e["detail"]]
     assert [e["username"] for e in refused] == ["rev", "admin"]
     assert f"查阅申请 #{qid}待审批" in refused[0]["detail"]
+
+
+def test_the_requester_sees_what_became_of_their_requests(app, client, rid):
+    refused = request_access(client, rid)
+    decide_request(app, refused, "refuse", note="请补充事由")
+    approved = grant_access(client, rid)
+    page = client.get("/requests").text
+    assert f'data-request="{approved}" data-state="approved"' in page
+    assert f'data-request="{refused}" data-state="refused"' in page and "请补充事由" in page
+    assert f'href="/recordings/{rid}"' in page
+    with TestClient(app) as trainee:
+        login(trainee, "trainee")
+        assert trainee.get("/requests", follow_redirects=False).status_code == 403

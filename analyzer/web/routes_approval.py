@@ -1,5 +1,6 @@
 """The approver's page (第十四条): pending viewing requests to approve or refuse with a note, and the
-decisions made lately. Approvers (承办处室主要负责人) and admins decide; nobody decides their own."""
+decisions made lately. Approvers (承办处室主要负责人) and admins decide; nobody decides their own.
+A requester's own page lists their requests and what became of them."""
 
 from __future__ import annotations
 
@@ -11,14 +12,14 @@ from sqlalchemy import select
 
 from analyzer.web import approval
 from analyzer.web.db import REQUEST_STATES, ViewingRequest
-from analyzer.web.deps import DB, CsrfViewer, Viewer, render, require_roles
+from analyzer.web.deps import DB, CsrfViewer, StaffViewer, Viewer, render, require_roles
 
-router = APIRouter(prefix="/approvals")
+router = APIRouter()
 DeciderViewer = Annotated[Viewer, Depends(require_roles(*approval.DECIDERS))]
 RECENT = 50
 
 
-@router.get("")
+@router.get("/approvals")
 def approvals_page(request: Request, viewer: DeciderViewer, db: DB, error: str = ""):
     approval.expire_due(db)
     decided = list(
@@ -41,7 +42,7 @@ def approvals_page(request: Request, viewer: DeciderViewer, db: DB, error: str =
     )
 
 
-@router.post("/{qid}/decide")
+@router.post("/approvals/{qid}/decide")
 def decide(
     request: Request,
     qid: int,
@@ -60,3 +61,17 @@ def decide(
     except approval.ApprovalError as err:
         raise HTTPException(status_code=err.status_code, detail=str(err)) from None
     return RedirectResponse(f"/approvals#request-{qid}", status_code=303)
+
+
+@router.get("/requests")
+def my_requests(request: Request, viewer: StaffViewer, db: DB):
+    approval.expire_due(db, viewer.user.id)
+    mine = list(
+        db.scalars(
+            select(ViewingRequest)
+            .where(ViewingRequest.requester_id == viewer.user.id)
+            .order_by(ViewingRequest.id.desc())
+            .limit(200)
+        )
+    )
+    return render(request, "my_requests.html", viewer, requests=mine, states=REQUEST_STATES)
