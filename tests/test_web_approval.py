@@ -372,3 +372,17 @@ def test_the_requester_sees_what_became_of_their_requests(app, client, rid):
     with TestClient(app) as trainee:
         login(trainee, "trainee")
         assert trainee.get("/requests", follow_redirects=False).status_code == 403
+
+
+def test_the_queue_shows_the_reviewers_request_state(app, client, rid):
+    def badge() -> str:
+        row = re.search(rf'<tr data-id="{rid}".*?</tr>', client.get("/queue").text, flags=re.S)
+        assert row
+        text = row.group(0)
+        return "approved" if "已批准查阅" in text else "pending" if "查阅待审批" in text else ""
+
+    assert badge() == ""
+    qid = request_access(client, rid)
+    assert badge() == "pending"
+    decide_request(app, qid)
+    assert badge() == "approved"

@@ -250,6 +250,16 @@ def approved_recording_ids(db: Session, user_id: int) -> set[int]:
     )
 
 
+def pending_recording_ids(db: Session, user_id: int) -> set[int]:
+    return set(
+        db.scalars(
+            select(ViewingRequest.recording_id).where(
+                ViewingRequest.requester_id == user_id, ViewingRequest.state == "pending"
+            )
+        )
+    )
+
+
 def requests_of(db: Session, user_id: int, rid: int) -> list[ViewingRequest]:
     return list(
         db.scalars(

@@ -371,11 +371,14 @@ def queue(
     if q.strip():
         rows = [r for r in rows if q.strip().lower() in r.title.lower()]
     who = registry.who_recorded(db, [r.id for r in rows])
+    staff = viewer.user.role in approval.REQUESTERS
     return render(
         request,
         "queue.html",
         viewer,
         rows=rows,
+        approved=approval.approved_recording_ids(db, viewer.user.id) if staff else set(),
+        pending_ids=approval.pending_recording_ids(db, viewer.user.id) if staff else set(),
         flags=flag,
         score_below=score_below,
         status=status,
