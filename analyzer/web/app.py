@@ -47,7 +47,7 @@ from analyzer.web.auth import (
     start_session,
     verify_password,
 )
-from analyzer.web.db import ROLE_TITLES, database_url, make_engine, make_sessionmaker
+from analyzer.web.db import ROLE_TITLES, User, database_url, make_engine, make_sessionmaker
 from analyzer.web.deps import (
     DB,
     CsrfViewer,
@@ -191,6 +191,15 @@ def create_app(
     app.state.play_log = {}  # (session, recording, file) -> last logged play
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals.update(version=__version__, role_titles=ROLE_TITLES)
+
+    def pending_approvals(user: User | None) -> int:
+        """Viewing requests of others waiting for this approver or admin (第十四条): the nav's count."""
+        if user is None or user.role not in approval.DECIDERS:
+            return 0
+        with sessions() as db:
+            return approval.pending_count(db, user)
+
+    templates.env.globals["pending_approvals"] = pending_approvals
     templates.env.filters["t"] = fmt_time
     templates.env.filters["mask"] = mask_text
     app.state.templates = templates

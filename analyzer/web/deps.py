@@ -94,16 +94,6 @@ AdminViewer = Annotated[Viewer, Depends(require_roles("admin"))]
 ReaderViewer = Annotated[Viewer, Depends(require_roles("admin", "reviewer", "approver", "officer"))]
 
 
-def _pending_approvals(request: Request, viewer: Viewer | None) -> int:
-    """Viewing requests waiting for this approver (第十四条), for the count in the navigation bar."""
-    if viewer is None or viewer.user.role not in ("approver", "admin"):
-        return 0
-    from analyzer.web.approval import pending_count
-
-    with request.app.state.sessions() as db:
-        return pending_count(db, viewer.user)
-
-
 def render(
     request: Request, template: str, viewer: Viewer | None = None, status_code: int = 200, **context: Any
 ):
@@ -111,7 +101,6 @@ def render(
         viewer=viewer,
         user=viewer.user if viewer else None,
         csrf_token=viewer.session.csrf_token if viewer else "",
-        pending_approvals=_pending_approvals(request, viewer),
     )
     return request.app.state.templates.TemplateResponse(request, template, context, status_code=status_code)
 
