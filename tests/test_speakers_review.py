@@ -4,6 +4,7 @@ guide phrases), and a reviewer's correction of a voice re-runs the rules on the 
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -79,23 +80,38 @@ def _match(pid: str, a: float, b: float, text: str) -> PhraseMatch:
     return PhraseMatch(pid, "present", 95.0, a, b, text, text)
 
 
-def _stored_result(guide) -> RecordingResult:
-    """What the pipeline keeps: the opening heard in S2's voice, which the analysis took for a party."""
+def stored_result(guide, path: str = "a.wav") -> RecordingResult:
+    """What the pipeline keeps: the opening heard in S2's voice, which the analysis took for a party
+    (a hand-made transcript; tests/test_web_speakers_e2e.py does the same on synthesized speech)."""
+    from analyzer.pipeline import _attribute_and_evaluate
+    from analyzer.speakers import _segments, settings_of
+
     opening = "现在是2024年3月8日14时，在某某公司，就日常检查事由，执法全过程记录开始。"
     heard = [
         _match("opening", 1.5, 12.0, opening) if p.id == "opening" else absent_match(p) for p in guide.phrases
     ]
-    transcript = _said(opening, start=1.0)
-    result = RecordingResult(paths=["a.wav"], name="a.wav", guide=guide, transcript=transcript,
-                             transcripts={"a.wav": transcript}, duration_s=30.0)  # fmt: skip
-    result.speakers, result.heard = _speakers("other"), heard
-    result.plain_continuity = C.ContinuityReport(
-        files=(C.CaseFile("a.wav", 0.0, 30.0, None, "order"),), events=()
+    transcript = Transcript(
+        (
+            Segment(1.0, 13.0, opening, opening, -0.2, 0.01),
+            Segment(14.2, 18.5, "好的，我们在这里等您。", "好的，我们在这里等您。", -0.2, 0.01),
+        ),
+        "zh",
+        30.0,
+        "test",
+        "none",
     )
-    from analyzer.pipeline import _attribute_and_evaluate
-
+    files = (C.CaseFile(path, 0.0, 30.0, None, "order"),)
+    result = RecordingResult(paths=[path], name=Path(path).name, guide=guide, transcript=transcript,
+                             transcripts={path: transcript}, duration_s=30.0, files=files)  # fmt: skip
+    sp = _speakers("other")
+    result.speakers = dataclasses.replace(sp, segments=_segments(sp, transcript, settings_of(guide)))
+    result.heard = heard
+    result.plain_continuity = C.ContinuityReport(files=files, events=())
     _attribute_and_evaluate(result)
     return result
+
+
+_stored_result = stored_result
 
 
 def test_a_voice_reclassified_as_the_wearer_satisfies_the_phrase_and_the_finding_goes(guide):
@@ -113,9 +129,10 @@ def test_a_voice_reclassified_as_the_wearer_satisfies_the_phrase_and_the_finding
 
 
 def test_a_correction_to_other_takes_a_phrase_away_even_from_an_unsure_analysis(guide):
+    from analyzer.pipeline import _attribute_and_evaluate
+
     stored = _stored_result(guide)
     stored.speakers = _speakers("wearer", confidence=0.55)  # S2 taken for a wearer voice
-    from analyzer.pipeline import _attribute_and_evaluate
 
     _attribute_and_evaluate(stored)
     assert "opening_missing" not in {f.code for f in stored.evaluation.findings}

@@ -24,7 +24,7 @@ from typing import BinaryIO
 
 from analyzer import __version__
 from analyzer.media import sha256_file
-from analyzer.web.db import AccessGrant, Decision, Explanation, MediaFile, Recording, User
+from analyzer.web.db import AccessGrant, Decision, Explanation, MediaFile, Recording, SpeakerOverride, User
 from analyzer.web.jobs import AnalysisOutput, render_report_html, rewrite_paths
 from analyzer.web.privacy import mask_data, mask_recording
 from analyzer.web.storage import StorageError
@@ -169,6 +169,8 @@ def build_evidence_zip(
     open_original: Callable[[MediaFile], BinaryIO],
     explanations: Sequence[Explanation] = (),
     metadata: dict | None = None,
+    speaker_overrides: Sequence[SpeakerOverride] = (),
+    original: AnalysisOutput | None = None,
 ) -> EvidenceZip:
     """The bundle in an unnamed temporary file under `out_dir`. Each original is hashed as it is written;
     one that does not match its recorded SHA-256 (or cannot be opened) is left out, and the note says so."""
@@ -194,6 +196,8 @@ def build_evidence_zip(
                 open_original,
                 explained,
                 metadata,
+                speaker_overrides,
+                original,
             )
         except _Mismatch as bad:
             fh.close()
@@ -223,6 +227,8 @@ def _write_bundle(
     open_original: Callable[[MediaFile], BinaryIO],
     explained: list[tuple[Explanation, str, str]],
     metadata: dict | None = None,
+    speaker_overrides: Sequence[SpeakerOverride] = (),
+    original: AnalysisOutput | None = None,
 ) -> None:
     with zipfile.ZipFile(fh, "w", allowZip64=True) as zf:
         for name, f in zip(names, rec.files, strict=True):
@@ -258,6 +264,13 @@ def _write_bundle(
                 recording, {f.stored_path: f"/bundle/{n}" for n, f in zip(names, rec.files, strict=True)}
             )
             zf.writestr("report.html", render_report_html(output, for_html, "/bundle/report.html"))
+        if original is not None and output is not None and speaker_overrides:
+            # The analysis as it came out, before the reviewer's speaker corrections (report.json).
+            first = original.recording if unmasked else mask_recording(original.recording)
+            first = rewrite_paths(first, {f.stored_path: n for n, f in zip(names, rec.files, strict=True)})
+            zf.writestr(
+                "report-original.json", json.dumps(original.document(first), ensure_ascii=False, indent=1)
+            )
         review = {
             "recording_id": rec.id,
             "score": rec.score,
@@ -282,6 +295,17 @@ def _write_bundle(
                     "time": e.created_at.isoformat() + "Z",
                 }
                 for e, _t, scan in explained
+            ],
+            "speaker_overrides": [
+                {
+                    "speaker_id": o.speaker_id,
+                    "role": o.role,
+                    "previous_role": o.previous_role,
+                    "comment": o.comment if unmasked else mask_data(o.comment),
+                    "reviewer": o.reviewer.username,
+                    "time": o.created_at.isoformat() + "Z",
+                }
+                for o in speaker_overrides
             ],
         }
         zf.writestr("review.json", json.dumps(review, ensure_ascii=False, indent=1))
