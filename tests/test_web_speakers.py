@@ -161,6 +161,7 @@ def test_the_evidence_bundle_carries_the_correction_and_the_original(client):
     assert "opening_missing" in {f["code"] for f in first["findings"]}
     [o] = json.loads(z.read("review.json"))["speaker_overrides"]
     assert (o["speaker_id"], o["role"], o["previous_role"], o["reviewer"]) == ("S2", "wearer", "other", "rev")
+    assert o["current"] is True
     assert "执法人员（佩戴者）" in z.read("report.html").decode()
 
 
@@ -212,6 +213,11 @@ def test_a_new_analysis_starts_without_the_earlier_corrections(client):
     assert "opening_missing" in _queue_row(client, rid)["flags"]
     page = client.get(f"/recordings/{rid}").text
     assert 'data-speaker="S2" data-role="other"' in page and "审阅人已更正" not in page
+    assert "针对此前的一次分析，现已不适用" in page[page.index('id="speaker-history"') :]
+    r = client.post(f"/recordings/{rid}/export", data={"csrf_token": csrf_of(client, f"/recordings/{rid}")})
+    z = zipfile.ZipFile(io.BytesIO(r.content))
+    assert "report-original.json" not in z.namelist()
+    assert [o["current"] for o in json.loads(z.read("review.json"))["speaker_overrides"]] == [False]
 
 
 def test_a_result_kept_without_the_analysis_asks_for_a_new_analysis(tmp_path):

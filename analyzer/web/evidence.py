@@ -304,6 +304,7 @@ def _write_bundle(
                     "comment": o.comment if unmasked else mask_data(o.comment),
                     "reviewer": o.reviewer.username,
                     "time": o.created_at.isoformat() + "Z",
+                    "current": o.analysis_at == rec.finished_at,  # False: made on an earlier analysis
                 }
                 for o in speaker_overrides
             ],

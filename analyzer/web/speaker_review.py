@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from analyzer.speakers import ROLE_LABELS, ROLES
 from analyzer.web.db import Recording, SpeakerOverride
-from analyzer.web.jobs import STATE_FILE, AnalysisOutput
+from analyzer.web.jobs import REVIEWED_FILE, STATE_FILE, AnalysisOutput
 
 
 class CannotReevaluate(Exception):
@@ -110,7 +110,8 @@ def evidence(db: Session, rec: Recording) -> dict[str, Any]:
             select(SpeakerOverride).where(SpeakerOverride.recording_id == rec.id).order_by(SpeakerOverride.id)
         )
     )
+    reviewed = bool(rec.result_dir) and (Path(rec.result_dir) / REVIEWED_FILE).is_file()
     return {
         "speaker_overrides": rows,
-        "original": load_output(rec.result_dir, original=True) if rows else None,
+        "original": load_output(rec.result_dir, original=True) if reviewed else None,
     }
