@@ -163,6 +163,7 @@ def test_the_evidence_bundle_carries_the_correction_and_the_original(client):
     assert (o["speaker_id"], o["role"], o["previous_role"], o["reviewer"]) == ("S2", "wearer", "other", "rev")
     assert o["current"] is True
     assert "执法人员（佩戴者）" in z.read("report.html").decode()
+    assert "report-original.json" in z.read("提取说明.txt").decode()
 
 
 def test_only_reviewers_and_admins_may_correct_and_need_a_stated_purpose(app, client):

@@ -315,6 +315,12 @@ def _write_bundle(
         note = extraction_note(
             rec, extractor, grant, when, names, unmasked, list(problems.values()), set(problems), explained
         )
+        if original is not None and output is not None and speaker_overrides:
+            note += (
+                "\n说话人身份经审阅人更正：report.json、report.html 为更正后按同一分析流程重新评估的结果"
+                "（未重新转写），更正前的分析结果见 report-original.json，"
+                "更正记录（审阅人、时间、理由）见 review.json。\n"
+            )
         if metadata is not None:
             fields = metadata.get("fields", {})
             lines = [f"{f['title']}：{f['value'] or '（未填写）'}" for f in fields.values()]
