@@ -298,8 +298,6 @@ def _run(result: RecordingResult, options: AnalyzeOptions, progress: ProgressFn 
                     )
             transcript = case_transcript(files, result.transcripts)
             result.matches = list(match_transcript(transcript, guide))
-            continuity = check_resumptions(plain, result.transcripts, guide)
-            result.continuity = continuity
     result.transcript = transcript
     t_recheck = time.perf_counter()
     timings["recheck"] = t_recheck - t2
