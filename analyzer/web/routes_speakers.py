@@ -77,6 +77,9 @@ def correct_speaker(
     except CannotReevaluate as err:
         db.rollback()
         raise HTTPException(status_code=409, detail=str(err)) from None
+    except ValueError as err:  # the kept result names other voices than its report
+        db.rollback()
+        raise HTTPException(status_code=400, detail=str(err)) from None
     data = fixed.recording
     rec.score = float(data.get("score") or 0.0)
     rec.profile = str(data.get("profile") or "")
