@@ -165,6 +165,21 @@ def save_output(result_dir: Path, output: AnalysisOutput) -> None:
     report.write_json(result_dir / "report.json", output.document())
 
 
+def reevaluated(result: Any, overrides: dict[str, str], guide: dict[str, Any]) -> AnalysisOutput:
+    """analyzer.pipeline.reevaluate with a reviewer's speaker corrections, as a report."""
+    from analyzer import report
+    from analyzer.pipeline import reevaluate
+
+    return AnalysisOutput(recording=report.recording_to_dict(reevaluate(result, overrides)), guide=guide)
+
+
+def speaker_lanes(recording: dict[str, Any]) -> list[dict[str, Any]]:
+    """analyzer.report's voice lanes (its HTML report's): each voice with its turns in percent."""
+    from analyzer import report
+
+    return report._timeline({"gaps": [], **recording})["voices"]
+
+
 def save_reviewed(result_dir: Path, output: AnalysisOutput) -> None:
     from analyzer import report
 

@@ -49,11 +49,11 @@ def voices(data: dict[str, Any], original: dict[str, Any] | None) -> list[dict[s
 def lanes(data: dict[str, Any]) -> list[dict[str, Any]]:
     """One lane per voice with its turns placed in percent of the recording (analyzer.report's own
     timeline, the one its HTML report draws)."""
-    from analyzer import report
+    from analyzer.web.jobs import speaker_lanes
 
     if not data.get("speakers") or not data.get("duration_s"):
         return []
-    return report._timeline({"gaps": [], **data})["voices"]
+    return speaker_lanes(data)
 
 
 def context(db: Session, rec: Recording, data: dict[str, Any]) -> dict[str, Any]:
@@ -80,9 +80,8 @@ def context(db: Session, rec: Recording, data: dict[str, Any]) -> dict[str, Any]
 def corrected(result_dir: str, overrides: dict[str, str]) -> AnalysisOutput:
     """The analysis re-run with `overrides` (speaker_id -> role, all of them, not only the newest),
     written as the reviewed report. Raises CannotReevaluate or ValueError (an unknown voice or role)."""
-    from analyzer import report
-    from analyzer.pipeline import RecordingResult, reevaluate
-    from analyzer.web.jobs import load_output, save_reviewed
+    from analyzer.pipeline import RecordingResult
+    from analyzer.web.jobs import load_output, reevaluated, save_reviewed
 
     state = Path(result_dir) / STATE_FILE
     original = load_output(result_dir, original=True)
@@ -95,8 +94,7 @@ def corrected(result_dir: str, overrides: dict[str, str]) -> AnalysisOutput:
         raise CannotReevaluate("保存的分析数据无法读取（分析程序版本已更新），请先重新分析") from err
     if not isinstance(stored, RecordingResult):
         raise CannotReevaluate("保存的分析数据无法读取，请先重新分析")
-    again = reevaluate(stored, overrides)
-    output = AnalysisOutput(recording=report.recording_to_dict(again), guide=original.guide)
+    output = reevaluated(stored, overrides, original.guide)
     save_reviewed(Path(result_dir), output)
     return output
 
