@@ -90,6 +90,11 @@ class RecordingResult:
     recheck: Recheck | None = None  # the second looks, when a needed phrase was absent or partial
     clock: tuple[ClockCheck, ...] = ()  # spoken times against the files' clocks (第八条)
     speakers: Speakers | None = None  # voices, turns, the speaker of each segment (analyzer.speakers)
+    # What `reevaluate` starts from when a reviewer corrects a speaker: the phrase matches before
+    # speaker attribution, continuity before the resume statements were read, the profile asked for.
+    heard: list[PhraseMatch] = field(default_factory=list)
+    plain_continuity: ContinuityReport | None = None
+    profile: str | None = None
     error: str | None = None  # one line: '<file>: <cause>'
     timings: dict[str, float] = field(default_factory=dict)  # seconds: decode, transcribe, other
 
@@ -208,15 +213,13 @@ def _one_line(text: str) -> str:
 
 
 def _run(result: RecordingResult, options: AnalyzeOptions, progress: ProgressFn | None) -> None:
-    from analyzer.clock import check_clocks
     from analyzer.continuity import analyze_continuity
     from analyzer.coverage import CoverageSettings, ensure_coverage
     from analyzer.match import match_transcript
     from analyzer.media import load_audio, probe
     from analyzer.recheck import look_again
     from analyzer.resumption import check_resumptions
-    from analyzer.rules import evaluate
-    from analyzer.speakers import attribute_matches, identify
+    from analyzer.speakers import identify
     from analyzer.transcribe import transcribe
     from analyzer.vad import speech_probs
 
@@ -295,8 +298,6 @@ def _run(result: RecordingResult, options: AnalyzeOptions, progress: ProgressFn 
                     )
             transcript = case_transcript(files, result.transcripts)
             result.matches = list(match_transcript(transcript, guide))
-            continuity = check_resumptions(plain, result.transcripts, guide)
-            result.continuity = continuity
     result.transcript = transcript
     t_recheck = time.perf_counter()
     timings["recheck"] = t_recheck - t2
@@ -304,15 +305,52 @@ def _run(result: RecordingResult, options: AnalyzeOptions, progress: ProgressFn 
     tracks = [(audio[f.path], probs[f.path], f.offset_s) for f in result.files]
     result.speakers = identify(tracks, transcript, spans, guide)
     del audio, probs, tracks
-    result.matches = attribute_matches(result.matches, result.speakers, guide)
+    result.heard, result.plain_continuity, result.profile = list(result.matches), plain, options.profile
     t_speakers = time.perf_counter()
     timings["speakers"] = t_speakers - t_recheck
     t2 = t_recheck
-    result.clock = check_clocks(result.matches, continuity, result.transcripts, result.probes, guide)
-    result.evaluation = evaluate(
-        result.matches, continuity, transcript, guide, options.profile, clock=result.clock
-    )
+    _attribute_and_evaluate(result)
     t3 = time.perf_counter()
     timings.update(continuity=t1 - t0, match=t2 - t1, rules=t3 - t_speakers)
     timings["other"] = timings["decode"] + timings["continuity"] + timings["match"] + timings["rules"]
     result.timings = {k: round(v, 4) for k, v in timings.items()}
+
+
+def _attribute_and_evaluate(result: RecordingResult) -> None:
+    """From the speakers on: phrases and resume statements count only when an officer said them,
+    then the clock checks and the rules (all on what was heard; nothing decoded again)."""
+    from analyzer.clock import check_clocks
+    from analyzer.resumption import check_resumptions
+    from analyzer.rules import evaluate
+    from analyzer.speakers import attribute_matches
+
+    guide, speakers = result.guide, result.speakers
+    assert guide is not None and speakers is not None and result.transcript is not None
+    result.matches = attribute_matches(result.heard, speakers, guide)
+    if result.plain_continuity is not None:
+        result.continuity = check_resumptions(
+            result.plain_continuity, result.transcripts, guide, speakers=speakers
+        )
+    result.clock = check_clocks(result.matches, result.continuity, result.transcripts, result.probes, guide)
+    result.evaluation = evaluate(
+        result.matches, result.continuity, result.transcript, guide, result.profile, clock=result.clock
+    )
+
+
+def reevaluate(result: RecordingResult, overrides: dict[str, str]) -> RecordingResult:
+    """The result as it stands with a reviewer's corrections of speaker roles (speaker_id -> role):
+    phrases attributed again, resume statements read again and the rules run again on the stored
+    transcript and matches; nothing is decoded or transcribed again. `result` is left as it was."""
+    from analyzer.speakers import ROLES
+
+    if result.speakers is None or result.guide is None or result.transcript is None:
+        raise ValueError("该分析结果没有说话人信息，无法更正说话人")
+    known = {v.speaker_id for v in result.speakers.voices}
+    speakers = result.speakers
+    for speaker_id, role in overrides.items():
+        if speaker_id not in known or role not in ROLES:
+            raise ValueError(f"无效的说话人更正：{speaker_id} → {role}")
+        speakers = speakers.with_override(speaker_id, role)  # type: ignore[arg-type]
+    again = dataclasses.replace(result, speakers=speakers, timings=dict(result.timings))
+    _attribute_and_evaluate(again)
+    return again

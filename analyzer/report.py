@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 # 1.1: recordings[].recheck; 1.2: recordings[].grouping; 1.3: recordings[].coverage,
 # phrases[].needs_listening; 1.4: recordings[].clock; 1.5: recheck.looks, budget_s, decoded_s
 # 1.6: recordings[].speakers, phrases[].speaker/speaker_id/said_by_other, segments[].speaker...
-SCHEMA_VERSION = "1.6"
+# 1.7: resumptions[].said_by_other; speakers.overrides filled by a reviewer's correction (web app)
+SCHEMA_VERSION = "1.7"
 FORMATS = ("json", "html", "srt", "vtt", "csv", "xlsx")
 SEVERITY_TITLES = {"critical": "严重", "major": "重要", "minor": "一般", "info": "提示"}
 STATUS_TITLES = {"present": "已说", "partial": "部分", "absent": "未说"}
@@ -312,6 +313,7 @@ def _resumptions(result: RecordingResult) -> list[dict[str, Any]]:
             "reason_text": r.reason_text,
             "start_s": _r(r.start_s),
             "window_s": _r(r.window_s),
+            "said_by_other": r.said_by_other or None,
         }
         for r in result.continuity.resumptions
     ]

@@ -2,6 +2,9 @@
 when recording resumes. analyzer.continuity finds the interruptions from audio, timestamps and
 VAD; this module reads the first seconds of resumed speech for the guide's
 `interruption_reason` phrase with the phrase matcher, which is where matches meet findings.
+Like a guide phrase, the statement is the officer's to make: with the speakers known
+(analyzer.speakers), speech by `other` is left out before matching, and a reason heard only from
+`other` is kept in `said_by_other` for the reviewer.
 """
 
 from __future__ import annotations
@@ -21,9 +24,11 @@ from analyzer.continuity.events import (
     resolve_settings,
 )
 from analyzer.match import guide_match_settings, match_text
+from analyzer.speakers import said_by_other
 
 if TYPE_CHECKING:
     from analyzer.guide import Guide
+    from analyzer.speakers import Speakers
     from analyzer.transcribe import Transcript
 
 
@@ -35,6 +40,7 @@ def check_resumptions(
     audio: Mapping[str, np.ndarray] | None = None,
     settings: Mapping[str, Any] | None = None,
     transcribe_window: Callable[[str, np.ndarray, float, float], Transcript | None] | None = None,
+    speakers: Speakers | None = None,
 ) -> ContinuityReport:
     """The report with, for every interruption, whether the reason was stated on resuming.
 
@@ -43,6 +49,7 @@ def check_resumptions(
     interruption is transcribed (a Transcript in file time), which is how `scriptcheck gaps` avoids
     transcribing whole recordings. audio: the decoded 16 kHz arrays by path, for those windows
     (decoded here when absent). settings: overrides on top of the guide's, as for analyze_continuity.
+    speakers: who spoke (case timeline); what `other` said does not state the reason.
     """
     cfg = _guide_settings(guide)
     if settings:
@@ -74,6 +81,7 @@ def check_resumptions(
                 resume_at_s=resume_at,
                 case_offset_s=offsets.get(ev.file, 0.0),
                 settings=cfg,
+                speakers=speakers,
             )
         )
     missing = sum(1 for r in resumptions if r.checked and not r.reason_given)
@@ -91,9 +99,11 @@ def check_resumption(
     resume_at_s: float,
     case_offset_s: float = 0.0,
     settings: Mapping[str, Any] | None = None,
+    speakers: Speakers | None = None,
 ) -> Resumption:
     """Did the officer state why recording stopped, within resume_window_s after resume_at_s
-    (file time of the resumed file)? Matched with the guide's interruption-reason phrase."""
+    (file time of the resumed file)? Matched with the guide's interruption-reason phrase, on the
+    officers' speech only when `speakers` (case timeline) is given."""
     cfg = resolve_settings(settings)
     window = float(cfg["resume_window_s"])
     if transcript is None:
@@ -105,8 +115,18 @@ def check_resumption(
         return Resumption(event, False, window_s=window, checked=False)
     match_settings = guide_match_settings(guide)
     segs = [s for s in transcript.segments if s.end > resume_at_s and s.start < resume_at_s + window]
+    by_other = [
+        s for s in segs if said_by_other(speakers, s.start + case_offset_s, s.end + case_offset_s, guide)
+    ]
+    segs = [s for s in segs if s not in by_other]
+    heard_from_other = ""
+    if by_other:
+        m = match_text(
+            "".join(s.text for s in by_other), phrase, _char_times(by_other), settings=match_settings
+        )
+        heard_from_other = m.text if m.status != "absent" and not m.missing_slots else ""
     if not segs:
-        return Resumption(event, False, window_s=window)
+        return Resumption(event, False, window_s=window, said_by_other=heard_from_other)
     text = "".join(s.text for s in segs)
     times = _char_times(segs)
     m = match_text(text, phrase, times, settings=match_settings)
@@ -124,6 +144,7 @@ def check_resumption(
         window_s=window,
         score=float(m.score),
         terms_found=tuple(m.terms_found),
+        said_by_other="" if given else heard_from_other,
     )
 
 

@@ -66,6 +66,9 @@ DEFAULTS: dict[str, float] = {
 }
 
 
+UNSURE_NOTE = "佩戴者判断把握不足"
+
+
 def settings_of(guide: Guide | None) -> dict[str, float]:
     values = dict(DEFAULTS)
     if guide is not None:
@@ -141,7 +144,9 @@ class Speakers:
         return sid, acc[sid] / sum(acc.values())
 
     def with_override(self, speaker_id: str, role: Role) -> Speakers:
-        """A reviewer's correction: that voice's role everywhere (turns, segments)."""
+        """A reviewer's correction: that voice's role everywhere (turns, segments). A reviewer has
+        listened, so the roles are no longer a guess: the wearer decision's confidence becomes 1 and
+        phrases said by `other` are held back even where the analysis alone was too unsure to."""
         voices = tuple(
             dataclasses.replace(v, role=role) if v.speaker_id == speaker_id else v for v in self.voices
         )
@@ -152,7 +157,13 @@ class Speakers:
             dataclasses.replace(s, role=role) if s.speaker_id == speaker_id else s for s in self.segments
         )
         return dataclasses.replace(
-            self, voices=voices, turns=turns, segments=segs, overrides={**self.overrides, speaker_id: role}
+            self,
+            voices=voices,
+            turns=turns,
+            segments=segs,
+            confidence=1.0,
+            notes=tuple(n for n in self.notes if not n.startswith(UNSURE_NOTE)),
+            overrides={**self.overrides, speaker_id: role},
         )
 
 
@@ -424,7 +435,7 @@ def identify(
             result,
             notes=(
                 *notes,
-                f"佩戴者判断把握不足（{confidence:.0%}），其他人员所说的规范用语仍计入，请人工收听核实",
+                f"{UNSURE_NOTE}（{confidence:.0%}），其他人员所说的规范用语仍计入，请人工收听核实",
             ),
         )
     if transcript is not None:
@@ -465,8 +476,7 @@ def attribute_matches(matches: Sequence[PhraseMatch], sp: Speakers, guide: Guide
     heard kept in `said_by_other`), unless the wearer decision is too unsure to act on."""
     from analyzer.match import absent_match
 
-    cfg = settings_of(guide)
-    gate = sp.confidence >= cfg["speaker_gate_min_confidence"] or len(sp.voices) <= 1
+    gate = holds_back_other(sp, guide)
     phrases = {p.id: p for p in guide.phrases}
     out: list[PhraseMatch] = []
     for m in matches:
@@ -495,6 +505,21 @@ def attribute_matches(matches: Sequence[PhraseMatch], sp: Speakers, guide: Guide
         else:
             out.append(dataclasses.replace(_tag(m, sp), said_by_other=by_other))
     return out
+
+
+def holds_back_other(sp: Speakers, guide: Guide | None) -> bool:
+    """Whether what `other` says is kept from counting as the officer's: the wearer decision is sure
+    enough (`speaker_gate_min_confidence`), or there is only one voice."""
+    return sp.confidence >= settings_of(guide)["speaker_gate_min_confidence"] or len(sp.voices) <= 1
+
+
+def said_by_other(sp: Speakers | None, start_s: float, end_s: float, guide: Guide | None) -> bool:
+    """[start_s, end_s] (case timeline) was spoken by `other`, surely enough that it does not count
+    for a statement the officer must make (a resume statement, like a guide phrase)."""
+    if sp is None or not sp.turns or not holds_back_other(sp, guide):
+        return False
+    who, _ = sp.at(start_s, end_s)
+    return bool(who) and sp.role_of(who) == "other"
 
 
 def _tag(m: PhraseMatch, sp: Speakers) -> PhraseMatch:

@@ -16,6 +16,10 @@ Figures, per condition (non-wearers far: -10 dB, reverberant, high-passed; or at
 * cost: speaker seconds vs transcription seconds in the same runs, and per hour of audio.
 
     python -m bench.bench_speakers [--no-pipeline] [--no-resemblyzer] [--out bench/results/speakers.md]
+    python -m bench.bench_speakers --corpus held-out --no-resemblyzer   # the settings' held-out check
+
+`--corpus held-out` runs the same figures on bench/speaker_corpus.py's `HELD_OUT` dialogues (voices,
+lines and seeds not used when the `[settings.speakers]` values were chosen).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.speaker_corpus import DIALOGUES, HARD, NEAR_FAR, SR, Distance, render
+from bench.speaker_corpus import CORPORA, DIALOGUES, HARD, NEAR_FAR, SR, Dialogue, Distance, render
 
 SNRS: tuple[float | None, ...] = (None, 10.0, 5.0)
 RESEMBLYZER_DISTANCE = 0.4  # its embeddings are unit vectors from a trained encoder: tighter voices
@@ -96,14 +100,14 @@ def der(sp, truth: list[dict], duration_s: float, collar_s: float = 0.25) -> tup
     return (total - correct + false_alarm) / 100, total / 100
 
 
-def attribution_runs(embedders: dict[str, tuple], log) -> dict:
+def attribution_runs(embedders: dict[str, tuple], log, dialogues: tuple[Dialogue, ...] = DIALOGUES) -> dict:
     from analyzer.speakers import identify
     from analyzer.vad import speech_probs
 
     rows: dict = defaultdict(lambda: {"ok": 0, "n": 0, "err": 0.0, "tot": 0.0, "t": 0.0, "audio": 0.0})
     for dist in (NEAR_FAR, HARD):
         for snr in SNRS:
-            for d in DIALOGUES:
+            for d in dialogues:
                 r = render(d, dist, snr, seed=zlib.crc32(d.id.encode()) % 1000)
                 probs = speech_probs(r.audio)
                 for name, (embed, guide) in embedders.items():
@@ -132,7 +136,9 @@ def attribution_runs(embedders: dict[str, tuple], log) -> dict:
     return rows
 
 
-def pipeline_runs(log, dists: tuple[Distance, ...] = (NEAR_FAR, HARD)) -> list[dict]:
+def pipeline_runs(
+    log, dists: tuple[Distance, ...] = (NEAR_FAR, HARD), dialogues: tuple[Dialogue, ...] = DIALOGUES
+) -> list[dict]:
     """analyze_recording on every dialogue where a party reads a phrase aloud."""
     import soundfile as sf
 
@@ -142,7 +148,7 @@ def pipeline_runs(log, dists: tuple[Distance, ...] = (NEAR_FAR, HARD)) -> list[d
     with tempfile.TemporaryDirectory() as tmp:
         for dist in dists:
             for snr in SNRS:
-                for d in DIALOGUES:
+                for d in dialogues:
                     if not d.expected_absent:
                         continue
                     r = render(d, dist, snr, seed=zlib.crc32(d.id.encode()) % 1000)
@@ -187,12 +193,12 @@ def pipeline_runs(log, dists: tuple[Distance, ...] = (NEAR_FAR, HARD)) -> list[d
     return out
 
 
-def cost_per_hour(log) -> tuple[float, float]:
+def cost_per_hour(log, dialogues: tuple[Dialogue, ...] = DIALOGUES) -> tuple[float, float]:
     """Speaker CPU seconds for a long recording made of the corpus renders back to back, per hour."""
     from analyzer.speakers import identify
     from analyzer.vad import speech_probs
 
-    parts = [render(d, NEAR_FAR, 10.0, seed=k).audio for k, d in enumerate(DIALOGUES)] * 3
+    parts = [render(d, NEAR_FAR, 10.0, seed=k).audio for k, d in enumerate(dialogues)] * 3
     audio = np.concatenate(parts)
     probs = speech_probs(audio)
     t0 = time.process_time()
@@ -205,10 +211,15 @@ def cost_per_hour(log) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "speakers.md")
+    ap.add_argument("--out", type=Path, default=None, help="default: bench/results/speakers[-held-out].md")
+    ap.add_argument("--corpus", choices=sorted(CORPORA), default="tuning")
     ap.add_argument("--no-pipeline", action="store_true")
     ap.add_argument("--no-resemblyzer", action="store_true")
     args = ap.parse_args(argv)
+    dialogues = CORPORA[args.corpus]
+    held_out = args.corpus == "held-out"
+    if args.out is None:
+        args.out = Path(__file__).parent / "results" / ("speakers-held-out.md" if held_out else "speakers.md")
     lines: list[str] = []
 
     def log(s: str) -> None:
@@ -221,16 +232,33 @@ def main(argv: list[str] | None = None) -> int:
             _resemblyzer(),
             _settings_guide(speaker_cluster_distance=RESEMBLYZER_DISTANCE),
         )
-    rows = attribution_runs(embedders, log)
-    per_hour, long_s = cost_per_hour(log)
-    pipe = [] if args.no_pipeline else pipeline_runs(log)
+    rows = attribution_runs(embedders, log, dialogues)
+    per_hour, long_s = cost_per_hour(log, dialogues)
+    pipe = [] if args.no_pipeline else pipeline_runs(log, dialogues=dialogues)
+    n_lines = sum(len(d.turns) for d in dialogues)
 
+    if held_out:
+        head = [
+            "# Speaker attribution (issue 15): HELD-OUT check of the settings",
+            "",
+            "`python -m bench.bench_speakers --corpus held-out` — corpus: bench/speaker_corpus.py",
+            f"`HELD_OUT` ({len(dialogues)} dialogues, {n_lines} lines): ttskit voices, party lines, phrase",
+            "wordings and synthesis seeds that were NOT used when the `[settings.speakers]` values were",
+            "tuned (those were tuned on `DIALOGUES`, bench/results/speakers.md); settings unchanged.",
+            "2 dialogues have a party read the opening and rights notice, or repeat the recording notice.",
+        ]
+    else:
+        head = [
+            "# Speaker attribution (issue 15)",
+            "",
+            "`python -m bench.bench_speakers` — corpus: bench/speaker_corpus.py",
+            f"({len(dialogues)} dialogues, {n_lines} lines, ttskit voices; 2 dialogues have a party read the",
+            "opening / recording notice or the rights notice aloud); the `[settings.speakers]` values were",
+            "tuned on this corpus.",
+        ]
     md = [
-        "# Speaker attribution (issue 15)",
-        "",
-        "`python -m bench.bench_speakers` — corpus: bench/speaker_corpus.py (3 dialogues, 20 lines,",
-        "ttskit voices; 2 dialogues have a party read the opening / recording notice or the rights notice",
-        "aloud). `far`: non-wearers −10 dB, RT60 0.5 s room response, 200 Hz high-pass; `equal-level`:",
+        *head,
+        "`far`: non-wearers −10 dB, RT60 0.5 s room response, 200 Hz high-pass; `equal-level`:",
         "non-wearers at the wearer's level (RT60 0.35 s, 120 Hz high-pass), the hard case. White noise at",
         "the SNR relative to the wearer's speech. Line accuracy: each scripted line attributed wearer / not",
         "wearer by the voice that holds most of it. DER: 10 ms frames, 0.25 s collar.",

@@ -9,6 +9,10 @@ tells them apart. Noise is added at a given SNR relative to the wearer's speech.
 
 `DIALOGUES` are the scripts; some have a party read the opening or the rights notice aloud while the
 wearer never says it: those phrases must come out absent (`expected_absent`).
+
+`HELD_OUT` is a second corpus for checking the `[settings.speakers]` values, which were tuned on
+`DIALOGUES`: other ttskit voices (none of `DIALOGUES`' nine), new party lines (`HELD_OUT_PARTY_LINES`,
+not in bench/scenarios.py), other wordings of the phrases and other synthesis seeds.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ class Turn:
     text: str
     phrase_id: str | None = None  # a guide phrase said verbatim
     pause_before_s: float = 0.7
+    seed: int = 0  # synthesis seed (prosody)
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,72 @@ def _dialogues() -> tuple[Dialogue, ...]:
 
 DIALOGUES = _dialogues()
 
+# A traffic stop and a noise complaint: none of these lines is in bench/scenarios.py.
+HELD_OUT_PARTY_LINES = (
+    "我刚才没注意到那个红灯，真的不是故意的。",
+    "驾驶证放在车里了，我去后备箱拿一下。",
+    "这辆车是我朋友借给我的，我马上给他打电话。",
+    "楼上天天晚上装修，吵得孩子睡不着觉。",
+    "我们已经跟物业说过好几次了，一直没人管。",
+    "能不能快一点，我还要去医院接我妈妈。",
+    "您看这样行吗，我下次一定注意。",
+    "我有行车记录仪，可以给你们看视频。",
+    "刚才那个人骑电动车从右边冲过来的。",
+    "我住在三单元六楼，门牌号是六零二。",
+)
+
+
+def _held_out() -> tuple[Dialogue, ...]:
+    def h(k: int) -> str:
+        return HELD_OUT_PARTY_LINES[k % len(HELD_OUT_PARTY_LINES)]
+
+    def said(pid: str, k: int) -> str:
+        return _said(pid, 500 + k)  # other slot values than DIALOGUES (seeds 0-4)
+
+    stop = Dialogue("ho-traffic-stop", (
+        Turn("wearer", "Aibao", said("opening", 1), "opening", 0.6, seed=21),
+        Turn("other", "Aina", h(0), seed=22),
+        Turn("wearer", "Aibao", said("request_id", 1), "request_id", seed=23),
+        Turn("other", "Aina", h(1), seed=24),
+        Turn("wearer", "Aibao", said("recording_notice", 1), "recording_notice", seed=25),
+        Turn("other", "Siyue", h(2), seed=26),
+        Turn("wearer", "Aibao", said("rights_notice", 1), "rights_notice", seed=27),
+        Turn("other", "Aina", h(7), seed=28),
+    ))  # fmt: skip
+    complaint = Dialogue("ho-party-reads-opening-and-rights", (
+        Turn("wearer", "Xiaoxue", said("request_id", 2), "request_id", 0.6, seed=31),
+        Turn("other", "Aiyue", h(3), seed=32),
+        Turn("other", "Aiyue", said("opening", 2), "opening", seed=33),
+        Turn("wearer", "Xiaoxue", said("recording_notice", 2), "recording_notice", seed=34),
+        Turn("other", "Xiaobei", h(4), seed=35),
+        Turn("other", "Aiyue", said("rights_notice", 2), "rights_notice", seed=36),
+        Turn("wearer", "Xiaoxue", "好的，情况我们都记下了，请您先回屋里。", seed=37),
+    ), expected_absent=("opening", "rights_notice"))  # fmt: skip
+    repeat = Dialogue("ho-party-repeats-notice", (
+        Turn("wearer", "Aijia", said("opening", 3), "opening", 0.6, seed=41),
+        Turn("other", "Xiaogang", h(5), seed=42),
+        Turn("wearer", "Aijia", said("request_id", 3), "request_id", seed=43),
+        Turn("other", "Xiaogang", said("recording_notice", 3), "recording_notice", seed=44),
+        Turn("other", "Aiwei", h(8), seed=45),
+        Turn("wearer", "Aijia", said("rights_notice", 3), "rights_notice", seed=46),
+        Turn("other", "Xiaogang", h(6), seed=47),
+    ), expected_absent=("recording_notice",))  # fmt: skip
+    crowd = Dialogue("ho-three-parties", (
+        Turn("wearer", "Aiwei", said("opening", 4), "opening", 0.6, seed=51),
+        Turn("other", "Xiaobei", h(9), seed=52),
+        Turn("other", "Siyue", h(2), seed=53),
+        Turn("wearer", "Aiwei", said("request_id", 4), "request_id", seed=54),
+        Turn("other", "Aiyue", h(1), seed=55),
+        Turn("wearer", "Aiwei", said("recording_notice", 4), "recording_notice", seed=56),
+        Turn("other", "Xiaobei", h(3), seed=57),
+        Turn("wearer", "Aiwei", said("rights_notice", 4), "rights_notice", seed=58),
+    ))  # fmt: skip
+    return (stop, complaint, repeat, crowd)
+
+
+HELD_OUT = _held_out()
+CORPORA: dict[str, tuple[Dialogue, ...]] = {"tuning": DIALOGUES, "held-out": HELD_OUT}
+
 
 @dataclass(frozen=True)
 class Distance:
@@ -137,7 +208,7 @@ def near(audio: np.ndarray) -> np.ndarray:
 def synth(turn: Turn, seed: int = 0) -> np.ndarray:
     from bench import tts_multi
 
-    audio, _ = tts_multi.synthesize(turn.text, speaker=turn.voice, seed=seed, sr=SR)
+    audio, _ = tts_multi.synthesize(turn.text, speaker=turn.voice, seed=seed or turn.seed, sr=SR)
     return audio
 
 
@@ -201,13 +272,15 @@ def _overlapped(
     return out, spans
 
 
-def synthesize_all() -> None:
+def synthesize_all(corpus: str = "tuning") -> None:
     """Fill the TTS cache for every line (slow the first time: ttskit runs on the CPU)."""
-    for d in DIALOGUES:
+    for d in CORPORA[corpus]:
         for t in d.turns:
             synth(t)
             print(d.id, t.voice, t.text, flush=True)
 
 
 if __name__ == "__main__":
-    synthesize_all()
+    import sys
+
+    synthesize_all(sys.argv[1] if len(sys.argv) > 1 else "tuning")

@@ -21,7 +21,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from test_web_support import PASSWORD, csrf_of, grant_access, login, make_app
 
-from analyzer.web import audit_log, routes_admin, routes_review, routes_train
+from analyzer.web import audit_log, routes_admin, routes_review, routes_speakers, routes_train
 from analyzer.web.db import WebSession, utcnow
 
 WAV_BYTES = b"RIFF" + b"\x00" * 200  # never decoded: the fake analysis does not read it
@@ -130,7 +130,7 @@ def test_reviewer_cannot_use_admin_pages(client):
 
 
 def _post_routes() -> list[str]:
-    routers = (routes_review.router, routes_admin.router, routes_train.router)
+    routers = (routes_review.router, routes_admin.router, routes_train.router, routes_speakers.router)
     paths = [
         r.path for router in routers for r in router.routes if isinstance(r, APIRoute) and "POST" in r.methods
     ]

@@ -146,6 +146,7 @@ class Resumption:
     checked: bool = True  # False when no transcript of the resumed audio was available
     score: float = 0.0  # match score of the reason statement (0-100)
     terms_found: tuple[str, ...] = ()  # reason key terms heard (设备故障, 电量不足, ...)
+    said_by_other: str = ""  # a reason heard only from someone other than the officers (not counted)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -157,6 +158,7 @@ class Resumption:
             "checked": self.checked,
             "score": round(self.score, 1),
             "terms_found": list(self.terms_found),
+            "said_by_other": self.said_by_other,
         }
 
 

@@ -34,6 +34,7 @@ from analyzer.web import (
     routes_metadata,
     routes_retention,
     routes_review,
+    routes_speakers,
     routes_train,
     throttle,
 )
@@ -133,7 +134,8 @@ def adopt_registered_originals(sessions, store: OriginalStore, data_dir: Path) -
                     continue
                 moved[f.stored_path] = str(saved.path)
                 f.stored_path = str(saved.path)
-            if moved and rec.result_dir and (output := load_output(rec.result_dir)) is not None:
+            output = load_output(rec.result_dir, original=True) if moved else None
+            if output is not None:
                 output.recording = rewrite_paths(output.recording, moved)
                 save_output(Path(rec.result_dir), output)
             db.commit()
@@ -345,6 +347,7 @@ def create_app(
 
     app.include_router(routes_review.router)
     app.include_router(routes_approval.router)
+    app.include_router(routes_speakers.router)
     app.include_router(routes_explain.router)
     app.include_router(routes_metadata.router)
     app.include_router(routes_retention.router)

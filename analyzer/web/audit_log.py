@@ -40,6 +40,7 @@ ACTION_TITLES = {
     "export": "导出证据包",
     "unmask": "查看未脱敏内容",
     "decision": "审阅决定",
+    "speaker_override": "更正说话人",
     "explanation": "登记书面说明",
     "metadata": "填写音像资料信息",
     "close_review": "完成审阅",

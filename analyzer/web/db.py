@@ -132,6 +132,23 @@ class Decision(Base):
     reviewer: Mapped[User] = relationship()
 
 
+class SpeakerOverride(Base):
+    """A reviewer's correction of one voice's role (analyzer.speakers: wearer | officer | other) in the
+    analysis finished at `analysis_at`; the latest per voice counts, earlier ones stay as history."""
+
+    __tablename__ = "speaker_overrides"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id"), index=True)
+    speaker_id: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str] = mapped_column(String(16))
+    previous_role: Mapped[str] = mapped_column(String(16), default="")
+    comment: Mapped[str] = mapped_column(Text, default="")
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    analysis_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    reviewer: Mapped[User] = relationship()
+
+
 class Explanation(Base):
     """A written explanation (第十条) of why recording could not continue, attached to one
     interruption finding: text and/or a scan kept read-only with its SHA-256. Never edited; a later

@@ -24,7 +24,16 @@ from typing import BinaryIO
 
 from analyzer import __version__
 from analyzer.media import sha256_file
-from analyzer.web.db import ROLE_TITLES, Decision, Explanation, MediaFile, Recording, User, ViewingRequest
+from analyzer.web.db import (
+    ROLE_TITLES,
+    Decision,
+    Explanation,
+    MediaFile,
+    Recording,
+    SpeakerOverride,
+    User,
+    ViewingRequest,
+)
 from analyzer.web.jobs import AnalysisOutput, render_report_html, rewrite_paths
 from analyzer.web.privacy import mask_data, mask_recording
 from analyzer.web.storage import StorageError
@@ -183,6 +192,8 @@ def build_evidence_zip(
     open_original: Callable[[MediaFile], BinaryIO],
     explanations: Sequence[Explanation] = (),
     metadata: dict | None = None,
+    speaker_overrides: Sequence[SpeakerOverride] = (),
+    original: AnalysisOutput | None = None,
 ) -> EvidenceZip:
     """The bundle in an unnamed temporary file under `out_dir`. Each original is hashed as it is written;
     one that does not match its recorded SHA-256 (or cannot be opened) is left out, and the note says so."""
@@ -208,6 +219,8 @@ def build_evidence_zip(
                 open_original,
                 explained,
                 metadata,
+                speaker_overrides,
+                original,
             )
         except _Mismatch as bad:
             fh.close()
@@ -237,6 +250,8 @@ def _write_bundle(
     open_original: Callable[[MediaFile], BinaryIO],
     explained: list[tuple[Explanation, str, str]],
     metadata: dict | None = None,
+    speaker_overrides: Sequence[SpeakerOverride] = (),
+    original: AnalysisOutput | None = None,
 ) -> None:
     with zipfile.ZipFile(fh, "w", allowZip64=True) as zf:
         for name, f in zip(names, rec.files, strict=True):
@@ -272,6 +287,13 @@ def _write_bundle(
                 recording, {f.stored_path: f"/bundle/{n}" for n, f in zip(names, rec.files, strict=True)}
             )
             zf.writestr("report.html", render_report_html(output, for_html, "/bundle/report.html"))
+        if original is not None and output is not None and speaker_overrides:
+            # The analysis as it came out, before the reviewer's speaker corrections (report.json).
+            first = original.recording if unmasked else mask_recording(original.recording)
+            first = rewrite_paths(first, {f.stored_path: n for n, f in zip(names, rec.files, strict=True)})
+            zf.writestr(
+                "report-original.json", json.dumps(original.document(first), ensure_ascii=False, indent=1)
+            )
         review = {
             "recording_id": rec.id,
             "score": rec.score,
@@ -307,6 +329,18 @@ def _write_bundle(
                 "note": grant.decision_note,
                 "valid_until": grant.valid_until.isoformat() + "Z" if grant.valid_until else None,
             },
+            "speaker_overrides": [
+                {
+                    "speaker_id": o.speaker_id,
+                    "role": o.role,
+                    "previous_role": o.previous_role,
+                    "comment": o.comment if unmasked else mask_data(o.comment),
+                    "reviewer": o.reviewer.username,
+                    "time": o.created_at.isoformat() + "Z",
+                    "current": o.analysis_at == rec.finished_at,  # False: made on an earlier analysis
+                }
+                for o in speaker_overrides
+            ],
         }
         zf.writestr("review.json", json.dumps(review, ensure_ascii=False, indent=1))
         if metadata is not None:  # 第十一条
@@ -314,6 +348,12 @@ def _write_bundle(
         note = extraction_note(
             rec, extractor, grant, when, names, unmasked, list(problems.values()), set(problems), explained
         )
+        if original is not None and output is not None and speaker_overrides:
+            note += (
+                "\n说话人身份经审阅人更正：report.json、report.html 为更正后按同一分析流程重新评估的结果"
+                "（未重新转写），更正前的分析结果见 report-original.json，"
+                "更正记录（审阅人、时间、理由）见 review.json。\n"
+            )
         if metadata is not None:
             fields = metadata.get("fields", {})
             lines = [f"{f['title']}：{f['value'] or '（未填写）'}" for f in fields.values()]

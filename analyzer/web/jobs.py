@@ -30,12 +30,20 @@ log = logging.getLogger("scriptcheck.web")
 Progress = Callable[[float, str], None]  # (fraction 0-1, Chinese stage text)
 
 
+# Next to report.json in a recording's result folder: the pipeline's result, from which a reviewer's
+# correction of a speaker is re-evaluated (analyzer/web/speaker_review.py), and the report as corrected.
+STATE_FILE = "analysis.pickle"
+REVIEWED_FILE = "report-reviewed.json"
+
+
 @dataclass
 class AnalysisOutput:
-    """What the web app keeps of one analysed recording or case (the report JSON, nothing else)."""
+    """What the web app keeps of one analysed recording or case: the report JSON and, from a fresh
+    analysis, the pipeline's result (kept for re-evaluating a reviewer's speaker corrections)."""
 
     recording: dict[str, Any]  # one entry of the report JSON's recordings[] (analyzer/schema/report-v1.md)
     guide: dict[str, Any] = field(default_factory=dict)  # the report document's `guide`
+    result: Any = None  # analyzer.pipeline.RecordingResult of the analysis that wrote `recording`
 
     def document(self, recording: dict[str, Any] | None = None) -> dict[str, Any]:
         from analyzer import report
@@ -86,7 +94,7 @@ def run_pipeline(paths: list[str], guide: str | None, progress: Progress) -> Ana
         why = explain(list(paths), result.guide)
         result.grouping = why.to_dict() if why is not None else None
     recording = report.recording_to_dict(result)
-    return AnalysisOutput(recording=recording, guide=report.guide_to_dict(result.guide))
+    return AnalysisOutput(recording=recording, guide=report.guide_to_dict(result.guide), result=result)
 
 
 def _pipeline_task(paths: list[str], guide: str | None) -> AnalysisOutput:
@@ -137,15 +145,57 @@ def render_report_html(output: AnalysisOutput, recording: dict[str, Any], html_p
 
 
 def save_output(result_dir: Path, output: AnalysisOutput) -> None:
+    """The analysis's report; with a fresh analysis's result also that result, and a reviewed report of
+    the analysis before is dropped (its corrections named the voices of that analysis)."""
+    import pickle
+
     from analyzer import report
+    from analyzer.files import atomic_write_bytes
 
     result_dir.mkdir(parents=True, exist_ok=True)
+    if output.result is not None:
+        (result_dir / REVIEWED_FILE).unlink(missing_ok=True)
+        try:
+            state = pickle.dumps(output.result)
+        except Exception:  # noqa: BLE001 - the report stands without it; corrections then need a re-analysis
+            log.warning("analysis result in %s not kept: %s", result_dir, traceback.format_exc())
+            (result_dir / STATE_FILE).unlink(missing_ok=True)
+        else:
+            atomic_write_bytes(result_dir / STATE_FILE, state)
     report.write_json(result_dir / "report.json", output.document())
 
 
-def load_output(result_dir: str) -> AnalysisOutput | None:
+def reevaluated(result: Any, overrides: dict[str, str], guide: dict[str, Any]) -> AnalysisOutput:
+    """analyzer.pipeline.reevaluate with a reviewer's speaker corrections, as a report."""
+    from analyzer import report
+    from analyzer.pipeline import reevaluate
+
+    return AnalysisOutput(recording=report.recording_to_dict(reevaluate(result, overrides)), guide=guide)
+
+
+def speaker_lanes(recording: dict[str, Any]) -> list[dict[str, Any]]:
+    """analyzer.report's voice lanes (its HTML report's): each voice with its turns in percent."""
+    from analyzer import report
+
+    return report._timeline({"gaps": [], **recording})["voices"]
+
+
+def save_reviewed(result_dir: Path, output: AnalysisOutput) -> None:
+    from analyzer import report
+
+    report.write_json(result_dir / REVIEWED_FILE, output.document())
+
+
+def load_output(result_dir: str, *, original: bool = False) -> AnalysisOutput | None:
+    """The report as it stands (a reviewer's speaker corrections applied), or with `original` the
+    analysis's own report."""
+    if not result_dir:
+        return None
     path = Path(result_dir) / "report.json"
-    if not result_dir or not path.exists():
+    reviewed = Path(result_dir) / REVIEWED_FILE
+    if not original and reviewed.exists():
+        path = reviewed
+    if not path.exists():
         return None
     doc = json.loads(path.read_text(encoding="utf-8"))
     return AnalysisOutput(recording=doc["recordings"][0], guide=doc.get("guide") or {})

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from analyzer.report import GAP_TITLES
-from analyzer.web import approval, audit_log, metadata, registry
+from analyzer.web import approval, audit_log, metadata, registry, speaker_review
 from analyzer.web.approval import Approved, ApprovedPage
 from analyzer.web.dashboard import Scope, index_recording, queue_select
 from analyzer.web.db import REQUEST_STATES, Decision, MediaFile, Recording, ViewingRequest
@@ -606,7 +606,15 @@ def _transcript(segments: list[dict], data: dict[str, Any], phrases: dict[str, d
             for hs, he, p in hits
             if hs < end and he > start
         ]
-        rows.append({"start_s": start, "end_s": end, "text": s.get("text", ""), "phrases": labels})
+        rows.append(
+            {
+                "start_s": start,
+                "end_s": end,
+                "text": s.get("text", ""),
+                "phrases": labels,
+                **{k: s.get(k) for k in ("speaker", "speaker_id", "speaker_label", "speaker_confidence")},
+            }
+        )
     return rows
 
 
@@ -703,14 +711,18 @@ def recording_page(request: Request, rid: int, viewer: StaffViewer, access: Appr
         log=audit_log.entries_as_dicts(db, rid)[-50:] if viewer.is_admin else [],
         mask_comments=not grant.unmasked,
         files_json=json.dumps(files, ensure_ascii=False),
+        **speaker_review.context(db, rec, data),
     )
 
 
 @router.get("/recordings/{rid}/report.html")
-def recording_report(request: Request, rid: int, viewer: StaffViewer, access: Approved, db: DB):
-    """The pipeline's own HTML report (masked unless an admin unmasked it under this request)."""
+def recording_report(
+    request: Request, rid: int, viewer: StaffViewer, access: Approved, db: DB, original: bool = False
+):
+    """The pipeline's own HTML report (masked unless an admin unmasked it under this request); with
+    `original`, the analysis's own before a reviewer's speaker corrections."""
     rec, grant = access.recording, access.request
-    output = load_output(rec.result_dir)
+    output = load_output(rec.result_dir, original=original)
     if output is None:
         raise HTTPException(status_code=404, detail="尚无分析报告")
     _log(db, viewer, "view", rec, grant, detail="HTML 报告")
@@ -905,6 +917,7 @@ def export(
         open_original=lambda f: store.open(f.stored_path, f.sha256),
         explanations=[e for rows in explanations(db, rec).values() for e in rows],
         metadata=metadata.prefill(db, rec, output.recording if output else None).as_dict(),
+        **speaker_review.evidence(db, rec),
     )
     try:
         set_alarm(db, viewer, rec, bundle.problems)

@@ -1,7 +1,7 @@
 // Player control for the recording page: a click on a finding, a phrase, a transcript line or the
 // timeline plays the original from that time (case time is mapped to the right file and offset).
 // Timeline positions come as data attributes: the Content-Security-Policy allows no inline styles.
-document.querySelectorAll("#timeline [data-left]").forEach((el) => {
+document.querySelectorAll("#timeline [data-left], #speaker-lanes [data-left]").forEach((el) => {
   el.style.left = el.dataset.left + "%";
   if (el.dataset.width) el.style.width = el.dataset.width + "%";
 });
