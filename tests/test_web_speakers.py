@@ -254,3 +254,34 @@ def test_fake_analysis_without_speakers_shows_no_speaker_section(tmp_path):
         _grant(client, rid)
         page = client.get(f"/recordings/{rid}").text
         assert 'id="speakers"' not in page and 'id="speaker-lanes"' not in page
+
+
+class _Trap:
+    """Unpickling this runs code: what a file put into the results folder by someone else could do."""
+
+    def __reduce__(self):
+        return (exec, ("import pathlib; pathlib.Path(__import__('os').environ['TRAP']).write_text('ran')",))
+
+
+def test_a_kept_result_not_sealed_by_this_server_is_never_unpickled(client, tmp_path, monkeypatch):
+    import pickle
+
+    from analyzer.web.jobs import STATE_FILE
+
+    trap = tmp_path / "trap"
+    monkeypatch.setenv("TRAP", str(trap))
+    login(client, "rev")
+    r = _upload(client)
+    rid = int(r.headers["location"].split("imported=")[1])
+    assert _wait_done(client, rid)["status"] == "done"
+    _grant(client, rid)
+    state = next((tmp_path / "data").rglob(STATE_FILE))
+    sealed = state.read_bytes()
+    state.write_bytes(sealed[:32] + pickle.dumps(_Trap()))  # the old seal over new contents
+    r = _correct(client, rid)
+    assert r.status_code == 409 and "校验" in r.text
+    state.write_bytes(pickle.dumps(_Trap()))  # no seal at all
+    assert _correct(client, rid).status_code == 409
+    assert not trap.exists()
+    state.write_bytes(sealed)  # the server's own file still works
+    assert _correct(client, rid).status_code == 303

@@ -136,6 +136,13 @@ def attach_key(sessions: sessionmaker[Session], data_dir: Path) -> None:
         init_chain(db, created)
 
 
+def derived_key(db: Session, purpose: bytes) -> bytes | None:
+    """A key for another use (`purpose`), derived from the chain key so that it lives as protected as
+    that one; None for a session made without the key."""
+    key = db.info.get("audit_key")
+    return hmac.new(key, b"scriptcheck-derived:" + purpose, hashlib.sha256).digest() if key else None
+
+
 def _key(db: Session) -> bytes:
     key = db.info.get("audit_key")
     if not key:

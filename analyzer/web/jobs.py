@@ -7,6 +7,8 @@ report JSON of analyzer.report; pages and bundles render analyzer.report's HTML 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import threading
@@ -18,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
+from analyzer.web import audit_log
 from analyzer.web.dashboard import index_recording
 from analyzer.web.db import Recording, TrainingJob, utcnow
 from analyzer.web.review import open_flags, recompute_final_score
@@ -144,9 +147,29 @@ def render_report_html(output: AnalysisOutput, recording: dict[str, Any], html_p
     return report.render_html(recording, output.guide, html_path)
 
 
-def save_output(result_dir: Path, output: AnalysisOutput) -> None:
-    """The analysis's report; with a fresh analysis's result also that result, and a reviewed report of
-    the analysis before is dropped (its corrections named the voices of that analysis)."""
+SEAL_PURPOSE = b"kept-analysis-result"
+
+
+def seal_key(db: Session) -> bytes | None:
+    """The key that seals the kept analysis result (derived from the access log's key in
+    data-dir/keys, 0600): a file put into the results folder without it is never unpickled."""
+    return audit_log.derived_key(db, SEAL_PURPOSE)
+
+
+def seal(key: bytes, payload: bytes) -> bytes:
+    return hmac.new(key, payload, hashlib.sha256).digest() + payload
+
+
+def unseal(key: bytes, sealed: bytes) -> bytes | None:
+    """The payload, or None when its seal does not verify under `key`."""
+    mac, payload = sealed[:32], sealed[32:]
+    return payload if hmac.compare_digest(mac, hmac.new(key, payload, hashlib.sha256).digest()) else None
+
+
+def save_output(result_dir: Path, output: AnalysisOutput, key: bytes | None = None) -> None:
+    """The analysis's report; with a fresh analysis's result also that result (sealed with `key`; not
+    kept without one), and a reviewed report of the analysis before is dropped (its corrections named
+    the voices of that analysis)."""
     import pickle
 
     from analyzer import report
@@ -155,13 +178,14 @@ def save_output(result_dir: Path, output: AnalysisOutput) -> None:
     result_dir.mkdir(parents=True, exist_ok=True)
     if output.result is not None:
         (result_dir / REVIEWED_FILE).unlink(missing_ok=True)
+        (result_dir / STATE_FILE).unlink(missing_ok=True)
         try:
-            state = pickle.dumps(output.result)
+            state = pickle.dumps(output.result) if key else None
         except Exception:  # noqa: BLE001 - the report stands without it; corrections then need a re-analysis
             log.warning("analysis result in %s not kept: %s", result_dir, traceback.format_exc())
-            (result_dir / STATE_FILE).unlink(missing_ok=True)
         else:
-            atomic_write_bytes(result_dir / STATE_FILE, state)
+            if key and state is not None:
+                atomic_write_bytes(result_dir / STATE_FILE, seal(key, state))
     report.write_json(result_dir / "report.json", output.document())
 
 
@@ -303,7 +327,9 @@ class AnalysisWorker(QueueWorker):
         try:
             output = self.analyze(paths, guide, progress)
             result_dir = self.results_root / str(rec_id)
-            save_output(result_dir, output)
+            with self.sessions() as db:
+                key = seal_key(db)
+            save_output(result_dir, output, key)
         except Exception as err:  # one bad recording must not stop the queue
             log.warning("analysis of recording %s failed: %s", rec_id, traceback.format_exc())
             with self.sessions() as db:

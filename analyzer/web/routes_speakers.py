@@ -15,7 +15,7 @@ from analyzer.web.approval import Approved
 from analyzer.web.dashboard import index_recording
 from analyzer.web.db import Recording, SpeakerOverride, utcnow
 from analyzer.web.deps import DB, CsrfViewer, must_be_staff
-from analyzer.web.jobs import load_output
+from analyzer.web.jobs import load_output, seal_key
 from analyzer.web.privacy import mask_text
 from analyzer.web.review import open_flags, recompute_final_score
 from analyzer.web.routes_review import _log
@@ -74,7 +74,7 @@ def correct_speaker(
         speaker_id: role,
     }
     try:
-        fixed = corrected(rec.result_dir, overrides)
+        fixed = corrected(rec.result_dir, overrides, seal_key(db))
     except CannotReevaluate as err:
         db.rollback()
         raise HTTPException(status_code=409, detail=str(err)) from None

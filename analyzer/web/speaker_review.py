@@ -77,19 +77,21 @@ def context(db: Session, rec: Recording, data: dict[str, Any]) -> dict[str, Any]
     }
 
 
-def corrected(result_dir: str, overrides: dict[str, str]) -> AnalysisOutput:
+def corrected(result_dir: str, overrides: dict[str, str], key: bytes | None) -> AnalysisOutput:
     """The analysis re-run with `overrides` (speaker_id -> role, all of them, not only the newest),
     written as the reviewed report. Raises CannotReevaluate or ValueError (an unknown voice or role)."""
     from analyzer.pipeline import RecordingResult
-    from analyzer.web.jobs import load_output, reevaluated, save_reviewed
+    from analyzer.web.jobs import load_output, reevaluated, save_reviewed, unseal
 
     state = Path(result_dir) / STATE_FILE
     original = load_output(result_dir, original=True)
     if original is None or not state.is_file():
         raise CannotReevaluate("该录像的分析结果未保存说话人更正所需的数据，请先重新分析")
+    payload = unseal(key, state.read_bytes()) if key else None
+    if payload is None:  # not sealed by this server's analysis worker: never unpickled
+        raise CannotReevaluate("保存的分析数据未通过校验，请先重新分析")
     try:
-        # Written by this server's own analysis worker into its data folder, like report.json.
-        stored = pickle.loads(state.read_bytes())  # noqa: S301
+        stored = pickle.loads(payload)  # noqa: S301 - sealed with this server's key (jobs.seal)
     except Exception as err:  # a file kept by another version of the analyzer
         raise CannotReevaluate("保存的分析数据无法读取（分析程序版本已更新），请先重新分析") from err
     if not isinstance(stored, RecordingResult):
