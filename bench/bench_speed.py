@@ -57,11 +57,11 @@ SENTENCES = [
 # ------------------------------------------------------------------ inputs
 
 
-def build_recording(path: Path, minutes: float = 15.0, scenes: int = 8, seed: int = 0) -> str:
-    """Write the body-camera-like recording; return its script (the reference text)."""
+def bodycam_audio(minutes: float = 15.0, scenes: int = 8, seed: int = 0):
+    """The body-camera-like recording's 16 kHz samples and its script (the reference text)."""
     import numpy as np
 
-    from bench.audio_tools import add_noise, concat, write_recording
+    from bench.audio_tools import add_noise, concat
     from bench.tts import synthesize
 
     rng = np.random.default_rng(seed)
@@ -85,9 +85,39 @@ def build_recording(path: Path, minutes: float = 15.0, scenes: int = 8, seed: in
     gap = max(2.0, (total - used) / scenes)
     parts = [gap if isinstance(p, float) and p == 0.0 else p for p in parts]
     audio, _ = concat([1.0, *parts], SR)
-    audio = add_noise(audio, SR, 30.0, "street", seed=seed)
+    return add_noise(audio, SR, 30.0, "street", seed=seed), "".join(script)
+
+
+def build_recording(path: Path, minutes: float = 15.0, scenes: int = 8, seed: int = 0) -> str:
+    """Write the body-camera-like recording; return its script (the reference text)."""
+    from bench.audio_tools import write_recording
+
+    audio, script = bodycam_audio(minutes, scenes, seed)
     write_recording(path, audio, SR)
-    return "".join(script)
+    return script
+
+
+def long_bodycam(hours: float = 2.0) -> Path:
+    """A long body-camera-like recording for peak memory: 15-minute body-camera-like pieces (8 scenes,
+    about 63 % speech each) one after another, each with its own noise and pauses (seed = its index).
+    Built piece by piece: one noise FFT over two hours would take gigabytes."""
+    import numpy as np
+
+    from bench.audio_tools import write_recording
+
+    path = WORK / f"bodycam-{hours:g}h.mp4"
+    if path.exists():
+        return path
+    pieces = int(round(hours * 4))
+    audio = np.empty(0, np.float32)
+    script: list[str] = []
+    for k in range(pieces):
+        piece, text = bodycam_audio(15.0, 8, seed=k)
+        audio = np.concatenate([audio, piece])
+        script.append(text)
+    path.with_suffix(".txt").write_text("".join(script), encoding="utf-8")
+    write_recording(path, audio, SR)
+    return path
 
 
 def inputs(minutes: float) -> tuple[Path, str]:
@@ -509,6 +539,37 @@ def part_lengths(minutes: list[float], batch: int, lines: list[str], long_hours:
     ]
 
 
+def part_memory(hours: float, lines: list[str]) -> None:
+    """Peak memory of one `analyze` with default options on a long body-camera-like recording."""
+    path = WORK / f"bodycam-{hours:g}h.mp4"
+    if not path.exists():
+        timed([sys.executable, "-m", "bench.bench_speed", "--build-bodycam-hours", str(hours)])
+    with tempfile.TemporaryDirectory(prefix="bench-speed-") as tmp:
+        out = Path(tmp) / "mem"
+        print(f"[{time.strftime('%H:%M:%S')}] memory {hours:g} h ...", file=sys.stderr)
+        cmd = [sys.executable, "-m", "bench.bench_speed", "--analyze-child", "analyze", str(path), "-o",
+               str(out), "--no-cache", "--no-progress", "--format", "json"]  # fmt: skip
+        r = timed(cmd)
+        peak = peak_of(out)
+    secs = _duration(path)
+    load = os.getloadavg()
+    lines += [
+        f"## Peak memory: {hours:g}-hour body-camera-like recording, default options",
+        "",
+        f"Recording: `{path.name}` ({secs / 60:.0f} min: 15-minute body-camera-like pieces one after"
+        " another, 8 scenes each, about 63 % speech, street noise 30 dB SNR, each piece its own noise).",
+        "",
+        "| audio s | wall s | CPU s | CPU s per audio minute | peak RSS (VmHWM) MB |",
+        "|---:|---:|---:|---:|---:|",
+        f"| {secs:.0f} | {r['wall']:.0f} | {r['cpu']:.0f} | {r['cpu'] / (secs / 60):.2f} | {peak:.0f} |",
+        "",
+        f"Command: `scriptcheck analyze {path.name} -o OUT --no-cache --no-progress --format json` (through"
+        f" `--analyze-child`, which reads VmHWM after the CLI returns). Load average at the end: "
+        f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}.",
+        "",
+    ]
+
+
 def _duration(path: Path) -> float:
     from analyzer.media import probe
 
@@ -520,7 +581,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["--analyze-child"]:
         return analyze_child(argv[1:])
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", nargs="*", default=["sweep", "main", "startup", "workers", "lengths"])
+    ap.add_argument("--only", nargs="*", default=["sweep", "main", "startup", "workers", "lengths", "memory"])
     ap.add_argument("--lengths", type=float, nargs="*", default=[1.0, 10.0], help="minutes")
     ap.add_argument("--worker-repeats", type=int, default=0)
     ap.add_argument("--minutes", type=float, default=15.0)
@@ -533,6 +594,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "speed.md"))
     ap.add_argument("--build", type=float, help=argparse.SUPPRESS)
     ap.add_argument("--build-long", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--build-bodycam-hours", type=float, help=argparse.SUPPRESS)
+    ap.add_argument("--hours", type=float, default=2.0, help="length of the memory part's recording")
     ap.add_argument("--fw", help=argparse.SUPPRESS)
     ap.add_argument("--fw-out", help=argparse.SUPPRESS)
     ap.add_argument("--sweep-child", nargs=2, help=argparse.SUPPRESS)
@@ -546,6 +609,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.build_long:
         long_recording()
+        return 0
+    if args.build_bodycam_hours:
+        long_bodycam(args.build_bodycam_hours)
         return 0
     if args.fw:
         run_fw(args.fw, args.fw_out, args.threads, args.compute)
@@ -573,6 +639,7 @@ def main(argv: list[str] | None = None) -> int:
         "startup": lambda: part_startup(args.repeats, batch, lines),
         "workers": lambda: part_workers(args.worker_repeats or args.repeats, batch, lines),
         "lengths": lambda: part_lengths(args.lengths, batch, lines),
+        "memory": lambda: part_memory(args.hours, lines),
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     for name in args.only:
