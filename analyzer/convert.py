@@ -278,6 +278,154 @@ def load_openai_model(checkpoint: str | os.PathLike, device: str = "cpu"):
     return model.to(device)
 
 
+INT8_DIRNAME_SUFFIX = "-int8"
+INT8_MARKER = "int8-verified.json"
+
+
+def quantize_int8(
+    ct2_dir: str | os.PathLike, out_dir: str | os.PathLike, model: CT2Model | None = None
+) -> Path:
+    """Write `ct2_dir`'s model with its linear weights quantized to int8 (per-row scales), using
+    CTranslate2's own converter code, so that loading it with compute type int8 skips the quantization
+    CTranslate2 otherwise does at every load. The convolution weights stay as they are: CTranslate2
+    does not quantize them when it loads a float model, and a quantized copy would decode differently."""
+    from ctranslate2.specs import model_spec, whisper_spec
+
+    ct2_dir, out_dir = Path(ct2_dir), Path(out_dir)
+    model = model or read_ct2_model(ct2_dir / "model.bin")
+    if model.spec_name != "WhisperSpec":
+        raise ConversionError(f"not a Whisper model (spec {model.spec_name or 'unknown'})")
+    spec = whisper_spec.WhisperSpec(
+        _layers(model, "encoder"), _scalar(model, "encoder/num_heads"),
+        _layers(model, "decoder"), _scalar(model, "decoder/num_heads"),
+    )  # fmt: skip
+    try:
+        for name, value in [
+            *model.variables.items(),
+            *((a, model.variables[t]) for a, t in model.aliases.items()),
+        ]:
+            scope, attr = model_spec._parent_scope(name)
+            setattr(model_spec.index_spec(spec, scope), attr, value)
+    except (AttributeError, IndexError) as err:  # a layout this CTranslate2's WhisperSpec does not have
+        raise ConversionError(f"{ct2_dir}: {err}") from None
+    spec.register_vocabulary((ct2_dir / "vocabulary.txt").read_text(encoding="utf-8").splitlines())
+    spec.validate()
+    spec._alias_variables()
+    spec._quantize("int8", variable_filter=lambda name: "/conv" not in name)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    spec._serialize(str(out_dir / "model.bin"))
+    return out_dir
+
+
+def same_int8_model(
+    a_dir: str | os.PathLike, b_dir: str | os.PathLike, n_mels: int, threads: int = 1
+) -> bool:
+    """Whether two models loaded with compute type int8 compute bit for bit the same: encoder output
+    on fixed pseudo-random features, and a short greedy decode's tokens and scores (the decoder,
+    token embedding and output projection)."""
+    import ctranslate2
+
+    vocab = (Path(a_dir) / "vocabulary.txt").read_text(encoding="utf-8").splitlines()
+    start = vocab.index("<|startoftranscript|>")
+    features = np.random.default_rng(0).standard_normal((1, n_mels, 3000)).astype(np.float32)
+    outputs = []
+    for folder in (a_dir, b_dir):
+        model = ctranslate2.models.Whisper(
+            str(folder), device="cpu", compute_type="int8", intra_threads=threads
+        )
+        view = ctranslate2.StorageView.from_array(features)
+        encoded = np.array(model.encode(view))
+        result = model.generate(view, [[start]], beam_size=1, max_length=24, return_scores=True)[0]
+        outputs.append((encoded, result.sequences_ids, result.scores))
+        del model
+    (ea, ta, sa), (eb, tb, sb) = outputs
+    return bool(np.array_equal(ea, eb)) and ta == tb and sa == sb
+
+
+def int8_folder(ct2_dir: str | os.PathLike, threads: int = 1) -> Path:
+    """A pre-quantized int8 copy of a float CTranslate2 Whisper model, made once and checked to compute
+    exactly what the float model computes with compute type int8 (same_int8_model); `ct2_dir` itself
+    when the copy cannot be made or checked, or the model is already quantized.
+
+    The copy lives in the model cache, under a key of the model's path, size and mtime and of the
+    CTranslate2 version (whose quantization it must match), with a marker written only after the check.
+    """
+    import hashlib
+
+    import ctranslate2
+
+    from analyzer.models import model_cache_dir
+
+    ct2_dir = Path(ct2_dir)
+    try:
+        st = (ct2_dir / "model.bin").stat()
+    except OSError:
+        return ct2_dir
+    key = f"{ct2_dir.resolve()}:{st.st_size}:{int(st.st_mtime)}:ctranslate2-{ctranslate2.__version__}"
+    tag = hashlib.sha256(key.encode()).hexdigest()[:16]
+    target = model_cache_dir() / "quantized" / f"{ct2_dir.name}{INT8_DIRNAME_SUFFIX}-{tag}"
+    if _int8_ready(target, key):
+        return target
+    # In a child process: CTranslate2's converter imports torch when it is installed, which would stay
+    # in this process's memory for good.
+    import subprocess
+    import sys
+
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "analyzer.convert", "int8", str(ct2_dir), str(target), key, str(threads)],
+            check=False, capture_output=True, timeout=900,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        pass  # the float model then, quantized at load as before
+    return target if _int8_ready(target, key) else ct2_dir
+
+
+def _int8_ready(target: Path, key: str) -> bool:
+    try:
+        recorded = json.loads((target / INT8_MARKER).read_text(encoding="utf-8"))
+        return recorded.get("source") == key and (target / "model.bin").stat().st_size == recorded.get("size")
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _make_int8_folder(ct2_dir: Path, target: Path, key: str, threads: int) -> Path:
+    import shutil
+
+    from analyzer.models import EMBEDDED_SIDE_FILES
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        source = read_ct2_model(ct2_dir / "model.bin")
+        if any(v.dtype == np.int8 and v.ndim >= 2 for v in source.variables.values()):
+            return ct2_dir  # quantized already
+        n_mels = int(source.get("encoder/conv1/weight").shape[1])
+        quantize_int8(ct2_dir, tmp, source)
+        del source
+        for name in EMBEDDED_SIDE_FILES:
+            if (ct2_dir / name).is_file():
+                shutil.copyfile(ct2_dir / name, tmp / name)
+        if not same_int8_model(ct2_dir, tmp, n_mels, threads):
+            return ct2_dir
+        size = (tmp / "model.bin").stat().st_size
+        (tmp / INT8_MARKER).write_text(json.dumps({"source": key, "size": size}), encoding="utf-8")
+        tmp.chmod(0o755)
+        if target.exists():  # a half-made folder from before: replace it
+            shutil.rmtree(target, ignore_errors=True)
+        try:
+            os.replace(tmp, target)
+        except OSError:
+            if not (target / INT8_MARKER).is_file():  # someone else won the race only if it exists
+                return ct2_dir
+        return target
+    except (ConversionError, OSError, ValueError, RuntimeError):
+        return ct2_dir  # the float model, quantized at load as before
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 @dataclass(frozen=True)
 class ConversionReport:
     dims: dict
@@ -290,3 +438,13 @@ def describe(ct2_dir: str | os.PathLike) -> ConversionReport:
     model = read_ct2_model(Path(ct2_dir) / "model.bin")
     dims, _ = whisper_state_dict(model)
     return ConversionReport(dims=dims, variables=len(model.variables), aliases=dict(model.aliases))
+
+
+# The child int8_folder starts: python -m analyzer.convert int8 SRC TARGET KEY THREADS
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) == 6 and sys.argv[1] == "int8":
+        made = _make_int8_folder(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4], int(sys.argv[5]))
+        raise SystemExit(0 if made == Path(sys.argv[3]) else 1)
+    raise SystemExit("usage: python -m analyzer.convert int8 SRC TARGET KEY THREADS")

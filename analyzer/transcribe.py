@@ -549,11 +549,17 @@ class _FasterWhisper(_Engine):
         # CTranslate2 seeds each worker thread's generator once, when it first samples: a fixed seed
         # set before then makes a process's transcripts repeatable (see SAMPLING_SEED).
         ctranslate2.set_random_seed(SAMPLING_SEED)
-        key = ("faster-whisper", str(resolved.path), opts.compute_type, opts.threads)
+        path = resolved.path
+        if opts.compute_type == "int8":
+            from analyzer.convert import int8_folder
+
+            # Quantized once into the model cache rather than at every load; checked to compute the same.
+            path = int8_folder(path, opts.threads)
+        key = ("faster-whisper", str(path), opts.compute_type, opts.threads)
         self.model = _load_cached(
             key,
             lambda: WhisperModel(
-                str(resolved.path),
+                str(path),
                 device="cpu",
                 compute_type=opts.compute_type,
                 cpu_threads=opts.threads,
