@@ -196,12 +196,59 @@ def code_of(syllable: str) -> str:
 
 @lru_cache(maxsize=65536)
 def _word_pinyin(word: str) -> tuple[str, ...]:
+    hit = _pinyin_table().get(word)
+    return hit if hit is not None else _pypinyin(word)
+
+
+def _pypinyin(word: str) -> tuple[str, ...]:
     from pypinyin import Style, lazy_pinyin
 
     syl = lazy_pinyin(word, style=Style.NORMAL, errors=lambda s: list(s))
     if len(syl) != len(word):  # safety: keep one syllable per character
         syl = [lazy_pinyin(c, style=Style.NORMAL, errors=lambda s: list(s))[0] for c in word]
     return tuple(syl)
+
+
+_HAN_RANGES = ((0x3400, 0x9FFF), (0xF900, 0xFAFF))  # the Han characters pinyin_of segments
+PINYIN_TABLE_VERSION = 1
+
+
+@lru_cache(maxsize=1)
+def _pinyin_table() -> dict[str, tuple[str, ...]]:
+    """_pypinyin of every word jieba can return on Han text here (the words of the segmentation
+    dictionary and every single Han character), computed once into the cache folder: loading the
+    table takes a fraction of importing pypinyin's phrase dictionary, which a short recording
+    otherwise pays at every start. Keyed by the dictionary and pypinyin's data files, so an upgrade
+    of either builds it again."""
+    import hashlib
+    import marshal
+    from importlib.util import find_spec
+
+    from analyzer.files import atomic_write_bytes
+
+    dictionary = _segmentation_dictionary()
+    spec = find_spec("pypinyin")
+    data = Path(spec.origin).parent if spec and spec.origin else None
+    stamp = [dictionary.name, str(PINYIN_TABLE_VERSION)]
+    for name in ("phrases_dict.py", "pinyin_dict.py", "__init__.py"):
+        try:
+            st = (data / name).stat() if data else None
+            stamp.append(f"{name}:{st.st_size}:{int(st.st_mtime)}" if st else name)
+        except OSError:
+            stamp.append(name)
+    path = dictionary.parent / f"pinyin-{hashlib.sha256('|'.join(stamp).encode()).hexdigest()[:16]}.marshal"
+    try:
+        table = marshal.loads(path.read_bytes())
+        if isinstance(table, dict):
+            return table
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    with open(dictionary, encoding="utf-8") as fh:
+        words = [line.split(" ", 1)[0] for line in fh if line.strip()]
+    chars = [chr(c) for a, b in _HAN_RANGES for c in range(a, b + 1)]
+    table = {w: _pypinyin(w) for w in dict.fromkeys(words + chars)}
+    atomic_write_bytes(path, marshal.dumps(table))
+    return table
 
 
 SEGMENTATION_MIN_FREQ = 10  # jieba dictionary words rarer than this are left out of segmentation
