@@ -60,8 +60,6 @@ def floor_steps(
     With `quiet` (per frame, speech-free by the VAD), windows with less than `min_quiet` of such
     frames are left unjudged: a window full of speech reads speech as "floor".
     Returns (D, valid) where valid marks frames with both windows judged."""
-    from scipy.ndimage import percentile_filter
-
     n = len(e)
     k = np.arange(n)
     valid = (k >= window) & (k <= n - window)
@@ -71,6 +69,10 @@ def floor_steps(
         c = np.concatenate([[0], np.cumsum(quiet)])
         frac = np.minimum(c[k] - c[np.clip(k - window, 0, n)], c[np.clip(k + window, 0, n)] - c[k]) / window
         valid &= frac >= min_quiet
+        if not valid.any():  # nothing to judge: no filtering (and no SciPy import on a short file)
+            return np.zeros_like(e), valid
+    from scipy.ndimage import percentile_filter
+
     # Band by band: SciPy's 1-D rank filter is ~30x faster than the same filter over a 2-D array.
     columns = [percentile_filter(e[:, j], percentile, size=window, mode="nearest") for j in range(e.shape[1])]
     floor = np.stack(columns, axis=1)
