@@ -558,12 +558,14 @@ class _FasterWhisper(_Engine):
         key = ("faster-whisper", str(path), opts.compute_type, opts.threads)
         self.model = _load_cached(
             key,
-            lambda: WhisperModel(
-                str(path),
-                device="cpu",
-                compute_type=opts.compute_type,
-                cpu_threads=opts.threads,
-                local_files_only=True,
+            lambda: _remember_encodings(
+                WhisperModel(
+                    str(path),
+                    device="cpu",
+                    compute_type=opts.compute_type,
+                    cpu_threads=opts.threads,
+                    local_files_only=True,
+                )
             ),
         )
 
@@ -626,6 +628,37 @@ class _FasterWhisper(_Engine):
                 }
         finally:
             segments.close()
+
+
+ENCODINGS_KEPT = 2
+
+
+def _remember_encodings(model):
+    """`model` with its encoder's last outputs kept by input: a second look or coverage pass that
+    decodes the same 30-second window again (the whole of a short recording, typically) reuses the
+    encoding rather than running the encoder again. The encoder is deterministic, so the output is the
+    same; only the cost goes."""
+    encode = model.encode
+    kept: dict[tuple, object] = {}
+    lock = threading.Lock()
+
+    def remembered(features: np.ndarray):
+        features = np.ascontiguousarray(features)
+        digest = hashlib.sha1(memoryview(features).cast("B")).hexdigest()
+        key = (features.shape, features.dtype.str, digest)
+        with lock:
+            hit = kept.get(key)
+        if hit is not None:
+            return hit
+        out = encode(features)
+        with lock:
+            kept[key] = out
+            while len(kept) > ENCODINGS_KEPT:
+                kept.pop(next(iter(kept)))
+        return out
+
+    model.encode = remembered
+    return model
 
 
 def _shift(seg: dict, by: float) -> dict:
