@@ -497,3 +497,27 @@ def test_short_recordings_with_digital_zero_are_checked(seconds):
     x[: len(x) // 4] = 0.0
     events = C.find_gaps(x, C.ANALYSIS_SR)
     assert all(0.0 <= e.start_s <= e.end_s <= seconds for e in events)
+
+
+def test_floor_steps_without_a_judged_window_skip_the_rank_filter():
+    """A recording whose every window is mostly speech (a short clip) has no noise-floor step to
+    judge: zeros, and SciPy's rank filter, whose import is a fixed cost on every short file, is not
+    needed."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np; from analyzer.continuity.cues import floor_steps;"
+        "e = np.random.default_rng(0).normal(-40, 3, (600, 4));"
+        "d, v = floor_steps(e, 100, 10, quiet=np.zeros(600, bool));"
+        "assert d.shape == e.shape and d.dtype == e.dtype and not d.any() and not v.any();"
+        "d2, v2 = floor_steps(e, 100, 10, quiet=np.ones(600, bool));"
+        "assert v2.any() and d2[v2].any();"
+        "print('scipy.ndimage' in sys.modules)"
+    )
+    code_first = code.replace("d2, v2 = floor_steps(e, 100, 10, quiet=np.ones(600, bool));", "").replace(
+        "assert v2.any() and d2[v2].any();", ""
+    )
+    skipped = subprocess.run([sys.executable, "-c", code_first], capture_output=True, text=True, check=True)
+    judged = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert skipped.stdout.strip() == "False" and judged.stdout.strip() == "True"

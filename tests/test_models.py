@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 
@@ -228,3 +229,84 @@ def test_reader_rejects_non_ct2_files(tmp_path):
     truncated.write_bytes((models.embedded_model_dir() / "model.bin").read_bytes()[:5000])
     with pytest.raises(convert.ConversionError, match="truncated|bad variable"):
         convert.read_ct2_model(truncated)
+
+
+def _user_copy(tmp_path: Path) -> Path:
+    import shutil
+
+    user = tmp_path / "user_models" / "whisper-base-ct2"
+    shutil.copytree(models.embedded_model_dir(), user, ignore=shutil.ignore_patterns("*.pt"))
+    return user
+
+
+@pytest.mark.slow(transcriber=False)  # loads and runs the models below analyzer.transcribe
+def test_int8_copy_is_made_once_checked_and_loaded(isolated, tmp_path, monkeypatch):
+    """faster-whisper in int8 loads a copy quantized once into the model cache (not at every load),
+    and only after the copy was shown to compute bit for bit what load-time quantization computes."""
+    import subprocess
+
+    from analyzer import transcribe
+
+    user = _user_copy(tmp_path)
+    folder = convert.int8_folder(user, threads=2)
+    assert folder != user and folder.is_relative_to(models.model_cache_dir() / "quantized")
+    assert (folder / convert.INT8_MARKER).is_file()
+    quantized = convert.read_ct2_model(folder / "model.bin")
+    assert quantized.variables["encoder/layer_0/ffn/linear_0/weight"].dtype == np.int8
+    assert quantized.variables["decoder/embeddings/weight"].dtype == np.int8
+    assert quantized.variables["encoder/conv1/weight"].dtype == np.float16  # as load-time quantization
+    assert (folder / "model.bin").stat().st_size < 0.6 * (user / "model.bin").stat().st_size
+    assert convert.same_int8_model(user, folder, n_mels=80, threads=2)
+    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]  # no half-made folder
+
+    def no_child(*args, **kwargs):
+        raise AssertionError("the copy is made once")
+
+    monkeypatch.setattr(subprocess, "run", no_child)
+    assert convert.int8_folder(user) == folder
+    monkeypatch.setattr(transcribe, "_LOADED", {})
+    resolved = models.ResolvedModel(str(user), user, "ct2", "path", "test")
+    transcribe._FasterWhisper(transcribe.TranscribeOptions(compute_type="int8"), resolved)
+    assert [k[1] for k in transcribe._LOADED] == [str(folder)]
+    transcribe._FasterWhisper(transcribe.TranscribeOptions(compute_type="float32"), resolved)
+    assert [k[1] for k in transcribe._LOADED] == [str(user)]  # other compute types: the model as it is
+
+
+@pytest.mark.slow
+def test_int8_copy_transcribes_exactly_as_load_time_quantization(speech_wav, monkeypatch):
+    """Real speech, greedy and beam search, words and their probabilities: the same transcript."""
+    from analyzer import transcribe
+    from analyzer.media import load_audio
+
+    audio = load_audio(
+        speech_wav("为保护您的合法权益，监督执法行为，本次执法全过程录音录像。请出示营业执照。")
+    )
+
+    def run() -> list[dict]:
+        monkeypatch.setattr(transcribe, "_LOADED", {})
+        out = []
+        for beam in (1, 5):
+            t = transcribe.transcribe(audio, transcribe.TranscribeOptions(beam_size=beam), cache=False)
+            out.append([dataclasses.asdict(s) for s in t.segments])
+        return out
+
+    prequantized = run()
+    loaded = [k[1] for k in transcribe._LOADED]
+    monkeypatch.setattr(convert, "int8_folder", lambda path, threads=1: Path(path))
+    at_load = run()
+    assert "-int8-" in loaded[0] and "-int8-" not in [k[1] for k in transcribe._LOADED][0]
+    assert prequantized == at_load and prequantized[0][0]["text"]
+
+
+def test_int8_copy_that_does_not_check_out_is_not_used(isolated, tmp_path, monkeypatch):
+    user = _user_copy(tmp_path)
+    monkeypatch.setattr(convert, "same_int8_model", lambda *a, **k: False)
+    target = tmp_path / "store" / "quantized" / "x-int8"
+    assert convert._make_int8_folder(user, target, "key", 1) == user
+    assert not target.exists() and not list(target.parent.iterdir())  # nothing left behind
+    monkeypatch.setattr(convert, "same_int8_model", lambda *a, **k: True)
+    assert convert._make_int8_folder(user, target, "key", 1) == target
+    assert convert._int8_ready(target, "key") and not convert._int8_ready(target, "other key")
+    assert convert._make_int8_folder(target, tmp_path / "again", "k2", 1) == target  # int8 already
+    (target / "model.bin").write_bytes(b"short")
+    assert not convert._int8_ready(target, "key")  # a damaged copy is not loaded

@@ -154,3 +154,33 @@ def test_a_colon_between_digits_stays_in_a_clock_time():
     assert normalize_plain("现在是下午2:30，我们在") == "现在是下午2:30我们在"
     assert normalize_plain("下午2：30") == "下午2:30"
     assert normalize_plain("今晚八点半") == "今晚8点半"
+
+
+def test_pinyin_comes_from_a_table_built_once_with_pypinyin(tmp_path):
+    """The pinyin of every word the segmenter can return is computed once into the cache folder, so a
+    fresh process segments and reads pinyin without importing pypinyin (its phrase dictionary is the
+    biggest part of a short recording's start-up); the table says what pypinyin says."""
+    import os
+    import random
+    import subprocess
+    import sys
+
+    from analyzer.normalize import _pinyin_table, _pypinyin
+
+    code = (
+        "import sys; from analyzer.normalize import pinyin_of;"
+        "print(' '.join(pinyin_of('执法全过程记录开始，请您出示证件。中行过程中行政处罚')));"
+        "print('pypinyin' in sys.modules)"
+    )
+    env = {**os.environ, "SCRIPTCHECK_CACHE": str(tmp_path / "cache")}
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+            for _ in range(2)]  # fmt: skip
+    first, second = (r.stdout.splitlines() for r in runs)
+    assert first[0] == second[0].strip() and first[0].startswith("zhi fa quan guo cheng ji lu kai shi")
+    assert "xing zheng chu fa" in first[0]
+    assert second[1] == "False"  # the table was there: pypinyin not imported
+    assert list((tmp_path / "cache").glob("pinyin-*.marshal"))
+    table = _pinyin_table()
+    assert len(table) > 100_000 and "执法" in table and "㐀" in table
+    sample = random.Random(0).sample(sorted(table), 3000)
+    assert all(table[w] == _pypinyin(w) for w in sample)

@@ -415,3 +415,41 @@ def test_telephone_band_and_stereo_sources(tts, tmp_path, rate, channels, suffix
         write_media(path, audio, rate, fmt="ipod", channels=channels)
     result = transcribe(path, TranscribeOptions(), cache=False)
     assert cer(sentence, result.text) <= 0.35, result.text
+
+
+@pytest.mark.slow
+def test_a_second_look_at_the_same_window_reuses_its_encoding(speech_wav, monkeypatch):
+    """Decoding a short recording again (a second look with beam search) runs the encoder once; the
+    transcripts are those of two full runs."""
+    import dataclasses
+
+    import faster_whisper.transcribe as fw
+
+    from analyzer import transcribe as tr
+    from analyzer.media import load_audio
+
+    audio = load_audio(speech_wav("请您认真阅读法律文书内容，并在签名处签名。"))
+    calls: list[tuple] = []
+    real = fw.WhisperModel.encode
+
+    def counted(self, features):
+        calls.append(features.shape)
+        return real(self, features)
+
+    monkeypatch.setattr(fw.WhisperModel, "encode", counted)
+
+    def run() -> list[list[dict]]:
+        monkeypatch.setattr(tr, "_LOADED", {})
+        calls.clear()
+        return [
+            [
+                dataclasses.asdict(s)
+                for s in tr.transcribe(audio, tr.TranscribeOptions(beam_size=b), cache=False).segments
+            ]
+            for b in (1, 5)
+        ]
+
+    reused = run()
+    assert len(calls) == 1
+    monkeypatch.setattr(tr, "ENCODINGS_KEPT", 0)
+    assert run() == reused and len(calls) == 2 and reused[0]
