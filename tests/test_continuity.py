@@ -521,3 +521,35 @@ def test_floor_steps_without_a_judged_window_skip_the_rank_filter():
     skipped = subprocess.run([sys.executable, "-c", code_first], capture_output=True, text=True, check=True)
     judged = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert skipped.stdout.strip() == "False" and judged.stdout.strip() == "True"
+
+
+def test_per_sample_scans_run_block_by_block_with_the_same_runs(monkeypatch):
+    """The flat-run and saturation scans no longer hold per-sample masks of the whole recording
+    (a 2-hour file: 115 MB each, and copies); runs that cross a block edge are found whole."""
+    from analyzer.continuity import gaps
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(0, 0.1, 5000).astype(np.float32)
+    for a, b in [(0, 40), (95, 130), (300, 301), (777, 1200), (4900, 5000)]:
+        x[a:b] = x[a]  # flat runs, some across the small blocks below and at both ends
+    x[2000:2600] = 1.0  # saturated
+    mask = np.abs(np.diff(x)) <= 1e-6
+
+    def reference(m, min_len=1):
+        p = np.concatenate(([False], m, [False]))
+        edges = np.flatnonzero(p[1:] != p[:-1])
+        return [
+            (a, b)
+            for a, b in zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True)
+            if b - a >= min_len
+        ]
+
+    for step in (7, 64, 1000, 1 << 20):
+        monkeypatch.setattr(gaps, "_STEP", step)
+        for min_len in (1, 5, 39, 400):
+            assert gaps._still_runs(x, 1e-6, min_len) == reference(mask, min_len), (step, min_len)
+        assert gaps._runs(mask, 3) == reference(mask, 3)
+        events = gaps.find_dropouts(x, 16_000, {"dropout_min_s": 0.002, "dropout_edge_ignore_s": 0.0})
+        assert [(round(e.start_s * 16_000), round(e.end_s * 16_000)) for e in events] == [
+            (0, 40), (95, 130), (777, 1200), (2000, 2600), (4900, 5000)
+        ]  # fmt: skip

@@ -27,17 +27,58 @@ def _as_analysis_audio(audio: np.ndarray, sr: int) -> np.ndarray:
     return x
 
 
+def _run_bounds(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (exclusive) indices of the True runs of a boolean array. One temporary of the
+    mask's length (where it changes), no padded copy: masks here can be a sample each of 3 hours."""
+    mask = np.asarray(mask, dtype=bool)
+    if not len(mask):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    change = np.flatnonzero(mask[1:] != mask[:-1]) + 1
+    rising = mask[change]
+    starts, ends = change[rising], change[~rising]
+    if mask[0]:
+        starts = np.concatenate(([0], starts))
+    if mask[-1]:
+        ends = np.concatenate((ends, [len(mask)]))
+    return starts, ends
+
+
 def _runs(mask: np.ndarray, min_len: int = 1) -> list[tuple[int, int]]:
     """[start, end) index pairs of the True runs of a boolean array, at least min_len long."""
-    if not len(mask):
-        return []
-    m = np.concatenate(([False], mask.astype(bool), [False]))
-    edges = np.flatnonzero(m[1:] != m[:-1])
-    starts, ends = edges[0::2], edges[1::2]
+    starts, ends = _run_bounds(mask)
     if min_len > 1:
         keep = ends - starts >= min_len
         starts, ends = starts[keep], ends[keep]
     return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+_STEP = 1 << 20  # samples per block in the per-sample scans: bounded memory on long recordings
+
+
+def _still_runs(x: np.ndarray, eps: float, min_len: int) -> list[tuple[int, int]]:
+    """_runs of |x[i+1] - x[i]| <= eps, at least min_len long, found block by block (a run that
+    reaches a block's end is carried into the next): no mask of the whole recording."""
+    out: list[tuple[int, int]] = []
+    carry: tuple[int, int] | None = None
+    n = len(x) - 1
+    for s in range(0, n, _STEP):
+        e = min(n, s + _STEP)
+        starts, ends = _run_bounds(np.abs(np.diff(x[s : e + 1])) <= eps)
+        starts, ends = starts + s, ends + s
+        if carry is not None:
+            if len(starts) and starts[0] == s:
+                starts[0] = carry[0]
+            elif carry[1] - carry[0] >= min_len:
+                out.append(carry)
+            carry = None
+        if len(ends) and ends[-1] == e:
+            carry = (int(starts[-1]), int(ends[-1]))
+            starts, ends = starts[:-1], ends[:-1]
+        keep = ends - starts >= min_len
+        out += zip(starts[keep].tolist(), ends[keep].tolist(), strict=True)
+    if carry is not None and carry[1] - carry[0] >= min_len:
+        out.append(carry)
+    return out
 
 
 def find_dropouts(x: np.ndarray, sr: int, settings: Mapping[str, Any] | None = None) -> list[GapEvent]:
@@ -52,12 +93,7 @@ def find_dropouts(x: np.ndarray, sr: int, settings: Mapping[str, Any] | None = N
         return events
     # Candidate flat runs: successive samples differ by at most eps; then require the whole run to
     # stay within eps peak to peak (a slow ramp would pass the first test only).
-    still = np.empty(len(x) - 1, dtype=bool)
-    step = 1 << 20  # in chunks: no full-length float array of differences on long recordings
-    for s in range(0, len(still), step):
-        e = min(len(still), s + step)
-        np.less_equal(np.abs(np.diff(x[s : e + 1])), eps, out=still[s:e])
-    for a, b in _runs(still, max(1, min_len - 1)):
+    for a, b in _still_runs(x, eps, max(1, min_len - 1)):
         end = b + 1  # samples a..b are within eps of their neighbours
         for s, e in _flat_subruns(x, a, end, eps, min_len):
             if (s == 0 or e >= len(x)) and e - s < edge_ignore:
@@ -74,11 +110,15 @@ def find_dropouts(x: np.ndarray, sr: int, settings: Mapping[str, Any] | None = N
             )
     # Saturation: nearly every sample at the rails (e.g. alternating ±full scale) for a long stretch.
     level = float(cfg["dropout_clip_level"])
-    clip = (x >= level) | (x <= -level)  # no full-length float temporary
-    if clip.any():
-        win = max(1, sr // 50)
-        n = len(x) // win
-        frac = clip[: n * win].reshape(n, win).mean(axis=1)
+    win = max(1, sr // 50)
+    n = len(x) // win
+    frac = np.zeros(n)  # share of clipped samples per 20 ms, block by block: no per-sample mask
+    per = max(1, _STEP // win)
+    for i in range(0, n, per):
+        j = min(n, i + per)
+        block = x[i * win : j * win].reshape(j - i, win)
+        frac[i:j] = ((block >= level) | (block <= -level)).mean(axis=1)
+    if frac.any():
         for a, b in _runs(frac >= 0.9):
             s, e = a * win, b * win
             if e - s >= min_len and not any(ev.start_s * sr <= s and e <= ev.end_s * sr for ev in events):
