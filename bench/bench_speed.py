@@ -200,12 +200,12 @@ def batch_folder(n: int = 12) -> Path:
 # ------------------------------------------------------------------ measured processes
 
 
-def timed(cmd: list[str], env: dict | None = None) -> dict:
+def timed(cmd: list[str], env: dict | None = None, cwd: Path = ROOT) -> dict:
     """Run a whole process; wall, CPU (user+sys, its reaped children included) and peak RSS (wait4)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(
-            cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}, stdout=out, stderr=err
+            cmd, cwd=cwd, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}, stdout=out, stderr=err
         )
         _, status, ru = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
@@ -401,26 +401,51 @@ def sweep_child(clip: str, rec: str, compute: str, batch: int) -> None:
     print(json.dumps(out, ensure_ascii=False))
 
 
-def part_startup(repeats: int, batch: int, lines: list[str]) -> None:
+def part_startup(repeats: int, batch: int, lines: list[str], base: str | None = None) -> None:
+    """Wall and CPU of whole `analyze` processes on the 5-second clip; with `base` (another checkout of
+    the project, e.g. main's) the same runs from there too, alternating, so before and after are
+    measured side by side. The stage breakdown is one profiled process of each."""
     clip = short_clip()
-    walls = []
+    trees = {"this tree": ROOT} if not base else {"this tree": ROOT, f"base ({base})": Path(base)}
+    runs: dict[str, list[dict]] = {k: [] for k in trees}
+    stages: dict[str, dict] = {}
+    load0 = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-speed-") as tmp:
         for r in range(repeats):
-            walls.append(timed(analyze_cmd([clip], Path(tmp) / f"s{r}", batch, plain=True))["wall"])
-        prof = timed([sys.executable, "-m", "bench.bench_speed", "--startup-child", str(clip),
-                      str(Path(tmp) / "p"), "--batch", str(batch)])  # fmt: skip
-    stages = json.loads(prof["stdout"].strip().splitlines()[-1])
+            for name, tree in trees.items():
+                out = Path(tmp) / f"s{r}-{len(stages)}-{abs(hash(name))}"
+                cmd = analyze_cmd([clip], out, batch, plain=True)
+                runs[name].append(timed(cmd, env={"PYTHONPATH": str(tree)}, cwd=tree))
+        for name, tree in trees.items():
+            prof = timed([sys.executable, "-m", "bench.bench_speed", "--startup-child", str(clip),
+                          str(Path(tmp) / f"p{abs(hash(name))}"), "--batch", str(batch)],
+                         env={"PYTHONPATH": str(tree)}, cwd=tree)  # fmt: skip
+            stages[name] = json.loads(prof["stdout"].strip().splitlines()[-1])
+    load1 = os.getloadavg()
+    names = list(trees)
     lines += [
         "## Start-up: a 5-second clip end to end",
         "",
-        f"`scriptcheck analyze clip-5s.mp4 --no-cache --format json`: wall {median(walls):.2f} s "
-        f"(median of {repeats}: {', '.join(f'{w:.2f}' for w in walls)}); target ≤ 3 s.",
+        f"`scriptcheck analyze clip-5s.mp4 --no-cache --batch-size {batch} --format json`, whole processes"
+        f" (median of {repeats}{', alternating' if base else ''}); target ≤ 3 s wall. Load average"
+        f" {load0[0]:.2f} at the start, {load1[0]:.2f} at the end.",
         "",
-        "What it consists of (one process, `--startup-child`, stages timed in order):",
+        "| code | wall s | CPU s | walls |",
+        "|---|---:|---:|---|",
+        *[
+            f"| {name} | {median([m['wall'] for m in ms]):.2f} | {median([m['cpu'] for m in ms]):.2f} | "
+            f"{', '.join(format(m['wall'], '.2f') for m in ms)} |"
+            for name, ms in runs.items()
+        ],
         "",
-        "| stage | s |",
-        "|---|---:|",
-        *[f"| {k} | {v:.2f} |" for k, v in stages.items()],
+        "What it consists of (one process each, `--startup-child`, stages timed in order, wall s):",
+        "",
+        "| stage | " + " | ".join(names) + " |",
+        "|---|" + "---:|" * len(names),
+        *[
+            f"| {k} | " + " | ".join(f"{stages[n][k]:.2f}" if k in stages[n] else "—" for n in names) + " |"
+            for k in dict.fromkeys(k for n in names for k in stages[n])
+        ],
         "",
     ]
 
@@ -463,8 +488,9 @@ def startup_child(clip: str, out: str, batch: int) -> None:
     result = analyze_recording([clip], opts)
     tm = result.timings
     t["analyze_recording (model cached; VAD again)"] = time.perf_counter() - t1
-    for k in ("transcribe", "continuity", "match", "rules"):
-        t[f"  of which {k}"] = tm.get(k, 0.0)
+    for k in ("transcribe", "continuity", "match", "recheck", "speakers", "rules"):
+        note = " (second looks, counted in match)" if k == "recheck" else ""
+        t[f"  of which {k}{note}"] = tm.get(k, 0.0)
     t1 = time.perf_counter()
     batch_mod.write_outputs(
         report.recording_to_dict(result), report.guide_to_dict(result.guide), Path(out), "clip", ("json",)
@@ -595,6 +621,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--build", type=float, help=argparse.SUPPRESS)
     ap.add_argument("--build-long", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--build-bodycam-hours", type=float, help=argparse.SUPPRESS)
+    ap.add_argument("--base", help="startup: also run another checkout's code (e.g. /work/main), alternating")
+    ap.add_argument("--long-hours", type=float, default=2.0, help="lengths: the quiet long file (0 = none)")
     ap.add_argument("--hours", type=float, default=2.0, help="length of the memory part's recording")
     ap.add_argument("--fw", help=argparse.SUPPRESS)
     ap.add_argument("--fw-out", help=argparse.SUPPRESS)
@@ -636,9 +664,9 @@ def main(argv: list[str] | None = None) -> int:
             args.sweep_minutes, lines, args.sizes, args.computes, args.float32_sizes, args.out
         ),
         "main": lambda: part_main(args.minutes, args.repeats, args.batches, lines),
-        "startup": lambda: part_startup(args.repeats, batch, lines),
+        "startup": lambda: part_startup(args.repeats, batch, lines, args.base),
         "workers": lambda: part_workers(args.worker_repeats or args.repeats, batch, lines),
-        "lengths": lambda: part_lengths(args.lengths, batch, lines),
+        "lengths": lambda: part_lengths(args.lengths, batch, lines, args.long_hours),
         "memory": lambda: part_memory(args.hours, lines),
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
