@@ -1,4 +1,5 @@
-"""CTranslate2 Whisper model.bin -> openai-whisper checkpoint, so the PyTorch engine runs offline too.
+"""CTranslate2 Whisper model.bin -> openai-whisper checkpoint, so the PyTorch engine runs offline too;
+and -> a pre-quantized int8 copy (int8_folder), so faster-whisper does not quantize at every load.
 
 CTranslate2's model.bin is a simple container (see ctranslate2/specs/model_spec.py `_serialize`):
   u32 binary version, string spec name, u32 revision, u32 variable count,
