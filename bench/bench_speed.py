@@ -16,6 +16,11 @@ Parts (each a fresh process per measurement; runs of one part alternate, medians
 - startup: a 5-second clip end to end (`scriptcheck analyze --no-cache`), wall, with a stage
   breakdown from a profiled run (imports, model load, VAD, decode, match, report).
 - workers: a batch of 12 short recordings, `--workers 2 --threads 1` vs `--workers 1 --threads 2`.
+  `--base /other/checkout` runs the startup part's processes from that checkout's code too, alternating.
+- lengths: one `analyze` each of body-camera-like recordings of `--lengths` minutes (and, unless
+  `--long-hours 0`, a quiet long file): wall, CPU, peak.
+- memory: `analyze` with default options on a `--hours`-hour body-camera-like recording (15-minute
+  pieces, each with its own noise), peak VmHWM.
 """
 
 from __future__ import annotations
