@@ -367,6 +367,8 @@ def int8_folder(ct2_dir: str | os.PathLike, threads: int = 1) -> Path:
     target = model_cache_dir() / "quantized" / f"{ct2_dir.name}{INT8_DIRNAME_SUFFIX}-{tag}"
     if _int8_ready(target, key):
         return target
+    if _unusable(target).exists() or not _writable(target.parent):
+        return ct2_dir  # tried before and failed, or nowhere to write: the float model, as before
     # In a child process: CTranslate2's converter imports torch when it is installed, which would stay
     # in this process's memory for good.
     import subprocess
@@ -390,7 +392,28 @@ def _int8_ready(target: Path, key: str) -> bool:
         return False
 
 
+def _writable(folder: Path) -> bool:
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return os.access(folder, os.W_OK)
+
+
+def _unusable(target: Path) -> Path:
+    """Written when a copy could not be made or did not compute the same: not tried at every load."""
+    return target.parent / f"{target.name}.unusable"
+
+
 def _make_int8_folder(ct2_dir: Path, target: Path, key: str, threads: int) -> Path:
+    made = _try_int8_folder(ct2_dir, target, key, threads)
+    if made != target:
+        try:
+            _unusable(target).write_text(key, encoding="utf-8")
+        except OSError:
+            pass
+    return made
+
+
+def _try_int8_folder(ct2_dir: Path, target: Path, key: str, threads: int) -> Path:
     import shutil
 
     from analyzer.models import EMBEDDED_SIDE_FILES

@@ -303,10 +303,26 @@ def test_int8_copy_that_does_not_check_out_is_not_used(isolated, tmp_path, monke
     monkeypatch.setattr(convert, "same_int8_model", lambda *a, **k: False)
     target = tmp_path / "store" / "quantized" / "x-int8"
     assert convert._make_int8_folder(user, target, "key", 1) == user
-    assert not target.exists() and not list(target.parent.iterdir())  # nothing left behind
+    assert not target.exists()  # nothing half-made left behind
+    assert [p.name for p in target.parent.iterdir()] == ["x-int8.unusable"]  # not tried at every load
+    (target.parent / "x-int8.unusable").unlink()
     monkeypatch.setattr(convert, "same_int8_model", lambda *a, **k: True)
     assert convert._make_int8_folder(user, target, "key", 1) == target
     assert convert._int8_ready(target, "key") and not convert._int8_ready(target, "other key")
     assert convert._make_int8_folder(target, tmp_path / "again", "k2", 1) == target  # int8 already
     (target / "model.bin").write_bytes(b"short")
     assert not convert._int8_ready(target, "key")  # a damaged copy is not loaded
+
+    import subprocess
+
+    spawned: list[list[str]] = []
+
+    def failing_child(cmd, **kwargs):  # leaves what a child whose copy did not check out leaves
+        spawned.append(cmd)
+        Path(cmd[5]).parent.mkdir(parents=True, exist_ok=True)
+        Path(cmd[5] + ".unusable").write_text(cmd[6])
+
+    monkeypatch.setattr(subprocess, "run", failing_child)
+    monkeypatch.setenv("SCRIPTCHECK_MODEL_CACHE", str(tmp_path / "store2"))
+    assert convert.int8_folder(user) == user and len(spawned) == 1  # the float model
+    assert convert.int8_folder(user) == user and len(spawned) == 1  # not tried at every load
