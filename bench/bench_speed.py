@@ -546,7 +546,7 @@ def part_lengths(minutes: list[float], batch: int, lines: list[str], long_hours:
             print(f"[{time.strftime('%H:%M:%S')}] length {m:g} min ...", file=sys.stderr)
             out = Path(tmp) / f"len{m:g}"
             r = timed(analyze_cmd([path], out, batch))
-            rows.append((f"{m:g} min body-camera-like", m * 60, r, peak_of(out)))
+            rows.append((f"{m:g} min body-camera-like", _duration(path), r, peak_of(out)))
         if long_hours:
             if not (WORK / f"long-{long_hours:g}h.mp4").exists():
                 timed([sys.executable, "-m", "bench.bench_speed", "--build-long"])
@@ -559,11 +559,11 @@ def part_lengths(minutes: list[float], batch: int, lines: list[str], long_hours:
     lines += [
         f"## Length: wall time and peak memory (`--batch-size {batch}`, one run each)",
         "",
-        "| recording | audio s | wall s | wall RTF | CPU s | peak RSS MB |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| recording | audio s | wall s | wall RTF | CPU s | CPU s per audio minute | peak RSS MB |",
+        "|---|---:|---:|---:|---:|---:|---:|",
         *[
             f"| {name} | {secs:.0f} | {r['wall']:.1f} | {r['wall'] / secs:.3f} | {r['cpu']:.1f} | "
-            f"{peak:.0f} |"
+            f"{r['cpu'] / (secs / 60):.2f} | {peak:.0f} |"
             for name, secs, r, peak in rows
         ],
         "",
