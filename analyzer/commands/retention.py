@@ -40,7 +40,13 @@ def run(args: argparse.Namespace) -> int:
     except RetentionError as err:
         print(f"错误: {err}", file=sys.stderr)
         return 2
-    sessions = make_sessionmaker(make_engine(database_url(args.db, data_dir)))
+    from analyzer.web.migrations import SchemaError
+
+    try:
+        sessions = make_sessionmaker(make_engine(database_url(args.db, data_dir)))
+    except SchemaError as err:
+        print(f"错误: {err}", file=sys.stderr)
+        return 2
     audit_log.attach_key(sessions, data_dir)  # the listing is logged in the app's keyed chain
     with sessions() as db:
         due = past_retention(db, policy)
