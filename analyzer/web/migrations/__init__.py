@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import pkgutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,14 +36,6 @@ from sqlalchemy import Connection, Engine, MetaData, inspect, text
 HERE = Path(__file__).resolve().parent
 VERSIONS = HERE / "versions"
 BASELINE = "0001"
-# Every module that declares tables on analyzer.web.db.Base: the metadata is complete only when all
-# of them are imported.
-MODEL_MODULES = (
-    "analyzer.web.db",
-    "analyzer.web.dashboard",
-    "analyzer.web.metadata",
-    "analyzer.web.registry",
-)
 PG_LOCK_KEY = 0x5C_0017  # pg_advisory_xact_lock: one app server migrates, the others wait and find head
 
 log = logging.getLogger(__name__)
@@ -57,8 +50,13 @@ class SchemaBehind(SchemaError):
 
 
 def target_metadata() -> MetaData:
-    for name in MODEL_MODULES:
-        importlib.import_module(name)
+    """The models' tables: those of every module of analyzer.web (tables are declared next to the
+    code that uses them, so the metadata is complete only when all of them are imported)."""
+    import analyzer.web
+
+    for module in pkgutil.iter_modules(analyzer.web.__path__):
+        if module.name != "migrations":
+            importlib.import_module(f"analyzer.web.{module.name}")
     from analyzer.web.db import Base
 
     return Base.metadata
