@@ -266,7 +266,7 @@ class PgCluster:
         name = f"t{self._count}"
         if at_head:
             if self._template is None:
-                from analyzer.web.db import make_engine
+                from analyzer.web.migrations import make_engine
 
                 self._admin("CREATE DATABASE web_template")
                 make_engine(self.url("web_template")).dispose()

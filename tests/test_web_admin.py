@@ -17,7 +17,8 @@ from fastapi.testclient import TestClient
 from test_web_support import CSRF_RE, PASSWORD, csrf_of, login, make_app, raw_db
 
 from analyzer.commands import serve
-from analyzer.web.db import database_url, make_engine
+from analyzer.web.db import database_url
+from analyzer.web.migrations import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 

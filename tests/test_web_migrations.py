@@ -27,7 +27,8 @@ from sqlalchemy import Column, Integer, MetaData, Table, inspect
 from test_web_support import PASSWORD, login
 
 from analyzer.web import audit_log, migrations
-from analyzer.web.db import make_engine, make_sessionmaker, new_engine
+from analyzer.web.db import make_sessionmaker, new_engine
+from analyzer.web.migrations import make_engine
 
 HERE = Path(__file__).resolve().parent
 BEFORE = HERE / "data" / "web-before-migrations"
@@ -261,7 +262,7 @@ def test_the_migrations_ship_in_the_wheel_and_run_from_it(tmp_path):
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     code = (
-        "import analyzer, sys; from analyzer.web.db import make_engine; "
+        "import analyzer, sys; from analyzer.web.migrations import make_engine; "
         "from analyzer.web import migrations; e = make_engine(sys.argv[1]); "
         "c = e.connect(); print(analyzer.__file__, migrations.current_revision(c))"
     )

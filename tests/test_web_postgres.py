@@ -26,7 +26,8 @@ def pg_url(pg_cluster):
 
 def _append_many(url: str, data_dir: str, who: str, n: int, ready) -> None:
     from analyzer.web import audit_log
-    from analyzer.web.db import make_engine, make_sessionmaker
+    from analyzer.web.db import make_sessionmaker
+    from analyzer.web.migrations import make_engine
 
     sessions = make_sessionmaker(make_engine(url))
     audit_log.attach_key(sessions, Path(data_dir))
@@ -40,7 +41,8 @@ def test_access_log_stays_one_chain_with_two_writer_processes(pg_url, tmp_path):
     from sqlalchemy import select
 
     from analyzer.web import audit_log
-    from analyzer.web.db import AccessLogEntry, make_engine, make_sessionmaker
+    from analyzer.web.db import AccessLogEntry, make_sessionmaker
+    from analyzer.web.migrations import make_engine
 
     sessions = make_sessionmaker(make_engine(pg_url))  # creates the schema on the server
     audit_log.attach_key(sessions, tmp_path)

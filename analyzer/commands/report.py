@@ -49,9 +49,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from analyzer.web import audit_log
     from analyzer.web.dashboard import Scope, backfill
-    from analyzer.web.db import make_engine, make_sessionmaker
+    from analyzer.web.db import make_sessionmaker
     from analyzer.web.jobs import load_output
-    from analyzer.web.migrations import SchemaError
+    from analyzer.web.migrations import SchemaError, make_engine
     from analyzer.web.monthly import file_stem, training_for, write_monthly
 
     try:

@@ -167,7 +167,8 @@ def _config(args: argparse.Namespace):
 
 def _create_admin(args: argparse.Namespace) -> int:
     from analyzer.web.auth import AuthError, create_user
-    from analyzer.web.db import database_url, make_engine, make_sessionmaker
+    from analyzer.web.db import database_url, make_sessionmaker
+    from analyzer.web.migrations import make_engine
 
     data_dir = Path(args.data_dir).expanduser()
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -318,27 +318,14 @@ def database_url(db: str | None, data_dir: Path) -> str:
 
 
 def new_engine(url: str) -> Engine:
-    """An engine as the app uses it, with the schema as it is (see make_engine)."""
+    """An engine as the app uses it, on the schema as it is (analyzer.web.migrations.make_engine brings
+    the schema to head first)."""
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
-    return engine
-
-
-def make_engine(url: str, *, migrate: bool = False) -> Engine:
-    """An engine on a database at the schema's head revision (analyzer.web.migrations.prepare: new
-    databases are created, SQLite is upgraded; a server database behind head needs `migrate`)."""
-    from analyzer.web import migrations
-
-    engine = new_engine(url)
-    try:
-        migrations.prepare(engine, migrate=migrate)
-    except BaseException:
-        engine.dispose()
-        raise
     return engine
 
 

@@ -2,7 +2,7 @@
 
 The migration environment ships inside the package (env.py and versions/ next to this file), so an
 installed wheel can upgrade a database without an alembic.ini or a source checkout. `make_engine`
-brings every database to the head revision through here:
+(here) brings every database to the head revision:
 
 - a new, empty database is created at head (on any server: there is nothing to lose);
 - SQLite is upgraded at start, as the embedded default has no administrator to ask;
@@ -33,6 +33,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, MetaData, inspect, text
 
+from analyzer.web.db import new_engine
+
 HERE = Path(__file__).resolve().parent
 VERSIONS = HERE / "versions"
 BASELINE = "0001"
@@ -52,9 +54,7 @@ class SchemaBehind(SchemaError):
 def target_metadata() -> MetaData:
     """The models' tables: those of every module of analyzer.web (tables are declared next to the
     code that uses them, so the metadata is complete only when all of them are imported)."""
-    import analyzer.web
-
-    for module in pkgutil.iter_modules(analyzer.web.__path__):
+    for module in pkgutil.iter_modules([str(HERE.parent)]):
         if module.name != "migrations":
             importlib.import_module(f"analyzer.web.{module.name}")
     from analyzer.web.db import Base
@@ -125,6 +125,17 @@ def _adopt(connection: Connection, cfg: Config, script: ScriptDirectory) -> None
     missing = [t for t in baseline.sorted_tables if t.name not in existing]
     baseline.create_all(connection, tables=missing)
     command.stamp(cfg, BASELINE)
+
+
+def make_engine(url: str, *, migrate: bool = False) -> Engine:
+    """An engine on a database at the schema's head revision (see prepare)."""
+    engine = new_engine(url)
+    try:
+        prepare(engine, migrate=migrate)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
 
 
 def prepare(engine: Engine, *, migrate: bool = False, extra_versions: Sequence[Path] = ()) -> Outcome:
