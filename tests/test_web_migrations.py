@@ -276,3 +276,18 @@ def test_the_migrations_ship_in_the_wheel_and_run_from_it(tmp_path):
         cwd=tmp_path,
     ).stdout.split()
     assert out == [str(site / "analyzer" / "__init__.py"), migrations.head_revision()]
+
+
+def test_serve_migrate_says_what_it_did_then_serves(tmp_path, monkeypatch, capsys):
+    import uvicorn
+
+    served = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: served.append(app))
+    data = _before_migrations(tmp_path)
+    db_file = data / "scriptcheck.db"
+    assert _serve(["--data-dir", str(data), "--db", str(db_file), "--migrate"]) == 0
+    out = capsys.readouterr().out
+    assert f"已识别迁移前创建的数据库（基线 0001），并升级到版本 {migrations.head_revision()}" in out
+    assert len(served) == 1 and _version(db_file) == [(migrations.head_revision(),)]
+    assert _serve(["--data-dir", str(data), "--db", str(db_file), "--migrate"]) == 0
+    assert "无需升级" in capsys.readouterr().out and len(served) == 2
