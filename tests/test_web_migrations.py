@@ -169,6 +169,26 @@ def test_a_database_from_before_migrations_gets_a_table_it_never_had(tmp_path):
     assert _version(data / "scriptcheck.db") == [(migrations.head_revision(),)]
 
 
+def test_a_database_made_by_the_models_before_migrations_is_adopted(tmp_path):
+    """Tables of models merged after the baseline, made by create_all before migrations existed."""
+    db_file = tmp_path / "now.db"
+    engine = new_engine(f"sqlite:///{db_file}")
+    migrations.target_metadata().create_all(engine)
+    with engine.begin() as con:
+        con.exec_driver_sql(
+            "insert into users (username, display_name, password_hash, role, active, created_at) "
+            "values ('chief', '', 'x', 'admin', 1, '2026-01-01 00:00:00')"
+        )
+    try:
+        outcome = migrations.prepare(engine)
+        assert (outcome.before, outcome.action) == (None, "adopted")
+        with engine.connect() as con:
+            command.check(migrations.alembic_config(con))
+            assert con.exec_driver_sql("select username from users").fetchall() == [("chief",)]
+    finally:
+        engine.dispose()
+
+
 def test_a_database_unlike_the_baseline_is_refused_and_left_alone(tmp_path):
     data = _before_migrations(tmp_path)
     con = sqlite3.connect(data / "scriptcheck.db")

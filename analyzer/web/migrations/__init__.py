@@ -105,12 +105,17 @@ def _baseline(script: ScriptDirectory) -> ModuleType:
 
 def _adopt(connection: Connection, cfg: Config, script: ScriptDirectory) -> None:
     """A database made by `create_all` before migrations: stamp it with the baseline when its tables
-    are the baseline's (a table missing altogether is created, as create_all did at every start)."""
+    are the baseline's (a table missing altogether is created, as create_all did at every start);
+    tables of models merged later are kept when they are as the models have them (the revision that
+    adds them leaves existing ones alone)."""
     baseline: MetaData = _baseline(script).metadata
     insp = inspect(connection)
     existing = set(insp.get_table_names())
-    problems = [f"多出表 {name}" for name in sorted(existing - set(baseline.tables))]
-    for table in baseline.sorted_tables:
+    models = target_metadata()
+    problems = [f"多出表 {n}" for n in sorted(existing - set(baseline.tables) - set(models.tables))]
+    # a table beyond the baseline is one create_all made for a model merged later: as the model has it
+    later = [models.tables[n] for n in existing - set(baseline.tables) if n in models.tables]
+    for table in [*baseline.sorted_tables, *later]:
         if table.name not in existing:
             continue
         have = {c["name"] for c in insp.get_columns(table.name)}

@@ -3,7 +3,7 @@
 foreign keys point at it), as a real later revision would.
 
 Revision ID: t0002
-Revises: 0001
+Revises: the package's head
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from analyzer.web.migrations import head_revision
+
 revision = "t0002"
-down_revision = "0001"
+down_revision = head_revision()  # the package's revisions only: this one always comes after them
 branch_labels = None
 depends_on = None
 
