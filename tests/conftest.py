@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
 import sys
 import tempfile
 from collections import Counter
@@ -34,6 +36,9 @@ if str(ROOT) not in sys.path:
 import pytest  # noqa: E402
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# SCRIPTCHECK_TEST_DB=postgresql: the web tests (tests/test_web_*.py) run on a throwaway PostgreSQL
+# cluster, each app on a fresh database, instead of SQLite files (see _web_database below).
+TEST_DB = os.environ.get("SCRIPTCHECK_TEST_DB", "sqlite").lower()
 
 
 class _Accounting:
@@ -177,6 +182,10 @@ def pytest_terminal_summary(terminalreporter) -> None:
             yellow=True,
             bold=True,
         )
+    if TEST_DB == "postgresql":
+        terminalreporter.write_line(
+            f"SCRIPTCHECK_TEST_DB=postgresql: {PgCluster.made} PostgreSQL databases made for the web tests"
+        )
     for reason in acc.skipped:
         terminalreporter.write_line(f"NOT RUN (would fail with CI=true): {reason}", red=True, bold=True)
 
@@ -212,3 +221,140 @@ def _restore_umask():
     os.umask(old)
     yield
     os.umask(old)
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+
+PG_BIN = Path("/usr/lib/postgresql")
+
+
+def _pg_tool(name: str) -> str | None:
+    found = sorted(PG_BIN.glob(f"*/bin/{name}"))
+    return str(found[-1]) if found else shutil.which(name)
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+class PgCluster:
+    """A throwaway PostgreSQL cluster (Debian's `postgresql`, initdb under a temporary folder, a Unix
+    socket only, no TCP, no fsync: nothing in it outlives the session)."""
+
+    made = 0  # databases made in this session, for the summary
+
+    def __init__(self, root: Path, port: int):
+        self.root, self.port = root, port
+        self._count = 0
+        self._template: str | None = None
+
+    def url(self, dbname: str = "postgres") -> str:
+        return f"postgresql+psycopg://postgres@/{dbname}?host={self.root}&port={self.port}"
+
+    def _admin(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(host=str(self.root), port=self.port, user="postgres", autocommit=True) as con:
+            con.execute(sql)
+
+    def new_database(self, *, at_head: bool = False) -> str:
+        """The URL of a new, empty database; `at_head`: with the app's schema already made (copied
+        from a template database, which is much faster than running the migrations each time)."""
+        self._count += 1
+        PgCluster.made += 1
+        name = f"t{self._count}"
+        if at_head:
+            if self._template is None:
+                from analyzer.web.migrations import make_engine
+
+                self._admin("CREATE DATABASE web_template")
+                make_engine(self.url("web_template")).dispose()
+                self._template = "web_template"
+            self._admin(f"CREATE DATABASE {name} TEMPLATE {self._template}")
+        else:
+            self._admin(f"CREATE DATABASE {name}")
+        return self.url(name)
+
+    def drop(self, url: str) -> None:
+        from sqlalchemy.engine import make_url
+
+        self._admin(f"DROP DATABASE IF EXISTS {make_url(url).database} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        skip_or_fail("PostgreSQL tests: psycopg not installed (pip install -e '.[test]')")
+    initdb, pg_ctl = _pg_tool("initdb"), _pg_tool("pg_ctl")
+    if not initdb or not pg_ctl:
+        skip_or_fail("PostgreSQL tests: server binaries not installed (apt-get install postgresql)")
+    root = Path(tempfile.mkdtemp(prefix="pgt", dir="/tmp"))
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        shutil.chown(root, "postgres")
+    data = root / "data"
+    with socket.socket() as s:  # the port only names the socket file: no TCP listener
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    subprocess.run(_as_postgres([initdb, "-D", str(data), "-A", "trust", "-U", "postgres"]),
+                   check=True, capture_output=True)  # fmt: skip
+    opts = (
+        f"-k {root} -c listen_addresses='' -p {port} -c max_connections=400 "
+        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    )
+    start = [pg_ctl, "-D", str(data), "-o", opts, "-l", str(root / "log"), "-w", "start"]
+    subprocess.run(_as_postgres(start), check=True, capture_output=True)
+    try:
+        yield PgCluster(root, port)
+    finally:
+        subprocess.run(
+            _as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]), capture_output=True
+        )
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _web_database(request):
+    """With SCRIPTCHECK_TEST_DB=postgresql, every app a web test makes on a data folder without an
+    explicit --db gets a fresh PostgreSQL database (the same one again for the same folder, as the
+    SQLite file in it would be): the one place where the web tests' database is chosen. Module
+    scope, so that module-scoped servers (the browser tests) get theirs too."""
+    if TEST_DB != "postgresql" or not request.path.name.startswith("test_web_"):
+        yield None
+        return
+    from analyzer.web import app as web_app
+    from analyzer.web import db as web_db
+
+    cluster: PgCluster = request.getfixturevalue("pg_cluster")
+    original = web_db.database_url
+    made: dict[Path, str] = {}
+
+    def database_url(db: str | None, data_dir: Path) -> str:
+        if db:
+            return original(db, data_dir)
+        key = Path(data_dir).resolve()
+        if key not in made:
+            made[key] = cluster.new_database(at_head=True)
+        return made[key]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(web_db, "database_url", database_url)
+        mp.setattr(web_app, "database_url", database_url)
+        yield (cluster, made)
+    for url in made.values():
+        cluster.drop(url)
+
+
+@pytest.fixture(autouse=True)
+def _drop_test_databases(_web_database):
+    """The databases a test made go when it ends (their connections with them)."""
+    if _web_database is None:
+        yield
+        return
+    cluster, made = _web_database
+    before = set(made)
+    yield
+    for key in set(made) - before:
+        cluster.drop(made.pop(key))

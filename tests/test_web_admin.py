@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from test_web_support import CSRF_RE, PASSWORD, csrf_of, login, make_app
+from test_web_support import CSRF_RE, PASSWORD, csrf_of, login, make_app, raw_db
 
 from analyzer.commands import serve
-from analyzer.web.db import database_url, make_engine
+from analyzer.web.db import database_url
+from analyzer.web.migrations import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,7 +93,7 @@ def test_admin_creates_user_changes_role_and_disables(admin_client):
         follow_redirects=False,
     )
     assert r.status_code == 303
-    con = sqlite3.connect(app.state.data_dir / "scriptcheck.db")
+    con = raw_db(app)
     uid = con.execute("select id from users where username='newbie'").fetchone()[0]
     with TestClient(app) as other:
         assert login(other, "newbie").headers["location"] == "/train"
@@ -124,7 +125,7 @@ def test_admin_registers_a_folder_by_copying_into_the_store(admin_client):
     while (status := client.get("/api/queue").json()[0]["status"]) != "done" and time.monotonic() < deadline:
         time.sleep(0.1)
     assert status == "done", f"the registered case was not analysed in 20 s (status {status!r})"
-    con = sqlite3.connect(app.state.data_dir / "scriptcheck.db")
+    con = raw_db(app)
     rows = con.execute(
         "select stored_path, sha256, uploaded, original_name from media_files where recording_id=? "
         "order by position",
@@ -161,7 +162,7 @@ def test_folder_of_single_files_groups_one_devices_split_recording(admin_client)
     )
     assert r.status_code == 303
     ids = [int(i) for i in r.headers["location"].split("=")[1].split(",")]
-    con = sqlite3.connect(app.state.data_dir / "scriptcheck.db")
+    con = raw_db(app)
     recs = {}
     for rid in ids:
         title, is_case = con.execute("select title, is_case from recordings where id=?", (rid,)).fetchone()

@@ -91,6 +91,37 @@ def test_registry_csv_import_links_recordings_and_rejects_bad_rows(seeded):
         assert who[ids["R1"]].officer.name == "张三"
 
 
+def test_an_import_becomes_visible_with_its_recorder_in_one_transaction(tmp_path, monkeypatch):
+    """The analysis worker indexes a recording as soon as it can see it (and adds its recorder row
+    then): seen before the import's recorder row was written, both inserted that row, and the upload
+    failed on the duplicate. Nothing of an import may be visible to another session until all of it is."""
+    from analyzer.web.db import Recording
+
+    app = make_app(tmp_path, start_worker=False)
+    seen: list[object] = []
+    attach = registry.attach
+
+    def attach_while_looking(db, rec, entered=None):
+        with app.state.sessions() as other:
+            seen.append(other.get(Recording, rec.id))
+        return attach(db, rec, entered)
+
+    monkeypatch.setattr(registry, "attach", attach_while_looking)
+    with TestClient(app) as client:
+        login(client, "rev")
+        r = client.post(
+            "/import/upload",
+            data={"csrf_token": csrf_of(client)},
+            files=[("files", (n, b"RIFF0000WAVE", "audio/wav")) for n in ("a.wav", "b.wav")],
+            follow_redirects=False,
+        )
+        assert r.status_code == 303, r.text
+    assert len(seen) == 2 and seen == [None, None]
+    with app.state.sessions() as db:
+        ids = [rid for (rid,) in db.query(Recording.id)]
+        assert len(ids) == 2 and set(registry.who_recorded(db, ids)) == set(ids)  # committed together
+
+
 def test_upload_takes_officer_from_registry_or_from_entered_metadata(tmp_path):
     app = make_app(tmp_path, start_worker=False)
     with app.state.sessions() as db:

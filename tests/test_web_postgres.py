@@ -1,70 +1,33 @@
-"""The web app's database on a real PostgreSQL server: a throwaway cluster (Debian's `postgresql`,
-initdb under a temporary folder, a Unix socket only, no TCP), started here and always stopped.
+"""The web app's database on a real PostgreSQL server: the session's throwaway cluster (Debian's
+`postgresql`, initdb under a temporary folder, a Unix socket only, no TCP; tests/conftest.py).
 
-Only the schema and the access log so far: two processes appending at once must leave one linear
-hash chain (the log's head row is locked for each append).
+What is PostgreSQL's own: two processes appending at once must leave one linear hash chain (the
+log's head row is locked for each append), and `serve` on a server URL. The rest of the web suite
+runs on PostgreSQL with SCRIPTCHECK_TEST_DB=postgresql (.ci/run).
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
 
-PG_BIN = Path("/usr/lib/postgresql")
 N = 150  # appends per writer process
 
 
-def _pg_tool(name: str) -> str | None:
-    found = sorted(PG_BIN.glob(f"*/bin/{name}"))
-    return str(found[-1]) if found else shutil.which(name)
-
-
-def _as_postgres(cmd: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
-
-
-@pytest.fixture(scope="module")
-def pg_url():
-    from conftest import skip_or_fail
-
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        skip_or_fail("PostgreSQL tests: psycopg not installed (pip install -e '.[test]')")
-    initdb, pg_ctl = _pg_tool("initdb"), _pg_tool("pg_ctl")
-    if not initdb or not pg_ctl:
-        skip_or_fail("PostgreSQL tests: server binaries not installed (apt-get install postgresql)")
-    root = Path(tempfile.mkdtemp(prefix="pgt", dir="/tmp"))
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        shutil.chown(root, "postgres")
-    data = root / "data"
-    with socket.socket() as s:  # the port only names the socket file: no TCP listener
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    subprocess.run(_as_postgres([initdb, "-D", str(data), "-A", "trust", "-U", "postgres"]),
-                   check=True, capture_output=True)  # fmt: skip
-    opts = f"-k {root} -c listen_addresses='' -p {port}"
-    start = [pg_ctl, "-D", str(data), "-o", opts, "-l", str(root / "log"), "-w", "start"]
-    subprocess.run(_as_postgres(start), check=True, capture_output=True)
-    try:
-        yield f"postgresql+psycopg://postgres@/postgres?host={root}&port={port}"
-    finally:
-        subprocess.run(
-            _as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]), capture_output=True
-        )
-        shutil.rmtree(root, ignore_errors=True)
+@pytest.fixture()
+def pg_url(pg_cluster):
+    """A new, empty database on the session's throwaway cluster (tests/conftest.py)."""
+    url = pg_cluster.new_database()
+    yield url
+    pg_cluster.drop(url)
 
 
 def _append_many(url: str, data_dir: str, who: str, n: int, ready) -> None:
     from analyzer.web import audit_log
-    from analyzer.web.db import make_engine, make_sessionmaker
+    from analyzer.web.db import make_sessionmaker
+    from analyzer.web.migrations import make_engine
 
     sessions = make_sessionmaker(make_engine(url))
     audit_log.attach_key(sessions, Path(data_dir))
@@ -78,7 +41,8 @@ def test_access_log_stays_one_chain_with_two_writer_processes(pg_url, tmp_path):
     from sqlalchemy import select
 
     from analyzer.web import audit_log
-    from analyzer.web.db import AccessLogEntry, make_engine, make_sessionmaker
+    from analyzer.web.db import AccessLogEntry, make_sessionmaker
+    from analyzer.web.migrations import make_engine
 
     sessions = make_sessionmaker(make_engine(pg_url))  # creates the schema on the server
     audit_log.attach_key(sessions, tmp_path)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import sqlite3
 import time
 import zipfile
 from datetime import timedelta
@@ -19,7 +18,7 @@ from pathlib import Path
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from test_web_support import PASSWORD, csrf_of, grant_access, login, make_app
+from test_web_support import PASSWORD, csrf_of, grant_access, login, make_app, raw_db
 
 from analyzer.web import audit_log, routes_admin, routes_review, routes_speakers, routes_train
 from analyzer.web.db import WebSession, utcnow
@@ -70,10 +69,6 @@ def _imported(client, **kw) -> int:
     return rid
 
 
-def _db_path(app) -> str:
-    return str(app.state.data_dir / "scriptcheck.db")
-
-
 # ---------------------------------------------------------------- login, sessions, roles
 
 
@@ -98,7 +93,7 @@ def test_repeated_failed_logins_lock_the_name_for_a_while(client):
 
 
 def test_passwords_are_argon2_hashed(app):
-    con = sqlite3.connect(_db_path(app))
+    con = raw_db(app)
     hashes = [h for (h,) in con.execute("select password_hash from users")]
     assert hashes and all(h.startswith("$argon2id$") and PASSWORD not in h for h in hashes)
 
@@ -269,7 +264,7 @@ def _log_some(app, client) -> None:
 
 def test_access_log_detects_an_edited_entry(app, client):
     _log_some(app, client)
-    con = sqlite3.connect(_db_path(app))
+    con = raw_db(app)
     with con:
         con.execute("update access_log set purpose = '培训' where seq = 3")
     con.close()
@@ -296,7 +291,7 @@ def test_access_log_detects_a_recomputed_entry_by_the_broken_link(app, client):
 
 def test_access_log_detects_a_deleted_entry(app, client):
     _log_some(app, client)
-    con = sqlite3.connect(_db_path(app))
+    con = raw_db(app)
     with con:
         con.execute("delete from access_log where seq = 2")
     con.close()
@@ -308,7 +303,7 @@ def test_access_log_detects_a_deleted_entry(app, client):
 
 def test_access_log_detects_entries_cut_off_the_end(app, client):
     _log_some(app, client)
-    con = sqlite3.connect(_db_path(app))
+    con = raw_db(app)
     with con:
         last = con.execute("select max(seq) from access_log").fetchone()[0]
         con.execute("delete from access_log where seq = ?", (last,))
@@ -334,7 +329,7 @@ def test_access_log_export_csv_and_json(app, client):
 def test_uploaded_original_is_read_only_with_sha256(app, client):
     login(client, "rev")
     rid = _imported(client)
-    con = sqlite3.connect(_db_path(app))
+    con = raw_db(app)
     path, sha = con.execute(
         "select stored_path, sha256 from media_files where recording_id=?", (rid,)
     ).fetchone()
@@ -363,7 +358,7 @@ def test_tampered_original_raises_integrity_alarm(app, client):
     login(client, "rev")
     rid = _imported(client)
     _grant(client, rid)
-    con = sqlite3.connect(_db_path(app))
+    con = raw_db(app)
     (path,) = con.execute("select stored_path from media_files where recording_id=?", (rid,)).fetchone()
     os.chmod(path, 0o644)
     Path(path).write_bytes(WAV_BYTES + b"tampered")

@@ -18,7 +18,6 @@ import io
 import mimetypes
 import os
 import socket
-import sqlite3
 import threading
 import time
 import zipfile
@@ -33,12 +32,14 @@ from media_factory import tone, write_media
 from test_web_support import (
     CSRF_RE,
     PASSWORD,
+    RawDB,
     add_users,
     csrf_of,
     decide_request,
     fake_analysis,
     grant_access,
     login,
+    raw_db,
     request_access,
 )
 
@@ -99,8 +100,8 @@ def _export(client, rid: int):
     return client.post(f"/recordings/{rid}/export", data={"csrf_token": csrf_of(client)})
 
 
-def _db(app) -> sqlite3.Connection:
-    return sqlite3.connect(app.state.data_dir / "scriptcheck.db")
+def _db(app) -> RawDB:
+    return raw_db(app)
 
 
 def _stored_path(app, rid: int) -> Path:
@@ -166,7 +167,9 @@ def test_a_file_resolving_into_the_data_directory_is_never_registered(tmp_path):
     with TestClient(app) as client:
         case = data / "evil"
         case.mkdir()
-        os.link(data / "scriptcheck.db", case / "db.wav")  # a hard link: no symlink to catch
+        database = data / "scriptcheck.db"  # on a database server: the chain key instead
+        secret = database if database.exists() else data / "keys" / "audit.key"
+        os.link(secret, case / "db.wav")  # a hard link: no symlink to catch
         login(client, "admin")
         r = _register(client, "evil")
         assert r.status_code == 400 and "数据目录" in r.text

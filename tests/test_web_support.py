@@ -277,3 +277,65 @@ def grant_access(client, rid: int, purpose: str = "案件审核", approver: str 
     r = decide_request(app or client.app, qid, approver=approver)
     assert r.status_code == 303, r.text
     return qid
+
+
+class RawDB:
+    """The app's database through its own DB-API driver, outside the app (as someone with access to
+    the database server would change it), with sqlite3's conventions on either backend: `?`
+    placeholders, `with con:` commits without closing."""
+
+    def __init__(self, app):
+        engine = app.state.engine
+        self.dialect = engine.dialect.name
+        cargs, cparams = engine.dialect.create_connect_args(engine.url)
+        self.con = engine.dialect.loaded_dbapi.connect(*cargs, **cparams)
+
+    def _sql(self, sql: str, params) -> str:
+        if self.dialect == "postgresql" and params is not None:
+            return sql.replace("%", "%%").replace("?", "%s")
+        return sql
+
+    def execute(self, sql: str, params=None):
+        cur = self.con.cursor()
+        cur.execute(self._sql(sql, params), params) if params is not None else cur.execute(sql)
+        return cur
+
+    def executemany(self, sql: str, rows):
+        cur = self.con.cursor()
+        cur.executemany(self._sql(sql, ()), rows)
+        return cur
+
+    def commit(self) -> None:
+        self.con.commit()
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *_):
+        if exc_type is None:
+            self.con.commit()
+        else:
+            self.con.rollback()
+
+
+def raw_db(app) -> RawDB:
+    return RawDB(app)
+
+
+def database_bytes(app) -> bytes:
+    """Everything the app's database holds, to search for what must never be stored there: the
+    SQLite file itself, or on a server every row of every table."""
+    engine = app.state.engine
+    if engine.dialect.name == "sqlite":
+        path = Path(engine.url.database)
+        return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
+    from sqlalchemy import select
+
+    from analyzer.web.migrations import target_metadata
+
+    with engine.connect() as con:
+        rows = [repr(r) for t in target_metadata().sorted_tables for r in con.execute(select(t))]
+    return "\n".join(rows).encode()

@@ -49,11 +49,16 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from analyzer.web import audit_log
     from analyzer.web.dashboard import Scope, backfill
-    from analyzer.web.db import make_engine, make_sessionmaker
+    from analyzer.web.db import make_sessionmaker
     from analyzer.web.jobs import load_output
+    from analyzer.web.migrations import SchemaError, make_engine
     from analyzer.web.monthly import file_stem, training_for, write_monthly
 
-    sessions = make_sessionmaker(make_engine(url))
+    try:
+        sessions = make_sessionmaker(make_engine(url))
+    except SchemaError as err:
+        print(f"错误: {err}", file=sys.stderr)
+        return 2
     audit_log.attach_key(sessions, data_dir)
     scope = Scope.from_params({"period": args.period, "unit": args.unit})
     with sessions() as db:

@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from analyzer.web import audit_log
-    from analyzer.web.db import database_url, make_engine, make_sessionmaker
+    from analyzer.web.db import database_url, make_sessionmaker
     from analyzer.web.retention import RetentionError, describe, load_policy, past_retention, policy_path
 
     data_dir = Path(args.data_dir).expanduser().resolve()
@@ -40,7 +40,13 @@ def run(args: argparse.Namespace) -> int:
     except RetentionError as err:
         print(f"错误: {err}", file=sys.stderr)
         return 2
-    sessions = make_sessionmaker(make_engine(database_url(args.db, data_dir)))
+    from analyzer.web.migrations import SchemaError, make_engine
+
+    try:
+        sessions = make_sessionmaker(make_engine(database_url(args.db, data_dir)))
+    except SchemaError as err:
+        print(f"错误: {err}", file=sys.stderr)
+        return 2
     audit_log.attach_key(sessions, data_dir)  # the listing is logged in the app's keyed chain
     with sessions() as db:
         due = past_retention(db, policy)

@@ -28,6 +28,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="数据库：SQLAlchemy URL 或 SQLite 文件（默认 DATA_DIR/scriptcheck.db；环境变量 SCRIPTCHECK_DB）",
     )
     parser.add_argument(
+        "--migrate",
+        action="store_true",
+        help="启动前将数据库结构升级到本程序的版本（PostgreSQL 等服务器数据库须明确要求；SQLite 自动升级）",
+    )
+    parser.add_argument(
         "--data-dir",
         default=os.environ.get("SCRIPTCHECK_DATA", "scriptcheck-data"),
         help="数据目录：原始文件、分析结果、训练录音（默认 ./scriptcheck-data；环境变量 SCRIPTCHECK_DATA）",
@@ -162,7 +167,8 @@ def _config(args: argparse.Namespace):
 
 def _create_admin(args: argparse.Namespace) -> int:
     from analyzer.web.auth import AuthError, create_user
-    from analyzer.web.db import database_url, make_engine, make_sessionmaker
+    from analyzer.web.db import database_url, make_sessionmaker
+    from analyzer.web.migrations import make_engine
 
     data_dir = Path(args.data_dir).expanduser()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -183,6 +189,19 @@ def _create_admin(args: argparse.Namespace) -> int:
     return 0
 
 
+def _migrate(args: argparse.Namespace) -> None:
+    from analyzer.web.db import database_url, new_engine
+    from analyzer.web.migrations import prepare
+
+    data_dir = Path(args.data_dir).expanduser()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    engine = new_engine(database_url(args.db, data_dir))
+    try:
+        print(prepare(engine, migrate=True).describe())
+    finally:
+        engine.dispose()
+
+
 def run(args: argparse.Namespace) -> int:
     os.umask(0o077)  # database, audit key, originals and results readable by this account only
     if args.db and args.db.startswith("postgresql"):
@@ -191,11 +210,19 @@ def run(args: argparse.Namespace) -> int:
         except ImportError:
             print("无法启动：未安装 PostgreSQL 驱动 psycopg / pip install -e .[postgresql]", file=sys.stderr)
             return 2
-    if args.create_admin:
-        return _create_admin(args)
-    problem = network_problem(args)
+    problem = None if args.create_admin else network_problem(args)
     if problem:
         print(f"无法启动：{problem}", file=sys.stderr)
+        return 2
+    from analyzer.web.migrations import SchemaError
+
+    try:
+        if args.migrate:
+            _migrate(args)
+        if args.create_admin:
+            return _create_admin(args)
+    except SchemaError as err:
+        print(f"无法启动：{err}", file=sys.stderr)
         return 2
     import uvicorn
 
@@ -205,7 +232,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         app = create_app(_config(args))
-    except (ExecutorError, ApprovalError) as err:
+    except (ExecutorError, ApprovalError, SchemaError) as err:
         print(f"无法启动：{err}", file=sys.stderr)
         return 2
     scheme = "https" if args.ssl_certfile else "http"

@@ -48,7 +48,7 @@ from analyzer.web.auth import (
     start_session,
     verify_password,
 )
-from analyzer.web.db import ROLE_TITLES, User, database_url, make_engine, make_sessionmaker
+from analyzer.web.db import ROLE_TITLES, User, database_url, make_sessionmaker
 from analyzer.web.deps import (
     DB,
     CsrfViewer,
@@ -70,6 +70,7 @@ from analyzer.web.jobs import (
     run_training,
     save_output,
 )
+from analyzer.web.migrations import make_engine
 from analyzer.web.privacy import mask_text
 from analyzer.web.storage import OriginalStore, StorageError
 from analyzer.web.uploads import GIB, UploadGate

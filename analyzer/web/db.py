@@ -317,14 +317,15 @@ def database_url(db: str | None, data_dir: Path) -> str:
     return f"sqlite:///{Path(db).expanduser().resolve()}"
 
 
-def make_engine(url: str) -> Engine:
+def new_engine(url: str) -> Engine:
+    """An engine as the app uses it, on the schema as it is (analyzer.web.migrations.make_engine brings
+    the schema to head first)."""
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
-    Base.metadata.create_all(engine)
     return engine
 
 

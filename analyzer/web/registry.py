@@ -183,7 +183,7 @@ def attach(db: Session, rec: Recording, entered: EnteredMeta | None = None) -> R
         if not meta.officer_id and entered.unit.strip():
             meta.unit, meta.source = entered.unit.strip()[:128], "entered"
     db.add(meta)
-    db.commit()
+    db.flush()  # committed with the import it belongs to
     return meta
 
 

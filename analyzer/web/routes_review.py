@@ -153,8 +153,9 @@ def _commit_imports(
     entered: registry.EnteredMeta | None = None,
 ) -> RedirectResponse:
     """All recordings of one import in one transaction, then who recorded each (device registry or
-    what the importer entered), their log entries and the worker's wake-up."""
-    db.commit()
+    what the importer entered), their log entries and the worker's wake-up. Nothing is visible to
+    the worker before the recorder rows are there: it adds a recording's row when it indexes one."""
+    db.flush()
     for rec in created:
         registry.attach(db, rec, entered)
     for rec in created:  # 第十一条: capture and storage time, stored more than 24 hours late
