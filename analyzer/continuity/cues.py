@@ -18,6 +18,7 @@ from analyzer.continuity.gaps import speech_intervals
 _FRAME = 512
 _HOP = 320  # 20 ms at 16 kHz
 _N_BANDS = 12
+_ROWS = 1 << 14  # frames per block where a per-frame step is done in blocks (bounded temporaries)
 
 
 def _band_energies_db(x: np.ndarray, sr: int) -> np.ndarray:
@@ -74,10 +75,15 @@ def floor_steps(
     from scipy.ndimage import percentile_filter
 
     # Band by band: SciPy's 1-D rank filter is ~30x faster than the same filter over a 2-D array.
-    columns = [percentile_filter(e[:, j], percentile, size=window, mode="nearest") for j in range(e.shape[1])]
-    floor = np.stack(columns, axis=1)
+    floor = np.empty_like(e)
+    for j in range(e.shape[1]):
+        floor[:, j] = percentile_filter(e[:, j], percentile, size=window, mode="nearest")
     half = window // 2  # a centred filter at c covers [c - half, c - half + window)
-    d = floor[np.clip(k + half, 0, n - 1)] - floor[np.clip(k - window + half, 0, n - 1)]
+    after, before = np.clip(k + half, 0, n - 1), np.clip(k - window + half, 0, n - 1)
+    d = np.empty_like(floor)
+    for i in range(0, n, _ROWS):  # no whole-length temporaries beside floor and d
+        d[i : i + _ROWS] = floor[after[i : i + _ROWS]] - floor[before[i : i + _ROWS]]
+    del floor
     d[~valid] = 0.0
     return d, valid
 
@@ -92,7 +98,12 @@ def _within(mask: np.ndarray, reach: int) -> np.ndarray:
 
 
 def _robust_sigma(a: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    v = a[valid]
+    """Per column: MAD sigma of the valid rows. Column by column, so the temporaries are a column
+    long, not a copy of the whole (frames x bands) array (35 MB each for 2 hours at float64)."""
+    return np.concatenate([_robust_sigma_2d(a[valid, j : j + 1]) for j in range(a.shape[1])])
+
+
+def _robust_sigma_2d(v: np.ndarray) -> np.ndarray:
     return 1.4826 * np.median(np.abs(v - np.median(v, axis=0)), axis=0) + 0.05
 
 
@@ -101,7 +112,19 @@ def _local_sigma(a: np.ndarray, valid: np.ndarray, window: int, reach: int, bloc
     within `reach` before and after it but outside its own +-window (the step being judged), as
     the larger of the two sides: a quiet office before a cut does not set the bar for the street
     after it. Where a side is too short, no less than the whole file's spread."""
-    glob = _robust_sigma(a, valid)
+    return np.repeat(_block_sigma(a, valid, window, reach, block), block, axis=0)[: len(a)]
+
+
+def _block_sigma(a: np.ndarray, valid: np.ndarray, window: int, reach: int, block: int = 50) -> np.ndarray:
+    """_local_sigma once per `block` frames (frame k has row k // block), column by column: every
+    step is per column, and a column at a time keeps the median copies a column long."""
+    return np.concatenate(
+        [_block_sigma_column(a[:, j : j + 1], valid, window, reach, block) for j in range(a.shape[1])], axis=1
+    )
+
+
+def _block_sigma_column(a: np.ndarray, valid: np.ndarray, window: int, reach: int, block: int) -> np.ndarray:
+    glob = _robust_sigma_2d(a[valid])
     n = len(a)
     dev = np.abs(a - np.median(a[valid], axis=0))
     dev[~valid] = np.nan
@@ -128,8 +151,7 @@ def _local_sigma(a: np.ndarray, valid: np.ndarray, window: int, reach: int, bloc
     one_sided = np.isnan(left) | np.isnan(right)
     both = np.where(one_sided, np.fmax(both, (glob - 0.05) / 1.4826), both)
     local = 1.4826 * both + 0.05
-    local = np.maximum(local, glob * 0.5)
-    return np.repeat(local, block, axis=0)[:n]
+    return np.maximum(local, glob * 0.5)
 
 
 def splice_scores(
@@ -184,14 +206,25 @@ def _floor_evidence(
         return times, np.zeros(n), np.zeros(n), d, e, quiet
     sigma = _robust_sigma(d, valid)
     weights = 1.0 / sigma**2
-    level = (d * weights).sum(axis=1) / weights.sum()
+    # Per frame, in blocks of rows, and the per-band sigmas a column at a time: no (frames x bands)
+    # float64 array of the whole recording (35 MB each for 2 hours; there were several at once).
+    level = np.concatenate([(d[i : i + _ROWS] * weights).sum(axis=1) for i in range(0, n, _ROWS)])
+    level /= weights.sum()
     reach = int(20.0 * sr / _HOP)
     level_z = np.abs(level) / _local_sigma(level[:, None], valid, window, reach)[:, 0]
-    rest = d - level[:, None]
-    rest_z = np.abs(rest) / _local_sigma(rest, valid, window, reach)
-    top = np.argsort(rest_z, axis=1)[:, -3:]
-    shape_z = np.sqrt(np.mean(np.take_along_axis(rest_z, top, axis=1) ** 2, axis=1))
-    shape_db = np.sqrt(np.mean(np.take_along_axis(rest, top, axis=1) ** 2, axis=1))
+    block = 50
+    local = np.concatenate(
+        [_block_sigma((d[:, j] - level)[:, None], valid, window, reach, block) for j in range(d.shape[1])],
+        axis=1,
+    )
+    shape_z, shape_db = np.empty(n), np.empty(n, dtype=np.result_type(d, level))
+    for i in range(0, n, _ROWS):
+        rows = slice(i, i + _ROWS)
+        rest = d[rows] - level[rows, None]
+        rest_z = np.abs(rest) / local[np.arange(i, min(n, i + _ROWS)) // block]
+        top = np.argsort(rest_z, axis=1)[:, -3:]
+        shape_z[rows] = np.sqrt(np.mean(np.take_along_axis(rest_z, top, axis=1) ** 2, axis=1))
+        shape_db[rows] = np.sqrt(np.mean(np.take_along_axis(rest, top, axis=1) ** 2, axis=1))
     level_score = np.where(
         np.abs(level) >= float(cfg["splice_min_level_db"]), level_z / float(cfg["splice_min_level_z"]), 0.0
     )
@@ -223,21 +256,30 @@ def pause_steps(e: np.ndarray, quiet: np.ndarray, settings: Mapping[str, Any] | 
     ok = (k >= w) & (k <= n - w) & (c[np.minimum(kk + w, n)] - c[kk - w] == 2 * w)
     if ok.sum() < int(cfg["pause_step_min_points"]):
         return z
-    ce = np.concatenate([np.zeros((1, e.shape[1])), np.cumsum(e, axis=0, dtype=np.float64)])
+    ce = np.empty((n + 1, e.shape[1]))
+    ce[0] = 0.0
+    np.cumsum(e, axis=0, dtype=np.float64, out=ce[1:])
 
-    def mean(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # per-band mean energy of frames [a, b)
-        return (ce[b] - ce[a]) / (b - a)[:, None]
+    def mean(a: np.ndarray, b: np.ndarray, bands: slice) -> np.ndarray:  # mean energy of frames [a, b)
+        return (ce[b, bands] - ce[a, bands]) / (b - a)[:, None]
 
     lo, mid_lo, mid_hi, hi = kk - w, kk - h, kk + h, np.minimum(kk + w, n)
-    d = mean(kk, hi) - mean(lo, kk)  # per band: after - before
-    sigma = _robust_sigma(d, ok)
+    # The per-band steps (after - before) a band at a time for their sigmas, then per frame in blocks
+    # of rows: no (frames x bands) float64 temporaries of the whole recording beside ce.
+    bands = [slice(j, j + 1) for j in range(e.shape[1])]
+    sigma = np.concatenate([_robust_sigma(mean(kk, hi, b) - mean(lo, kk, b), ok) for b in bands])
     weights = 1.0 / sigma**2 / (1.0 / sigma**2).sum()
-    level = d @ weights
-    shape = np.sqrt(np.mean(((d - level[:, None]) / sigma) ** 2, axis=1))
-    trend = np.maximum(
-        np.abs((mean(mid_lo, kk) - mean(lo, mid_lo)) @ weights),
-        np.abs((mean(mid_hi, hi) - mean(kk, mid_hi)) @ weights),
-    )
+    level, shape, trend = np.empty(n), np.empty(n), np.empty(n)
+    every = slice(None)
+    for i in range(0, n, _ROWS):
+        r = slice(i, i + _ROWS)
+        d = mean(kk[r], hi[r], every) - mean(lo[r], kk[r], every)
+        level[r] = d @ weights
+        shape[r] = np.sqrt(np.mean(((d - level[r, None]) / sigma) ** 2, axis=1))
+        trend[r] = np.maximum(
+            np.abs((mean(mid_lo[r], kk[r], every) - mean(lo[r], mid_lo[r], every)) @ weights),
+            np.abs((mean(mid_hi[r], hi[r], every) - mean(kk[r], mid_hi[r], every)) @ weights),
+        )
     lv = level[ok]
     centre = float(np.median(lv))
     spread = 1.4826 * float(np.median(np.abs(lv - centre))) + 0.05
