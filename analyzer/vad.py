@@ -14,6 +14,7 @@ and digital silence cost nothing, so a 2-hour mostly silent file takes seconds, 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +24,8 @@ SILENCE_GATE_DBFS = -55.0  # quieter than this cannot hold speech
 GATE_FRAME_S = 0.25
 GATE_PAD_S = 1.0
 CHUNK_FRAMES = 9375  # 300 s per network call, with fresh state, as the streaming transcriber reads
+BATCH_FRAMES = 512  # frames per ONNX run within a call (the state carried): bounded activations
+_CONTEXT = 64  # samples of the previous frame the network sees before each frame
 
 
 @dataclass(frozen=True)
@@ -81,10 +84,33 @@ def speech_probs(audio: np.ndarray) -> np.ndarray:
             # a padded copy), and the caller's audio must come back untouched.
             chunk = x[start * FRAME : stop * FRAME]
             chunk = np.pad(chunk, (0, -len(chunk) % FRAME))
-            probs[start : start + len(chunk) // FRAME] = np.asarray(model(chunk), np.float32).reshape(-1)
+            probs[start : start + len(chunk) // FRAME] = _network(model, chunk).reshape(-1)
     if n_frames > CHUNK_FRAMES:
         release_freed_memory()
     return probs
+
+
+def _network(model: Any, chunk: np.ndarray) -> np.ndarray:
+    """model(chunk): faster-whisper's SileroVADModel call (frames with the previous frame's last 64
+    samples as context, the LSTM state carried from run to run), with the frames given to the ONNX
+    session BATCH_FRAMES at a time instead of 10000: the same probabilities (tests/test_vad.py
+    compares them bit for bit), without the network's activations for a whole 300 s piece at once
+    (about 100 MB per piece in use at once, more left fragmented in the heap). `chunk` is modified, as
+    the call does. A model of another shape (another faster-whisper version) is simply called."""
+    session = getattr(model, "session", None)
+    if session is None or [i.name for i in session.get_inputs()] != ["input", "h", "c"]:
+        return np.asarray(model(chunk), np.float32)
+    frames = chunk.reshape(-1, FRAME)
+    frames[-1, -_CONTEXT:] = 0  # as the call does: the first frame's context is zeros
+    context = np.roll(frames[:, -_CONTEXT:], 1, 0)
+    h = np.zeros((1, 1, 128), dtype=np.float32)
+    c = np.zeros((1, 1, 128), dtype=np.float32)
+    out = []
+    for i in range(0, len(frames), BATCH_FRAMES):
+        batch = np.concatenate([context[i : i + BATCH_FRAMES], frames[i : i + BATCH_FRAMES]], 1)
+        probs, h, c = session.run(None, {"input": batch, "h": h, "c": c})
+        out.append(np.asarray(probs, np.float32).reshape(-1))
+    return np.concatenate(out)
 
 
 def release_freed_memory() -> None:
