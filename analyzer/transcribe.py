@@ -40,7 +40,14 @@ from analyzer import cache as transcript_cache
 from analyzer.media import TARGET_SR, Probe, iter_audio
 from analyzer.media import probe as probe_media
 from analyzer.models import ModelError, ResolvedModel, resolve_model
-from analyzer.vad import FRAME, SILENCE_GATE_DBFS, SpanOptions, speech_probs, speech_spans
+from analyzer.vad import (
+    FRAME,
+    SILENCE_GATE_DBFS,
+    SpanOptions,
+    release_freed_memory,
+    speech_probs,
+    speech_spans,
+)
 
 
 @dataclass(frozen=True)
@@ -279,6 +286,9 @@ def _run(
                     )
                 elif kept.text.strip():
                     segments.append(kept)
+            # CTranslate2's buffers for the piece are freed but stay in the heap (about 100 MB after a
+            # beam-search window): handed back, the next decode (or stage) does not start above them.
+            release_freed_memory()
         if progress:
             progress(min(total_samples / TARGET_SR, duration or total_samples / TARGET_SR), duration)
     segments.sort(key=lambda s: (s.start, s.end))

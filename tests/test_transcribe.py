@@ -453,3 +453,36 @@ def test_a_second_look_at_the_same_window_reuses_its_encoding(speech_wav, monkey
     assert len(calls) == 1
     monkeypatch.setattr(tr, "ENCODINGS_KEPT", 0)
     assert run() == reused and len(calls) == 2 and reused[0]
+
+
+def test_freed_memory_is_handed_back_after_every_decoded_piece(monkeypatch):
+    """Whisper's buffers for a piece are freed but stay in the heap (about 100 MB after a beam-search
+    window): they are handed back after each piece, so the next decode, or the stage after
+    transcription, does not start above them (issue 19's peak on a 2-hour recording was a second
+    look decoded on top of them)."""
+    sr = 16_000
+    frames_per_s = sr / 512
+    regions_s = [(1.0, 51.0), (54.0, 104.0), (107.0, 157.0)]  # 50 s each: one 60 s piece each
+    n = 160 * sr
+    x = (0.05 * np.random.default_rng(0).standard_normal(n)).astype(np.float32)
+    probs = np.zeros(-(-n // 512), np.float32)
+    for a, b in regions_s:
+        probs[int(a * frames_per_s) : int(b * frames_per_s)] = 0.9
+    trims: list[int] = []
+    seen: list[int] = []
+
+    class Engine(tx._Engine):
+        detected_language = "zh"
+
+        def decode(self, audio, opts, deadline):
+            seen.append(len(trims))
+            d = len(audio) / sr
+            return [{"start": 0.0, "end": d, "text": "您好", "avg_logprob": -0.2, "no_speech_prob": 0.01,
+                     "compression_ratio": 1.2, "words": [{"start": 0.0, "end": d, "text": "您好",
+                                                          "probability": 0.9}]}], ""  # fmt: skip
+
+    monkeypatch.setattr(tx, "_engine", lambda opts, resolved: Engine())
+    monkeypatch.setattr(tx, "release_freed_memory", lambda: trims.append(1))
+    result = transcribe(x, TranscribeOptions(), cache=False, speech_probs=probs)
+    assert len(result.segments) == 3
+    assert seen == [0, 1, 2] and len(trims) == 3
