@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import time
 import zipfile
 from datetime import timedelta
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from test_web_support import PASSWORD, csrf_of, grant_access, login, make_app, raw_db
+from test_web_support import PASSWORD, csrf_of, grant_access, login, make_app, raw_db, upload, wait_done
 
 from analyzer.web import audit_log, routes_admin, routes_review, routes_speakers, routes_train
 from analyzer.web.db import WebSession, utcnow
@@ -38,23 +37,11 @@ def client(app):
 
 
 def _upload(client, name: str = "a.wav", data: bytes = WAV_BYTES, **form):
-    token = csrf_of(client)
-    return client.post(
-        "/import/upload",
-        data={"csrf_token": token, **form},
-        files={"files": (name, io.BytesIO(data), "audio/wav")},
-        follow_redirects=False,
-    )
+    """test_web_support.upload with a real WAV header by default."""
+    return upload(client, name, data, **form)
 
 
-def _wait_done(client, rid: int, timeout: float = 20.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        row = next(r for r in client.get("/api/queue").json() if r["id"] == rid)
-        if row["status"] in ("done", "error"):
-            return row
-        time.sleep(0.1)
-    raise AssertionError(f"recording {rid} not analysed in {timeout}s")
+_wait_done = wait_done
 
 
 def _grant(client, rid: int) -> None:

@@ -9,7 +9,6 @@ Requests, decisions, withdrawals, expiries and refused accesses all go to the ac
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,6 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from analyzer.web import audit_log
+from analyzer.web.config_files import own_or_default, read_toml
 from analyzer.web.db import REQUEST_STATES, Recording, User, ViewingRequest, utcnow
 from analyzer.web.deps import DB, LoggedIn, Viewer
 
@@ -59,17 +59,11 @@ class Settings:
 
 def settings_path(data_dir: Path) -> Path:
     """The agency's own DATA_DIR/approval.toml, else the package's default."""
-    own = data_dir / "approval.toml"
-    return own if own.is_file() else DEFAULT_SETTINGS_FILE
+    return own_or_default(data_dir, DEFAULT_SETTINGS_FILE)
 
 
 def load_settings(path: Path) -> Settings:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as err:
-        raise ApprovalError(f"{path}: 无法读取查阅审批配置（{err}）") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ApprovalError(f"{path}: TOML 语法错误（{err}）") from None
+    data = read_toml(path, "查阅审批", ApprovalError)
     table = data.get("viewing")
     if not isinstance(table, dict):
         raise ApprovalError(f"{path}: 缺少 [viewing] 表")

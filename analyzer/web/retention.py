@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import tomllib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from analyzer.web import audit_log
+from analyzer.web.config_files import own_or_default, read_toml
 from analyzer.web.db import (
     Explanation,
     MediaFile,
@@ -56,17 +56,11 @@ class Policy:
 
 def policy_path(data_dir: Path) -> Path:
     """The agency's own DATA_DIR/retention.toml, else the package's placeholder periods."""
-    own = data_dir / "retention.toml"
-    return own if own.is_file() else DEFAULT_POLICY_FILE
+    return own_or_default(data_dir, DEFAULT_POLICY_FILE)
 
 
 def load_policy(path: Path) -> Policy:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as err:
-        raise RetentionError(f"{path}: 无法读取保存期限配置（{err}）") from None
-    except tomllib.TOMLDecodeError as err:
-        raise RetentionError(f"{path}: TOML 语法错误（{err}）") from None
+    data = read_toml(path, "保存期限", RetentionError)
     table = data.get("classes")
     if not isinstance(table, dict) or not table:
         raise RetentionError(f"{path}: 缺少 [classes.<id>] 保存期限分类")
