@@ -9,7 +9,12 @@ to be held in memory as a whole.
 from __future__ import annotations
 
 import hashlib
+import mmap
 import os
+import tempfile
+import threading
+import time
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -319,6 +324,73 @@ def load_audio(path: str | os.PathLike, sr: int = TARGET_SR) -> np.ndarray:
         pos += len(chunk)
         del chunk
     return out
+
+
+def spool_audio(path: str | os.PathLike, sr: int = TARGET_SR) -> np.ndarray:
+    """The recording as load_audio gives it (the same samples), held in a temporary file mapped
+    read-only instead of in the process's own memory.
+
+    A 2-hour recording is 460 MB as float32, and every stage of an analysis reads all of it: kept in
+    memory it sits under the peak of every stage (transcription's included). Mapped, the pages a
+    stage reads are handed back a moment later (`_drop_pages`, on a timer); they come back from the
+    page cache, not the decoder, when read again. The file has no name (created in a private
+    directory that is removed before this returns, and unlinked at once or never linked), so nothing
+    is left on disk whatever happens to the process; its space is freed when the array is.
+    Where the file cannot be written (disk full) or pages cannot be handed back (no madvise), the
+    recording is held in memory as load_audio holds it."""
+    if not hasattr(mmap, "MADV_DONTNEED"):
+        return load_audio(path, sr)
+    try:
+        with tempfile.TemporaryDirectory(prefix="scriptcheck-audio-") as tmp:
+            with tempfile.TemporaryFile(dir=tmp) as fh:
+                for chunk in iter_audio(path, chunk_s=60.0, sr=sr):
+                    fh.write(memoryview(chunk).cast("B"))
+                fh.flush()
+                if fh.tell() == 0:
+                    return np.zeros(0, dtype=np.float32)
+                pages = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)  # outlives the file object
+    except OSError:
+        return load_audio(path, sr)
+    _start_dropping(pages)
+    return np.frombuffer(pages, dtype=np.float32)
+
+
+SPOOL_DROP_S = 0.02  # how often the pages read from spooled audio are handed back
+_SPOOLED: weakref.WeakSet[mmap.mmap] = weakref.WeakSet()
+_DROPPER: list[threading.Thread] = []
+_DROP_LOCK = threading.Lock()
+
+
+def _start_dropping(pages: mmap.mmap) -> None:
+    with _DROP_LOCK:  # the set is changed and copied under the lock: analyses may run in threads
+        _SPOOLED.add(pages)
+        if not _DROPPER or not _DROPPER[0].is_alive():
+            _DROPPER[:] = [threading.Thread(target=_drop_loop, name="spooled-audio-pages", daemon=True)]
+            _DROPPER[0].start()
+
+
+def _drop_loop() -> None:
+    """Runs while any spooled recording is alive. On a timer rather than at each read: the stages
+    read the array wherever they like (transcription hashes it whole before its first decode)."""
+    while True:
+        with _DROP_LOCK:
+            live = list(_SPOOLED)
+            if not live:
+                _DROPPER.clear()
+                return
+        _drop_pages(live)
+        del live  # not kept alive through the wait
+        time.sleep(SPOOL_DROP_S)
+
+
+def _drop_pages(live: list[mmap.mmap]) -> None:
+    """Unmap the resident pages of the spooled recordings (madvise DONTNEED). The mapping is of a
+    file, read-only, so this loses nothing: a page read again is mapped again from the page cache."""
+    for pages in live:
+        try:
+            pages.madvise(mmap.MADV_DONTNEED)
+        except (ValueError, OSError):  # closed meanwhile
+            pass
 
 
 def iter_audio_packet_times(path: str | os.PathLike) -> Iterator[PacketTime]:

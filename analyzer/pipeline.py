@@ -216,7 +216,7 @@ def _run(result: RecordingResult, options: AnalyzeOptions, progress: ProgressFn 
     from analyzer.continuity import analyze_continuity
     from analyzer.coverage import CoverageSettings, ensure_coverage
     from analyzer.match import match_transcript
-    from analyzer.media import load_audio, probe
+    from analyzer.media import probe, spool_audio
     from analyzer.recheck import look_again
     from analyzer.resumption import check_resumptions
     from analyzer.speakers import identify
@@ -243,7 +243,7 @@ def _run(result: RecordingResult, options: AnalyzeOptions, progress: ProgressFn 
     done = 0.0
     for path in result.paths:
         t0 = time.perf_counter()
-        audio[path] = load_audio(path)
+        audio[path] = spool_audio(path)  # read from a mapped file: not resident under every stage
         t1 = time.perf_counter()
         probs[path] = speech_probs(audio[path])  # one VAD pass, for transcription and continuity
         t_vad = time.perf_counter()

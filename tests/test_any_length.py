@@ -270,6 +270,33 @@ def test_every_length_rate_and_layout_gives_a_report(analyse, seconds, sr, chann
         assert rec["transcript"]["segments"] and rec["speech_s"] > 0
 
 
+def test_the_pipeline_reads_the_recording_from_a_mapping_and_lets_it_go(analyse, monkeypatch):
+    """The decoded recording is spooled (analyzer.media.spool_audio: not resident under every stage)
+    and nothing the result keeps holds it once the analysis is done."""
+    import gc
+    import mmap
+
+    from analyzer import media, vad
+
+    seen: list[np.ndarray] = []
+    real = vad.speech_probs
+
+    def spy(audio: np.ndarray) -> np.ndarray:
+        seen.append(audio)
+        return real(audio)
+
+    monkeypatch.setattr(vad, "speech_probs", spy)
+    rec = analyse(40 * ANALYSIS_SR, ANALYSIS_SR, 1, "PCM_16")
+    assert rec["transcript"]["segments"]
+    audio = seen[0]
+    assert len(audio) == 40 * ANALYSIS_SR and not audio.flags.writeable
+    assert isinstance(audio.base, memoryview) and isinstance(audio.base.obj, mmap.mmap)
+    seen.clear()
+    del audio
+    gc.collect()
+    assert not media._SPOOLED
+
+
 def _window_grid() -> list:
     """At 16 kHz (the analysis rate) every size +-1 in every layout; at the other rates the number of
     native samples that decodes to the size itself (+-1 there is not +-1 after resampling)."""

@@ -249,3 +249,147 @@ def test_load_audio_peak_is_the_recording_plus_one_chunk(tmp_path):
     ).stdout.split()  # fmt: skip
     assert int(out[0]) == 600 * SR
     assert float(out[1]) < 1.5, out
+
+
+# ----------------------------------------------------------------- spooled audio (a mapped temporary file)
+
+
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch):
+    """tempfile's directory for the test, and the directories spool_audio made in it."""
+    import tempfile
+
+    where = tmp_path / "tmp"
+    where.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(where))
+    made: list[str] = []
+    real = tempfile.mkdtemp
+
+    def mkdtemp(*args, **kwargs):
+        made.append(real(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
+    return where, made
+
+
+@pytest.mark.parametrize(("name", "codec", "fmt", "sr", "channels"), [FORMATS[0], FORMATS[3]])
+def test_spooled_audio_is_load_audio_bit_for_bit_and_leaves_no_file(
+    private_tmp, name, codec, fmt, sr, channels
+):
+    import gc
+    import time
+
+    where, made = private_tmp
+    clip = tone(65.0, sr, 440.0)  # more than one 60 s decoding chunk
+    path = write_media(where.parent / name, clip, sr, codec=codec, fmt=fmt, channels=channels)
+    before = path.read_bytes()
+    spooled = media.spool_audio(path)
+    assert made and all(not os.path.exists(d) for d in made)  # its private directory: gone already
+    assert not os.listdir(where)  # and the file has no name anywhere
+    assert type(spooled) is np.ndarray and spooled.dtype == np.float32 and spooled.ndim == 1
+    assert not spooled.flags.writeable
+    assert np.array_equal(spooled, media.load_audio(path))
+    assert path.read_bytes() == before
+    del spooled
+    gc.collect()
+    deadline = time.monotonic() + 2.0
+    while media._DROPPER and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not media._SPOOLED and not media._DROPPER  # the timer stops with the last recording
+
+
+def test_spooling_removes_its_directory_when_decoding_fails(private_tmp, monkeypatch):
+    where, made = private_tmp
+
+    def iter_audio(path, chunk_s=30.0, sr=SR, **_):
+        yield np.ones(SR, np.float32)
+        raise media.MediaError(f"{path}: damaged")
+
+    monkeypatch.setattr(media, "iter_audio", iter_audio)
+    with pytest.raises(media.MediaError, match="damaged"):
+        media.spool_audio(where.parent / "x.wav")
+    assert made and not any(os.path.exists(d) for d in made)
+    assert not os.listdir(where) and not media._SPOOLED
+
+
+def test_spooling_holds_the_recording_in_memory_when_the_disk_is_full(private_tmp, monkeypatch):
+    import errno
+    import tempfile
+
+    where, made = private_tmp
+    path = write_media(where.parent / "a.wav", tone(130.0, SR, 300.0), SR, codec="pcm_s16le")
+    real = tempfile.TemporaryFile
+
+    class Full:
+        def __init__(self, **kwargs):
+            self.fh = real(**kwargs)
+            self.writes = 0
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+        def write(self, data):
+            self.writes += 1
+            if self.writes > 1:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return self.fh.write(data)
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", Full)
+    audio = media.spool_audio(path)
+    assert np.array_equal(audio, media.load_audio(path))
+    assert made and not any(os.path.exists(d) for d in made) and not os.listdir(where)
+
+
+PAGES_RUN = """
+import sys, time
+import numpy as np
+from analyzer import media
+
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return int(line.split()[1]) * 1024
+
+next(media.iter_audio(sys.argv[1]))  # imports and decoder set-up before the baseline
+start = status("VmRSS:")
+audio = getattr(media, sys.argv[2])(sys.argv[1])
+time.sleep(0.1)
+base = status("VmRSS:")
+open("/proc/self/clear_refs", "w").write("5")  # reset the high-water mark
+total = 0.0
+for i in range(0, len(audio), 1 << 18):  # a stage reading the recording through, 1 MB at a time
+    total += float(np.abs(audio[i : i + (1 << 18)]).sum())
+    time.sleep(0.01)
+time.sleep(0.1)
+rss, peak = status("VmRSS:"), status("VmHWM:")
+print(audio.nbytes, (peak - base) / audio.nbytes, (rss - base) / audio.nbytes, (rss - start) / audio.nbytes)
+"""
+
+
+@pytest.mark.skipif(not os.access("/proc/self/clear_refs", os.W_OK), reason="needs Linux /proc")
+@pytest.mark.parametrize("how", ["spool_audio", "load_audio"])
+def test_a_spooled_recording_read_through_is_not_held_in_memory(tmp_path, how):
+    """Read through once, a spooled recording leaves nothing resident and never had more than a few
+    of its megabytes resident at once (held in memory, it was resident before the reading began:
+    the reading adds nothing there either, and the numbers show what is held: all of it)."""
+    import subprocess
+    import sys
+
+    import soundfile as sf
+
+    rng = np.random.default_rng(0)
+    sf.write(tmp_path / "ten.wav", (rng.standard_normal(600 * SR) * 0.1).astype(np.float32), SR)
+    out = subprocess.run(
+        [sys.executable, "-c", PAGES_RUN, str(tmp_path / "ten.wav"), how],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parent.parent,
+    ).stdout.split()  # fmt: skip
+    nbytes, peak, after, resident = int(out[0]), float(out[1]), float(out[2]), float(out[3])
+    assert nbytes == 600 * SR * 4
+    if how == "spool_audio":
+        assert peak < 0.3 and after < 0.1 and resident < 0.25, out
+    else:
+        assert resident > 0.9, out
