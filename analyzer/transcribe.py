@@ -595,9 +595,9 @@ class _FasterWhisper(_Engine):
         return out, ""
 
     def batched_pipeline(self):
-        from faster_whisper import BatchedInferencePipeline
+        from analyzer.batched import pipeline
 
-        return BatchedInferencePipeline(self.model)
+        return pipeline(self.model, ENCODE_GROUP)
 
     def _segments(self, audio: np.ndarray, opts: TranscribeOptions) -> Iterator[dict]:
         return self.segments_from(
@@ -641,6 +641,9 @@ class _FasterWhisper(_Engine):
 
 
 ENCODINGS_KEPT = 2
+# Chunks of a batch encoded together (analyzer.batched.pipeline): 1 keeps the encoder's memory at what
+# sequential decoding needs; the bench sets more to compare.
+ENCODE_GROUP = 1
 
 
 def _remember_encodings(model):
