@@ -8,6 +8,12 @@ concatenated speech, and `batch_size` chunks go through faster-whisper's Batched
 one call: one encoder pass per chunk, one decoder step per token for the whole batch
 (bench/bench_speed.py measures it against sequential decoding and faster-whisper alone).
 
+The encoder runs one chunk at a time (`pipeline`): CTranslate2's encoder holds every chunk's
+self-attention scores at once (8 heads x 1500 x 1500 floats, about 72 MB a chunk), so encoding a batch of
+4 together added about 250 MB to the peak, while on a CPU a 30-second chunk already fills the matrix
+products and batching the encoder saves no time. Only the decoder, where one step per token serves
+the whole batch, is batched.
+
 What the project keeps: its own VAD regions (the pipeline's single Silero pass), times mapped back
 per region (a segment never straddles a silence VAD cut out), the hallucination filter (applied by
 the caller to what this returns), and the temperature fallback with its per-piece CPU budget: the
@@ -20,7 +26,9 @@ probability over the threshold and a low log-probability) is dropped, as sequent
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Protocol
+from typing import Any, Protocol
+
+import numpy as np
 
 from analyzer.media import TARGET_SR
 
@@ -88,3 +96,36 @@ def is_silent(seg: dict, opts: Thresholds) -> bool:
         and seg["no_speech_prob"] > opts.no_speech_threshold
         and (opts.log_prob_threshold is None or seg["avg_logprob"] < opts.log_prob_threshold)
     )
+
+
+class _EncodeInGroups:
+    """A WhisperModel whose encode() takes a batch `group` chunks at a time and stacks the outputs.
+
+    Everything else is the model's own (the pipeline reads its tokenizer, feature extractor and
+    CTranslate2 model through it)."""
+
+    def __init__(self, model: Any, group: int):
+        self._model = model
+        self._group = max(1, group)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+    def encode(self, features: np.ndarray) -> Any:
+        if features.ndim < 3 or len(features) <= self._group:
+            return self._model.encode(features)
+        import ctranslate2
+
+        parts = [
+            np.asarray(self._model.encode(features[i : i + self._group]))
+            for i in range(0, len(features), self._group)
+        ]
+        return ctranslate2.StorageView.from_array(np.ascontiguousarray(np.concatenate(parts)))
+
+
+def pipeline(model: Any, encode_group: int = 1) -> Any:
+    """faster-whisper's BatchedInferencePipeline on `model`, its encoder run encode_group chunks at a
+    time (the decoder and word alignment see the whole batch, as before)."""
+    from faster_whisper import BatchedInferencePipeline
+
+    return BatchedInferencePipeline(_EncodeInGroups(model, encode_group))

@@ -541,6 +541,11 @@ def add_arguments(parser: argparse.ArgumentParser, *, out: Path = Path("eval.md"
     )
     parser.add_argument("--guide", help="phrase guide (name or path) instead of the default (an ablation)")
     parser.add_argument(
+        "--batch-size",
+        type=int,
+        help="VAD chunks decoded together (1 = sequential windows; default: the transcriber's)",
+    )
+    parser.add_argument(
         "--force-profile",
         action="store_true",
         help="pass each scenario's profile instead of letting it be inferred",
@@ -560,7 +565,10 @@ def run(args: argparse.Namespace, *, program: str = "scriptcheck eval") -> int:
             limit=args.limit,
             force_profile=args.force_profile,
             save_to=args.predictions,
-            transcribe=NO_TIME_BUDGET if args.no_time_budget else None,
+            transcribe={
+                **(NO_TIME_BUDGET if args.no_time_budget else {}),
+                **({"batch_size": args.batch_size} if args.batch_size else {}),
+            },
             only=args.only,
             guide=args.guide,
         )
@@ -573,6 +581,8 @@ def run(args: argparse.Namespace, *, program: str = "scriptcheck eval") -> int:
         flags += ["--only", *args.only]
     if args.guide:
         flags += ["--guide", args.guide]
+    if args.batch_size:
+        flags += ["--batch-size", str(args.batch_size)]
     command = " ".join([program, str(args.corpus), *flags])
     notes = args.notes.read_text(encoding="utf-8") if args.notes else ""
     text = render_markdown(report, corpus=str(args.corpus), command=command, notes=notes)

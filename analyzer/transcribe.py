@@ -135,9 +135,10 @@ def shift_segments(segments: tuple[Segment, ...], offset_s: float) -> tuple[Segm
 DEFAULT_ENGINE = "faster-whisper"
 DEFAULT_BEAM_SIZE = 1
 DEFAULT_COMPUTE_TYPE = "int8"  # as fast or faster than float32, more accurate here, 200 MB less
-# Sequential until batched decoding (4 is the best size measured, bench/results/speed-sweep.md) is
-# re-measured on an idle machine and the scenario evaluations are re-run with it: on a loaded machine it
-# read one 5-minute recording less well (CER 0.117 vs 0.105) and skipped more speech in a first pass.
+# Sequential: batched decoding (--batch-size 4, the best size measured) saves a quarter of the decode's
+# CPU time but reads clean and 10 dB speech less well: CER 0.223 vs 0.202 on the 48-recording scenario
+# corpus at SNR >= 10 dB, 0.117 vs 0.105 on a 5-minute recording (verdicts and phrase F1 on par,
+# bench/results/speed.md, "batched decoding as the default?").
 DEFAULT_BATCH_SIZE = 1
 
 
@@ -595,9 +596,9 @@ class _FasterWhisper(_Engine):
         return out, ""
 
     def batched_pipeline(self):
-        from faster_whisper import BatchedInferencePipeline
+        from analyzer.batched import pipeline
 
-        return BatchedInferencePipeline(self.model)
+        return pipeline(self.model, ENCODE_GROUP)
 
     def _segments(self, audio: np.ndarray, opts: TranscribeOptions) -> Iterator[dict]:
         return self.segments_from(
@@ -641,6 +642,9 @@ class _FasterWhisper(_Engine):
 
 
 ENCODINGS_KEPT = 2
+# Chunks of a batch encoded together (analyzer.batched.pipeline): 1 keeps the encoder's memory at what
+# sequential decoding needs; the bench sets more to compare.
+ENCODE_GROUP = 1
 
 
 def _remember_encodings(model):

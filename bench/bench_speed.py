@@ -229,14 +229,16 @@ def fw_alone(path: Path, out: Path, threads: int = 2, compute: str = "int8") -> 
 
 
 def analyze_cmd(
-    paths: list[Path], out: Path, batch: int, threads: int = 2, workers: int = 1, *, plain: bool = False
+    paths: list[Path], out: Path, batch: int | None, threads: int = 2, workers: int = 1, *, plain=False
 ) -> list[str]:
     """`scriptcheck analyze` as a whole process; unless `plain`, through analyze_child, which runs the
-    same CLI in-process and then writes its own peak RSS (VmHWM) next to the output."""
+    same CLI in-process and then writes its own peak RSS (VmHWM) next to the output. batch None: the
+    default batch size (no --batch-size)."""
     launcher = ["-m", "analyzer"] if plain else ["-m", "bench.bench_speed", "--analyze-child"]
+    size = [] if batch is None else ["--batch-size", str(batch)]
     return [sys.executable, *launcher, "analyze", *map(str, paths), "-o", str(out), "--no-cache",
             "--no-progress", "--threads", str(threads), "--workers", str(workers),
-            "--batch-size", str(batch), "--format", "json"]  # fmt: skip
+            *size, "--format", "json"]  # fmt: skip
 
 
 def analyze_child(argv: list[str]) -> int:
@@ -257,13 +259,14 @@ def run_fw(path: str, out: str, threads: int, compute: str) -> None:
     from faster_whisper import WhisperModel
 
     from analyzer.models import resolve_model
+    from analyzer.transcribe import DEFAULT_BEAM_SIZE
 
     model = WhisperModel(
         str(resolve_model(None, "faster-whisper").path), device="cpu", compute_type=compute,
         cpu_threads=threads, local_files_only=True,
     )  # fmt: skip
     segments, _ = model.transcribe(
-        path, language="zh", beam_size=1, vad_filter=True, word_timestamps=True,
+        path, language="zh", beam_size=DEFAULT_BEAM_SIZE, vad_filter=True, word_timestamps=True,
         condition_on_previous_text=False,
     )  # fmt: skip
     text = "".join(s.text for s in segments)
@@ -300,10 +303,17 @@ def median(xs: list[float]) -> float:
 
 
 def part_main(minutes: float, repeats: int, batches: list[int], lines: list[str]) -> None:
+    """faster-whisper alone at the pipeline's default beam, then `analyze` with its default options
+    (no --batch-size: what a user gets), sequential, and each of `batches`."""
+    from analyzer.transcribe import DEFAULT_BATCH_SIZE, DEFAULT_BEAM_SIZE
+
     path, script = inputs(minutes)
-    configs = {"faster-whisper alone (int8, greedy, its VAD)": None}
-    for b in [1, *batches]:
-        configs[f"analyze --batch-size {b}" + (" (sequential)" if b == 1 else "")] = b
+    beam = "greedy" if DEFAULT_BEAM_SIZE == 1 else f"beam {DEFAULT_BEAM_SIZE}"
+    configs: dict[str, int | None] = {f"faster-whisper alone (int8, {beam}, its VAD)": None}
+    configs[f"analyze, default options (batch size {DEFAULT_BATCH_SIZE})"] = 0
+    for b in dict.fromkeys([1, *batches]):
+        if b != DEFAULT_BATCH_SIZE:  # the default's row measures it
+            configs[f"analyze --batch-size {b}" + (" (sequential)" if b == 1 else "")] = b
     runs: dict[str, list[dict]] = {k: [] for k in configs}
     texts: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="bench-speed-") as tmp:
@@ -316,7 +326,7 @@ def part_main(minutes: float, repeats: int, batches: list[int], lines: list[str]
                     data = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
                     m["rss_mb"], texts[name] = data["peak_rss_mb"], data["text"]
                 else:
-                    m = timed(analyze_cmd([path], out, b))
+                    m = timed(analyze_cmd([path], out, b or None))
                     texts[name], m["rss_mb"] = report_text(out), peak_of(out)
                 runs[name].append(m)
                 with open(Path(tmp).parent / "bench-speed-runs.jsonl", "a", encoding="utf-8") as log:
@@ -356,7 +366,13 @@ def part_main(minutes: float, repeats: int, batches: list[int], lines: list[str]
 
 
 def part_sweep(
-    minutes: float, lines: list[str], sizes: list[int], computes: list[str], float32_sizes=(), out=None
+    minutes: float,
+    lines: list[str],
+    sizes: list[int],
+    computes: list[str],
+    float32_sizes=(),
+    out=None,
+    groups: list[int] | tuple[int, ...] = (1,),
 ) -> None:
     """Transcription only, in a child per configuration: decode seconds, CPU, peak, CER."""
     from bench.bench_transcribe import build_speech
@@ -368,18 +384,22 @@ def part_sweep(
         "",
         f"Inputs: the 60 s ASR clip of bench_transcribe (`{clip.name}`) and the {minutes:g}-minute"
         " recording.",
-        "Times exclude imports and model loading.",
+        "Times exclude imports and model loading. `encoder`: chunks of a batch encoded at once"
+        " (`transcribe.ENCODE_GROUP`; the decoder always takes the whole batch).",
         "",
-        "| compute | batch | clip wall s | clip CER | rec wall s | rec CPU s | rec peak MB | rec CER |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| compute | batch | encoder | clip wall s | clip CER | rec wall s | rec CPU s | rec peak MB "
+        "| rec CER |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for compute, b in [(c, b) for c in computes for b in sizes] + [("float32", b) for b in float32_sizes]:
-        print(f"[{time.strftime('%H:%M:%S')}] sweep {compute} batch {b} ...", file=sys.stderr)
+    runs = [(c, b, g) for c in computes for b in sizes for g in sorted({min(x, b) for x in groups})]
+    runs += [("float32", b, 1) for b in float32_sizes]
+    for compute, b, g in runs:
+        print(f"[{time.strftime('%H:%M:%S')}] sweep {compute} batch {b} encoder {g} ...", file=sys.stderr)
         m = timed([sys.executable, "-m", "bench.bench_speed", "--sweep-child", str(clip), str(path),
-                   "--compute", compute, "--batch", str(b)])  # fmt: skip
+                   "--compute", compute, "--batch", str(b), "--encode-group", str(g)])  # fmt: skip
         d = json.loads(m["stdout"].strip().splitlines()[-1])
         lines.append(
-            f"| {compute} | {b} | {d['clip_wall']:.1f} | {cer_of(clip_ref, d['clip_text']):.3f} | "
+            f"| {compute} | {b} | {g} | {d['clip_wall']:.1f} | {cer_of(clip_ref, d['clip_text']):.3f} | "
             f"{d['rec_wall']:.1f} | {d['rec_cpu']:.1f} | {d['peak_rss_mb']:.0f} | "
             f"{cer_of(script, d['rec_text']):.3f} |"
         )
@@ -388,10 +408,12 @@ def part_sweep(
     lines.append("")
 
 
-def sweep_child(clip: str, rec: str, compute: str, batch: int) -> None:
+def sweep_child(clip: str, rec: str, compute: str, batch: int, encode_group: int = 1) -> None:
+    from analyzer import transcribe as transcribe_module
     from analyzer.media import load_audio
     from analyzer.transcribe import TranscribeOptions, transcribe
 
+    transcribe_module.ENCODE_GROUP = encode_group
     opts = TranscribeOptions(compute_type=compute, batch_size=batch, threads=2)
     out: dict = {}
     for key, path in (("clip", clip), ("rec", rec)):
@@ -636,6 +658,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2, help=argparse.SUPPRESS)
     ap.add_argument("--compute", default="int8", help=argparse.SUPPRESS)
     ap.add_argument("--batch", type=int, default=8, help=argparse.SUPPRESS)
+    ap.add_argument("--encode-group", type=int, default=1, help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--encode-groups", type=int, nargs="*", default=[1], help="sweep: chunks encoded at once (≤ batch)"
+    )
     args = ap.parse_args(argv)
     if args.build:
         build_inputs(args.build)
@@ -650,7 +676,7 @@ def main(argv: list[str] | None = None) -> int:
         run_fw(args.fw, args.fw_out, args.threads, args.compute)
         return 0
     if args.sweep_child:
-        sweep_child(*args.sweep_child, args.compute, args.batch)
+        sweep_child(*args.sweep_child, args.compute, args.batch, args.encode_group)
         return 0
     if args.startup_child:
         startup_child(*args.startup_child, args.batch)
@@ -666,7 +692,13 @@ def main(argv: list[str] | None = None) -> int:
     batch = args.batches[-1] if args.batches else 8
     parts = {
         "sweep": lambda: part_sweep(
-            args.sweep_minutes, lines, args.sizes, args.computes, args.float32_sizes, args.out
+            args.sweep_minutes,
+            lines,
+            args.sizes,
+            args.computes,
+            args.float32_sizes,
+            args.out,
+            args.encode_groups,
         ),
         "main": lambda: part_main(args.minutes, args.repeats, args.batches, lines),
         "startup": lambda: part_startup(args.repeats, batch, lines, args.base),

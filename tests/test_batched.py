@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analyzer.batched import batches, chunk_regions, is_silent, needs_fallback
+from analyzer.batched import _EncodeInGroups, batches, chunk_regions, is_silent, needs_fallback
 from analyzer.transcribe import TranscribeOptions, transcribe
 
 SR = 16_000
@@ -62,6 +62,33 @@ def test_batch_size_is_a_cache_key_option_and_defaults_to_sequential():
     assert TranscribeOptions().batch_size == 1  # batched is opt-in until re-measured (transcribe.py)
     assert TranscribeOptions(batch_size=4).key_dict() != TranscribeOptions().key_dict()
     assert "batch_size" in TranscribeOptions().key_dict()
+
+
+class _FakeWhisper:
+    """Stands in for WhisperModel: encode() maps each chunk's features to a recognisable output."""
+
+    frames_per_second = 50
+
+    def __init__(self):
+        self.seen: list[int] = []
+
+    def encode(self, features):
+        import ctranslate2
+
+        self.seen.append(len(features))
+        return ctranslate2.StorageView.from_array(np.ascontiguousarray(features[:, :2, :3] * 2))
+
+
+def test_batch_encoder_runs_chunk_by_chunk_and_stacks_in_order():
+    model = _FakeWhisper()
+    features = np.arange(5 * 4 * 6, dtype=np.float32).reshape(5, 4, 6)
+    out = np.asarray(_EncodeInGroups(model, 2).encode(features))
+    assert model.seen == [2, 2, 1]
+    np.testing.assert_array_equal(out, features[:, :2, :3] * 2)  # every chunk's output, in order
+    assert _EncodeInGroups(model, 1).frames_per_second == 50  # the rest is the model's own
+    model.seen.clear()
+    _EncodeInGroups(model, 8).encode(features)
+    assert model.seen == [5]
 
 
 # ---------------------------------------------------------------- real speech
@@ -145,3 +172,31 @@ def test_silence_gives_no_text_when_batched():
     rng = np.random.default_rng(0)
     noise = (rng.standard_normal(30 * SR) * 0.003).astype(np.float32)
     assert transcribe(noise, TranscribeOptions(batch_size=8), cache=False).text == ""
+
+
+@pytest.mark.slow
+def test_the_encoder_sees_one_chunk_at_a_time_when_batched(speech, monkeypatch):
+    """Batching the encoder holds every chunk's self-attention at once (about 72 MB a chunk): a batch
+    is encoded chunk by chunk and only the decoder is batched, with the same text as encoding the
+    batch at once."""
+    from faster_whisper import WhisperModel
+
+    from analyzer import transcribe as transcribe_module
+
+    audio, _ = speech
+    seen: list[int] = []
+    encode = WhisperModel.encode
+
+    def spy(self, features):
+        seen.append(1 if features.ndim == 2 else len(features))
+        return encode(self, features)
+
+    monkeypatch.setattr(WhisperModel, "encode", spy)
+    monkeypatch.setattr(transcribe_module, "_LOADED", {})  # a model loaded with the spy in place
+    chunked = transcribe(audio, TranscribeOptions(batch_size=8), cache=False)
+    assert len(seen) >= 3 and max(seen) == 1, seen
+    seen.clear()
+    monkeypatch.setattr(transcribe_module, "ENCODE_GROUP", 8)
+    together = transcribe(audio, TranscribeOptions(batch_size=8), cache=False)
+    assert max(seen) >= 3, seen  # the spy sees whole batches when they are encoded at once
+    assert chunked.text == together.text

