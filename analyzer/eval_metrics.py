@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
 _KEEP = re.compile(r"[\u4e00-\u9fff]")
@@ -70,6 +71,20 @@ def character_errors(reference: str, hypothesis: str) -> tuple[int, int]:
     """(edit distance, reference length) on reading forms; sum these over a corpus for a pooled CER."""
     ref, hyp = reading_form(reference), reading_form(hypothesis)
     return Levenshtein.distance(ref, hyp), len(ref)
+
+
+def said_errors(reference: str, hypothesis: str) -> tuple[int, int]:
+    """(edit distance to the stretch of the reference it matches best, hypothesis length) on reading
+    forms: how much of a piece of text was not said. A recovered segment holds a few words of a longer
+    line, so the whole line is no fair reference; every character with nothing under it in the
+    reference counts as an error (all of them when the reference is empty)."""
+    ref, hyp = reading_form(reference), reading_form(hypothesis)
+    if not hyp or not ref:
+        return len(hyp), len(hyp)
+    if len(hyp) >= len(ref):
+        return Levenshtein.distance(ref, hyp), len(hyp)
+    best = fuzz.partial_ratio_alignment(hyp, ref)
+    return Levenshtein.distance(hyp, ref[best.dest_start : best.dest_end]), len(hyp)
 
 
 def cer(reference: str, hypothesis: str) -> float:

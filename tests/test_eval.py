@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 
 from analyzer import evaluation
-from analyzer.eval_metrics import Counts, TimedEvent, cer, match_gaps
+from analyzer.eval_metrics import Counts, TimedEvent, cer, match_gaps, said_errors
 from bench import scenarios
 
 # ------------------------------------------------------------------------------------------------
@@ -333,7 +333,35 @@ def test_coverage_is_pooled_per_noise_level_and_rendered():
     assert report.by_group["noise"]["clean"].untranscribed_s == 0.0
     assert report.by_group["noise"]["SNR 5 dB"].untranscribed == ["b: 10.0–14.0"]
     md = evaluation.render_markdown(report, corpus="c", command="x")
-    assert "| SNR 5 dB | 1 | 30.0 | 6.0 | 4.0 | 2 |" in md and "| clean | 1 | 40.0 | 0.5 | 0.0 | 0 |" in md
+    assert "| SNR 5 dB | 1 | 30.0 | 6.0 | 4.0 | 0.0 / 4.0 | 2 | 0 | — |" in md
+    assert "| clean | 1 | 40.0 | 0.5 | 0.0 | 0.0 / 0.0 | 0 | 0 | — |" in md
+
+
+def test_untranscribed_seconds_are_split_by_cause_and_recovered_words_scored_against_the_lines_said():
+    """A stretch reported untranscribed is split into the seconds inside a script line (the voice) and
+    outside every line (background talkers only); recovered words are compared with the lines under them,
+    so that coverage bought with text that was not said shows."""
+    pred = _pred({"opening": "present"}, [])
+    pred.untranscribed = [[2.0, 5.0], [10.0, 11.0]]  # the script's line runs 1.0-3.0
+    pred.recovered = [[1.0, 3.0, "执法全过程"], [1.2, 2.0, "记录开"], [6.0, 7.0, "谢谢谢谢"]]
+    pred.recovered_segments = 3
+    report = evaluation.score([(_truth("a", {"opening": "present"}, []), pred)])
+    s = report.overall
+    assert s.untranscribed_voice_s == pytest.approx(1.0)
+    assert s.untranscribed_background_s == pytest.approx(3.0)
+    # 执法全过程 and 记录开 were said (0 edits); 谢谢谢谢 lies under no line: 4 of 12 characters not said.
+    assert (s.recovered_chars, s.recovered_char_errors) == (12, 4)
+    assert s.recovered_cer == pytest.approx(1 / 3)
+    md = evaluation.render_markdown(report, corpus="c", command="x")
+    assert "| 4.0 | 1.0 / 3.0 | 3 | 12 | 0.333 |" in md
+    assert evaluation.report_to_json(report)["overall"]["recovered_cer"] == pytest.approx(1 / 3)
+
+
+def test_said_errors_compare_with_the_best_matching_stretch_of_the_reference():
+    assert said_errors("我已经向您宣读了文书内容，请您签字。", "请您签字") == (0, 4)
+    assert said_errors("我已经向您宣读了文书内容，请您签字。", "请您收字") == (1, 4)
+    assert said_errors("", "谢谢") == (2, 2)
+    assert said_errors("您好", "您好您好您好") == (4, 6)
 
 
 def test_figures_are_reported_per_voice_family_and_ttskit_corpora_draw_two_speakers():
