@@ -36,6 +36,7 @@ from analyzer.normalize import (
     NormText,
     coarse_codes,
     loose_codes,
+    loose_of,
     normalize_plain,
     normalize_text,
     normalize_transcript,
@@ -626,6 +627,15 @@ def _heard_apart(t: _Term, region_loose: str, max_gap: int) -> bool:
     return any(_apart_pattern(parts, max_gap).search(region_loose) for parts in t.forms_apart)
 
 
+def _other_phrase_heard(phrase: Phrase, region_text: str, region_loose: str) -> bool:
+    """A `not_if_heard` word in the region, by its characters or its toneless pinyin (终止 for 中止),
+    the same way its key terms are heard."""
+    return any(
+        word in region_text or ((code := loose_of(word)) != "" and code in region_loose)
+        for word in phrase.not_if_heard
+    )
+
+
 def _plausible(slot: Slot, value: str) -> bool:
     if not slot.pattern:
         return bool(value)
@@ -740,7 +750,7 @@ def _evaluate(
     if essential_total and not essential_found:
         score = min(score, cfg["partial_score"] - 0.1)
         must_heard = any(t.term.must for t in w.terms) and not must_missing
-        other_phrase = any(word in region_text for word in phrase.not_if_heard)
+        other_phrase = _other_phrase_heard(phrase, region_text, region_loose)
         if not other_phrase and _said_in_structure(w, slots_all, filled, implausible, must_heard, cfg):
             score = cfg["partial_score"]  # time, place (and cause) said in order: an attempt, words unclear
     elif not term_only and len(found) >= cfg["partial_min_terms"] and term_cov >= cfg["partial_term_share"]:
@@ -751,7 +761,7 @@ def _evaluate(
         and essential_whole == essential_total
         and w.required_slots
         and all(n in filled and n not in implausible for n in w.required_slots)
-        and not any(word in region_text for word in phrase.not_if_heard)
+        and not _other_phrase_heard(phrase, region_text, region_loose)
     )
     if said_by_terms:
         # every essential key term heard whole and every required slot said like such a value: the

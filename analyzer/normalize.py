@@ -430,6 +430,20 @@ def normalize_text(
     )
 
 
+@lru_cache(maxsize=4096)
+def loose_of(text: str) -> str:
+    """Loose pinyin codes of a short text (a key word), spelled as `NormText.loose` spells a
+    transcript: `loose_of(word) in norm.loose` is the word heard by its toneless pinyin (终止 for 中止,
+    纪录 for 记录), with the same tolerance as key terms."""
+    return loose_codes(pinyin_of(normalize_plain(text)))
+
+
+@lru_cache(maxsize=16)
+def loose_text(text: str) -> str:
+    """`NormText.loose` of a whole transcript text, kept for the few texts looked up repeatedly."""
+    return normalize_text(text).loose
+
+
 def normalize_plain(text: str) -> str:
     """Just the canonical text (no pinyin): for comparing short strings such as key terms and slots."""
     return normalize_text(text, with_pinyin=False).text

@@ -176,6 +176,14 @@ def test_a_resume_statement_with_time_and_place_is_not_an_opening(guide):
     assert "继续" in guide.phrase("opening").not_if_heard
 
 
+def test_an_interruption_word_heard_by_its_sound_still_makes_it_a_resume_statement(guide):
+    """终止 for 中止 (the same toneless pinyin): not_if_heard words are heard the way key terms are."""
+    said = "2026年12月3日下午2时55分在北窑村村委会办公室检查，{}后执法全过程记录"
+    assert _match(guide, "opening", said.format("中止")).status == "absent"
+    assert _match(guide, "opening", said.format("终止")).status == "absent"
+    assert _match(guide, "opening", said.format("")).status == "partial"  # an opening said badly
+
+
 @pytest.mark.parametrize(
     "text",
     [
