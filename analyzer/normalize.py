@@ -182,6 +182,31 @@ def loose_syllable(syllable: str) -> str:
     return s
 
 
+_INITIALS = (
+    "zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "r", "z", "c",
+    "s", "y", "w",
+)  # fmt: skip
+
+
+def split_syllable(syllable: str) -> tuple[str, str]:
+    """(initial, final) of a loose syllable ("" initial for 安, 欧)."""
+    s = loose_syllable(syllable)
+    for ini in _INITIALS:
+        if s.startswith(ini) and len(s) > len(ini):
+            return ini, s[len(ini) :]
+    return "", s
+
+
+def syllable_neighbours(a: str, b: str) -> bool:
+    """Two toneless syllables that differ, after the loose merges, only in an initial of the same coarse
+    class (签/仙: q/x), the confusion Whisper makes most on Mandarin words it half hears. A final
+    confused too (收/生) would also make 你好 a neighbour of 拿好, so it does not count."""
+    if not (a.isalpha() and b.isalpha()) or loose_syllable(a) == loose_syllable(b):
+        return False
+    (ia, fa), (ib, fb) = split_syllable(a), split_syllable(b)
+    return fa == fb and ia != ib and _COARSE_INITIALS.get(ia, ia) == _COARSE_INITIALS.get(ib, ib)
+
+
 def code_of(syllable: str) -> str:
     """One private-use character per loose syllable, so rapidfuzz can compare syllable strings fast.
     Digits and other single non-letters stand for themselves."""
