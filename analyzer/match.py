@@ -370,7 +370,7 @@ def _term_windows(
             for form in t.forms_two:
                 at = w.loose.find(loose_codes(form))
                 before, after = (at, L - at) if at >= 0 else (L, L)
-                for p in _neighbour_positions(form, index.norm.pinyin, 0, total):
+                for p in _neighbour_positions(form, index.norm, 0, total):
                     if not any(lo <= p and p + 2 <= hi for lo, hi in seeded):
                         windows.append(
                             (max(0, p - before - slack - margin), min(total, p + after + slack + margin))
@@ -378,15 +378,17 @@ def _term_windows(
     return windows
 
 
-def _neighbour_positions(form: tuple[str, str], pinyin: Sequence[str], lo: int, hi: int) -> list[int]:
-    """Where a two-syllable key term was heard with one syllable's initial or final confused (仙字 for
-    签字, 生好 for 收好) and the other syllable right."""
+def _neighbour_positions(form: tuple[str, str], norm: NormText, lo: int, hi: int) -> list[int]:
+    """Where in norm[lo:hi] a two-syllable key term was heard with one syllable's initial confused
+    (仙字 for 签字; see normalize.syllable_neighbours) and the other syllable right."""
     a, b = form
+    code_a, code_b = loose_codes((a,)), loose_codes((b,))
+    text, pinyin = norm.loose, norm.pinyin
     out = []
-    for i in range(lo, min(hi, len(pinyin)) - 1):
-        x, y = pinyin[i], pinyin[i + 1]
-        same_a, same_b = loose_codes((x,)) == loose_codes((a,)), loose_codes((y,)) == loose_codes((b,))
-        if (same_a and syllable_neighbours(y, b)) or (same_b and syllable_neighbours(x, a)):
+    for i in range(lo, min(hi, len(text), len(pinyin)) - 1):
+        if (text[i] == code_a and syllable_neighbours(pinyin[i + 1], b)) or (
+            text[i + 1] == code_b and syllable_neighbours(pinyin[i], a)
+        ):
             out.append(i)
     return out
 
@@ -742,7 +744,7 @@ def _evaluate(
             credit, whole = cfg["near_term_credit"], False
             homophone.append(t.term.term)
         elif cfg["neighbour_term_credit"] > 0 and t.forms_two and any(
-            _neighbour_positions(f, norm.pinyin, lo, hi) for f in t.forms_two
+            _neighbour_positions(f, norm, lo, hi) for f in t.forms_two
         ):
             # 仙字 for 签字: counted only with the phrase's other evidence (below), and never as present
             credit, whole = cfg["neighbour_term_credit"], False

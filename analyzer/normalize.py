@@ -197,6 +197,7 @@ def split_syllable(syllable: str) -> tuple[str, str]:
     return "", s
 
 
+@lru_cache(maxsize=65536)
 def syllable_neighbours(a: str, b: str) -> bool:
     """Two toneless syllables that differ, after the loose merges, only in an initial of the same coarse
     class (签/仙: q/x), the confusion Whisper makes most on Mandarin words it half hears. A final

@@ -646,7 +646,10 @@ def _required_phrases_said_in_full(
                 continue
             window = acc.settings.get(f"{p.id}_window_s")
             span = _overlapping(acc.untranscribed, 0.0, float(window) if window is not None else None)
-            unsure = span is None and (span := _heard_unsure(acc, by_id, p.id, transcript)) is not None
+            unsure = False
+            if span is None:
+                span = _heard_unsure(acc, by_id, p.id, transcript)
+                unsure = span is not None
             if span is not None:
                 acc.listen_for(p.id, p.title, span, unsure=unsure)
             elif p.id in acc.rival_profiles:
