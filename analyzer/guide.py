@@ -34,7 +34,11 @@ _SETTING_RULES: dict[str, tuple[float, bool, str]] = {
     "coverage_min_logprob": (-10.0, False, "应不小于 -10"),
     "coverage_beam_size": (0.0, True, "应为不小于 0 的整数（0 = 不再次解码）"),
     "coverage_max_redecode_s": (0.0, False, "应不小于 0"),
+    "resume_listen_unsure_s": (0.0, False, "应不小于 0 秒"),
+    "listen_unsure_s": (0.0, False, "应不小于 0 秒"),
 }
+# Shares (0..1) among the settings: a value above 1 could never be reached, so the rule would be off.
+_SHARE_SETTINGS = ("listen_unsure_share",)
 
 
 class GuideError(Exception):
@@ -387,6 +391,13 @@ class _Loader:
                 continue
             if value < low or (integral and not value.is_integer()):
                 raise self.error("[settings]", key, f"{why}，实际为 {value:g}", "[settings", f"{key} =")
+        for key, value in flat.items():
+            if key.endswith("_listen_unsure_s") and value < 0:
+                why = f"应不小于 0 秒，实际为 {value:g}"
+                raise self.error("[settings]", key, why, "[settings", f"{key} =")
+            if key in _SHARE_SETTINGS and not 0.0 <= value <= 1.0:
+                why = f"应在 0–1 之间，实际为 {value:g}"
+                raise self.error("[settings]", key, why, "[settings", f"{key} =")
         return flat
 
     def _slot_defs(self, data: dict) -> dict[str, dict]:

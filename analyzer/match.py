@@ -36,10 +36,12 @@ from analyzer.normalize import (
     NormText,
     coarse_codes,
     loose_codes,
+    loose_of,
     normalize_plain,
     normalize_text,
     normalize_transcript,
     pinyin_of,
+    syllable_neighbours,
 )
 
 if TYPE_CHECKING:
@@ -65,6 +67,7 @@ DEFAULT_SETTINGS: dict[str, float] = {
     "partial_min_terms": 2,
     "implausible_slot_credit": 0.6,
     "near_term_credit": 0.7,
+    "neighbour_term_credit": 0.0,
     "term_gap_max_chars": 4,
     "partial_term_share": 0.4,
     "partial_min_form_slots": 2,
@@ -132,6 +135,7 @@ class _Term:
     forms_loose: tuple[str, ...]
     forms_coarse: tuple[str, ...] = ()  # coarse pinyin (aspiration pairs merged), forms of 3+ characters
     forms_apart: tuple[tuple[str, ...], ...] = ()  # "A…B" forms: loose pinyin of each part, in order
+    forms_two: tuple[tuple[str, str], ...] = ()  # two-character forms of an essential term: their syllables
 
 
 @dataclass(frozen=True)
@@ -177,7 +181,9 @@ def _compile(phrase: Phrase) -> tuple[_Wording, ...]:
             for f in kt.forms
             if APART in f
         )
-        all_terms.append(_Term(kt, forms_text, forms_loose, forms_coarse, forms_apart))
+        two = [pinyin_of(f) for f in forms_text if len(f) == 2] if kt.essential else []
+        forms_two = tuple((sy[0], sy[1]) for sy in two if len(sy) == 2)
+        all_terms.append(_Term(kt, forms_text, forms_loose, forms_coarse, forms_apart, forms_two))
     wordings: list[_Wording] = []
     literals: list[str] = []
     for idx, standard in enumerate(phrase.standards):
@@ -360,7 +366,31 @@ def _term_windows(
                     hi = min(total, p + after + slack + margin)
                     windows.append((lo, hi))
                 p = text.find(code, p + 1)
+        if cfg["neighbour_term_credit"] > 0:
+            for form in t.forms_two:
+                at = w.loose.find(loose_codes(form))
+                before, after = (at, L - at) if at >= 0 else (L, L)
+                for p in _neighbour_positions(form, index.norm, 0, total):
+                    if not any(lo <= p and p + 2 <= hi for lo, hi in seeded):
+                        windows.append(
+                            (max(0, p - before - slack - margin), min(total, p + after + slack + margin))
+                        )
     return windows
+
+
+def _neighbour_positions(form: tuple[str, str], norm: NormText, lo: int, hi: int) -> list[int]:
+    """Where in norm[lo:hi] a two-syllable key term was heard with one syllable's initial confused
+    (仙字 for 签字; see normalize.syllable_neighbours) and the other syllable right."""
+    a, b = form
+    code_a, code_b = loose_codes((a,)), loose_codes((b,))
+    text, pinyin = norm.loose, norm.pinyin
+    out = []
+    for i in range(lo, min(hi, len(text), len(pinyin)) - 1):
+        if (text[i] == code_a and syllable_neighbours(pinyin[i + 1], b)) or (
+            text[i + 1] == code_b and syllable_neighbours(pinyin[i], a)
+        ):
+            out.append(i)
+    return out
 
 
 def _slot_windows(index: TextIndex, w: _Wording, cfg: dict[str, float]) -> list[tuple[int, int]]:
@@ -626,6 +656,15 @@ def _heard_apart(t: _Term, region_loose: str, max_gap: int) -> bool:
     return any(_apart_pattern(parts, max_gap).search(region_loose) for parts in t.forms_apart)
 
 
+def _other_phrase_heard(phrase: Phrase, region_text: str, region_loose: str) -> bool:
+    """A `not_if_heard` word in the region, by its characters or its toneless pinyin (终止 for 中止),
+    the same way its key terms are heard."""
+    return any(
+        word in region_text or ((code := loose_of(word)) != "" and code in region_loose)
+        for word in phrase.not_if_heard
+    )
+
+
 def _plausible(slot: Slot, value: str) -> bool:
     if not slot.pattern:
         return bool(value)
@@ -679,7 +718,7 @@ def _evaluate(
     # key terms: searched in the matched span (a little wider), exact first, then by sound
     lo, hi = max(0, al.lo - 2), min(len(norm.text), al.hi + 2)
     region_text, region_loose = norm.text[lo:hi], norm.loose[lo:hi]
-    found, missing, homophone = [], [], []
+    found, missing, homophone, neighbour = [], [], [], []
     got = total = 0.0
     essential_total = essential_found = essential_whole = 0
     region_coarse = lru_cache(maxsize=1)(lambda: coarse_codes(norm.pinyin[lo:hi]))
@@ -703,6 +742,13 @@ def _evaluate(
             # one syllable off (录音录像 -> 度音录相), initials blurred (签个字 -> 签各次), or the parts of
             # an "A…B" form apart (执法权过程进步开始)
             credit, whole = cfg["near_term_credit"], False
+            homophone.append(t.term.term)
+        elif cfg["neighbour_term_credit"] > 0 and t.forms_two and any(
+            _neighbour_positions(f, norm, lo, hi) for f in t.forms_two
+        ):
+            # 仙字 for 签字: counted only with the phrase's other evidence (below), and never as present
+            credit, whole = cfg["neighbour_term_credit"], False
+            neighbour.append(t.term.term)
             homophone.append(t.term.term)
         else:
             whole = False
@@ -729,6 +775,24 @@ def _evaluate(
             slot_points += cfg["implausible_slot_credit"] if slots_all[name].required else 0.0
     missing_slots = tuple(n for n in w.required_slots if n not in filled)
     slot_cov = slot_points / len(w.required_slots) if w.required_slots else 0.0
+    if neighbour:
+        # a key term heard as a near neighbour counts only when the rest of the phrase is there: every
+        # required slot said like such a value, and another of its key terms heard (when it has one)
+        others = [t for t in w.terms if t.term.term not in neighbour]
+        slots_ok = all(n in filled and n not in implausible for n in w.required_slots)
+        evidence = slots_ok and (w.required_slots or others) and (
+            not others or any(t.term.term in found for t in others)
+        )
+        if not evidence:
+            for t in w.terms:
+                if t.term.term in neighbour:
+                    got -= t.term.weight * cfg["neighbour_term_credit"]
+                    essential_found -= t.term.essential
+                    found.remove(t.term.term)
+                    homophone.remove(t.term.term)
+                    missing.append(t.term.term)
+            neighbour = []
+            term_cov = got / total if total else 0.0
     parts = [(cfg["weight_pinyin"], pinyin_sim), (cfg["weight_char"], char_sim)]
     if w.terms:
         parts.append((cfg["weight_terms"], term_cov))
@@ -740,7 +804,7 @@ def _evaluate(
     if essential_total and not essential_found:
         score = min(score, cfg["partial_score"] - 0.1)
         must_heard = any(t.term.must for t in w.terms) and not must_missing
-        other_phrase = any(word in region_text for word in phrase.not_if_heard)
+        other_phrase = _other_phrase_heard(phrase, region_text, region_loose)
         if not other_phrase and _said_in_structure(w, slots_all, filled, implausible, must_heard, cfg):
             score = cfg["partial_score"]  # time, place (and cause) said in order: an attempt, words unclear
     elif not term_only and len(found) >= cfg["partial_min_terms"] and term_cov >= cfg["partial_term_share"]:
@@ -751,7 +815,7 @@ def _evaluate(
         and essential_whole == essential_total
         and w.required_slots
         and all(n in filled and n not in implausible for n in w.required_slots)
-        and not any(word in region_text for word in phrase.not_if_heard)
+        and not _other_phrase_heard(phrase, region_text, region_loose)
     )
     if said_by_terms:
         # every essential key term heard whole and every required slot said like such a value: the
@@ -763,6 +827,8 @@ def _evaluate(
         pass
     elif must_missing or (w.required_slots and slot_cov < cfg["present_min_slot_coverage"]):
         score = min(score, cfg["present_score"] - 0.1)
+    if neighbour:  # said, but its key word misheard: flagged for the trainer, never present
+        score = max(cfg["partial_score"], min(score, cfg["present_score"] - 0.1))
     score = round(max(0.0, min(100.0, score)), 1)
     status: Status = (
         "present"

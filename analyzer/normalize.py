@@ -182,6 +182,32 @@ def loose_syllable(syllable: str) -> str:
     return s
 
 
+_INITIALS = (
+    "zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "r", "z", "c",
+    "s", "y", "w",
+)  # fmt: skip
+
+
+def split_syllable(syllable: str) -> tuple[str, str]:
+    """(initial, final) of a loose syllable ("" initial for 安, 欧)."""
+    s = loose_syllable(syllable)
+    for ini in _INITIALS:
+        if s.startswith(ini) and len(s) > len(ini):
+            return ini, s[len(ini) :]
+    return "", s
+
+
+@lru_cache(maxsize=65536)
+def syllable_neighbours(a: str, b: str) -> bool:
+    """Two toneless syllables that differ, after the loose merges, only in an initial of the same coarse
+    class (签/仙: q/x), the confusion Whisper makes most on Mandarin words it half hears. A final
+    confused too (收/生) would also make 你好 a neighbour of 拿好, so it does not count."""
+    if not (a.isalpha() and b.isalpha()) or loose_syllable(a) == loose_syllable(b):
+        return False
+    (ia, fa), (ib, fb) = split_syllable(a), split_syllable(b)
+    return fa == fb and ia != ib and _COARSE_INITIALS.get(ia, ia) == _COARSE_INITIALS.get(ib, ib)
+
+
 def code_of(syllable: str) -> str:
     """One private-use character per loose syllable, so rapidfuzz can compare syllable strings fast.
     Digits and other single non-letters stand for themselves."""
@@ -428,6 +454,20 @@ def normalize_text(
         breaks=frozenset(brk),
         clause_breaks=frozenset(clause),
     )
+
+
+@lru_cache(maxsize=4096)
+def loose_of(text: str) -> str:
+    """Loose pinyin codes of a short text (a key word), spelled as `NormText.loose` spells a
+    transcript: `loose_of(word) in norm.loose` is the word heard by its toneless pinyin (终止 for 中止,
+    纪录 for 记录), with the same tolerance as key terms."""
+    return loose_codes(pinyin_of(normalize_plain(text)))
+
+
+@lru_cache(maxsize=16)
+def loose_text(text: str) -> str:
+    """`NormText.loose` of a whole transcript text, kept for the few texts looked up repeatedly."""
+    return normalize_text(text).loose
 
 
 def normalize_plain(text: str) -> str:

@@ -34,7 +34,9 @@ if TYPE_CHECKING:
 # phrases[].needs_listening; 1.4: recordings[].clock; 1.5: recheck.looks, budget_s, decoded_s
 # 1.6: recordings[].speakers, phrases[].speaker/speaker_id/said_by_other, segments[].speaker...
 # 1.7: resumptions[].said_by_other; speakers.overrides filled by a reviewer's correction (web app)
-SCHEMA_VERSION = "1.7"
+# 1.8: <phrase_id>_needs_listening (and phrases[].needs_listening) for any required phrase whose
+# expected window was heard with low confidence, not only the interruption reason; phrases[].homophone_terms
+SCHEMA_VERSION = "1.8"
 FORMATS = ("json", "html", "srt", "vtt", "csv", "xlsx")
 SEVERITY_TITLES = {"critical": "严重", "major": "重要", "minor": "一般", "info": "提示"}
 STATUS_TITLES = {"present": "已说", "partial": "部分", "absent": "未说"}
@@ -181,6 +183,7 @@ def _phrases(result: RecordingResult) -> list[dict[str, Any]]:
                 "standard": m.standard,
                 "terms_found": list(m.terms_found),
                 "missing_terms": list(m.missing_terms),
+                "homophone_terms": list(m.homophone_terms) if said else [],
                 "slots": dict(m.slots),
                 "missing_slots": list(m.missing_slots),
                 "slot_titles": slot_titles,

@@ -27,9 +27,11 @@ Untranscribed speech (analyzer/coverage.py: VAD speech that no decode could read
 a stretch (`<phrase_id>_window_s` from the start when the guide times it, else the whole recording or
 case; for the interruption reason, the resume window) is not asserted missing: it is reported as
 `<phrase_id>_needs_listening` (definition `needs_listening`), at the stretch's times, and loses no points
-until a reviewer has listened. So is the interruption reason when it was not heard but the resume window
-holds `resume_listen_unsure_s` seconds of speech heard with low confidence (definition
-`needs_listening_unsure`): the reason may be in it. A phrase required only because the profile was
+until a reviewer has listened. So is any required phrase not heard whose expected window (timed from the
+start, between its [[order]] neighbours heard, else the whole recording) holds `listen_unsure_s` seconds
+and `listen_unsure_share` of its speech heard with low confidence outside the phrases heard, and the
+interruption reason when the resume window holds `resume_listen_unsure_s` such seconds (definition
+`needs_listening_unsure`): the phrase may be in it. A phrase required only because the profile was
 inferred, when another profile fitting within `profile_margin` does not require it, is
 `<phrase_id>_profile_unsure` (definition `profile_unsure`), not missing, and loses no points either.
 """
@@ -232,7 +234,17 @@ def _first_time(m: PhraseMatch | None) -> float | None:
 
 
 def _heard(word: str, text: str) -> bool:
-    return bool(word) and word in text
+    """A word (a profile indicator, a trigger term) heard in `text`: by its characters or, as key terms
+    are, by its toneless pinyin (纪录 for 记录, 终止 for 中止), which Whisper's choice of characters
+    does not change."""
+    if not word:
+        return False
+    if word in text:
+        return True
+    from analyzer.normalize import loose_of, loose_text
+
+    code = loose_of(word)
+    return bool(code) and code in loose_text(text)
 
 
 def _indicator_hit(indicator: str, matches: dict[str, PhraseMatch], text: str) -> bool:
@@ -393,6 +405,67 @@ def _unsure_stretch(
     return min(a for a, _ in hits), max(b for _, b in hits)
 
 
+def _unsure_share(
+    transcript: Transcript,
+    settings: dict[str, float],
+    start: float,
+    end: float | None,
+    taken: Sequence[tuple[float, float]] = (),
+) -> tuple[float, float, list[tuple[float, float]]]:
+    """(seconds of speech inside [start, end] outside the `taken` spans, of them heard with low
+    confidence, the pieces of that unsure speech in time order)."""
+    speech = unsure = 0.0
+    pieces: list[tuple[float, float]] = []
+    for s in transcript.segments:
+        a, b = max(s.start, start), s.end if end is None else min(s.end, end)
+        free = _free_parts(a, b, taken)
+        length = sum(y - x for x, y in free)
+        speech += length
+        if length > 0 and _unsure_segment(s, settings):
+            unsure += length
+            pieces += free
+    return speech, unsure, sorted(pieces)
+
+
+def _free_parts(a: float, b: float, taken: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """[a, b] less the `taken` spans, as ordered pieces."""
+    pieces = [(a, b)] if b > a else []
+    for x, y in sorted(taken):
+        rest: list[tuple[float, float]] = []
+        for p, q in pieces:
+            if y <= p or x >= q:
+                rest.append((p, q))
+                continue
+            if x > p:
+                rest.append((p, x))
+            if y < q:
+                rest.append((y, q))
+        pieces = rest
+    return pieces
+
+
+def _expected_window(
+    guide: Guide, by_id: dict[str, PhraseMatch], phrase_id: str
+) -> tuple[float, float | None]:
+    """Where a phrase not heard was expected (case timeline; end None: the end of the recording): from
+    the start to `<phrase_id>_window_s` when the guide times it, else between the phrases the guide's
+    [[order]] puts before and after it when they were heard, else the whole recording. The same
+    stretches the second look decodes again (analyzer/recheck.py)."""
+    window = guide.settings.get(f"{phrase_id}_window_s")
+    if window is not None:
+        return 0.0, float(window)
+    lo, hi = 0.0, None
+    for rule in guide.order_rules:
+        before, after = by_id.get(rule.first), by_id.get(rule.then)
+        if rule.then == phrase_id and _said(before) and before is not None and before.end_s is not None:
+            lo = max(lo, before.end_s)
+        if rule.first == phrase_id and _said(after) and after is not None and after.start_s is not None:
+            hi = after.start_s if hi is None else min(hi, after.start_s)
+    if hi is not None and hi - lo < 1.0:
+        return 0.0, None
+    return lo, hi
+
+
 def _points(settings: dict[str, float], code: str, severity: str, *, opt_in: bool = False) -> float:
     """Points a finding costs: `points_<code>`, else (unless opt-in only) `points_<severity>`."""
     if f"points_{code}" in settings:
@@ -437,7 +510,7 @@ def evaluate(
         }
 
     _untranscribed_speech_flagged(acc, transcript)
-    _required_phrases_said_in_full(acc, by_id, required, resumptions)
+    _required_phrases_said_in_full(acc, by_id, required, resumptions, transcript)
     _phrases_said_in_time(acc, by_id, required)
     _phrases_said_in_order(acc, by_id)
     explained = _interruptions_explained(acc, resumptions, transcript)
@@ -547,10 +620,22 @@ def _overlapping(
 
 
 def _required_phrases_said_in_full(
-    acc: _Assessment, by_id: dict[str, PhraseMatch], required: dict[str, str], resumptions: Sequence
+    acc: _Assessment,
+    by_id: dict[str, PhraseMatch],
+    required: dict[str, str],
+    resumptions: Sequence,
+    transcript: Transcript,
 ) -> None:
     """Every required phrase is said, with all its slots filled (the reason phrase is judged per
-    interruption instead)."""
+    interruption instead).
+
+    Not hearing a phrase is asserted only where the speech it was expected in was heard: when that
+    window holds untranscribed speech, or speech heard with low confidence (at least `listen_unsure_s`
+    seconds and `listen_unsure_share` of the window's speech below the guide's low_confidence_* rule,
+    after the second look at that window), the phrase may have been said there, garbled beyond
+    recognition, and a reviewer listens first. Speech where other phrases were heard does not count,
+    and the share keeps the few unsure segments of clearly heard speech from hiding a phrase that was
+    not said. `<phrase_id>_listen_unsure_s` replaces `listen_unsure_s` for one phrase."""
     guide, found = acc.guide, acc.found
     for p in guide.phrases:
         m = by_id.get(p.id)
@@ -561,8 +646,12 @@ def _required_phrases_said_in_full(
                 continue
             window = acc.settings.get(f"{p.id}_window_s")
             span = _overlapping(acc.untranscribed, 0.0, float(window) if window is not None else None)
+            unsure = False
+            if span is None:
+                span = _heard_unsure(acc, by_id, p.id, transcript)
+                unsure = span is not None
             if span is not None:
-                acc.listen_for(p.id, p.title, span)
+                acc.listen_for(p.id, p.title, span, unsure=unsure)
             elif p.id in acc.rival_profiles:
                 acc.confirm_profile(p.id, p.title)
             else:
@@ -579,6 +668,34 @@ def _required_phrases_said_in_full(
                 phrase=p.title,
                 missing=missing,
             )
+
+
+def _heard_unsure(
+    acc: _Assessment, by_id: dict[str, PhraseMatch], phrase_id: str, transcript: Transcript
+) -> tuple[float, float] | None:
+    """The unsure speech in a phrase's expected window when enough of it was heard with low
+    confidence for the phrase to be in it (see `_required_phrases_said_in_full`), else None. Speech
+    where another phrase was heard is not counted: however badly heard, it held that phrase (an
+    opening not said, before a request for ID and a recording notice heard in garbled speech)."""
+    cfg = acc.settings
+    min_s = cfg.get(f"{phrase_id}_listen_unsure_s", cfg.get("listen_unsure_s"))
+    if min_s is None:
+        return None
+    start, end = _expected_window(acc.guide, by_id, phrase_id)
+    taken = [
+        occ
+        for m in by_id.values()
+        if _said(m)
+        for occ in (m.occurrences or ((m.start_s, m.end_s),))
+        if occ[0] is not None and occ[1] is not None
+    ]
+    speech, unsure, pieces = _unsure_share(transcript, cfg, start, end, taken)
+    if not pieces or unsure < min_s or unsure < cfg.get("listen_unsure_share", 0.0) * speech:
+        return None
+    # the reviewer is pointed at the unsure speech of one file: the first that holds any
+    first = pieces[0][0]
+    bound = next((f.end_s for f in acc.found.files if f.offset_s <= first < f.end_s), None)
+    return first, max(b for a, b in pieces if bound is None or a < bound)
 
 
 def _phrases_said_in_time(acc: _Assessment, by_id: dict[str, PhraseMatch], required: dict[str, str]) -> None:

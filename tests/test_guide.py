@@ -216,3 +216,26 @@ def test_guide_cli_validate(tmp_path, capsys):
     assert "fatal" in capsys.readouterr().err
     assert main(["guide", "show", "default"]) == 0
     assert "rights_notice" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("setting", "expect"),
+    [
+        ("listen_unsure_share = 1.5", r"listen_unsure_share.*0–1"),
+        ("listen_unsure_s = -1", r"listen_unsure_s.*不小于 0"),
+        ("recording_notice_listen_unsure_s = -2", r"recording_notice_listen_unsure_s.*不小于 0"),
+    ],
+)
+def test_listen_settings_out_of_range_name_the_line(tmp_path, setting, expect):
+    """A share above 1 or negative seconds would switch the low-confidence hold off or on silently."""
+    default = (PHRASEBOOK_DIR / "default.toml").read_text(encoding="utf-8")
+    anchor = "[settings.continuity]\n"
+    assert anchor in default
+    name = setting.split(" =")[0]
+    kept = "\n".join(line for line in default.splitlines() if not line.startswith(f"{name} ="))
+    path = _write(tmp_path, kept.replace(anchor, anchor + setting + "\n", 1))
+    with pytest.raises(GuideError) as err:
+        load_guide(path)
+    msg = str(err.value)
+    assert re.search(expect, msg), msg
+    assert re.match(rf"{re.escape(str(path))}:\d+:", msg), f"no line number: {msg}"

@@ -176,6 +176,14 @@ def test_a_resume_statement_with_time_and_place_is_not_an_opening(guide):
     assert "继续" in guide.phrase("opening").not_if_heard
 
 
+def test_an_interruption_word_heard_by_its_sound_still_makes_it_a_resume_statement(guide):
+    """终止 for 中止 (the same toneless pinyin): not_if_heard words are heard the way key terms are."""
+    said = "2026年12月3日下午2时55分在北窑村村委会办公室检查，{}后执法全过程记录"
+    assert _match(guide, "opening", said.format("中止")).status == "absent"
+    assert _match(guide, "opening", said.format("终止")).status == "absent"
+    assert _match(guide, "opening", said.format("")).status == "partial"  # an opening said badly
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -385,3 +393,33 @@ def test_stored_asr_outputs_say_where_they_came_from():
 def test_a_garbled_politeness_word_or_homophone_key_terms_keep_a_phrase_said(guide, phrase_id, text):
     m = _match(guide, phrase_id, text)
     assert m.status == "present" and not m.missing_slots, (m.score, m.terms_found)
+
+
+def test_a_two_character_key_term_heard_with_its_initial_confused_is_partial(guide):
+    """签字 heard as 仙字 (seed 43, another voice, clean): the rest of the wording heard, so the signing
+    request was said, with its key word misheard: partial, flagged with the terms heard by sound."""
+    m = _match(guide, "sign_request", "我已经向银仙读了文书内容,请银仙字")
+    assert m.status == "partial" and "签名" in m.homophone_terms
+    assert _match(guide, "sign_request", "我已经向您宣读了文书内容，请您签字").status == "present"
+
+
+@pytest.mark.parametrize(
+    ("phrase_id", "text"),
+    [
+        ("sign_request", "请您仙字"),  # nothing else of the phrase heard
+        ("sign_request", "好的，我这就写个仙字"),
+        ("return_documents", "你好,请出示你的身份证。"),  # 你好 is a final away from 拿好
+        ("return_documents", "请您生好文书"),  # a final confused: not counted (see syllable_neighbours)
+    ],
+)
+def test_a_near_neighbour_of_a_key_term_alone_is_not_the_phrase(guide, phrase_id, text):
+    assert _match(guide, phrase_id, text).status == "absent"
+
+
+def test_syllable_neighbours_differ_in_one_initial_of_a_class():
+    from analyzer.normalize import syllable_neighbours
+
+    assert syllable_neighbours("qian", "xian") and syllable_neighbours("zi", "ci")
+    assert not syllable_neighbours("qian", "qian")  # the same syllable is a homophone, not a neighbour
+    assert not syllable_neighbours("shou", "sheng")  # a final
+    assert not syllable_neighbours("na", "ni") and not syllable_neighbours("qian", "mian")

@@ -262,3 +262,22 @@ def test_every_second_look_is_in_the_json_and_the_html(case, tmp_path):
     assert table.count("<tr>") == 4  # header + one row per look
     assert "复核后检出" in table and "复核后仍未检出" in table and "超出复核时长上限" in table
     assert "按顺序应出现的区间" in table and "请签收法律文书" in table
+
+
+def test_a_phrase_held_for_listening_and_terms_heard_by_sound_are_shown(case, tmp_path):
+    """The HTML says why an absent phrase costs nothing (held for listening), and which key terms of a
+    phrase said were heard only by their sound (the trainer checks the pronunciation)."""
+    rec = report.recording_to_dict(case)
+    absent = next(p for p in rec["phrases"] if p["status"] == "absent" and p["required"])
+    said = next(p for p in rec["phrases"] if p["status"] != "absent")
+    assert said["homophone_terms"] == [] and absent["homophone_terms"] == []
+    absent["needs_listening"], said["homophone_terms"] = True, ["签名"]
+    html = report.write_html(rec, report.guide_to_dict(case.guide), tmp_path / "h.html").read_text("utf-8")
+
+    def block(pid: str) -> str:
+        start = html.index(f'id="phrase-{pid}"')
+        return html[start : html.find('<div class="phrase"', start)]
+
+    assert "待人工听取，不按缺失扣分" in block(absent["id"])
+    assert "仅按读音或近音检出的关键词：签名" in block(said["id"])
+    assert "待人工听取，不按缺失扣分" not in block(said["id"])

@@ -523,3 +523,14 @@ def test_charts_escape_labels_and_draw_what_they_are_given():
     cells = [r.get("fill") for r in heat.iter(f"{ns}rect")][:2]
     assert cells == [charts.score_color(100.0), charts.score_color(None)]
     assert charts.score_color(0.0) == "#c82333" and charts.score_color(100.0) == "#1e7e34"
+
+
+def test_held_findings_are_named_in_chinese_on_the_dashboard():
+    """A phrase held for a reviewer (any phrase of any guide) is counted under a Chinese name."""
+    from analyzer.web.dashboard import finding_title
+
+    assert finding_title("recording_notice_needs_listening") == "录音录像告知待人工听取"
+    assert finding_title("sign_request_needs_listening") == "未检出用语，待人工听取"
+    assert finding_title("return_documents_profile_unsure") == "执法类型待确认"
+    assert finding_title("gap") == "存在空白/中断"
+    assert finding_title("made_up_code") == "made_up_code"

@@ -56,7 +56,28 @@ FINDING_TITLES = {
     "phrase_missing": "未说规范用语",
     "phrase_partial": "规范用语不完整",
     "order_violation": "用语顺序不当",
+    "untranscribed_speech": "语音未能转写",
+    "opening_needs_listening": "开始记录用语待人工听取",
+    "request_id_needs_listening": "出示证照用语待人工听取",
+    "recording_notice_needs_listening": "录音录像告知待人工听取",
+    "rights_notice_needs_listening": "权利告知待人工听取",
+    "interruption_reason_needs_listening": "中断原因待人工听取",
 }
+# A code of a phrase the table does not name: by its ending (the guide's generic definitions).
+FINDING_SUFFIX_TITLES = (
+    ("_needs_listening", "未检出用语，待人工听取"),
+    ("_profile_unsure", "执法类型待确认"),
+    ("_missing", "未说规范用语"),
+    ("_incomplete", "规范用语不完整"),
+    ("_late", "用语过晚"),
+)
+
+
+def finding_title(code: str) -> str:
+    """The Chinese name of a finding code for counts; the code itself only when nothing names it."""
+    if code in FINDING_TITLES:
+        return FINDING_TITLES[code]
+    return next((title for end, title in FINDING_SUFFIX_TITLES if code.endswith(end)), code)
 TREND_MONTHS = 6
 
 
@@ -535,7 +556,7 @@ def summarize(db: Session, scope: Scope, trend_months: int = TREND_MONTHS) -> Su
     s.findings = [
         {
             "code": code,
-            "title": FINDING_TITLES.get(code, code),
+            "title": finding_title(code),
             "count": int(n),
             "recordings": int(nrec),
             "pct": _pct(int(nrec), s.recordings),
