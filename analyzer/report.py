@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 # phrases[].needs_listening; 1.4: recordings[].clock; 1.5: recheck.looks, budget_s, decoded_s
 # 1.6: recordings[].speakers, phrases[].speaker/speaker_id/said_by_other, segments[].speaker...
 # 1.7: resumptions[].said_by_other; speakers.overrides filled by a reviewer's correction (web app)
-SCHEMA_VERSION = "1.7"
+# 1.8: phrases[].unsure_speaker; speakers.voices[].confidence, dryness_db
+SCHEMA_VERSION = "1.8"
 FORMATS = ("json", "html", "srt", "vtt", "csv", "xlsx")
 SEVERITY_TITLES = {"critical": "严重", "major": "重要", "minor": "一般", "info": "提示"}
 STATUS_TITLES = {"present": "已说", "partial": "部分", "absent": "未说"}
@@ -189,6 +190,7 @@ def _phrases(result: RecordingResult) -> list[dict[str, Any]]:
                 "speaker": m.speaker or None,
                 "speaker_id": m.speaker_id or None,
                 "said_by_other": [_heard_from_other(result, o) for o in m.said_by_other],
+                "unsure_speaker": [_heard_from_other(result, o) for o in m.unsure_speaker],
             }
         )
     return out
@@ -244,8 +246,10 @@ def _speakers(result: RecordingResult) -> dict[str, Any] | None:
                 "level_db": v.level_db,
                 "drr_db": v.drr_db,
                 "lowfreq_db": v.lowfreq_db,
+                "dryness_db": v.dryness_db,
                 "phrases": list(v.phrases),
                 "score": v.score,
+                "confidence": v.confidence,
             }
             for v in sp.voices
         ],
