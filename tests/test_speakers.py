@@ -220,3 +220,13 @@ def test_report_json_and_html_show_a_phrase_held_for_an_unsure_speaker(tmp_path)
     assert "opening_needs_listening" in codes and "opening_missing" not in codes
     html = report.render_html(rec, report.guide_to_dict(guide), tmp_path / "r.html")
     assert "说话人不确定，暂不计入" in html
+
+
+def test_counts_for_officer_needs_an_officer_voice_sure_of_its_role():
+    from analyzer.speakers import counts_for_officer
+
+    sure, unsure = _voices(confidence=0.9), _voices(confidence=0.55)
+    assert counts_for_officer(sure, "S1", 0.8) and not counts_for_officer(unsure, "S1", 0.8)
+    assert not counts_for_officer(sure, "S2", 0.8)  # `other`, however sure
+    assert counts_for_officer(sure, "", 0.8)  # no voice told apart: nothing to hold it against
+    assert counts_for_officer(unsure.with_override("S2", "officer"), "S2", 0.8)
