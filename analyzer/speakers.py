@@ -52,7 +52,7 @@ DEFAULTS: dict[str, float] = {
     "speaker_pause_s": 0.25,  # a pause this long may be a change of speaker
     "speaker_vad_threshold": 0.5,
     "speaker_channel_weight": 3.0,  # clustering: weight of the standardized distance cues next to the voice's
-    "speaker_bic_penalty": 1.0,  # number of voices: BIC penalty per added parameter (1 = the textbook BIC)
+    "speaker_bic_penalty": 1.3,  # number of voices: BIC penalty per added parameter (1 = the textbook BIC)
     "speaker_max_voices": 8,
     "speaker_max_windows": 3000,  # more windows: clustered on a subsample, the rest by nearest voice
     "speaker_min_voice_s": 1.0,  # a voice with less speech joins its nearest voice
