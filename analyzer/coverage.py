@@ -24,6 +24,7 @@ re-decoded per file; stretches past it are reported untranscribed without a seco
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -189,7 +190,8 @@ def plausible(
     must reach Whisper's log-probability threshold and compression-ratio limit, must not repeat in its
     window (a loop), and, from a window judged probably silent, must reach `min_logprob` (clear speech
     the first pass skipped came back at -0.26 to -0.46 from such windows: the judgement is the
-    window's, made at its start)."""
+    window's, made at its start). A segment that is one clause said over and over (再偷懒,再偷懒,再偷懒 at
+    -0.88 from babble) is such a loop inside one segment."""
     ratio = options.compression_ratio_threshold
     doubtful = seg.no_speech_prob > options.no_speech_threshold
     return (
@@ -197,7 +199,17 @@ def plausible(
         and not (doubtful and seg.avg_logprob < settings.min_logprob)
         and (not ratio or seg.compression_ratio <= ratio)
         and texts.count(seg.text) == 1
+        and not _repeats_itself(seg.text)
     )
+
+
+_CLAUSE_BREAK = re.compile(r"[\s,，。.、;；:：!！?？…]+")
+
+
+def _repeats_itself(text: str) -> bool:
+    """Whether the text is one clause repeated (at least twice, nothing else)."""
+    clauses = [c for c in _CLAUSE_BREAK.split(text) if c]
+    return len(clauses) >= 2 and len(set(clauses)) == 1
 
 
 def _recovered_segments(

@@ -212,6 +212,21 @@ def test_invented_text_of_a_re_decode_is_not_taken_for_speech(monkeypatch):
     assert t.untranscribed[0] == pytest.approx((34.5, 43.0), abs=0.05)
 
 
+def test_one_clause_looped_inside_a_segment_is_not_taken_for_speech():
+    """Babble re-decoded gave 再偷懒,再偷懒,再偷懒 as one segment at -0.88: a loop inside one segment,
+    not speech; a line that repeats a word inside other words is still speech."""
+    options, settings = TranscribeOptions(), CoverageSettings()
+
+    def heard(text: str) -> bool:
+        s = dataclasses.replace(seg(10.0, 12.0, text), no_speech_prob=0.27, avg_logprob=-0.88)
+        return coverage.plausible(s, options, settings, [text])
+
+    assert not heard("再偷懒,再偷懒,再偷懒")
+    assert not heard("好的 好的")
+    assert heard("请您签字")
+    assert heard("好的,请您签字,好的")
+
+
 def test_settings_come_from_the_guide_and_are_validated(tmp_path):
     guide = load_guide()
     settings = CoverageSettings.from_settings(guide.settings)
