@@ -278,6 +278,8 @@ def _windows(
     continuity: ContinuityReport | None,
 ) -> list[tuple[str, float, float, str]]:
     """(phrase id, case start, case end, why) for every phrase to look at again."""
+    from analyzer.rules import expected_window
+
     cfg = guide.settings
     by_id = {m.phrase_id: m for m in matches}
     total = max((f.end_s for f in files), default=0.0)
@@ -302,17 +304,11 @@ def _windows(
                         lo = offsets.get(ev.file, 0.0) + at
                         out.append((pid, lo, lo + window, "resume"))
         else:
-            lo, hi = 0.0, total
-            for rule in guide.order_rules:
-                if rule.then == pid and (before := by_id.get(rule.first)) and before.end_s is not None:
-                    if before.status != "absent":
-                        lo = max(lo, before.end_s)
-                if rule.first == pid and (after := by_id.get(rule.then)) and after.start_s is not None:
-                    if after.status != "absent":
-                        hi = min(hi, after.start_s)
-            if hi - lo < 1.0:
-                lo, hi = 0.0, total
-            out.append((pid, lo, hi, "order" if (lo, hi) != (0.0, total) else "whole"))
+            lo, hi = expected_window(guide, by_id, pid)
+            if hi is None and lo == 0.0:
+                out.append((pid, 0.0, total, "whole"))
+            else:
+                out.append((pid, lo, total if hi is None else min(hi, total), "order"))
     return out
 
 

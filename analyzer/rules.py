@@ -444,13 +444,13 @@ def _free_parts(a: float, b: float, taken: Sequence[tuple[float, float]]) -> lis
     return pieces
 
 
-def _expected_window(
+def expected_window(
     guide: Guide, by_id: dict[str, PhraseMatch], phrase_id: str
 ) -> tuple[float, float | None]:
     """Where a phrase not heard was expected (case timeline; end None: the end of the recording): from
     the start to `<phrase_id>_window_s` when the guide times it, else between the phrases the guide's
     [[order]] puts before and after it when they were heard, else the whole recording. The same
-    stretches the second look decodes again (analyzer/recheck.py)."""
+    stretches the second look decodes again (analyzer/recheck.py calls this)."""
     window = guide.settings.get(f"{phrase_id}_window_s")
     if window is not None:
         return 0.0, float(window)
@@ -681,7 +681,7 @@ def _heard_unsure(
     min_s = cfg.get(f"{phrase_id}_listen_unsure_s", cfg.get("listen_unsure_s"))
     if min_s is None:
         return None
-    start, end = _expected_window(acc.guide, by_id, phrase_id)
+    start, end = expected_window(acc.guide, by_id, phrase_id)
     taken = [
         occ
         for m in by_id.values()
