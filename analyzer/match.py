@@ -36,12 +36,12 @@ from analyzer.normalize import (
     NormText,
     coarse_codes,
     loose_codes,
-    loose_of,
     normalize_plain,
     normalize_text,
     normalize_transcript,
     pinyin_of,
     syllable_neighbours,
+    word_heard,
 )
 
 if TYPE_CHECKING:
@@ -659,10 +659,7 @@ def _heard_apart(t: _Term, region_loose: str, max_gap: int) -> bool:
 def _other_phrase_heard(phrase: Phrase, region_text: str, region_loose: str) -> bool:
     """A `not_if_heard` word in the region, by its characters or its toneless pinyin (终止 for 中止),
     the same way its key terms are heard."""
-    return any(
-        word in region_text or ((code := loose_of(word)) != "" and code in region_loose)
-        for word in phrase.not_if_heard
-    )
+    return any(word_heard(word, region_text, region_loose) for word in phrase.not_if_heard)
 
 
 def _plausible(slot: Slot, value: str) -> bool:

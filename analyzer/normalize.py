@@ -470,6 +470,18 @@ def loose_text(text: str) -> str:
     return normalize_text(text).loose
 
 
+def word_heard(word: str, text: str, loose: str | None = None) -> bool:
+    """A short word heard in `text` by its characters or, as key terms are, by its toneless pinyin
+    (纪录 for 记录, 终止 for 中止), which Whisper's choice of characters does not change. `loose` is
+    the text's `NormText.loose` where the caller has it."""
+    if not word:
+        return False
+    if word in text:
+        return True
+    code = loose_of(word)
+    return code != "" and code in (loose_text(text) if loose is None else loose)
+
+
 def normalize_plain(text: str) -> str:
     """Just the canonical text (no pinyin): for comparing short strings such as key terms and slots."""
     return normalize_text(text, with_pinyin=False).text

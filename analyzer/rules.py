@@ -234,17 +234,10 @@ def _first_time(m: PhraseMatch | None) -> float | None:
 
 
 def _heard(word: str, text: str) -> bool:
-    """A word (a profile indicator, a trigger term) heard in `text`: by its characters or, as key terms
-    are, by its toneless pinyin (纪录 for 记录, 终止 for 中止), which Whisper's choice of characters
-    does not change."""
-    if not word:
-        return False
-    if word in text:
-        return True
-    from analyzer.normalize import loose_of, loose_text
+    """A word (a profile indicator, a trigger term) heard in `text` (normalize.word_heard)."""
+    from analyzer.normalize import word_heard
 
-    code = loose_of(word)
-    return bool(code) and code in loose_text(text)
+    return word_heard(word, text)
 
 
 def _indicator_hit(indicator: str, matches: dict[str, PhraseMatch], text: str) -> bool:
