@@ -41,6 +41,7 @@ from analyzer.normalize import (
     normalize_transcript,
     pinyin_of,
     syllable_neighbours,
+    syllable_slip,
     word_heard,
 )
 
@@ -68,6 +69,9 @@ DEFAULT_SETTINGS: dict[str, float] = {
     "implausible_slot_credit": 0.6,
     "near_term_credit": 0.7,
     "neighbour_term_credit": 0.0,
+    "near_term_coarse_min_chars": 0,
+    "partial_wording_min_chars": 0,
+    "partial_wording_share": 0.8,
     "term_gap_max_chars": 4,
     "partial_term_share": 0.4,
     "partial_min_form_slots": 2,
@@ -370,7 +374,10 @@ def _term_windows(
             for form in t.forms_two:
                 at = w.loose.find(loose_codes(form))
                 before, after = (at, L - at) if at >= 0 else (L, L)
-                for p in _neighbour_positions(form, index.norm, 0, total):
+                near = _neighbour_positions(form, index.norm, 0, total)
+                if at >= 0:  # a slip counts only inside the wording (_slipped_in_place)
+                    near += _slip_positions(form, index.norm, 0, total)
+                for p in near:
                     if not any(lo <= p and p + 2 <= hi for lo, hi in seeded):
                         windows.append(
                             (max(0, p - before - slack - margin), min(total, p + after + slack + margin))
@@ -391,6 +398,39 @@ def _neighbour_positions(form: tuple[str, str], norm: NormText, lo: int, hi: int
         ):
             out.append(i)
     return out
+
+
+def _slip_positions(form: tuple[str, str], norm: NormText, lo: int, hi: int) -> list[int]:
+    """Where in norm[lo:hi] a two-syllable key term was heard with one syllable's final slipped and
+    the other syllable right (生好 for 收好): candidates only, see _slipped_in_place."""
+    a, b = form
+    code_a, code_b = loose_codes((a,)), loose_codes((b,))
+    text, pinyin = norm.loose, norm.pinyin
+    out = []
+    for i in range(lo, min(hi, len(text), len(pinyin)) - 1):
+        if (text[i] == code_a and syllable_slip(pinyin[i + 1], b)) or (
+            text[i + 1] == code_b and syllable_slip(pinyin[i], a)
+        ):
+            out.append(i)
+    return out
+
+
+def _slipped_in_place(t: _Term, w: _Wording, al: _Alignment, norm: NormText) -> bool:
+    """A two-character essential key term heard with one syllable's final slipped (生好 for 收好:
+    sheng for shou) where every other syllable of the wording was heard in its place: the one
+    substitution of the alignment is that syllable. A final confused anywhere else would make 你好 a
+    neighbour of 拿好; inside a wording heard whole around it (请您生好文书) it is the phrase."""
+    L = len(w.literal)
+    if len(al.subs) != 1 or len(al.pairs) != L - 1 or al.extras:
+        return False
+    ((i, j),) = al.subs
+    for f in t.forms_text:
+        k = w.literal.find(f) if len(f) == 2 else -1
+        if k >= 0 and i in (k, k + 1) and j < len(norm.pinyin):
+            said = pinyin_of(w.literal[i])
+            if len(said) == 1 and syllable_slip(norm.pinyin[j], said[0]):
+                return True
+    return False
 
 
 def _slot_windows(index: TextIndex, w: _Wording, cfg: dict[str, float]) -> list[tuple[int, int]]:
@@ -528,6 +568,26 @@ def _align(
         slot_values.update(values)
         if values:
             span_lo = a + used_from
+    else:
+        # a slot after a first word that was not heard (因 heard as 您 in 因{reason}，音像记录中止), the
+        # words after it heard from at most two on: read outwards like a leading slot, within the
+        # sentence; words there that its pattern does not recognise are its value all the same, to be
+        # reported as implausible (not as unsaid)
+        inner = [p for p in w.slot_groups if 0 < p <= 2 and p <= first_i <= p + 2 and p < L]
+        group = w.slot_groups[max(inner)] if inner else ()
+        if len(group) == 1 and group[0].pattern and group[0].name not in slot_values:
+            a = max(floor, span_lo - group[0].max_len - first_i)
+            k = bisect.bisect_right(index.breaks, span_lo)
+            if k and index.breaks[k - 1] > a:
+                a = index.breaks[k - 1]
+            chunk = norm.text[a:span_lo]
+            found = _slot_match(group[0], chunk, anchored=False)
+            if found is not None:
+                slot_values[group[0].name] = chunk[found.start() :]
+                span_lo = a + found.start()
+            elif len(chunk) >= 2:
+                slot_values[group[0].name] = chunk[-group[0].max_len :]
+                span_lo = span_lo - len(slot_values[group[0].name])
     trail = w.slot_groups.get(L) if last_i >= L - 3 else None
     if trail:
         b = min(ceil, span_hi + sum(s.max_len for s in trail))
@@ -623,16 +683,38 @@ def _split_trailing(slots: Sequence[Slot], chunk: str) -> tuple[dict[str, str], 
 # -- scoring ----------------------------------------------------------------------------------------
 
 
-def _heard_nearly(t: _Term, region_loose: str, region_coarse: Callable[[], str]) -> bool:
+def _one_off(form: str, region: str) -> bool:
+    """`form` heard in `region` with exactly one syllable substituted (rapidfuzz partial_ratio is an
+    exact alignment for needles under 64)."""
+    cutoff = 100.0 * (len(form) - 1) / len(form) - 0.1
+    return fuzz.partial_ratio(form, region, score_cutoff=cutoff) >= cutoff
+
+
+def _heard_nearly(
+    t: _Term, region_loose: str, region_coarse: Callable[[], str], coarse_one_off_min: int = 0
+) -> bool:
     """A key term of 3+ characters heard with its initials blurred, or of 4+ characters with one
-    syllable wrong (exact alignment: rapidfuzz partial_ratio is exact for needles under 64)."""
+    syllable wrong; one of `coarse_one_off_min`+ characters (0: none) also with its initials blurred
+    and one syllable wrong (继续持法全国成绩率 for 继续执法全过程记录: 持/执 blurred, 率 for 录), which
+    a term that long is not by chance."""
     if t.forms_coarse and any(f in region_coarse() for f in t.forms_coarse):
         return True
-    for f in t.forms_loose:
-        cutoff = 100.0 * (len(f) - 1) / len(f) - 0.1  # exactly one syllable substituted
-        if len(f) >= 4 and fuzz.partial_ratio(f, region_loose, score_cutoff=cutoff) >= cutoff:
-            return True
+    if any(len(f) >= 4 and _one_off(f, region_loose) for f in t.forms_loose):
+        return True
+    if coarse_one_off_min > 0:
+        long = [f for f in t.forms_coarse if len(f) >= max(4, coarse_one_off_min)]
+        return bool(long) and any(_one_substituted(f, region_coarse()) for f in long)
     return False
+
+
+def _one_substituted(form: str, region: str) -> bool:
+    """`form` in `region` with at most one syllable substituted in place (no shift: an insertion and a
+    deletion would let 止后执法全过程记录 pass for 开始执法全过程记录)."""
+    n = len(form)
+    return any(
+        sum(a != b for a, b in zip(form, region[i : i + n], strict=True)) <= 1
+        for i in range(len(region) - n + 1)
+    )
 
 
 @lru_cache(maxsize=256)
@@ -693,6 +775,18 @@ def _said_in_structure(
     return len(said) == len(w.required_slots) or must_heard
 
 
+def _heard_nearly_whole(w: _Wording, pinyin_sim: float, found: Sequence[str], cfg: dict[str, float]) -> bool:
+    """A long wording heard by sound nearly whole, in order, with its other key terms (if it has any)
+    partly heard: an attempt at the phrase even though Whisper garbled its essential key word
+    (我已经向您先读了文书内容，请您先课 for …宣读了文书内容，请您签字). Sixteen syllables in order do
+    not come together by chance; a short wording might, so it needs `partial_wording_min_chars`."""
+    need = int(cfg["partial_wording_min_chars"])
+    if need <= 0 or len(w.literal) < need or pinyin_sim < cfg["partial_wording_share"]:
+        return False
+    others = [t for t in w.terms if not t.term.essential]
+    return not others or any(t.term.term in found for t in others)
+
+
 def _evaluate(
     phrase: Phrase,
     w: _Wording,
@@ -733,15 +827,20 @@ def _evaluate(
         elif any(f and f in region_loose for f in t.forms_loose):
             credit = cfg["homophone_term_credit"]
             homophone.append(t.term.term)
-        elif _heard_nearly(t, region_loose, region_coarse) or (
+        elif _heard_nearly(t, region_loose, region_coarse, int(cfg["near_term_coarse_min_chars"])) or (
             t.forms_apart and _heard_apart(t, apart_region(t), int(cfg["term_gap_max_chars"]))
         ):
             # one syllable off (录音录像 -> 度音录相), initials blurred (签个字 -> 签各次), or the parts of
             # an "A…B" form apart (执法权过程进步开始)
             credit, whole = cfg["near_term_credit"], False
             homophone.append(t.term.term)
-        elif cfg["neighbour_term_credit"] > 0 and t.forms_two and any(
-            _neighbour_positions(f, norm, lo, hi) for f in t.forms_two
+        elif (
+            cfg["neighbour_term_credit"] > 0
+            and t.forms_two
+            and (
+                any(_neighbour_positions(f, norm, lo, hi) for f in t.forms_two)
+                or _slipped_in_place(t, w, al, norm)
+            )
         ):
             # 仙字 for 签字: counted only with the phrase's other evidence (below), and never as present
             credit, whole = cfg["neighbour_term_credit"], False
@@ -777,8 +876,10 @@ def _evaluate(
         # required slot said like such a value, and another of its key terms heard (when it has one)
         others = [t for t in w.terms if t.term.term not in neighbour]
         slots_ok = all(n in filled and n not in implausible for n in w.required_slots)
-        evidence = slots_ok and (w.required_slots or others) and (
-            not others or any(t.term.term in found for t in others)
+        evidence = (
+            slots_ok
+            and (w.required_slots or others)
+            and (not others or any(t.term.term in found for t in others))
         )
         if not evidence:
             for t in w.terms:
@@ -804,6 +905,10 @@ def _evaluate(
         other_phrase = _other_phrase_heard(phrase, region_text, region_loose)
         if not other_phrase and _said_in_structure(w, slots_all, filled, implausible, must_heard, cfg):
             score = cfg["partial_score"]  # time, place (and cause) said in order: an attempt, words unclear
+        elif not other_phrase and not term_only and _heard_nearly_whole(w, pinyin_sim, found, cfg):
+            score = cfg[
+                "partial_score"
+            ]  # the sentence heard but its key word garbled (请您先课 for 请您签字)
     elif not term_only and len(found) >= cfg["partial_min_terms"] and term_cov >= cfg["partial_term_share"]:
         # several of its key terms heard together: an attempt at this phrase, however loosely worded
         score = max(score, cfg["partial_score"])

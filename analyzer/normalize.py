@@ -198,6 +198,17 @@ def split_syllable(syllable: str) -> tuple[str, str]:
 
 
 @lru_cache(maxsize=65536)
+def syllable_slip(a: str, b: str) -> bool:
+    """Two toneless syllables with the same initial (after the loose merges) and different finals
+    (生/收: sheng/shou). Far more common by chance than syllable_neighbours, so the matcher counts it
+    only where the rest of the wording was heard in place (analyzer.match._slipped_in_place)."""
+    if not (a.isalpha() and b.isalpha()) or loose_syllable(a) == loose_syllable(b):
+        return False
+    (ia, fa), (ib, fb) = split_syllable(a), split_syllable(b)
+    return bool(ia) and ia == ib and fa != fb
+
+
+@lru_cache(maxsize=65536)
 def syllable_neighbours(a: str, b: str) -> bool:
     """Two toneless syllables that differ, after the loose merges, only in an initial of the same coarse
     class (签/仙: q/x), the confusion Whisper makes most on Mandarin words it half hears. A final

@@ -131,11 +131,20 @@ def check_resumption(
     times = _char_times(segs)
     m = match_text(text, phrase, times, settings=match_settings)
     # 第十条 asks for the *reason*: the statement must be heard and its required slots (the reason)
-    # filled; "现在重新开始记录" alone does not say why recording stopped.
-    given = m.status != "absent" and not m.missing_slots
+    # said like one; "现在重新开始记录" alone does not say why recording stopped. Words in the reason's
+    # place that do not read as a reason (ASR damage, or a reason the guide does not list) are neither
+    # a reason given nor none: a reviewer listens.
+    heard = m.status != "absent" and not m.missing_slots
+    unreadable = set(m.implausible_slots) & {s.name for s in phrase.slots if s.required}
+    given = heard and not unreadable
     start = m.start_s
-    if start is None and given:
+    if start is None and heard:
         start = _locate(segs, m.text)
+    unclear = None
+    if heard and unreadable:
+        a = start if start is not None else segs[0].start
+        b = m.end_s if m.end_s is not None else max(s.end for s in segs)
+        unclear = (a + case_offset_s, max(a, b) + case_offset_s)
     return Resumption(
         event,
         given,
@@ -145,6 +154,7 @@ def check_resumption(
         score=float(m.score),
         terms_found=tuple(m.terms_found),
         said_by_other="" if given else heard_from_other,
+        unclear=unclear,
     )
 
 

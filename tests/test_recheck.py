@@ -241,11 +241,11 @@ def test_a_second_decode_is_used_only_where_it_hears_the_phrase_better(guide, mo
         seg(15.0, 17.0, "您好，请出示营业执照。"),
         seg(20.0, 24.0, "您享有陈述权、申辩权和行政救济权利。"),
         seg(30.0, 40.0, FINE),
-        seg(42.0, 47.0, "请您认真月度法律稳出内容，病在前面处前面。"),
+        seg(42.0, 47.0, "请您认真月度法律稳出，病在前面处前面。"),
         seg(50.0, 53.0, "请您收好文书。"),
     )
     first = {m.phrase_id: m.status for m in match_transcript(t, guide)}
-    assert first["sign_request"] != "present"
+    assert first["sign_request"] == "absent"
     better = transcript(seg(30.0, 40.0, FINE), seg(42.0, 47.0, "请您认真阅读法律文书内容，并在签名处签名。"))
     looked, _ = _look(guide, t, {"any": better}, monkeypatch)
     merged, done = looked
@@ -377,9 +377,9 @@ def test_a_phrase_not_needed_that_the_guide_expects_after_the_last_heard_one_get
     guide, monkeypatch
 ):
     """An inspection does not need the return of documents, but it was said after the signing request
-    and heard as 请您声号文书 (another voice at 10 dB): the tail after the signing request is decoded
+    and heard as 仅宁声号文书 (another voice at 10 dB): the tail after the signing request is decoded
     again, and a phrase said is reported as said."""
-    t = transcript(*INSPECTION_SIGNED, seg(48.5, 50.5, "请您声号文书。"))
+    t = transcript(*INSPECTION_SIGNED, seg(48.5, 50.5, "仅宁声号文书。"))
     t = dataclasses.replace(t, duration_s=53.0)
     assert {m.phrase_id: m.status for m in match_transcript(t, guide)}["return_documents"] == "absent"
     heard = transcript(INSPECTION_SIGNED[-1], seg(48.5, 50.5, "请您收好文书。"))

@@ -65,6 +65,21 @@ def test_without_the_setting_a_badly_heard_window_is_asserted(guide):
     assert "interruption_unexplained" in codes(_unexplained(g, resumed(-0.95)))
 
 
+def test_a_resume_statement_whose_reason_cannot_be_read_needs_listening(guide):
+    """The statement heard (继续执法全过程记录), what stands in the reason's place not readable as a
+    reason: a reviewer listens there; nothing is asserted and no points are lost."""
+    heard_well = resumed(-0.2)
+    unclear = Resumption(GAP, False, unclear=(300.5, 304.0))
+    cont = ContinuityReport(files=FILES, events=(GAP,), resumptions=(unclear,))
+    ev = evaluate(matches(guide, COMPLIANT), cont, heard_well, guide)
+    assert "interruption_unexplained" not in codes(ev)
+    f = next(f for f in ev.findings if f.code == "interruption_reason_needs_listening")
+    assert (f.start_s, f.end_s) == (300.5, 304.0)
+    assert next(ps for ps in ev.phrase_scores if ps.phrase_id == "interruption_reason").points_lost == 0.0
+    check_points_add_up(ev)
+    assert "interruption_unexplained" in codes(_unexplained(guide, heard_well))  # no statement at all
+
+
 INSPECTION_WITH_SIGNING = dict(COMPLIANT, sign_request=(40.0, 45.0))
 
 

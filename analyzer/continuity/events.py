@@ -147,6 +147,9 @@ class Resumption:
     score: float = 0.0  # match score of the reason statement (0-100)
     terms_found: tuple[str, ...] = ()  # reason key terms heard (设备故障, 电量不足, ...)
     said_by_other: str = ""  # a reason heard only from someone other than the officers (not counted)
+    # the statement heard, but what stands where its reason belongs not readable as one (刚才英尼社被控制
+    # 中断了记录): (case start, case end) of the statement, for a reviewer to listen to; else None
+    unclear: tuple[float, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -159,6 +162,7 @@ class Resumption:
             "score": round(self.score, 1),
             "terms_found": list(self.terms_found),
             "said_by_other": self.said_by_other,
+            "unclear": None if self.unclear is None else [round(x, 3) for x in self.unclear],
         }
 
 
