@@ -74,6 +74,9 @@ class Slot:
     title: str = ""  # Chinese label
     max_len: int = 24  # longest plausible filled value, in normalized characters
     example: str = ""  # a plausible value, used to render example wordings (training, corpus)
+    # words that make a value plausible also when heard only by their toneless pinyin (固涨 for 故障),
+    # as key terms are: Whisper's choice of characters does not change what was said
+    sound_words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -415,6 +418,7 @@ class _Loader:
                 except re.error as exc:
                     raise self.error(entry, "pattern", f"正则表达式无效: {exc}", *needles, "pattern") from exc
             self._get(spec, "max_len", int, entry, needles, default=24)
+            self._str_list(spec, "sound_words", entry, needles)
         return table
 
     def _make_slot(self, name: str, spec: dict, required: bool) -> Slot:
@@ -426,6 +430,7 @@ class _Loader:
             title=spec.get("title", name),
             max_len=int(spec.get("max_len", 24)),
             example=spec.get("example", ""),
+            sound_words=tuple(spec.get("sound_words", ())),
         )
 
     def _phrases(self, data: dict, slot_defs: dict[str, dict]) -> list[Phrase]:

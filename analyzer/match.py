@@ -747,10 +747,14 @@ def _other_phrase_heard(phrase: Phrase, region_text: str, region_loose: str) -> 
 def _plausible(slot: Slot, value: str) -> bool:
     if not slot.pattern:
         return bool(value)
-    return _rx(slot.pattern).fullmatch(value) is not None or (
-        slot.kind not in ("text", "names")
-        and _slot_match(slot, value, anchored=False) is not None
-        and len(value) <= slot.max_len
+    return (
+        _rx(slot.pattern).fullmatch(value) is not None
+        or (
+            slot.kind not in ("text", "names")
+            and _slot_match(slot, value, anchored=False) is not None
+            and len(value) <= slot.max_len
+        )
+        or (len(value) <= slot.max_len and any(word_heard(w, value) for w in slot.sound_words))
     )
 
 

