@@ -84,10 +84,13 @@ def check_resumptions(
                 speakers=speakers,
             )
         )
-    missing = sum(1 for r in resumptions if r.checked and not r.reason_given)
+    missing = sum(1 for r in resumptions if r.checked and not r.reason_given and r.unclear is None)
+    unclear = sum(1 for r in resumptions if r.unclear is not None)
     notes = report.notes
     if missing:
         notes += (f"{missing} 处中断后恢复录制时未说明中止原因（第十条）",)
+    if unclear:
+        notes += (f"{unclear} 处中断后恢复录制时说明了情况，但所说原因未能听清，需人工收听（第十条）",)
     return replace(report, resumptions=tuple(resumptions), notes=notes)
 
 

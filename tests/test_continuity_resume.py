@@ -188,3 +188,22 @@ def test_a_statement_with_words_in_the_reasons_place_that_do_not_read_as_one_is_
     for nothing in ("现在重新开始记录。", "好的，现在继续执法全过程记录。"):
         res = check_resumption(event, _plain(nothing), guide, resume_at_s=0.0)
         assert not res.reason_given and res.unclear is None  # no words where a reason would be
+
+
+def test_an_unclear_reason_is_noted_for_listening_not_as_missing(guide, capsys):
+    files = (
+        C.CaseFile("a.wav", 0.0, 31.0, None, "filename"),
+        C.CaseFile("b.wav", 77.0, 14.0, None, "filename"),
+    )
+    gap = C.GapEvent("file_gap", 31.0, 77.0, file="b.wav", file_start_s=0.0)
+    plain = C.ContinuityReport(files=files, events=(gap,))
+    said = {"b.wav": _plain("刚才英尼社被控制上更多的纪录,现在继续持法全国成绩率。", start=0.7)}
+    report = check_resumptions(plain, said, guide)
+    assert report.resumptions[0].unclear is not None
+    assert any("未能听清" in n for n in report.notes) and not any("未说明" in n for n in report.notes)
+    unsaid = check_resumptions(plain, {"b.wav": _plain("现在重新开始记录。")}, guide)
+    assert any("未说明中止原因" in n for n in unsaid.notes)
+    from analyzer.commands.gaps import render
+
+    render(report)
+    assert "原因未能听清，需人工收听" in capsys.readouterr().out

@@ -111,7 +111,13 @@ def render(report, out=None) -> None:
             if not r.checked:
                 verdict = "未检查（无转写）"
             else:
-                verdict = "已说明原因" if r.reason_given else "未说明原因"
+                verdict = (
+                    "已说明原因"
+                    if r.reason_given
+                    else "原因未能听清，需人工收听"
+                    if r.unclear
+                    else "未说明原因"
+                )
             rows.append(
                 [
                     r.after.title,
