@@ -524,3 +524,11 @@ def test_a_reason_heard_by_its_sound_is_plausible(guide, text, reason):
     assert reason in m.slots["reason"] and not m.implausible_slots and not m.missing_slots
     m = _match(guide, "interruption_reason", "刚才由于社会库长中间的纪录,现在继续执法全国成纪录。")
     assert m.implausible_slots == ("reason",)  # 库长 is not 故障 by sound
+
+
+def test_a_document_heard_by_its_sound_makes_the_return_of_documents(guide):
+    """请您收好证件 heard as 请民收好正见 (ttskit, clean, seed 47): 收好 heard exactly, 正见 is 证件 by
+    its toneless pinyin, so the phrase was said although 请您 was garbled."""
+    m = _match(guide, "return_documents", "请民收好正见。")
+    assert m.status != "absent" and not m.implausible_slots
+    assert _match(guide, "return_documents", "请您收好正线。").implausible_slots == ("document",)
