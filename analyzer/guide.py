@@ -47,17 +47,19 @@ class GuideError(Exception):
 
 # [settings.speakers] (analyzer/speakers.py): the meaningful range of each; a value outside is an error.
 SPEAKER_SETTING_RANGES: dict[str, tuple[float, float]] = {
-    **{f"speaker_weight_{k}": (0.0, 100.0) for k in ("level", "drr", "lowfreq", "phrases")},
-    **{f"speaker_{k}_scale_db": (0.1, 60.0) for k in ("level", "drr", "lowfreq")},
+    **{f"speaker_weight_{k}": (0.0, 100.0) for k in ("level", "dryness", "drr", "lowfreq", "phrases")},
+    **{f"speaker_{k}_scale_db": (0.1, 60.0) for k in ("level", "dryness", "drr", "lowfreq")},
     "speaker_window_s": (0.3, 10.0),
     "speaker_min_window_s": (0.05, 10.0),
     "speaker_pause_s": (0.05, 5.0),
     "speaker_vad_threshold": (0.05, 0.95),
-    "speaker_cluster_distance": (0.01, 2.0),
+    "speaker_channel_weight": (0.0, 100.0),
+    "speaker_bic_penalty": (0.0, 100.0),
     "speaker_max_voices": (1, 50),
     "speaker_max_windows": (10, 100_000),
     "speaker_min_voice_s": (0.0, 600.0),
     "speaker_wearer_margin": (0.0, 100.0),
+    "speaker_wearer_reach": (0.0, 100.0),
     "speaker_confidence_scale": (0.01, 100.0),
     "speaker_officer_min_phrases": (1, 100),
     "speaker_gate_min_confidence": (0.0, 1.0),
