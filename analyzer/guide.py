@@ -55,6 +55,8 @@ SPEAKER_SETTING_RANGES: dict[str, tuple[float, float]] = {
     "speaker_vad_threshold": (0.05, 0.95),
     "speaker_channel_weight": (0.0, 100.0),
     "speaker_bic_penalty": (0.0, 100.0),
+    "speaker_min_held_out_gain": (-10.0, 10.0),
+    "speaker_shrink_frames": (0.0, 1_000_000.0),
     "speaker_max_voices": (1, 50),
     "speaker_max_windows": (10, 100_000),
     "speaker_min_voice_s": (0.0, 600.0),

