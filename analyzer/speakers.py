@@ -350,16 +350,21 @@ def _gaussian(frames: Sequence[tuple[int, np.ndarray, np.ndarray]]) -> tuple[int
     )
 
 
-def _loglik(stats: tuple[int, np.ndarray, np.ndarray], model: tuple[int, np.ndarray, np.ndarray]) -> float:
-    """Log-likelihood (up to a constant) of frames given by their sufficient statistics under the
-    full-covariance Gaussian fitted to `model`'s frames."""
+_Model = tuple[np.ndarray, np.ndarray, float]  # mean, inverse covariance, log-determinant
+
+
+def _model(mu: np.ndarray, cov: np.ndarray) -> _Model:
+    cov = cov + 1e-6 * np.eye(len(mu))
+    return mu, np.linalg.inv(cov), float(np.linalg.slogdet(cov)[1])
+
+
+def _loglik(stats: tuple[int, np.ndarray, np.ndarray], model: _Model) -> float:
+    """Log-likelihood (up to a constant) of frames given by their sufficient statistics under a
+    full-covariance Gaussian."""
     n, s, ss = stats
-    m, ms, mss = model
-    mu = ms / m
-    cov = mss / m - np.outer(mu, mu) + 1e-6 * np.eye(len(mu))
-    inv = np.linalg.inv(cov)
+    mu, inv, logdet = model
     scatter = ss - np.outer(s, mu) - np.outer(mu, s) + n * np.outer(mu, mu)
-    return -0.5 * (n * np.linalg.slogdet(cov)[1] + float(np.sum(inv * scatter)))
+    return -0.5 * (n * logdet + float(np.sum(inv * scatter)))
 
 
 def _held_out_gain(
@@ -375,8 +380,9 @@ def _held_out_gain(
     gain, total = 0.0, 0
     for fold in (0, 1):
         train, test = idx[idx % 2 != fold], idx[idx % 2 == fold]
-        one = _gaussian([frames[i] for i in train])
-        common = one[2] / one[0] - np.outer(one[1] / one[0], one[1] / one[0])
+        n1, s1, ss1 = _gaussian([frames[i] for i in train])
+        common = ss1 / n1 - np.outer(s1 / n1, s1 / n1)
+        one = _model(s1 / n1, common)
         models = {}
         for c in np.unique(labels):
             mine = [frames[i] for i in train if labels[i] == c]
@@ -384,8 +390,7 @@ def _held_out_gain(
                 return math.inf  # all of a voice's windows in one fold: BIC's word stands
             m, ms, mss = _gaussian(mine)
             mu = ms / m
-            cov = ((mss / m - np.outer(mu, mu)) * m + common * shrink) / (m + shrink)
-            models[int(c)] = (m, ms, m * (cov + np.outer(mu, mu)))
+            models[int(c)] = _model(mu, ((mss / m - np.outer(mu, mu)) * m + common * shrink) / (m + shrink))
         for i in test:
             gain += _loglik(frames[i], models[int(labels[i])]) - _loglik(frames[i], one)
             total += frames[i][0]
