@@ -177,6 +177,7 @@ def _look(
     monkeypatch,
     continuity=None,
     profile="on_site_penalty",
+    options: TranscribeOptions | None = None,
     **settings,
 ):
     """look_again on one file with decode_window replaced: `decoded` maps nothing to a fixed result,
@@ -201,7 +202,7 @@ def _look(
         files,
         match_transcript(t, g),
         g,
-        TranscribeOptions(),
+        options or TranscribeOptions(),
         combine=lambda ts: ts["a.wav"],
         continuity=continuity,
         profile=profile,
@@ -272,6 +273,21 @@ def test_second_looks_stay_within_the_guide_budget(guide, monkeypatch):
     assert done.looks and all(not lk.decoded for lk in done.looks) and calls == []
     assert done.decoded_s == 0 and "超出复核时长上限" in done.note({})
     assert recheck.Look(("x",), "a.wav", 0, 1, "whole").to_dict()["decoded"] is True
+
+
+def test_no_second_look_that_would_search_no_wider_than_the_first_decode(guide, monkeypatch):
+    """With a first decode already at the second looks' beam, looking again would repeat the same
+    search: no window is decoded. A narrower first decode still gets its second looks, at their beam."""
+    t = transcript(seg(0.5, 9.0, OPENING), seg(10.0, 14.0, NOTICE), seg(40.0, 45.0, "好的，谢谢。"))
+    for first_beam in (5, 8):
+        looked, calls = _look(guide, t, None, monkeypatch, options=TranscribeOptions(beam_size=first_beam))
+        assert looked is None and calls == []
+    looked, calls = _look(guide, t, None, monkeypatch, options=TranscribeOptions(beam_size=3))
+    assert looked is not None and calls and all(beam == 5 for *_, beam in calls)
+    assert looked[1].beam_size == 5
+    wider = {"recheck_beam_size": 8}
+    looked, calls = _look(guide, t, None, monkeypatch, options=TranscribeOptions(beam_size=5), **wider)
+    assert looked is not None and calls and all(beam == 8 for *_, beam in calls)
 
 
 def _look_for_real(guide, lines: list[str], snr: float | None, seed: int, profile: str | None):
