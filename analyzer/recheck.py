@@ -1,9 +1,9 @@
 """Second looks before a required phrase is reported missing or incomplete.
 
-Greedy decoding is the fast default, and in noise or with an unfamiliar voice it drops or garbles
-words that beam search keeps. So when a phrase the recording needs was not heard (absent) or heard
-only in part, the stretch where it is expected is decoded once more, with beam search, and matched
-again:
+The first decode searches narrowly (beam 2 by default, bench/results/decode.md), and in noise or
+with an unfamiliar voice it drops or garbles words that a wider beam keeps. So when a phrase the
+recording needs was not heard (absent) or heard only in part, the stretch where it is expected is
+decoded once more, with a wider beam search, and matched again:
 
 * a phrase the guide times from the start (`<phrase_id>_window_s`, the opening): the start;
 * the interruption reason: the resume window after each interruption where none was heard;
