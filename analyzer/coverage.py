@@ -8,7 +8,9 @@ the words' time spans; each stretch of at least `coverage_min_gap_s` of speech t
 decoded again on its own: a window cut to that stretch, with beam search (recheck.decode_window, the
 same machinery as the second look at the start). Words found there are merged into the transcript in
 time order, in segments marked `recovered`. A window that again covers only part of its stretch
-leaves a smaller stretch, which is tried in turn; a window is never decoded twice. What still yields
+leaves a smaller stretch, which is tried in turn; a window is never decoded twice. Speech lost where
+the transcriber cut continuous speech into windows is shorter than a stretch but read by neither
+window: it is decoded again too, with the sentences around the cut (gaps_at_cuts). What still yields
 nothing stays in `Transcript.untranscribed`, and rules turn a "missing" finding whose window overlaps
 it into "needs listening".
 
