@@ -59,6 +59,8 @@ _CLOCK = re.compile(
     r"|(?P<q1>[一1])刻|(?P<q3>[三3])刻|(?P<whole>整))?|[:.](?P<m3>\d{1,3})分?)"
 )
 # what shows that a time was said, even when it cannot be read
+# a segment ending at most this long before the opening's sentence is part of it
+SENTENCE_PAUSE_S = 1.0
 _TIME_MARKER = re.compile(rf"{_PERIOD}|\d[点时]|\d[:.]\d|\d分|\d+月\d+[日号]")
 
 
@@ -568,23 +570,33 @@ def _opening(matches: Sequence[PhraseMatch], guide: Guide) -> PhraseMatch | None
 
 def _opening_time(opening: PhraseMatch, transcript: Transcript | None, file_time_s: float) -> SpokenTime:
     """The opening's `time` slot when it reads as a time of day; else the words of the opening and of
-    the sentence it starts in (the slot may have caught 88号 of the place, or 22月 of a garbled year)."""
+    the sentence it starts in (the slot may have caught 88号 of the place, or 22月 of a garbled year),
+    with the sentence just before it when no pause parts them (Whisper can end a segment at the time:
+    今天下午2点半。| 我们在…). A slot that stops at the hour (上午10点 of 上午10点一刻) gives way to the
+    sentence's reading of the same hour with its minutes."""
     slot = next((v for k, v in opening.slots.items() if k == "time" and v), "")
-    if slot:
-        reading = read_spoken_time(slot)
-        if reading.state == "read" and reading.has_time:
-            return reading
+    from_slot = read_spoken_time(slot) if slot else SpokenTime("absent")
+    if from_slot.state != "read" or not from_slot.has_time:
+        from_slot = SpokenTime("absent")
     texts = [opening.text]
     if transcript is not None:
-        texts.insert(
-            0,
-            "".join(
-                seg.text
-                for seg in transcript.segments
-                if seg.end > file_time_s - 1.0 and seg.start < file_time_s + 1.0
-            ),
-        )
+        around = [
+            seg
+            for seg in transcript.segments
+            if seg.end > file_time_s - 1.0 and seg.start < file_time_s + 1.0
+        ]
+        first = min((seg.start for seg in around), default=file_time_s)
+        before = [seg for seg in transcript.segments if first - SENTENCE_PAUSE_S <= seg.end <= first]
+        texts.insert(0, "".join(seg.text for seg in [*before[-1:], *around]))
     readings = [read_spoken_time(t) for t in texts if t]
+    if from_slot.state == "read":
+        finer = (
+            r
+            for r in readings
+            if r.state == "read" and r.has_time and from_slot.minute is None and r.minute is not None
+            and (r.period, r.hour) == (from_slot.period, from_slot.hour)
+        )  # fmt: skip
+        return next(finer, from_slot)
     for r in readings:
         if r.state == "read" and r.has_time:
             return r

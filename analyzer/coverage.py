@@ -8,7 +8,9 @@ the words' time spans; each stretch of at least `coverage_min_gap_s` of speech t
 decoded again on its own: a window cut to that stretch, with beam search (recheck.decode_window, the
 same machinery as the second look at the start). Words found there are merged into the transcript in
 time order, in segments marked `recovered`. A window that again covers only part of its stretch
-leaves a smaller stretch, which is tried in turn; a window is never decoded twice. What still yields
+leaves a smaller stretch, which is tried in turn; a window is never decoded twice. Speech lost where
+the transcriber cut continuous speech into windows is shorter than a stretch but read by neither
+window: it is decoded again too, with the sentences around the cut (gaps_at_cuts). What still yields
 nothing stays in `Transcript.untranscribed`, and rules turn a "missing" finding whose window overlaps
 it into "needs listening".
 
@@ -24,6 +26,7 @@ re-decoded per file; stretches past it are reported untranscribed without a seco
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -269,6 +272,39 @@ def _window(
     return max(0.0, a), min(duration, b)
 
 
+def gaps_at_cuts(
+    transcript: Transcript, speech: np.ndarray, settings: CoverageSettings, min_speech_s: float
+) -> list[tuple[float, float]]:
+    """Uncovered speech next to a cut the transcriber made inside continuous speech, shorter than
+    `min_gap_s` and at least `min_speech_s`: per cut, from the first to the last such frame on either
+    side of it.
+
+    A region longer than the transcriber's window is cut at its quietest short pause, which can be
+    inside a sentence; Whisper then reads neither end of it (the window before stops at its last
+    clear clause, the one after starts at its first), so a second or so of speech is lost at the
+    cut, below `min_gap_s`. Uncovered speech with no word between it and such a cut (regions that
+    touch) is that loss."""
+    regions = transcript.speech_regions
+    cuts = [b for (_, b), (c, _) in itertools.pairwise(regions) if c - b <= FRAME_S]
+    if not cuts:
+        return []
+    mids = [(w.start + w.end) / 2 for w in covering_words(transcript, speech, settings)]
+    # the longer ones are the first pass's to decode, and reported when they stay unread
+    gaps = [
+        g
+        for g in find_gaps(transcript, speech, settings, min_speech_s=min_speech_s)
+        if g.speech_s < settings.min_gap_s
+    ]
+    out: list[tuple[float, float]] = []
+    for cut in cuts:
+        # find_gaps keeps each gap inside one region, so a gap lies before or after the cut
+        lo_hi = [(g.end, cut) if g.end <= cut else (cut, g.start) for g in gaps]
+        near = [g for g, (lo, hi) in zip(gaps, lo_hi, strict=True) if not any(lo < m < hi for m in mids)]
+        if near:
+            out.append((min(g.start for g in near), max(g.end for g in near)))
+    return out
+
+
 def ensure_coverage(
     audio: np.ndarray,
     probs: np.ndarray,
@@ -285,7 +321,9 @@ def ensure_coverage(
     A window can skip again: what it leaves uncovered is tried again as a smaller window; a stretch that
     yields nothing new alone is tried with the sentences around it, then cut in two at its longest
     pause (Whisper skips less on short windows), down to pieces shorter than the transcriber's
-    `vad_min_speech_ms`. A window is never decoded twice, and `max_redecode_s` bounds the cost."""
+    `vad_min_speech_ms`. Then speech lost at a cut inside continuous speech (gaps_at_cuts), however
+    short, is decoded with the sentences around the cut. A window is never decoded twice, and
+    `max_redecode_s` bounds the cost."""
     from analyzer.recheck import decode_window
 
     speech = speech_mask(probs, transcript.speech_regions, options.vad_threshold)
@@ -297,32 +335,35 @@ def ensure_coverage(
     if settings.beam_size > 0:
         queue = [(g.start, g.end, False) for g in find_gaps(transcript, speech, settings)]
     tried: set[tuple[float, float, bool]] = set()
-    while queue:
-        item = queue.pop(0)
-        if item in tried:
-            continue
-        tried.add(item)
-        stretch = item[:2]
-        a, b = _window(transcript, stretch, duration, with_context=item[2])
-        if b - a > budget:
-            warnings.append(
-                f"{stretch[0]:.1f}s: re-decode budget spent, {stretch[1] - stretch[0]:.1f}s not tried"
-            )
-            continue
-        budget -= b - a
-        part = decode_window(audio, a, b, options, settings.beam_size, cache=cache)
-        existing = [(w.start, w.end) for w in covering_words(transcript, speech, settings)]
-        found = _recovered_segments(part, Gap(stretch[0], stretch[1], 0.0), existing, options, settings)
-        if found:
-            merged = sorted((*transcript.segments, *found), key=lambda s: (s.start, s.end))
-            transcript = dataclasses.replace(transcript, segments=tuple(merged))
-        for rest in find_gaps(transcript, speech, settings, min_speech_s=shortest, within=stretch):
-            if (rest.start, rest.end) != stretch:
-                queue.append((rest.start, rest.end, False))
-            elif not item[2]:
-                queue.append((rest.start, rest.end, True))
-            else:
-                queue += [(x, y, False) for x, y in split_at_pause(rest, speech)]
+    for phase in ("gaps", "cuts"):
+        if phase == "cuts" and settings.beam_size > 0:
+            queue = [(a, b, True) for a, b in gaps_at_cuts(transcript, speech, settings, shortest)]
+        while queue:
+            item = queue.pop(0)
+            if item in tried:
+                continue
+            tried.add(item)
+            stretch = item[:2]
+            a, b = _window(transcript, stretch, duration, with_context=item[2])
+            if b - a > budget:
+                warnings.append(
+                    f"{stretch[0]:.1f}s: re-decode budget spent, {stretch[1] - stretch[0]:.1f}s not tried"
+                )
+                continue
+            budget -= b - a
+            part = decode_window(audio, a, b, options, settings.beam_size, cache=cache)
+            existing = [(w.start, w.end) for w in covering_words(transcript, speech, settings)]
+            found = _recovered_segments(part, Gap(stretch[0], stretch[1], 0.0), existing, options, settings)
+            if found:
+                merged = sorted((*transcript.segments, *found), key=lambda s: (s.start, s.end))
+                transcript = dataclasses.replace(transcript, segments=tuple(merged))
+            for rest in find_gaps(transcript, speech, settings, min_speech_s=shortest, within=stretch):
+                if (rest.start, rest.end) != stretch:
+                    queue.append((rest.start, rest.end, False))
+                elif not item[2]:
+                    queue.append((rest.start, rest.end, True))
+                else:
+                    queue += [(x, y, False) for x, y in split_at_pause(rest, speech)]
     gaps = find_gaps(transcript, speech, settings)
     vad_s, covered_s = measure(transcript, speech, settings)
     return dataclasses.replace(

@@ -603,6 +603,11 @@ def add_arguments(parser: argparse.ArgumentParser, *, out: Path = Path("eval.md"
         help="VAD chunks decoded together (1 = sequential windows; default: the transcriber's)",
     )
     parser.add_argument(
+        "--beam-size",
+        type=int,
+        help="the first decode's beam (1 = greedy; default: the transcriber's), to compare decodes",
+    )
+    parser.add_argument(
         "--force-profile",
         action="store_true",
         help="pass each scenario's profile instead of letting it be inferred",
@@ -625,6 +630,7 @@ def run(args: argparse.Namespace, *, program: str = "scriptcheck eval") -> int:
             transcribe={
                 **(NO_TIME_BUDGET if args.no_time_budget else {}),
                 **({"batch_size": args.batch_size} if args.batch_size else {}),
+                **({"beam_size": args.beam_size} if args.beam_size else {}),
             },
             only=args.only,
             guide=args.guide,
@@ -640,6 +646,8 @@ def run(args: argparse.Namespace, *, program: str = "scriptcheck eval") -> int:
         flags += ["--guide", args.guide]
     if args.batch_size:
         flags += ["--batch-size", str(args.batch_size)]
+    if args.beam_size:
+        flags += ["--beam-size", str(args.beam_size)]
     command = " ".join([program, str(args.corpus), *flags])
     notes = args.notes.read_text(encoding="utf-8") if args.notes else ""
     text = render_markdown(report, corpus=str(args.corpus), command=command, notes=notes)

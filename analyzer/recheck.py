@@ -1,9 +1,9 @@
 """Second looks before a required phrase is reported missing or incomplete.
 
-Greedy decoding is the fast default, and in noise or with an unfamiliar voice it drops or garbles
-words that beam search keeps. So when a phrase the recording needs was not heard (absent) or heard
-only in part, the stretch where it is expected is decoded once more, with beam search, and matched
-again:
+The first decode searches narrowly (beam 2 by default, bench/results/decode.md), and in noise or
+with an unfamiliar voice it drops or garbles words that a wider beam keeps. So when a phrase the
+recording needs was not heard (absent) or heard only in part, the stretch where it is expected is
+decoded once more, with a wider beam search, and matched again:
 
 * a phrase the guide times from the start (`<phrase_id>_window_s`, the opening): the start;
 * the interruption reason: the resume window after each interruption where none was heard;
@@ -19,6 +19,10 @@ Windows are decoded shortest first within `recheck_max_s` seconds of audio per r
 does not fit is recorded as not decoded. A window's decode replaces the first decode's segments there
 only when it makes a phrase it was taken for better heard and no phrase worse. Every look is kept
 (`Recheck.looks`) for the report.
+
+A second look searches wider than the first decode or is not taken: with `recheck_beam_size` no
+larger than the first decode's beam (TranscribeOptions.beam_size), decoding the stretch again would
+repeat the same search.
 
 Guide settings: `recheck_beam_size` (0 = off), `recheck_extra_s` (seconds decoded past a timed
 window), `recheck_max_s` (audio seconds per recording), `recheck_pad_s` (around a partial phrase),
@@ -108,6 +112,12 @@ class Recheck:
         if self.found:
             return f"{head}：复核后检出{names(self.found)}，结果按复核转写"
         return f"{head}：复核后仍未检出"
+
+
+def recheck_beam(guide: Guide, options: TranscribeOptions) -> int:
+    """The second looks' beam, or 0 when they are off or would search no wider than the first decode."""
+    beam = int(guide.settings.get("recheck_beam_size", DEFAULT_BEAM_SIZE))
+    return beam if beam > options.beam_size else 0
 
 
 def phrases_to_recheck(matches: Sequence[PhraseMatch], guide: Guide) -> dict[str, float]:
@@ -203,9 +213,9 @@ def second_look(
     from analyzer.match import match_transcript
 
     absent = phrases_to_recheck(matches, guide)
-    if not absent:
+    beam = recheck_beam(guide, options)
+    if not absent or not beam:
         return None
-    beam = int(guide.settings.get("recheck_beam_size", DEFAULT_BEAM_SIZE))
     target = max(absent.values()) + float(guide.settings.get("recheck_extra_s", DEFAULT_EXTRA_S))
     until = min(cut_point(transcript, target), len(audio) / TARGET_SR)
     if until <= 0:
@@ -214,7 +224,7 @@ def second_look(
     merged = merge_head(transcript, head, until)
     again = {m.phrase_id: m for m in match_transcript(merged, guide)}
     found = tuple(p for p in absent if again[p].status != "absent")
-    return merged, Recheck(tuple(absent), round(until, 2), max(beam, options.beam_size), found)
+    return merged, Recheck(tuple(absent), round(until, 2), beam, found)
 
 
 # -- every required phrase ----------------------------------------------------------------------------
@@ -356,7 +366,8 @@ def look_again(
     cache: bool = True,
 ) -> tuple[dict[str, Transcript], Recheck] | None:
     """Transcripts by path after a second look at every window where a needed phrase was not (fully)
-    heard, or None when every needed phrase was heard in full (or second looks are off).
+    heard, or None when every needed phrase was heard in full (or second looks are off, or would
+    search no wider than the first decode did)).
 
     `audio`: each file's 16 kHz samples; `files`: the case files with their timeline offsets (one
     file: offset 0); `combine`: the files' transcripts as one on the case timeline. Windows are
@@ -364,8 +375,8 @@ def look_again(
     for is better heard and no phrase is heard worse."""
     from analyzer.match import match_transcript
 
-    beam = int(guide.settings.get("recheck_beam_size", DEFAULT_BEAM_SIZE))
-    if beam <= 0 or not files:
+    beam = recheck_beam(guide, options)
+    if not beam or not files:
         return None
     files = tuple(files)
     current = dict(transcripts)
@@ -405,7 +416,7 @@ def look_again(
     recheck = Recheck(
         phrase_ids=tuple(m.phrase_id for m in todo) + tuple(w[0] for w in expected),
         until_s=round(until, 2),
-        beam_size=max(beam, options.beam_size),
+        beam_size=beam,
         found=found,
         looks=tuple(done),
         budget_s=budget,

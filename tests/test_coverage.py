@@ -212,6 +212,52 @@ def test_invented_text_of_a_re_decode_is_not_taken_for_speech(monkeypatch):
     assert t.untranscribed[0] == pytest.approx((34.5, 43.0), abs=0.05)
 
 
+# Continuous speech over a cut the transcriber made at 30.0 s (a region longer than its window): the
+# window before stopped at its last clear clause, the one after started at its first, and the clause
+# across the cut (1.4 s, under coverage_min_gap_s) was read by neither.
+ACROSS_CUT = [(25.0, 29.0), (29.2, 30.6), (30.8, 34.0)]
+ACROSS_TEXTS = ["已被全过程记录涉嫌违反", "妨害公务罪", "将承担刑事责任"]
+
+
+def across_cut(regions) -> Transcript:
+    heard = [
+        seg(1.0, 9.0, OPENING),
+        seg(*ACROSS_CUT[0], ACROSS_TEXTS[0]),
+        seg(*ACROSS_CUT[2], ACROSS_TEXTS[2]),
+    ]
+    return transcript(heard, DURATION, regions)
+
+
+def test_speech_lost_at_a_cut_inside_continuous_speech_is_decoded_again(monkeypatch):
+    """Shorter than a gap, but lost to both windows at a cut: decoded again with the sentences around
+    the cut (beam search), and merged in time order; the same short stretch away from a cut is not
+    (there it is a short misread, and decoding each would cost a window per pause)."""
+    fake = FakeDecoder(ACROSS_CUT, ACROSS_TEXTS)
+    monkeypatch.setattr("analyzer.recheck.decode_window", fake)
+    audio = np.zeros(int(DURATION * SR), np.float32)
+    probs = probs_for(DURATION, [(1.0, 9.0), *ACROSS_CUT])
+    cut = across_cut([(0.6, 9.4), (24.6, 30.0), (30.0, 34.4)])
+    speech = speech_mask(probs, cut.speech_regions, 0.5)
+    assert find_gaps(cut, speech, CoverageSettings()) == []  # too short for the first pass
+
+    t = ensure_coverage(audio, probs, cut, TranscribeOptions(), CoverageSettings())
+    assert len(fake.calls) == 1
+    start, end, beam = fake.calls[0]
+    assert start <= ACROSS_CUT[0][0] and end >= ACROSS_CUT[2][1] and beam == 5  # the sentences around it
+    recovered = [s for s in t.segments if s.recovered]
+    assert len(recovered) == 1 and recovered[0].text in ACROSS_TEXTS[1] and len(recovered[0].text) >= 3
+    assert [s.start for s in t.segments] == sorted(s.start for s in t.segments)
+    assert t.transcribed_s / t.vad_speech_s >= 0.99 and t.untranscribed == ()
+    assert coverage.gaps_at_cuts(cut, speech, CoverageSettings(), 0.25) == [
+        pytest.approx((29.3, 30.5), abs=0.1)
+    ]
+
+    fake.calls.clear()
+    paused = across_cut([(0.6, 9.4), (24.6, 34.4)])  # one region: no cut
+    t = ensure_coverage(audio, probs, paused, TranscribeOptions(), CoverageSettings())
+    assert fake.calls == [] and not any(s.recovered for s in t.segments)
+
+
 def test_one_clause_looped_inside_a_segment_is_not_taken_for_speech():
     """Babble re-decoded gave 再偷懒,再偷懒,再偷懒 as one segment at -0.88: a loop inside one segment,
     not speech; a line that repeats a word inside other words is still speech."""

