@@ -33,6 +33,7 @@ import numpy as np
 from analyzer.media import TARGET_SR
 
 CHUNK_S = 30.0  # Whisper's window: one encoder pass per chunk
+WORD_S_PER_CHAR = 1.0  # longest believable word, seconds a character (read_until)
 
 
 class Thresholds(Protocol):
@@ -75,6 +76,41 @@ def chunk_regions(speech: list[dict], chunk_s: float = CHUNK_S) -> list[list[dic
     if group:
         chunks.append(group)
     return chunks
+
+
+def read_until(segs: list[dict], start: float) -> float:
+    """Where a chunk's decode stopped reading, in the batch's concatenated seconds: its last word's end
+    (its last segment's end without word times), or the chunk's start when it produced nothing.
+
+    Decoded without timestamp tokens, as the batched pipeline does, Whisper sometimes ends its text
+    before the chunk's speech ends: on the scenario corpus's 30-second recordings a chunk came back
+    with two of its three sentences and nothing past 5.7 s of its 13.9 s (a tail of 6.8-8.3 s of
+    speech, where complete chunks leave 0.0-1.8 s after their last word). Sequential decoding seeks
+    to its last timestamp and reads on; this finds the point to read on from.
+
+    A word is taken to end at most WORD_S_PER_CHAR seconds a character after its start: a decode
+    that skipped the chunk's last sentence can stretch its last word over it (one character lasting
+    8.1 s, where words last 0.1-0.4 s), which would hide the stop."""
+    ends = [
+        min(w["end"], w["start"] + WORD_S_PER_CHAR * max(1, len(w["text"].strip())))
+        for s in segs
+        for w in s["words"]
+    ] or [s["end"] for s in segs if s["text"].strip()]
+    return max([start, *ends])
+
+
+def remainder(chunk: list[dict], skip_s: float) -> list[dict]:
+    """The chunk's regions (block samples) past its first `skip_s` seconds of concatenated speech."""
+    skip = max(0, int(round(skip_s * TARGET_SR)))
+    rest: list[dict] = []
+    for region in chunk:
+        length = region["end"] - region["start"]
+        if skip >= length:
+            skip -= length
+            continue
+        rest.append({"start": region["start"] + skip, "end": region["end"]})
+        skip = 0
+    return rest
 
 
 def batches(chunks: list[list[dict]], batch_size: int) -> Iterator[list[list[dict]]]:

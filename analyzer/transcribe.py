@@ -169,6 +169,9 @@ class TranscribeOptions:
     drop_hallucinations: bool = True
     # VAD chunks decoded together (analyzer.batched; faster-whisper only); 1 = sequential windows.
     batch_size: int = DEFAULT_BATCH_SIZE
+    # A batched chunk whose words end this many seconds of speech before the chunk does was cut short
+    # by the decoder; the rest is read sequentially (analyzer.batched.read_until).
+    batch_resume_s: float = 3.0
     threads: int = 2  # does not change results: not part of the cache key
     allow_download: bool = False  # ditto
 
@@ -382,7 +385,7 @@ def _decode_batched(
     """Yield (first sample, raw segments in block seconds, note) per batch of chunks (analyzer.batched):
     one faster-whisper BatchedInferencePipeline call per batch; a chunk failing Whisper's checks is
     decoded again by engine.run (temperature fallback under the per-piece CPU budget)."""
-    from analyzer.batched import batches, chunk_regions, is_silent, needs_fallback
+    from analyzer.batched import batches, chunk_regions, is_silent, needs_fallback, read_until, remainder
 
     pipeline = engine.batched_pipeline()
     for group in batches(chunk_regions(speech), opts.batch_size):
@@ -417,13 +420,25 @@ def _decode_batched(
         tmap = _TimeMap(regions)
         out: list[dict] = []
         notes: list[str] = []
-        for chunk, segs in zip(group, per_chunk, strict=True):
+        for chunk, segs, (first, last) in zip(group, per_chunk, bounds, strict=True):
             if any(needs_fallback(s, opts) for s in segs) and len(opts.temperatures) > 1:
                 raw, note = engine.run(block, chunk, opts)  # temperature fallback, CPU budget
                 out += raw
                 if note:
                     notes.append(note)
                 continue
+            if segs and all(is_silent(s, opts) for s in segs):
+                continue
+            read_to = read_until(segs, first)
+            if last - read_to >= opts.batch_resume_s:
+                # The decode stopped early (its end-of-text came before the chunk's speech ended):
+                # the rest is read sequentially from the last word, as a sequential window seeks there.
+                rest = remainder(chunk, read_to - first)
+                if rest:
+                    raw, note = engine.run(block, rest, opts)
+                    out += raw
+                    if note:
+                        notes.append(note)
             for seg in segs:
                 if is_silent(seg, opts):
                     continue

@@ -11,7 +11,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analyzer.batched import _EncodeInGroups, batches, chunk_regions, is_silent, needs_fallback
+from analyzer.batched import (
+    _EncodeInGroups,
+    batches,
+    chunk_regions,
+    is_silent,
+    needs_fallback,
+    read_until,
+    remainder,
+)
 from analyzer.transcribe import TranscribeOptions, transcribe
 
 SR = 16_000
@@ -200,3 +208,110 @@ def test_the_encoder_sees_one_chunk_at_a_time_when_batched(speech, monkeypatch):
     together = transcribe(audio, TranscribeOptions(batch_size=8), cache=False)
     assert max(seen) >= 3, seen  # the spy sees whole batches when they are encoded at once
     assert chunked.text == together.text
+
+
+# ---------------------------------------------------------------- a decode that stops early
+
+
+def test_read_until_is_the_last_believable_word_end():
+    words = [{"start": 1.0, "end": 1.2, "text": "您好"}, {"start": 1.2, "end": 1.5, "text": "。"}]
+    assert read_until([{"start": 0.5, "end": 9.0, "text": "您好。", "words": words}], 0.0) == 1.5
+    assert read_until([], 4.0) == 4.0  # nothing read: from the chunk's start
+    assert read_until([{"start": 4.0, "end": 6.0, "text": "好", "words": []}], 4.0) == 6.0
+    # One character stretched over 8 s of speech Whisper did not read ends a second after its start.
+    stretched = [*words, {"start": 2.0, "end": 10.0, "text": "门", "probability": 0.1}]
+    assert read_until([{"start": 0.5, "end": 10.0, "text": "x", "words": stretched}], 0.0) == 3.0
+
+
+def test_remainder_skips_seconds_of_concatenated_speech():
+    chunk = [_r(0, 4), _r(10, 13), _r(20, 30)]
+    assert remainder(chunk, 0.0) == chunk
+    assert remainder(chunk, 5.0) == [_r(11, 13), _r(20, 30)]
+    assert remainder(chunk, 7.0) == [_r(20, 30)]
+    assert remainder(chunk, 17.0) == []
+
+
+class _StoppingPipeline:
+    """BatchedInferencePipeline stand-in: the first chunk of every batch comes back with words up to
+    `stop_s` seconds and nothing after, as Whisper's end-of-text before the chunk's speech ends."""
+
+    def __init__(self, stop_s: float):
+        self.stop_s = stop_s
+
+    def transcribe(self, audio, *, clip_timestamps, **kwargs):
+        from types import SimpleNamespace as NS
+
+        def segments():
+            for k, clip in enumerate(clip_timestamps):
+                end = clip["start"] + self.stop_s if k == 0 else clip["end"] - 0.5
+                times = np.arange(clip["start"], end - 1e-6, 0.25)
+                words = [NS(start=t, end=t + 0.25, word="话", probability=0.9) for t in times]
+                yield NS(start=clip["start"], end=end, text="话" * len(words), avg_logprob=-0.2,
+                         no_speech_prob=0.01, compression_ratio=1.0, words=words)  # fmt: skip
+
+        return segments(), NS(language="zh")
+
+
+def _stopping_engine(stop_s: float):
+    from analyzer.transcribe import _FasterWhisper
+
+    class Engine(_FasterWhisper):
+        def __init__(self):
+            self.asked: list[float] = []  # seconds of speech handed to the sequential decode
+
+        def batched_pipeline(self):
+            return _StoppingPipeline(stop_s)
+
+        def decode(self, audio, opts, deadline):
+            self.asked.append(len(audio) / SR)
+            words = [{"start": t, "end": t + 0.5, "text": "续", "probability": 0.9}
+                     for t in np.arange(0.0, len(audio) / SR - 1e-6, 0.5)]  # fmt: skip
+            return [{"start": 0.0, "end": words[-1]["end"], "text": "续" * len(words), "avg_logprob": -0.2,
+                     "no_speech_prob": 0.01, "compression_ratio": 1.0, "words": words}], ""  # fmt: skip
+
+    return Engine()
+
+
+@pytest.mark.parametrize("stop_s, resumed", [(5.0, [9.0]), (12.5, [])])
+def test_a_chunk_cut_short_is_read_on_sequentially_from_its_last_word(stop_s, resumed):
+    """Whisper decoding a batch (no timestamp tokens) may end its text before the chunk's speech ends;
+    sequential decoding would seek to its last timestamp and read on. The chunk's rest is decoded by
+    the sequential engine (its fallback and CPU budget), from the last word on, in the block's time."""
+    from analyzer.transcribe import _decode_batched
+
+    block = np.zeros(40 * SR, dtype=np.float32)
+    speech = [_r(1, 8), _r(10, 17)]  # one chunk of 14 s of speech
+    engine = _stopping_engine(stop_s)
+    out = [seg for _, raw, _ in _decode_batched(engine, block, speech, TranscribeOptions(batch_size=4))
+           for seg in raw]  # fmt: skip
+    assert engine.asked == resumed
+    texts = [(round(s["start"], 1), s["text"][0]) for s in sorted(out, key=lambda s: s["start"])]
+    if resumed:  # read to 5 s of speech (6 s in the block); the rest, 6-8 s and 10-17 s, read on
+        assert texts == [(1.0, "话"), (6.0, "续"), (10.0, "续")]
+    else:  # words up to 1.5 s before the chunk's end: complete
+        assert texts == [(1.0, "话"), (10.0, "话")]
+
+
+@pytest.mark.slow
+def test_batched_decoding_reads_a_recording_to_its_end(tmp_path):
+    """A scenario recording (the seed-31 corpus's second: three lines with short pauses, quick voices)
+    on which Whisper's batched decode ended its text after the second line, dropping the recording
+    notice said at 7-13 s: the rest of the chunk is now read on, as sequential decoding reads it."""
+    import dataclasses
+
+    from analyzer.eval_metrics import cer
+    from bench.scenarios import build_scenario, make_corpus_plan
+
+    scenario = make_corpus_plan(48, seed=31, snr_levels=(None, 10.0, 5.0))[1]
+    scenario = dataclasses.replace(
+        scenario, conditions=dataclasses.replace(scenario.conditions, container="wav")
+    )
+    truth = build_scenario(scenario, tmp_path)
+    path = next(tmp_path.rglob(truth["files"][0]["name"]))
+    result = transcribe(str(path), TranscribeOptions(batch_size=4), cache=False)
+    lines = truth["script"]
+    assert len(lines) == 3 and lines[-1]["phrase_id"] == "recording_notice"
+    notice = lines[-1]
+    a, b = notice["start_s"], notice["end_s"]
+    heard = "".join(w.text for s in result.segments for w in s.words if a - 0.3 < w.start < b + 0.3)
+    assert cer(notice["text"], heard) <= 0.3, (notice["text"], heard, result.text)
