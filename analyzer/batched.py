@@ -34,6 +34,7 @@ from analyzer.media import TARGET_SR
 
 CHUNK_S = 30.0  # Whisper's window: one encoder pass per chunk
 WORD_S_PER_CHAR = 1.0  # longest believable word, seconds a character (read_until)
+STRETCH_S = 1.0  # a word longer than believable by this much was stretched over a skip
 
 
 class Thresholds(Protocol):
@@ -78,25 +79,43 @@ def chunk_regions(speech: list[dict], chunk_s: float = CHUNK_S) -> list[list[dic
     return chunks
 
 
-def read_until(segs: list[dict], start: float) -> float:
-    """Where a chunk's decode stopped reading, in the batch's concatenated seconds: its last word's end
-    (its last segment's end without word times), or the chunk's start when it produced nothing.
+def _letters(text: str) -> int:
+    return max(1, sum(ch.isalnum() for ch in text))
+
+
+def read_until(segs: list[dict], start: float, stretch_s: float = STRETCH_S) -> float:
+    """Where a chunk's decode stopped reading, in the batch's concatenated seconds: the end of its
+    last word, or the start of a skip inside it; the chunk's start when it produced nothing.
 
     Decoded without timestamp tokens, as the batched pipeline does, Whisper sometimes ends its text
     before the chunk's speech ends: on the scenario corpus's 30-second recordings a chunk came back
     with two of its three sentences and nothing past 5.7 s of its 13.9 s (a tail of 6.8-8.3 s of
-    speech, where complete chunks leave 0.0-1.8 s after their last word). Sequential decoding seeks
-    to its last timestamp and reads on; this finds the point to read on from.
-
-    A word is taken to end at most WORD_S_PER_CHAR seconds a character after its start: a decode
-    that skipped the chunk's last sentence can stretch its last word over it (one character lasting
-    8.1 s, where words last 0.1-0.4 s), which would hide the stop."""
-    ends = [
-        min(w["end"], w["start"] + WORD_S_PER_CHAR * max(1, len(w["text"].strip())))
-        for s in segs
-        for w in s["words"]
-    ] or [s["end"] for s in segs if s["text"].strip()]
+    speech, where complete chunks leave 0.0-1.8 s after their last word). It also skips a line in
+    the middle of a chunk and stretches the word before it over the line (2.8-3.8 s for a character
+    or two, where words last 0.1-0.9 s), or its last word over a skipped last line (8.1 s): a word
+    longer than WORD_S_PER_CHAR seconds a character by `stretch_s` or more is read only to that
+    length, and the decode is taken to have stopped there. Sequential decoding seeks to its last
+    timestamp and reads on; this finds the point to read on from."""
+    for seg in segs:
+        for w in seg["words"]:
+            believable = w["start"] + WORD_S_PER_CHAR * _letters(w["text"])
+            if w["end"] - believable >= stretch_s:
+                return max(start, believable)
+    ends = [w["end"] for s in segs for w in s["words"]] or [s["end"] for s in segs if s["text"].strip()]
     return max([start, *ends])
+
+
+def words_before(segs: list[dict], until: float) -> list[dict]:
+    """The segments cut to their words that start before `until` (text rebuilt from those words)."""
+    kept = []
+    for seg in segs:
+        words = [w for w in seg["words"] if w["start"] < until]
+        if words and len(words) < len(seg["words"]):
+            words[-1] = {**words[-1], "end": min(words[-1]["end"], until)}
+            seg = {**seg, "words": words, "text": "".join(w["text"] for w in words), "end": words[-1]["end"]}
+        if words or (not seg["words"] and seg["end"] <= until):
+            kept.append(seg)
+    return kept
 
 
 def remainder(chunk: list[dict], skip_s: float) -> list[dict]:

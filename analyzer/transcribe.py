@@ -385,7 +385,15 @@ def _decode_batched(
     """Yield (first sample, raw segments in block seconds, note) per batch of chunks (analyzer.batched):
     one faster-whisper BatchedInferencePipeline call per batch; a chunk failing Whisper's checks is
     decoded again by engine.run (temperature fallback under the per-piece CPU budget)."""
-    from analyzer.batched import batches, chunk_regions, is_silent, needs_fallback, read_until, remainder
+    from analyzer.batched import (
+        batches,
+        chunk_regions,
+        is_silent,
+        needs_fallback,
+        read_until,
+        remainder,
+        words_before,
+    )
 
     pipeline = engine.batched_pipeline()
     for group in batches(chunk_regions(speech), opts.batch_size):
@@ -430,9 +438,12 @@ def _decode_batched(
             if segs and all(is_silent(s, opts) for s in segs):
                 continue
             read_to = read_until(segs, first)
-            if last - read_to >= opts.batch_resume_s:
-                # The decode stopped early (its end-of-text came before the chunk's speech ended):
-                # the rest is read sequentially from the last word, as a sequential window seeks there.
+            skipped = any(w["end"] > read_to for s in segs for w in s["words"])  # a stretched word
+            if skipped or last - read_to >= opts.batch_resume_s:
+                # The decode stopped early (its end-of-text came before the chunk's speech ended, or
+                # it skipped a line and stretched a word over it): the rest is read sequentially from
+                # there, as a sequential window seeks to its last timestamp.
+                segs = words_before(segs, read_to)
                 rest = remainder(chunk, read_to - first)
                 if rest:
                     raw, note = engine.run(block, rest, opts)

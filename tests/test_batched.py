@@ -19,6 +19,7 @@ from analyzer.batched import (
     needs_fallback,
     read_until,
     remainder,
+    words_before,
 )
 from analyzer.transcribe import TranscribeOptions, transcribe
 
@@ -223,6 +224,19 @@ def test_read_until_is_the_last_believable_word_end():
     assert read_until([{"start": 0.5, "end": 10.0, "text": "x", "words": stretched}], 0.0) == 3.0
 
 
+def test_a_stretched_word_inside_a_decode_marks_where_it_stopped_reading():
+    words = [{"start": 0.0, "end": 0.3, "text": "您"}, {"start": 0.3, "end": 0.9, "text": "监"}]
+    stretched = [*words, {"start": 1.0, "end": 4.8, "text": "好,"}, {"start": 4.8, "end": 5.1, "text": "请"}]
+    segs = [{"start": 0.0, "end": 5.1, "text": "您监好,请", "words": stretched}]
+    assert read_until(segs, 0.0) == 2.0  # one letter: believable for 1 s
+    kept = words_before(segs, 2.0)
+    assert [w["text"] for w in kept[0]["words"]] == ["您", "监", "好,"] and kept[0]["text"] == "您监好,"
+    assert kept[0]["end"] == kept[0]["words"][-1]["end"] == 2.0
+    assert (
+        read_until([{**segs[0], "words": [*words, {**stretched[2], "end": 2.5}]}], 0.0) == 2.5
+    )  # 1.5 s: a slow word
+
+
 def test_remainder_skips_seconds_of_concatenated_speech():
     chunk = [_r(0, 4), _r(10, 13), _r(20, 30)]
     assert remainder(chunk, 0.0) == chunk
@@ -270,6 +284,44 @@ def _stopping_engine(stop_s: float):
                      "no_speech_prob": 0.01, "compression_ratio": 1.0, "words": words}], ""  # fmt: skip
 
     return Engine()
+
+
+class _SkippingPipeline(_StoppingPipeline):
+    """The first chunk's words run to its end, but one word at 4 s is stretched over 3 s: Whisper
+    skipped the line said there."""
+
+    def transcribe(self, audio, *, clip_timestamps, **kwargs):
+        from types import SimpleNamespace as NS
+
+        def segments():
+            clip = clip_timestamps[0]
+            times = [t for t in np.arange(clip["start"], clip["end"] - 0.5, 0.25) if not 4.25 <= t < 7.0]
+            words = [
+                NS(start=t, end=t + (3.0 if t == 4.0 else 0.25), word="话", probability=0.9) for t in times
+            ]
+            yield NS(start=clip["start"], end=words[-1].end, text="话" * len(words), avg_logprob=-0.2,
+                     no_speech_prob=0.01, compression_ratio=1.0, words=words)  # fmt: skip
+
+        return segments(), NS(language="zh")
+
+
+def test_a_line_skipped_inside_a_chunk_is_read_on_sequentially_from_the_skip():
+    """Whisper may skip a line inside a batched chunk and stretch the word before it over the line
+    (the coverage pass sees that speech as covered): the chunk is read on sequentially from where the
+    stretched word stops being believable, and the batch's words after it are not kept twice."""
+    from analyzer.transcribe import _decode_batched
+
+    block = np.zeros(40 * SR, dtype=np.float32)
+    speech = [_r(1, 8), _r(10, 17)]  # one chunk of 14 s of speech
+    engine = _stopping_engine(0.0)
+    engine.batched_pipeline = lambda: _SkippingPipeline(0.0)
+    out = [seg for _, raw, _ in _decode_batched(engine, block, speech, TranscribeOptions(batch_size=4))
+           for seg in raw]  # fmt: skip
+    assert engine.asked == [9.0]  # read to 5 s of the 14 s: the stretched word believed for 1 s
+    words = sorted((w["start"], w["end"], w["text"]) for s in out for w in s["words"])
+    assert [w for w in words if w[2] == "话"][-1][1] == pytest.approx(6.0)  # 5 s of speech, in the block
+    assert {w[2] for w in words if w[0] >= 6.0} == {"续"}
+    assert all(b[0] >= a[0] for a, b in zip(words, words[1:], strict=False))
 
 
 @pytest.mark.parametrize("stop_s, resumed", [(5.0, [9.0]), (12.5, [])])
