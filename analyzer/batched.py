@@ -93,14 +93,14 @@ def read_until(segs: list[dict], start: float, stretch_s: float = STRETCH_S) -> 
     speech, where complete chunks leave 0.0-1.8 s after their last word). It also skips a line in
     the middle of a chunk and stretches the word before it over the line (2.8-3.8 s for a character
     or two, where words last 0.1-0.9 s), or its last word over a skipped last line (8.1 s): a word
-    longer than WORD_S_PER_CHAR seconds a character by `stretch_s` or more is read only to that
-    length, and the decode is taken to have stopped there. Sequential decoding seeks to its last
-    timestamp and reads on; this finds the point to read on from."""
+    longer than WORD_S_PER_CHAR seconds a character by `stretch_s` or more is where the decode
+    stopped, from its start (the stretched word was placed where the skipped line begins; reading on
+    from a second into it missed the line again). Sequential decoding seeks to its last timestamp and
+    reads on; this finds the point to read on from."""
     for seg in segs:
         for w in seg["words"]:
-            believable = w["start"] + WORD_S_PER_CHAR * _letters(w["text"])
-            if w["end"] - believable >= stretch_s:
-                return max(start, believable)
+            if w["end"] - w["start"] - WORD_S_PER_CHAR * _letters(w["text"]) >= stretch_s:
+                return max(start, w["start"])
     ends = [w["end"] for s in segs for w in s["words"]] or [s["end"] for s in segs if s["text"].strip()]
     return max([start, *ends])
 

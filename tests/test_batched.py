@@ -219,19 +219,22 @@ def test_read_until_is_the_last_believable_word_end():
     assert read_until([{"start": 0.5, "end": 9.0, "text": "您好。", "words": words}], 0.0) == 1.5
     assert read_until([], 4.0) == 4.0  # nothing read: from the chunk's start
     assert read_until([{"start": 4.0, "end": 6.0, "text": "好", "words": []}], 4.0) == 6.0
-    # One character stretched over 8 s of speech Whisper did not read ends a second after its start.
+    # One character stretched over 8 s of speech Whisper did not read: read on from its start.
     stretched = [*words, {"start": 2.0, "end": 10.0, "text": "门", "probability": 0.1}]
-    assert read_until([{"start": 0.5, "end": 10.0, "text": "x", "words": stretched}], 0.0) == 3.0
+    assert read_until([{"start": 0.5, "end": 10.0, "text": "x", "words": stretched}], 0.0) == 2.0
 
 
 def test_a_stretched_word_inside_a_decode_marks_where_it_stopped_reading():
     words = [{"start": 0.0, "end": 0.3, "text": "您"}, {"start": 0.3, "end": 0.9, "text": "监"}]
     stretched = [*words, {"start": 1.0, "end": 4.8, "text": "好,"}, {"start": 4.8, "end": 5.1, "text": "请"}]
     segs = [{"start": 0.0, "end": 5.1, "text": "您监好,请", "words": stretched}]
-    assert read_until(segs, 0.0) == 2.0  # one letter: believable for 1 s
-    kept = words_before(segs, 2.0)
-    assert [w["text"] for w in kept[0]["words"]] == ["您", "监", "好,"] and kept[0]["text"] == "您监好,"
-    assert kept[0]["end"] == kept[0]["words"][-1]["end"] == 2.0
+    assert read_until(segs, 0.0) == 1.0  # one letter, 3.8 s: from its start
+    kept = words_before(segs, 1.0)
+    assert [w["text"] for w in kept[0]["words"]] == ["您", "监"] and kept[0]["text"] == "您监"
+    assert kept[0]["end"] == kept[0]["words"][-1]["end"] == 0.9
+    assert words_before(segs, 0.2)[0]["words"] == [
+        {"start": 0.0, "end": 0.2, "text": "您"}
+    ]  # cut to the point
     assert (
         read_until([{**segs[0], "words": [*words, {**stretched[2], "end": 2.5}]}], 0.0) == 2.5
     )  # 1.5 s: a slow word
@@ -317,10 +320,10 @@ def test_a_line_skipped_inside_a_chunk_is_read_on_sequentially_from_the_skip():
     engine.batched_pipeline = lambda: _SkippingPipeline(0.0)
     out = [seg for _, raw, _ in _decode_batched(engine, block, speech, TranscribeOptions(batch_size=4))
            for seg in raw]  # fmt: skip
-    assert engine.asked == [9.0]  # read to 5 s of the 14 s: the stretched word believed for 1 s
+    assert engine.asked == [10.0]  # read to 4 s of the 14 s: from the stretched word's start
     words = sorted((w["start"], w["end"], w["text"]) for s in out for w in s["words"])
-    assert [w for w in words if w[2] == "话"][-1][1] == pytest.approx(6.0)  # 5 s of speech, in the block
-    assert {w[2] for w in words if w[0] >= 6.0} == {"续"}
+    assert [w for w in words if w[2] == "话"][-1][1] == pytest.approx(5.0)  # 4 s of speech, in the block
+    assert {w[2] for w in words if w[0] >= 5.0} == {"续"}
     assert all(b[0] >= a[0] for a, b in zip(words, words[1:], strict=False))
 
 
