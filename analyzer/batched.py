@@ -21,6 +21,9 @@ batch is decoded at the first temperature, and a chunk whose result fails Whispe
 (compression ratio, average log-probability) is decoded again by the sequential engine, which
 falls back in temperature within its budget. A chunk the model judges silent (no-speech
 probability over the threshold and a low log-probability) is dropped, as sequential decoding does.
+The batch is decoded without timestamp tokens, so no window seeks on: a chunk whose text ended before
+its speech did, or that skipped a line and stretched a word over it (read_until), is read on from
+there by the sequential engine, under the same budget.
 """
 
 from __future__ import annotations

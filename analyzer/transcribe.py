@@ -136,9 +136,10 @@ DEFAULT_ENGINE = "faster-whisper"
 DEFAULT_BEAM_SIZE = 1
 DEFAULT_COMPUTE_TYPE = "int8"  # as fast or faster than float32, more accurate here, 200 MB less
 # Sequential: batched decoding (--batch-size 4, the best size measured) saves a quarter of the decode's
-# CPU time but reads clean and 10 dB speech less well: CER 0.223 vs 0.202 on the 48-recording scenario
-# corpus at SNR >= 10 dB, 0.117 vs 0.105 on a 5-minute recording (verdicts and phrase F1 on par,
-# bench/results/speed.md, "batched decoding as the default?").
+# CPU time and, since it reads on where Whisper ended or skipped text in a chunk, reads the scenario
+# corpus as well or better (CER 0.212 vs 0.217 on its 32 clean and 10 dB recordings), but the ASR clip
+# and a 5-minute recording still read worse (0.186 vs 0.177, 0.117 vs 0.105; bench/results/speed.md,
+# "fourth round").
 DEFAULT_BATCH_SIZE = 1
 
 

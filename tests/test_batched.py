@@ -68,7 +68,7 @@ def test_fallback_and_silence_follow_whispers_thresholds():
 
 
 def test_batch_size_is_a_cache_key_option_and_defaults_to_sequential():
-    assert TranscribeOptions().batch_size == 1  # batched is opt-in until re-measured (transcribe.py)
+    assert TranscribeOptions().batch_size == 1  # batched is opt-in (transcribe.DEFAULT_BATCH_SIZE)
     assert TranscribeOptions(batch_size=4).key_dict() != TranscribeOptions().key_dict()
     assert "batch_size" in TranscribeOptions().key_dict()
 
