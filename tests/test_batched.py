@@ -254,9 +254,12 @@ class _StoppingPipeline:
 
     def __init__(self, stop_s: float):
         self.stop_s = stop_s
+        self.asked: list[dict] = []  # the decode options of each call
 
     def transcribe(self, audio, *, clip_timestamps, **kwargs):
         from types import SimpleNamespace as NS
+
+        self.asked.append(kwargs)
 
         def segments():
             for k, clip in enumerate(clip_timestamps):
@@ -370,3 +373,24 @@ def test_batched_decoding_reads_a_recording_to_its_end(tmp_path):
     a, b = notice["start_s"], notice["end_s"]
     heard = "".join(w.text for s in result.segments for w in s.words if a - 0.3 < w.start < b + 0.3)
     assert cer(notice["text"], heard) <= 0.3, (notice["text"], heard, result.text)
+
+
+def test_batched_decoding_and_its_read_on_keep_the_beam_size():
+    """`--beam-size` reaches the batched decode and the sequential read-on of a chunk cut short."""
+    from analyzer.transcribe import _decode_batched
+
+    engine = _stopping_engine(5.0)
+    pipeline = _StoppingPipeline(5.0)
+    engine.batched_pipeline = lambda: pipeline
+    beams: list[int] = []
+    decode = engine.decode
+    engine.decode = lambda audio, opts, deadline: (
+        beams.append(opts.beam_size) or decode(audio, opts, deadline)
+    )
+    speech = [_r(1, 8), _r(10, 17)]
+    list(
+        _decode_batched(
+            engine, np.zeros(40 * SR, dtype=np.float32), speech, TranscribeOptions(batch_size=4, beam_size=2)
+        )
+    )
+    assert [k["beam_size"] for k in pipeline.asked] == [2] and beams == [2]
