@@ -385,7 +385,8 @@ def _decode_batched(
 ) -> Iterator[tuple[int, list[dict], str]]:
     """Yield (first sample, raw segments in block seconds, note) per batch of chunks (analyzer.batched):
     one faster-whisper BatchedInferencePipeline call per batch; a chunk failing Whisper's checks is
-    decoded again by engine.run (temperature fallback under the per-piece CPU budget)."""
+    decoded again by engine.run (temperature fallback under the per-piece CPU budget), and a chunk whose
+    decode stopped reading early (analyzer.batched.read_until) is read on from there by engine.run."""
     from analyzer.batched import (
         batches,
         chunk_regions,
