@@ -21,6 +21,9 @@ batch is decoded at the first temperature, and a chunk whose result fails Whispe
 (compression ratio, average log-probability) is decoded again by the sequential engine, which
 falls back in temperature within its budget. A chunk the model judges silent (no-speech
 probability over the threshold and a low log-probability) is dropped, as sequential decoding does.
+The batch is decoded without timestamp tokens, so no window seeks on: a chunk whose text ended before
+its speech did, or that skipped a line and stretched a word over it (read_until), is read on from
+there by the sequential engine, under the same budget.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ import numpy as np
 from analyzer.media import TARGET_SR
 
 CHUNK_S = 30.0  # Whisper's window: one encoder pass per chunk
+WORD_S_PER_CHAR = 1.0  # longest believable word, seconds a character (read_until)
+STRETCH_S = 1.0  # a word longer than believable by this much was stretched over a skip
 
 
 class Thresholds(Protocol):
@@ -75,6 +80,59 @@ def chunk_regions(speech: list[dict], chunk_s: float = CHUNK_S) -> list[list[dic
     if group:
         chunks.append(group)
     return chunks
+
+
+def _letters(text: str) -> int:
+    return max(1, sum(ch.isalnum() for ch in text))
+
+
+def read_until(segs: list[dict], start: float, stretch_s: float = STRETCH_S) -> float:
+    """Where a chunk's decode stopped reading, in the batch's concatenated seconds: the end of its
+    last word, or the start of a skip inside it; the chunk's start when it produced nothing.
+
+    Decoded without timestamp tokens, as the batched pipeline does, Whisper sometimes ends its text
+    before the chunk's speech ends: on the scenario corpus's 30-second recordings a chunk came back
+    with two of its three sentences and nothing past 5.7 s of its 13.9 s (a tail of 6.8-8.3 s of
+    speech, where complete chunks leave 0.0-1.8 s after their last word). It also skips a line in
+    the middle of a chunk and stretches the word before it over the line (2.8-3.8 s for a character
+    or two, where words last 0.1-0.9 s), or its last word over a skipped last line (8.1 s): a word
+    longer than WORD_S_PER_CHAR seconds a character by `stretch_s` or more is where the decode
+    stopped, from its start (the stretched word was placed where the skipped line begins; reading on
+    from a second into it missed the line again). Sequential decoding seeks to its last timestamp and
+    reads on; this finds the point to read on from."""
+    for seg in segs:
+        for w in seg["words"]:
+            if w["end"] - w["start"] - WORD_S_PER_CHAR * _letters(w["text"]) >= stretch_s:
+                return max(start, w["start"])
+    ends = [w["end"] for s in segs for w in s["words"]] or [s["end"] for s in segs if s["text"].strip()]
+    return max([start, *ends])
+
+
+def words_before(segs: list[dict], until: float) -> list[dict]:
+    """The segments cut to their words that start before `until` (text rebuilt from those words)."""
+    kept = []
+    for seg in segs:
+        words = [w for w in seg["words"] if w["start"] < until]
+        if words and len(words) < len(seg["words"]):
+            words[-1] = {**words[-1], "end": min(words[-1]["end"], until)}
+            seg = {**seg, "words": words, "text": "".join(w["text"] for w in words), "end": words[-1]["end"]}
+        if words or (not seg["words"] and seg["end"] <= until):
+            kept.append(seg)
+    return kept
+
+
+def remainder(chunk: list[dict], skip_s: float) -> list[dict]:
+    """The chunk's regions (block samples) past its first `skip_s` seconds of concatenated speech."""
+    skip = max(0, int(round(skip_s * TARGET_SR)))
+    rest: list[dict] = []
+    for region in chunk:
+        length = region["end"] - region["start"]
+        if skip >= length:
+            skip -= length
+            continue
+        rest.append({"start": region["start"] + skip, "end": region["end"]})
+        skip = 0
+    return rest
 
 
 def batches(chunks: list[list[dict]], batch_size: int) -> Iterator[list[list[dict]]]:

@@ -157,12 +157,16 @@ def decode_window(
     cache: bool,
 ) -> Transcript:
     """`audio[start_s:end_s]` decoded on its own with beam search (its own VAD, no text from outside
-    the window to condition on), times on `audio`'s timeline. Also used by analyzer.coverage."""
+    the window to condition on), times on `audio`'s timeline. Also used by analyzer.coverage.
+
+    Window by window (batch size 1) whatever the first pass used: a window is a chunk or two, so
+    batching saves nothing, and sequential decoding reads on from its last timestamp where a batched
+    decode can end its text early."""
     from analyzer.transcribe import shift_segments, transcribe
 
     a = max(0, int(round(start_s * TARGET_SR)))
     b = min(len(audio), int(round(end_s * TARGET_SR)))
-    careful = dataclasses.replace(options, beam_size=max(beam_size, options.beam_size))
+    careful = dataclasses.replace(options, beam_size=max(beam_size, options.beam_size), batch_size=1)
     part = transcribe(np.ascontiguousarray(audio[a:b]), careful, cache=cache)
     offset = a / TARGET_SR
     if not offset:

@@ -136,9 +136,10 @@ DEFAULT_ENGINE = "faster-whisper"
 DEFAULT_BEAM_SIZE = 2  # bench/bench_decode.py: beam 5's CER at 1.09x greedy's CPU (results/decode.md)
 DEFAULT_COMPUTE_TYPE = "int8"  # as fast or faster than float32, more accurate here, 200 MB less
 # Sequential: batched decoding (--batch-size 4, the best size measured) saves a quarter of the decode's
-# CPU time but reads clean and 10 dB speech less well: CER 0.223 vs 0.202 on the 48-recording scenario
-# corpus at SNR >= 10 dB, 0.117 vs 0.105 on a 5-minute recording (verdicts and phrase F1 on par,
-# bench/results/speed.md, "batched decoding as the default?").
+# CPU time and, since it reads on where Whisper ended or skipped text in a chunk, reads the scenario
+# corpus as well or better (CER 0.212 vs 0.217 on its 32 clean and 10 dB recordings), but the ASR clip
+# and a 5-minute recording still read worse (0.186 vs 0.177, 0.117 vs 0.105; bench/results/speed.md,
+# "fourth round").
 DEFAULT_BATCH_SIZE = 1
 
 
@@ -171,6 +172,9 @@ class TranscribeOptions:
     drop_hallucinations: bool = True
     # VAD chunks decoded together (analyzer.batched; faster-whisper only); 1 = sequential windows.
     batch_size: int = DEFAULT_BATCH_SIZE
+    # A batched chunk whose words end this many seconds of speech before the chunk does was cut short
+    # by the decoder; the rest is read sequentially (analyzer.batched.read_until).
+    batch_resume_s: float = 3.0
     threads: int = 2  # does not change results: not part of the cache key
     allow_download: bool = False  # ditto
 
@@ -383,8 +387,17 @@ def _decode_batched(
 ) -> Iterator[tuple[int, list[dict], str]]:
     """Yield (first sample, raw segments in block seconds, note) per batch of chunks (analyzer.batched):
     one faster-whisper BatchedInferencePipeline call per batch; a chunk failing Whisper's checks is
-    decoded again by engine.run (temperature fallback under the per-piece CPU budget)."""
-    from analyzer.batched import batches, chunk_regions, is_silent, needs_fallback
+    decoded again by engine.run (temperature fallback under the per-piece CPU budget), and a chunk whose
+    decode stopped reading early (analyzer.batched.read_until) is read on from there by engine.run."""
+    from analyzer.batched import (
+        batches,
+        chunk_regions,
+        is_silent,
+        needs_fallback,
+        read_until,
+        remainder,
+        words_before,
+    )
 
     pipeline = engine.batched_pipeline()
     for group in batches(chunk_regions(speech), opts.batch_size):
@@ -419,13 +432,28 @@ def _decode_batched(
         tmap = _TimeMap(regions)
         out: list[dict] = []
         notes: list[str] = []
-        for chunk, segs in zip(group, per_chunk, strict=True):
+        for chunk, segs, (first, last) in zip(group, per_chunk, bounds, strict=True):
             if any(needs_fallback(s, opts) for s in segs) and len(opts.temperatures) > 1:
                 raw, note = engine.run(block, chunk, opts)  # temperature fallback, CPU budget
                 out += raw
                 if note:
                     notes.append(note)
                 continue
+            if segs and all(is_silent(s, opts) for s in segs):
+                continue
+            read_to = read_until(segs, first)
+            skipped = any(w["end"] > read_to for s in segs for w in s["words"])  # a stretched word
+            if skipped or last - read_to >= opts.batch_resume_s:
+                # The decode stopped early (its end-of-text came before the chunk's speech ended, or
+                # it skipped a line and stretched a word over it): the rest is read sequentially from
+                # there, as a sequential window seeks to its last timestamp.
+                segs = words_before(segs, read_to)
+                rest = remainder(chunk, read_to - first)
+                if rest:
+                    raw, note = engine.run(block, rest, opts)
+                    out += raw
+                    if note:
+                        notes.append(note)
             for seg in segs:
                 if is_silent(seg, opts):
                     continue

@@ -11,7 +11,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analyzer.batched import _EncodeInGroups, batches, chunk_regions, is_silent, needs_fallback
+from analyzer.batched import (
+    _EncodeInGroups,
+    batches,
+    chunk_regions,
+    is_silent,
+    needs_fallback,
+    read_until,
+    remainder,
+    words_before,
+)
 from analyzer.transcribe import TranscribeOptions, transcribe
 
 SR = 16_000
@@ -59,7 +68,7 @@ def test_fallback_and_silence_follow_whispers_thresholds():
 
 
 def test_batch_size_is_a_cache_key_option_and_defaults_to_sequential():
-    assert TranscribeOptions().batch_size == 1  # batched is opt-in until re-measured (transcribe.py)
+    assert TranscribeOptions().batch_size == 1  # batched is opt-in (transcribe.DEFAULT_BATCH_SIZE)
     assert TranscribeOptions(batch_size=4).key_dict() != TranscribeOptions().key_dict()
     assert "batch_size" in TranscribeOptions().key_dict()
 
@@ -200,3 +209,188 @@ def test_the_encoder_sees_one_chunk_at_a_time_when_batched(speech, monkeypatch):
     together = transcribe(audio, TranscribeOptions(batch_size=8), cache=False)
     assert max(seen) >= 3, seen  # the spy sees whole batches when they are encoded at once
     assert chunked.text == together.text
+
+
+# ---------------------------------------------------------------- a decode that stops early
+
+
+def test_read_until_is_the_last_believable_word_end():
+    words = [{"start": 1.0, "end": 1.2, "text": "您好"}, {"start": 1.2, "end": 1.5, "text": "。"}]
+    assert read_until([{"start": 0.5, "end": 9.0, "text": "您好。", "words": words}], 0.0) == 1.5
+    assert read_until([], 4.0) == 4.0  # nothing read: from the chunk's start
+    assert read_until([{"start": 4.0, "end": 6.0, "text": "好", "words": []}], 4.0) == 6.0
+    # One character stretched over 8 s of speech Whisper did not read: read on from its start.
+    stretched = [*words, {"start": 2.0, "end": 10.0, "text": "门", "probability": 0.1}]
+    assert read_until([{"start": 0.5, "end": 10.0, "text": "x", "words": stretched}], 0.0) == 2.0
+
+
+def test_a_stretched_word_inside_a_decode_marks_where_it_stopped_reading():
+    words = [{"start": 0.0, "end": 0.3, "text": "您"}, {"start": 0.3, "end": 0.9, "text": "监"}]
+    stretched = [*words, {"start": 1.0, "end": 4.8, "text": "好,"}, {"start": 4.8, "end": 5.1, "text": "请"}]
+    segs = [{"start": 0.0, "end": 5.1, "text": "您监好,请", "words": stretched}]
+    assert read_until(segs, 0.0) == 1.0  # one letter, 3.8 s: from its start
+    kept = words_before(segs, 1.0)
+    assert [w["text"] for w in kept[0]["words"]] == ["您", "监"] and kept[0]["text"] == "您监"
+    assert kept[0]["end"] == kept[0]["words"][-1]["end"] == 0.9
+    assert words_before(segs, 0.2)[0]["words"] == [
+        {"start": 0.0, "end": 0.2, "text": "您"}
+    ]  # cut to the point
+    assert (
+        read_until([{**segs[0], "words": [*words, {**stretched[2], "end": 2.5}]}], 0.0) == 2.5
+    )  # 1.5 s: a slow word
+
+
+def test_remainder_skips_seconds_of_concatenated_speech():
+    chunk = [_r(0, 4), _r(10, 13), _r(20, 30)]
+    assert remainder(chunk, 0.0) == chunk
+    assert remainder(chunk, 5.0) == [_r(11, 13), _r(20, 30)]
+    assert remainder(chunk, 7.0) == [_r(20, 30)]
+    assert remainder(chunk, 17.0) == []
+
+
+class _StoppingPipeline:
+    """BatchedInferencePipeline stand-in: the first chunk of every batch comes back with words up to
+    `stop_s` seconds and nothing after, as Whisper's end-of-text before the chunk's speech ends."""
+
+    def __init__(self, stop_s: float):
+        self.stop_s = stop_s
+        self.asked: list[dict] = []  # the decode options of each call
+
+    def transcribe(self, audio, *, clip_timestamps, **kwargs):
+        from types import SimpleNamespace as NS
+
+        self.asked.append(kwargs)
+
+        def segments():
+            for k, clip in enumerate(clip_timestamps):
+                end = clip["start"] + self.stop_s if k == 0 else clip["end"] - 0.5
+                times = np.arange(clip["start"], end - 1e-6, 0.25)
+                words = [NS(start=t, end=t + 0.25, word="话", probability=0.9) for t in times]
+                yield NS(start=clip["start"], end=end, text="话" * len(words), avg_logprob=-0.2,
+                         no_speech_prob=0.01, compression_ratio=1.0, words=words)  # fmt: skip
+
+        return segments(), NS(language="zh")
+
+
+def _stopping_engine(stop_s: float):
+    from analyzer.transcribe import _FasterWhisper
+
+    class Engine(_FasterWhisper):
+        def __init__(self):
+            self.asked: list[float] = []  # seconds of speech handed to the sequential decode
+
+        def batched_pipeline(self):
+            return _StoppingPipeline(stop_s)
+
+        def decode(self, audio, opts, deadline):
+            self.asked.append(len(audio) / SR)
+            words = [{"start": t, "end": t + 0.5, "text": "续", "probability": 0.9}
+                     for t in np.arange(0.0, len(audio) / SR - 1e-6, 0.5)]  # fmt: skip
+            return [{"start": 0.0, "end": words[-1]["end"], "text": "续" * len(words), "avg_logprob": -0.2,
+                     "no_speech_prob": 0.01, "compression_ratio": 1.0, "words": words}], ""  # fmt: skip
+
+    return Engine()
+
+
+class _SkippingPipeline(_StoppingPipeline):
+    """The first chunk's words run to its end, but one word at 4 s is stretched over 3 s: Whisper
+    skipped the line said there."""
+
+    def transcribe(self, audio, *, clip_timestamps, **kwargs):
+        from types import SimpleNamespace as NS
+
+        def segments():
+            clip = clip_timestamps[0]
+            times = [t for t in np.arange(clip["start"], clip["end"] - 0.5, 0.25) if not 4.25 <= t < 7.0]
+            words = [
+                NS(start=t, end=t + (3.0 if t == 4.0 else 0.25), word="话", probability=0.9) for t in times
+            ]
+            yield NS(start=clip["start"], end=words[-1].end, text="话" * len(words), avg_logprob=-0.2,
+                     no_speech_prob=0.01, compression_ratio=1.0, words=words)  # fmt: skip
+
+        return segments(), NS(language="zh")
+
+
+def test_a_line_skipped_inside_a_chunk_is_read_on_sequentially_from_the_skip():
+    """Whisper may skip a line inside a batched chunk and stretch the word before it over the line
+    (the coverage pass sees that speech as covered): the chunk is read on sequentially from where the
+    stretched word stops being believable, and the batch's words after it are not kept twice."""
+    from analyzer.transcribe import _decode_batched
+
+    block = np.zeros(40 * SR, dtype=np.float32)
+    speech = [_r(1, 8), _r(10, 17)]  # one chunk of 14 s of speech
+    engine = _stopping_engine(0.0)
+    engine.batched_pipeline = lambda: _SkippingPipeline(0.0)
+    out = [seg for _, raw, _ in _decode_batched(engine, block, speech, TranscribeOptions(batch_size=4))
+           for seg in raw]  # fmt: skip
+    assert engine.asked == [10.0]  # read to 4 s of the 14 s: from the stretched word's start
+    words = sorted((w["start"], w["end"], w["text"]) for s in out for w in s["words"])
+    assert [w for w in words if w[2] == "话"][-1][1] == pytest.approx(5.0)  # 4 s of speech, in the block
+    assert {w[2] for w in words if w[0] >= 5.0} == {"续"}
+    assert all(b[0] >= a[0] for a, b in zip(words, words[1:], strict=False))
+
+
+@pytest.mark.parametrize("stop_s, resumed", [(5.0, [9.0]), (12.5, [])])
+def test_a_chunk_cut_short_is_read_on_sequentially_from_its_last_word(stop_s, resumed):
+    """Whisper decoding a batch (no timestamp tokens) may end its text before the chunk's speech ends;
+    sequential decoding would seek to its last timestamp and read on. The chunk's rest is decoded by
+    the sequential engine (its fallback and CPU budget), from the last word on, in the block's time."""
+    from analyzer.transcribe import _decode_batched
+
+    block = np.zeros(40 * SR, dtype=np.float32)
+    speech = [_r(1, 8), _r(10, 17)]  # one chunk of 14 s of speech
+    engine = _stopping_engine(stop_s)
+    out = [seg for _, raw, _ in _decode_batched(engine, block, speech, TranscribeOptions(batch_size=4))
+           for seg in raw]  # fmt: skip
+    assert engine.asked == resumed
+    texts = [(round(s["start"], 1), s["text"][0]) for s in sorted(out, key=lambda s: s["start"])]
+    if resumed:  # read to 5 s of speech (6 s in the block); the rest, 6-8 s and 10-17 s, read on
+        assert texts == [(1.0, "话"), (6.0, "续"), (10.0, "续")]
+    else:  # words up to 1.5 s before the chunk's end: complete
+        assert texts == [(1.0, "话"), (10.0, "话")]
+
+
+@pytest.mark.slow
+def test_batched_decoding_reads_a_recording_to_its_end(tmp_path):
+    """A scenario recording (the seed-31 corpus's second: three lines with short pauses, quick voices)
+    on which Whisper's batched decode ended its text after the second line, dropping the recording
+    notice said at 7-13 s: the rest of the chunk is now read on, as sequential decoding reads it."""
+    import dataclasses
+
+    from analyzer.eval_metrics import cer
+    from bench.scenarios import build_scenario, make_corpus_plan
+
+    scenario = make_corpus_plan(48, seed=31, snr_levels=(None, 10.0, 5.0))[1]
+    scenario = dataclasses.replace(
+        scenario, conditions=dataclasses.replace(scenario.conditions, container="wav")
+    )
+    truth = build_scenario(scenario, tmp_path)
+    path = next(tmp_path.rglob(truth["files"][0]["name"]))
+    result = transcribe(str(path), TranscribeOptions(batch_size=4), cache=False)
+    lines = truth["script"]
+    assert len(lines) == 3 and lines[-1]["phrase_id"] == "recording_notice"
+    notice = lines[-1]
+    a, b = notice["start_s"], notice["end_s"]
+    heard = "".join(w.text for s in result.segments for w in s.words if a - 0.3 < w.start < b + 0.3)
+    assert cer(notice["text"], heard) <= 0.3, (notice["text"], heard, result.text)
+
+
+def test_batched_decoding_and_its_read_on_keep_the_beam_size():
+    """`--beam-size` reaches the batched decode and the sequential read-on of a chunk cut short."""
+    from analyzer.transcribe import _decode_batched
+
+    engine = _stopping_engine(5.0)
+    pipeline = _StoppingPipeline(5.0)
+    engine.batched_pipeline = lambda: pipeline
+    beams: list[int] = []
+    decode = engine.decode
+    engine.decode = lambda audio, opts, deadline: (
+        beams.append(opts.beam_size) or decode(audio, opts, deadline)
+    )
+    speech = [_r(1, 8), _r(10, 17)]
+    list(
+        _decode_batched(
+            engine, np.zeros(40 * SR, dtype=np.float32), speech, TranscribeOptions(batch_size=4, beam_size=2)
+        )
+    )
+    assert [k["beam_size"] for k in pipeline.asked] == [2] and beams == [2]

@@ -424,3 +424,23 @@ def test_no_look_for_a_phrase_not_needed_when_the_tail_is_long_or_the_setting_is
     short = dataclasses.replace(transcript(*INSPECTION_SIGNED), duration_s=53.0)
     looked, calls = _look(guide, short, None, monkeypatch, profile="inspection", recheck_expected_max_s=0.0)
     assert looked is None and calls == []
+
+
+def test_a_window_is_decoded_window_by_window_with_beam_search(monkeypatch):
+    """A second look or coverage re-decode is one short window: decoded sequentially (batch size 1),
+    with at least the window's beam, whatever batch size and beam the first pass used."""
+    import numpy as np
+
+    from analyzer import transcribe as transcribe_module
+
+    seen: list[TranscribeOptions] = []
+
+    def fake(audio, options, *, cache):
+        seen.append(options)
+        return Transcript(segments=(), language="zh", duration_s=len(audio) / 16000, engine="e", model="m")
+
+    monkeypatch.setattr(transcribe_module, "transcribe", fake)
+    audio = np.zeros(16000 * 20, dtype=np.float32)
+    recheck.decode_window(audio, 2.0, 12.0, TranscribeOptions(batch_size=4, beam_size=2), 5, cache=False)
+    recheck.decode_window(audio, 2.0, 12.0, TranscribeOptions(batch_size=4, beam_size=8), 5, cache=False)
+    assert [(o.batch_size, o.beam_size) for o in seen] == [(1, 5), (1, 8)]
