@@ -11,7 +11,9 @@ and a modification time later than the spoken time may be the time the file was 
 
 Settings (guide `[settings.clock]`, defaults below): `clock_check_tolerance_s` (how far the spoken
 time may be from the file's time), `clock_utc_offset_h` (the device's time zone, for container times
-that carry a zone and for modification times, which are absolute).
+that carry a zone and for modification times, which are absolute), `clock_sentence_pause_s` (a segment
+ending at most this long before the opening's sentence is read with it: Whisper may end a segment at
+the time of day).
 """
 
 from __future__ import annotations
@@ -58,9 +60,9 @@ _CLOCK = re.compile(
     r"(?P<h>\d{1,3})(?:(?P<unit>[点时])(?:(?P<m>\d{1,2})分|(?P<m2>\d{2})(?!\d)|(?P<half>半)"
     r"|(?P<q1>[一1])刻|(?P<q3>[三3])刻|(?P<whole>整))?|[:.](?P<m3>\d{1,3})分?)"
 )
-# what shows that a time was said, even when it cannot be read
 # a segment ending at most this long before the opening's sentence is part of it
-SENTENCE_PAUSE_S = 1.0
+DEFAULT_SENTENCE_PAUSE_S = 1.0
+# what shows that a time was said, even when it cannot be read
 _TIME_MARKER = re.compile(rf"{_PERIOD}|\d[点时]|\d[:.]\d|\d分|\d+月\d+[日号]")
 
 
@@ -319,6 +321,7 @@ class ClockSettings:
     tolerance_s: float = DEFAULT_TOLERANCE_S
     utc_offset_h: float = DEFAULT_UTC_OFFSET_H
     resume_window_s: float = 30.0
+    sentence_pause_s: float = DEFAULT_SENTENCE_PAUSE_S
     patterns: tuple[str, ...] = FILENAME_TIME_PATTERNS
 
     @classmethod
@@ -328,6 +331,7 @@ class ClockSettings:
             tolerance_s=float(values.get("clock_check_tolerance_s", DEFAULT_TOLERANCE_S)),
             utc_offset_h=float(values.get("clock_utc_offset_h", DEFAULT_UTC_OFFSET_H)),
             resume_window_s=float(values.get("resume_window_s", 30.0)),
+            sentence_pause_s=float(values.get("clock_sentence_pause_s", DEFAULT_SENTENCE_PAUSE_S)),
         )
 
 
@@ -535,7 +539,7 @@ def check_clocks(
             out.append(compare(SpokenTime("absent"), start_of(first), 0.0, s, file=first, start_s=None))
     else:
         path, t = _locate(opening.start_s, files, first)
-        spoken = _opening_time(opening, transcripts.get(path), t)
+        spoken = _opening_time(opening, transcripts.get(path), t, s.sentence_pause_s)
         out.append(compare(spoken, start_of(path), t, s, file=path, start_s=opening.start_s))
     offsets = {f.path: f.offset_s for f in files}
     for r in continuity.resumptions if continuity else ():
@@ -568,7 +572,12 @@ def _opening(matches: Sequence[PhraseMatch], guide: Guide) -> PhraseMatch | None
     return None
 
 
-def _opening_time(opening: PhraseMatch, transcript: Transcript | None, file_time_s: float) -> SpokenTime:
+def _opening_time(
+    opening: PhraseMatch,
+    transcript: Transcript | None,
+    file_time_s: float,
+    sentence_pause_s: float = DEFAULT_SENTENCE_PAUSE_S,
+) -> SpokenTime:
     """The opening's `time` slot when it reads as a time of day; else the words of the opening and of
     the sentence it starts in (the slot may have caught 88号 of the place, or 22月 of a garbled year),
     with the sentence just before it when no pause parts them (Whisper can end a segment at the time:
@@ -586,7 +595,7 @@ def _opening_time(opening: PhraseMatch, transcript: Transcript | None, file_time
             if seg.end > file_time_s - 1.0 and seg.start < file_time_s + 1.0
         ]
         first = min((seg.start for seg in around), default=file_time_s)
-        before = [seg for seg in transcript.segments if first - SENTENCE_PAUSE_S <= seg.end <= first]
+        before = [seg for seg in transcript.segments if first - sentence_pause_s <= seg.end <= first]
         texts.insert(0, "".join(seg.text for seg in [*before[-1:], *around]))
     readings = [read_spoken_time(t) for t in texts if t]
     if from_slot.state == "read":

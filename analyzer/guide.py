@@ -320,6 +320,13 @@ class _Loader:
                 "应大于 0 / must be positive",
                 "clock_check_tolerance_s =",
             )
+        if settings.get("clock_sentence_pause_s", 0.0) < 0:
+            raise self.error(
+                "[settings.clock]",
+                "clock_sentence_pause_s",
+                "不能为负数 / must not be negative",
+                "clock_sentence_pause_s =",
+            )
         if not -12.0 <= settings.get("clock_utc_offset_h", 0.0) <= 14.0:
             raise self.error(
                 "[settings.clock]",

@@ -304,6 +304,20 @@ def test_guide_rejects_a_non_positive_tolerance(tmp_path):
         load_guide(str(bad))
 
 
+def test_the_sentence_pause_is_a_guide_setting_and_must_not_be_negative(tmp_path):
+    from analyzer.clock import ClockSettings
+    from analyzer.guide import GuideError, load_guide
+
+    src = Path(_guide().path).read_text("utf-8")
+    wide = tmp_path / "wide.toml"
+    wide.write_text(src.replace("clock_sentence_pause_s = 1.0", "clock_sentence_pause_s = 2.5"), "utf-8")
+    assert ClockSettings.from_guide(load_guide(str(wide))).sentence_pause_s == 2.5
+    bad = tmp_path / "bad.toml"
+    bad.write_text(src.replace("clock_sentence_pause_s = 1.0", "clock_sentence_pause_s = -1.0"), "utf-8")
+    with pytest.raises(GuideError, match=r"bad\.toml:\d+: \[settings\.clock\]: 字段 clock_sentence_pause_s"):
+        load_guide(str(bad))
+
+
 def test_spoken_time_describes_itself():
     assert (
         SpokenTime("read", month=3, day=15, period="下午", hour=2, minute=30).describe() == "3月15日 下午2:30"
@@ -342,6 +356,8 @@ def test_the_opening_time_said_in_the_sentence_before_or_past_the_slot_is_read()
     assert (reading.today, reading.period, reading.hour, reading.minute) == (True, "下午", 2, 30)
     paused = transcript((0.1, 1.0, "今天下午2点半。"), (2.8, 8.74, place))  # 1.8 s before: another sentence
     assert clock._opening_time(opening, paused, 4.58).state != "read"
+    wider = clock._opening_time(opening, paused, 4.58, sentence_pause_s=2.0)  # a wider pause joins it
+    assert wider.hour == 2
 
     t = transcript(
         (0.5, 12.0, "现在是上午10点一刻,我们在残核去中周东路88号码,对该公司财务收支情况进行审计检查,")
