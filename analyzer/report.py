@@ -36,8 +36,7 @@ if TYPE_CHECKING:
 # 1.7: resumptions[].said_by_other; speakers.overrides filled by a reviewer's correction (web app)
 # 1.8: <phrase_id>_needs_listening (and phrases[].needs_listening) for any required phrase whose
 # expected window was heard with low confidence, not only the interruption reason; phrases[].homophone_terms
-# 1.9: phrases[].unsure_speaker; speakers.voices[].confidence, dryness_db
-SCHEMA_VERSION = "1.9"
+SCHEMA_VERSION = "1.8"
 FORMATS = ("json", "html", "srt", "vtt", "csv", "xlsx")
 SEVERITY_TITLES = {"critical": "严重", "major": "重要", "minor": "一般", "info": "提示"}
 STATUS_TITLES = {"present": "已说", "partial": "部分", "absent": "未说"}
@@ -193,7 +192,6 @@ def _phrases(result: RecordingResult) -> list[dict[str, Any]]:
                 "speaker": m.speaker or None,
                 "speaker_id": m.speaker_id or None,
                 "said_by_other": [_heard_from_other(result, o) for o in m.said_by_other],
-                "unsure_speaker": [_heard_from_other(result, o) for o in m.unsure_speaker],
             }
         )
     return out
@@ -249,10 +247,8 @@ def _speakers(result: RecordingResult) -> dict[str, Any] | None:
                 "level_db": v.level_db,
                 "drr_db": v.drr_db,
                 "lowfreq_db": v.lowfreq_db,
-                "dryness_db": v.dryness_db,
                 "phrases": list(v.phrases),
                 "score": v.score,
-                "confidence": v.confidence,
             }
             for v in sp.voices
         ],
