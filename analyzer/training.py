@@ -138,14 +138,23 @@ def evaluate_attempt(
     """Transcribe a recorded attempt and give feedback for `target` (a phrase id or a scenario id);
     with `trainee` and `store` the attempt is saved to that trainee's history."""
     from analyzer.media import load_audio
+    from analyzer.transcribe import TranscribeOptions, transcribe
     from analyzer.vad import speech_probs
 
+    options = TranscribeOptions()
+    decoded_here = transcript is None
     if transcript is None:
-        from analyzer.transcribe import transcribe
-
-        transcript = transcribe(str(audio_path))
+        transcript = transcribe(str(audio_path), options)  # its error names an empty file
     audio = load_audio(str(audio_path))
-    feedback = evaluate_transcript(transcript, target, guide, audio=(audio, speech_probs(audio)))
+    probs = speech_probs(audio)
+    if decoded_here:
+        from analyzer.coverage import CoverageSettings, ensure_coverage
+
+        # the same coverage pass as `analyze`: a window Whisper ends early must not cost the trainee
+        # a sentence they said
+        coverage = CoverageSettings.from_settings(guide.settings)
+        transcript = ensure_coverage(audio, probs, transcript, options, coverage)
+    feedback = evaluate_transcript(transcript, target, guide, audio=(audio, probs))
     if trainee and store is not None:
         db = store if isinstance(store, TrainingStore) else TrainingStore(store)
         feedback.trainee = trainee
