@@ -21,14 +21,18 @@ from typing import TYPE_CHECKING, Any
 from analyzer.transcribe import Segment, Transcript, shift_segments
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from analyzer.clock import ClockCheck
     from analyzer.continuity import CaseFile, ContinuityReport
+    from analyzer.coverage import CoverageSettings
     from analyzer.guide import Guide
     from analyzer.match import PhraseMatch
     from analyzer.media import Probe
     from analyzer.recheck import Recheck
     from analyzer.rules import Evaluation
     from analyzer.speakers import Speakers
+    from analyzer.transcribe import TranscribeOptions
 
 
 @dataclass(frozen=True)
@@ -181,6 +185,35 @@ def _total(values: Iterable[float | None]) -> float | None:
 ProgressFn = Callable[[float, float], None]  # (seconds of audio transcribed, total seconds)
 
 
+def covered_transcript(
+    audio: np.ndarray,
+    probs: np.ndarray,
+    options: TranscribeOptions,
+    coverage: CoverageSettings,
+    *,
+    probe: Probe | None = None,
+    cache: bool = True,
+    progress: ProgressFn | None = None,
+    timings: dict[str, float] | None = None,
+) -> Transcript:
+    """A file's transcript as every command reports it: the first decode, then the coverage pass
+    (analyzer.coverage), so speech a window skipped is decoded again or reported untranscribed,
+    never silently lost. `audio`: the file's 16 kHz samples; `probs`: their Silero frame
+    probabilities (analyzer.vad.speech_probs). `timings` (when given) gains the seconds spent in
+    "transcribe" and "coverage"."""
+    from analyzer.coverage import ensure_coverage
+    from analyzer.transcribe import transcribe
+
+    t0 = time.perf_counter()
+    first_pass = transcribe(audio, options, probe=probe, cache=cache, progress=progress, speech_probs=probs)
+    t1 = time.perf_counter()
+    transcript = ensure_coverage(audio, probs, first_pass, options, coverage, cache=cache)
+    if timings is not None:
+        timings["transcribe"] = timings.get("transcribe", 0.0) + t1 - t0
+        timings["coverage"] = timings.get("coverage", 0.0) + time.perf_counter() - t1
+    return transcript
+
+
 def analyze_recording(
     paths: list[str] | str, options: AnalyzeOptions | None = None, *, progress: ProgressFn | None = None
 ) -> RecordingResult:
@@ -220,7 +253,6 @@ def _run(result: RecordingResult, options: AnalyzeOptions, progress: ProgressFn 
     from analyzer.recheck import look_again
     from analyzer.resumption import check_resumptions
     from analyzer.speakers import identify
-    from analyzer.transcribe import transcribe
     from analyzer.vad import speech_probs
 
     guide = load_guide_for(options)
@@ -254,20 +286,13 @@ def _run(result: RecordingResult, options: AnalyzeOptions, progress: ProgressFn 
             def step(d: float, _t: float, base: float = base) -> None:
                 progress(base + d, total)
 
-        first_pass = transcribe(
-            audio[path], topts, probe=result.probes[path], cache=options.cache, progress=step,
-            speech_probs=probs[path],
+        result.transcripts[path] = covered_transcript(
+            audio[path], probs[path], topts, coverage, probe=result.probes[path], cache=options.cache,
+            progress=step, timings=timings,
         )  # fmt: skip
-        t_first = time.perf_counter()
-        result.transcripts[path] = ensure_coverage(
-            audio[path], probs[path], first_pass, topts, coverage, cache=options.cache
-        )
         done += result.probes[path].duration_s
-        t2 = time.perf_counter()
         timings["decode"] += t1 - t0
         timings["vad"] += t_vad - t1
-        timings["transcribe"] += t_first - t_vad
-        timings["coverage"] += t2 - t_first
 
     t0 = time.perf_counter()
     plain = analyze_continuity(

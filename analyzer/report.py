@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 # 1.7: resumptions[].said_by_other; speakers.overrides filled by a reviewer's correction (web app)
 # 1.8: <phrase_id>_needs_listening (and phrases[].needs_listening) for any required phrase whose
 # expected window was heard with low confidence, not only the interruption reason; phrases[].homophone_terms
-SCHEMA_VERSION = "1.8"
+# 1.9: resumptions[].checked and resumptions[].unclear (a statement heard whose reason cannot be read)
+SCHEMA_VERSION = "1.9"
 FORMATS = ("json", "html", "srt", "vtt", "csv", "xlsx")
 SEVERITY_TITLES = {"critical": "严重", "major": "重要", "minor": "一般", "info": "提示"}
 STATUS_TITLES = {"present": "已说", "partial": "部分", "absent": "未说"}
@@ -317,9 +318,19 @@ def _resumptions(result: RecordingResult) -> list[dict[str, Any]]:
             "start_s": _r(r.start_s),
             "window_s": _r(r.window_s),
             "said_by_other": r.said_by_other or None,
+            "checked": r.checked,
+            "unclear": _unclear(result, r.unclear),
         }
         for r in result.continuity.resumptions
     ]
+
+
+def _unclear(result: RecordingResult, span: tuple[float, float] | None) -> dict[str, Any] | None:
+    """Where a resume statement was heard but its reason could not be read, for a reviewer to play."""
+    if span is None:
+        return None
+    file, file_start = result.file_of(span[0])
+    return {"start_s": _r(span[0]), "end_s": _r(span[1]), "file": file, "file_start_s": _r(file_start)}
 
 
 def _finding(f) -> dict[str, Any]:

@@ -137,23 +137,21 @@ def evaluate_attempt(
 ) -> AttemptFeedback:
     """Transcribe a recorded attempt and give feedback for `target` (a phrase id or a scenario id);
     with `trainee` and `store` the attempt is saved to that trainee's history."""
-    from analyzer.media import load_audio
-    from analyzer.transcribe import TranscribeOptions, transcribe
+    from analyzer.media import load_audio, probe
     from analyzer.vad import speech_probs
 
-    options = TranscribeOptions()
-    decoded_here = transcript is None
-    if transcript is None:
-        transcript = transcribe(str(audio_path), options)  # its error names an empty file
+    info = probe(str(audio_path)) if transcript is None else None  # its error names an empty file
     audio = load_audio(str(audio_path))
     probs = speech_probs(audio)
-    if decoded_here:
-        from analyzer.coverage import CoverageSettings, ensure_coverage
+    if transcript is None:
+        from analyzer.coverage import CoverageSettings
+        from analyzer.pipeline import covered_transcript
+        from analyzer.transcribe import TranscribeOptions
 
-        # the same coverage pass as `analyze`: a window Whisper ends early must not cost the trainee
-        # a sentence they said
+        # decoded as `analyze` decodes, coverage pass included: a window Whisper ends early must not
+        # cost the trainee a sentence they said
         coverage = CoverageSettings.from_settings(guide.settings)
-        transcript = ensure_coverage(audio, probs, transcript, options, coverage)
+        transcript = covered_transcript(audio, probs, TranscribeOptions(), coverage, probe=info)
     feedback = evaluate_transcript(transcript, target, guide, audio=(audio, probs))
     if trainee and store is not None:
         db = store if isinstance(store, TrainingStore) else TrainingStore(store)

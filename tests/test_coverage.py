@@ -382,3 +382,54 @@ def test_report_coverage_on_the_case_timeline_and_in_html(tmp_path):
     assert html.count('class="item untr"') == 1 and "未转写语音" in html
     assert 'data-file="1" data-t="7.00"' in html  # the coverage line seeks into the second file
     assert "补回" in html and "需人工听取" in html
+
+
+def test_every_entry_point_passes_its_first_decode_through_the_coverage_pass(tmp_path, monkeypatch):
+    """`analyze`, `transcribe`, `train` and the web app's jobs all run coverage.ensure_coverage on the
+    transcript they decoded (through pipeline.covered_transcript or training), with the guide's settings,
+    so none of them can lose a skipped window silently. Whisper is replaced by a decoder that hears
+    nothing; what each entry point wrote is checked for the coverage figures."""
+    import json
+
+    import soundfile as sf
+
+    from analyzer import transcribe as tx
+    from analyzer.cli import main
+    from analyzer.web import jobs
+
+    def run(blocks, duration, sha, opts, resolved, progress, speech_probs):
+        return tx.Transcript(
+            segments=(), language="zh", duration_s=duration, engine=opts.engine,
+            model=resolved.model_id, options=opts.key_dict(), audio_sha256=sha,
+        )  # fmt: skip
+
+    monkeypatch.setattr(tx, "_run", run)
+    monkeypatch.setattr(tx.transcript_cache, "load", lambda key: None)
+    monkeypatch.setattr(tx.transcript_cache, "store", lambda key, value: None)
+    passed: list[tuple[Transcript, CoverageSettings]] = []
+    real = coverage.ensure_coverage
+
+    def spy(audio, probs, transcript, options, settings, **kw):
+        passed.append((transcript, settings))
+        return real(audio, probs, transcript, options, dataclasses.replace(settings, beam_size=0), **kw)
+
+    monkeypatch.setattr(coverage, "ensure_coverage", spy)
+    path = tmp_path / "clip.wav"
+    sf.write(path, (0.01 * np.random.default_rng(13).standard_normal(3 * SR)).astype(np.float32), SR)
+    entries = {
+        "cli analyze": lambda: main(
+            ["analyze", str(path), "-o", str(tmp_path / "out"), "--workers", "1", "--no-progress", "--force"]
+        ),
+        "cli transcribe": lambda: main(["transcribe", str(path), "-o", str(tmp_path / "tx")]),
+        "cli train": lambda: main(["train", "--phrase", "opening", str(path)]),
+        "web analysis job": lambda: jobs.run_pipeline([str(path)], None, lambda fraction, stage: None),
+        "web training job": lambda: jobs.run_training(str(path), "opening", None, "张三", tmp_path / "web"),
+    }
+    guide = CoverageSettings.from_settings(load_guide().settings)
+    for name, enter in entries.items():
+        before = len(passed)
+        enter()
+        assert len(passed) > before, f"{name}: no coverage pass"
+        assert passed[before][1] == guide, name
+    written = json.loads((tmp_path / "tx" / "clip.json").read_text(encoding="utf-8"))
+    assert written["vad_speech_s"] is not None and written["transcribed_s"] is not None

@@ -168,7 +168,9 @@ def test_intelligible_speech_is_covered_to_99_percent_of_the_whole_recording(tmp
     assert "untranscribed_speech" not in {f.code for f in result.evaluation.findings}
 
 
-def test_unreadable_speech_is_reported_and_the_opening_needs_listening(tmp_path):
+def muffled_scene(tmp_path) -> tuple[str, tuple[float, float]]:
+    """The rights notice and the signing request low-passed at 300 Hz, then three clear phrases:
+    the file, and the muffled speech's span."""
     from scipy.signal import butter, sosfilt
 
     from bench.audio_tools import concat
@@ -179,8 +181,11 @@ def test_unreadable_speech_is_reported_and_the_opening_needs_listening(tmp_path)
     clear, _ = scene(["request_id", "recording_notice", "return_documents"], pause_s=0.6, seed=3, speed=1.0)
     audio, _ = concat([0.5, muffled, 0.5, clear], SR)
     muffled_span = (0.5 + 1.0, 0.5 + len(muffled) / SR)  # its speech starts after 1 s of silence
-    path = write(tmp_path / "muffled.wav", audio)
+    return write(tmp_path / "muffled.wav", audio), muffled_span
 
+
+def test_unreadable_speech_is_reported_and_the_opening_needs_listening(tmp_path):
+    path, muffled_span = muffled_scene(tmp_path)
     result = analyze_fresh(path)
     assert result.error is None
     t = result.transcript
@@ -199,3 +204,41 @@ def test_unreadable_speech_is_reported_and_the_opening_needs_listening(tmp_path)
     rec = report.recording_to_dict(result)
     assert rec["coverage"]["untranscribed"][0]["start_s"] == round(t.untranscribed[0][0], 2)
     assert "未转写语音" in report.render_html(rec, None, tmp_path / "r.html")
+
+
+def test_the_transcribe_command_reports_speech_it_cannot_read(tmp_path):
+    """`scriptcheck transcribe` gets analyze's coverage pass: the muffled speech is listed as
+    untranscribed in the JSON (with the coverage figures) and as a cue of its own in subtitles, and
+    named on stderr; the clear phrases after it are transcribed."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from analyzer.commands.transcribe import UNTRANSCRIBED_CUE
+
+    path, muffled_span = muffled_scene(tmp_path)
+    out = tmp_path / "out"
+    # a cache of its own: the srt run reuses the json run's decodes
+    env = {**os.environ, "SCRIPTCHECK_CACHE": str(tmp_path / "cache")}
+    runs = {
+        fmt: subprocess.run(
+            [sys.executable, "-m", "analyzer", "transcribe", path, "-o", str(out), "--format", fmt],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+        for fmt in ("json", "srt")
+    }
+    assert all(r.returncode == 0 for r in runs.values()), {f: r.stderr[-2000:] for f, r in runs.items()}
+    data = json.loads((out / "muffled.json").read_text(encoding="utf-8"))
+    assert data["vad_speech_s"] and data["transcribed_s"] is not None
+    spans = data["untranscribed"]
+    assert spans and all(a < muffled_span[1] and b > muffled_span[0] for a, b in spans), spans
+    assert sum(b - a for a, b in spans) >= 3.0
+    assert "合法权益" in "".join(s["text"] for s in data["segments"])  # the clear phrases after it
+    srt = (out / "muffled.srt").read_text(encoding="utf-8")
+    assert srt.count(UNTRANSCRIBED_CUE) == len(spans)
+    assert "untranscribed speech" in runs["json"].stderr

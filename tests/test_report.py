@@ -3,6 +3,7 @@ subtitles, summaries, atomic writes."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from html.parser import HTMLParser
 from pathlib import Path
@@ -281,3 +282,41 @@ def test_a_phrase_held_for_listening_and_terms_heard_by_sound_are_shown(case, tm
     assert "待人工听取，不按缺失扣分" in block(absent["id"])
     assert "仅按读音或近音检出的关键词：签名" in block(said["id"])
     assert "待人工听取，不按缺失扣分" not in block(said["id"])
+
+
+def test_a_resume_statement_whose_reason_cannot_be_read_is_in_the_json(case):
+    """Resumption.unclear (the statement heard, its reason not readable: interruption_reason_needs_listening)
+    reaches the report with its times in the case and in the file, so a reviewer can play it."""
+    from analyzer.resumption import check_resumptions
+
+    b = case.paths[1]
+    said = "刚才英尼社被控制上更多的纪录,现在继续持法全国成绩率。"
+    heard = {**case.transcripts, b: _transcript([(0.7, 6.3, said)], 30.0)}
+    plain = ContinuityReport(case.files, case.continuity.events)
+    cont = check_resumptions(plain, heard, case.guide)
+    r = cont.resumptions[0]
+    assert r.unclear is not None and not r.reason_given
+    merged = case_transcript(case.files, heard)
+    ev = evaluate(case.matches, cont, merged, case.guide)
+    assert "interruption_reason_needs_listening" in {f.code for f in ev.findings}
+    result = dataclasses.replace(case, continuity=cont, transcripts=heard, transcript=merged, evaluation=ev)
+    rec = report.recording_to_dict(result)
+    row = rec["resumptions"][0]
+    assert row["checked"] is True and row["reason_given"] is False
+    assert row["unclear"] == {
+        "start_s": round(r.unclear[0], 2),
+        "end_s": round(r.unclear[1], 2),
+        "file": b,
+        "file_start_s": round(r.unclear[0] - 300.0, 2),
+    }
+    assert 300.7 <= row["unclear"]["start_s"] < row["unclear"]["end_s"] <= 306.3
+    # a resumption whose reason was plainly not said has none
+    assert report.recording_to_dict(case)["resumptions"][0]["unclear"] is None
+
+
+def test_every_resumption_field_is_in_the_schema_document(case):
+    schema = (Path(report.__file__).parent / "schema" / "report-v1.md").read_text(encoding="utf-8")
+    row = next(line for line in schema.splitlines() if line.startswith("| `resumptions` |"))
+    fields = report.recording_to_dict(case)["resumptions"][0]
+    assert fields and all(f"`{name}`" in row for name in fields), [n for n in fields if f"`{n}`" not in row]
+    assert f'`"{report.SCHEMA_VERSION}"`' in schema and f"schema version {report.SCHEMA_VERSION}" in schema

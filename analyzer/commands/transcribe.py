@@ -1,5 +1,8 @@
 """`scriptcheck transcribe FILE...`: local Whisper transcripts as json, txt, srt or vtt.
 
+A transcript here gets the coverage pass `analyze` gives it (pipeline.covered_transcript): speech a
+window skipped is decoded again, and what stays unread is listed as untranscribed (json
+`untranscribed`; a cue of its own in txt, srt and vtt; a line on stderr), never left out silently.
 One bad file gives one line on stderr and the others go on; the exit code is non-zero at the end
 if any file failed.
 """
@@ -36,6 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-vad", action="store_true", help="不做语音检测（整段识别，较慢）")
     parser.add_argument("--no-cache", action="store_true", help="不使用转写缓存")
     parser.add_argument(
+        "--guide",
+        default=None,
+        help="用语指引名称或 TOML 路径，取其语音覆盖设置（默认 phrasebook/default.toml）",
+    )
+    parser.add_argument(
         "--allow-download", action="store_true", help="允许联网下载缺失的模型（默认从不联网）"
     )
 
@@ -66,23 +74,33 @@ def _options(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from analyzer.coverage import CoverageSettings
     from analyzer.files import atomic_write_text
-    from analyzer.media import MediaError
+    from analyzer.guide import GuideError, load_guide
+    from analyzer.media import MediaError, probe, spool_audio
     from analyzer.models import ModelError, resolve_model
-    from analyzer.transcribe import transcribe
+    from analyzer.pipeline import covered_transcript
+    from analyzer.vad import speech_probs
 
     opts = _options(args)
     try:
         resolve_model(opts.model, opts.engine, allow_download=opts.allow_download)
-    except ModelError as err:
+        coverage = CoverageSettings.from_settings(load_guide(args.guide).settings)
+    except (ModelError, GuideError) as err:
         print(f"错误 / error: {err}", file=sys.stderr)
         return 2
     out_dir = Path(args.output_dir) if args.output_dir else None
     failed = 0
     for name in args.files:
         try:
+            info = probe(name)  # its error names the file and the cause
+            audio = spool_audio(name)
             with _progress_bar(name) as progress:
-                transcript = transcribe(name, opts, cache=not args.no_cache, progress=progress)
+                transcript = covered_transcript(
+                    audio, speech_probs(audio), opts, coverage, probe=info, cache=not args.no_cache,
+                    progress=progress,
+                )  # fmt: skip
+            del audio
             text = render(transcript, args.format)
         except (MediaError, ModelError) as err:
             print(f"错误 / error: {err}", file=sys.stderr)
@@ -92,6 +110,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"错误 / error: {name}: {err.__class__.__name__}: {err}", file=sys.stderr)
             failed += 1
             continue
+        for a, b in transcript.untranscribed:
+            where = f"{_clock(a, '.')}–{_clock(b, '.')}"
+            print(f"{name}: {where} 有语音未能转写，需人工听取 / untranscribed speech", file=sys.stderr)
         if out_dir is None:
             sys.stdout.write(text if text.endswith("\n") else text + "\n")
         else:
@@ -133,24 +154,31 @@ class _progress_bar:
             self.bar.close()
 
 
+UNTRANSCRIBED_CUE = "［未能转写的语音，需人工听取］"
+
+
+def _cues(transcript) -> list[tuple[float, float, str]]:
+    """(start, end, text) of the segments and of each untranscribed stretch, in time order: a text
+    format has no other place to say that speech there was heard but not read."""
+    cues = [(s.start, s.end, s.text) for s in transcript.segments]
+    cues += [(a, b, UNTRANSCRIBED_CUE) for a, b in transcript.untranscribed]
+    return sorted(cues, key=lambda c: (c[0], c[1]))
+
+
 def render(transcript, fmt: str) -> str:
     """Transcript as json / txt / srt / vtt text."""
     if fmt == "json":
         return json.dumps(transcript.to_dict(), ensure_ascii=False, indent=1)
+    cues = _cues(transcript)
     if fmt == "txt":
-        return "".join(
-            f"[{_clock(s.start, '.')} - {_clock(s.end, '.')}] {s.text}\n" for s in transcript.segments
-        )
+        return "".join(f"[{_clock(a, '.')} - {_clock(b, '.')}] {text}\n" for a, b, text in cues)
     if fmt == "srt":
         return "\n".join(
-            f"{i}\n{_clock(s.start, ',')} --> {_clock(s.end, ',')}\n{s.text}\n"
-            for i, s in enumerate(transcript.segments, 1)
+            f"{i}\n{_clock(a, ',')} --> {_clock(b, ',')}\n{text}\n" for i, (a, b, text) in enumerate(cues, 1)
         )
     if fmt == "vtt":
-        cues = "\n".join(
-            f"{_clock(s.start, '.')} --> {_clock(s.end, '.')}\n{s.text}\n" for s in transcript.segments
-        )
-        return "WEBVTT\n\n" + cues
+        body = "\n".join(f"{_clock(a, '.')} --> {_clock(b, '.')}\n{text}\n" for a, b, text in cues)
+        return "WEBVTT\n\n" + body
     raise ValueError(f"unknown format {fmt!r}")
 
 
