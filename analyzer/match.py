@@ -424,6 +424,22 @@ def _slipped_in_place(t: _Term, w: _Wording, al: _Alignment, norm: NormText) -> 
     return False
 
 
+def _substituted_in_place(t: _Term, w: _Wording, al: _Alignment) -> bool:
+    """An essential key term of three or more characters heard with one syllable wrong (顶出是 for
+    请出示: its politeness word garbled) where every other syllable of the wording was heard in its
+    place: the one substitution of the alignment lies inside the term. Two of its syllables alone
+    could be another sentence's; with the wording whole around them it is the phrase."""
+    L = len(w.literal)
+    if len(al.subs) != 1 or len(al.pairs) != L - 1 or al.extras:
+        return False
+    ((i, _),) = al.subs
+    for f in t.forms_text:
+        k = w.literal.find(f) if len(f) >= 3 else -1
+        if k >= 0 and k <= i < k + len(f):
+            return True
+    return False
+
+
 def _slot_windows(index: TextIndex, w: _Wording, cfg: dict[str, float]) -> list[tuple[int, int]]:
     """Windows starting at a date or clock time said where the wording opens with a time slot
     (2026年12月3日上午11时15分…): in noise Whisper keeps the digits while it garbles the words, so the
@@ -829,15 +845,18 @@ def _evaluate(
             # an "A…B" form apart (执法权过程进步开始)
             credit, whole = cfg["near_term_credit"], False
             homophone.append(t.term.term)
-        elif (
-            cfg["neighbour_term_credit"] > 0
-            and t.forms_two
-            and (
-                any(_neighbour_positions(f, norm, lo, hi) for f in t.forms_two)
-                or _slipped_in_place(t, w, al, norm)
+        elif cfg["neighbour_term_credit"] > 0 and (
+            (
+                t.forms_two
+                and (
+                    any(_neighbour_positions(f, norm, lo, hi) for f in t.forms_two)
+                    or _slipped_in_place(t, w, al, norm)
+                )
             )
+            or (t.term.essential and _substituted_in_place(t, w, al))
         ):
-            # 仙字 for 签字: counted only with the phrase's other evidence (below), and never as present
+            # 仙字 for 签字, 顶出是 for 请出示: counted only with the phrase's other evidence (below), and
+            # never as present
             credit, whole = cfg["neighbour_term_credit"], False
             neighbour.append(t.term.term)
             homophone.append(t.term.term)

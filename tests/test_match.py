@@ -426,6 +426,27 @@ def test_a_key_term_with_one_final_slipped_inside_its_wording_heard_in_place_is_
     assert m.status == "partial" and "收好" in m.homophone_terms and m.slots["document"].startswith("文书")
 
 
+def test_a_three_character_key_term_with_one_syllable_wrong_inside_its_wording_is_partial(guide):
+    """请出示 heard as 顶出是 (ttskit Xiaobei, seed 47, clean: 您好,顶出是开户许可证): the politeness word
+    of the key term garbled, 出示 heard by its sound, 您好 and the licence in their places: the request
+    for ID was said, its key word misheard: partial, never present."""
+    m = _match(guide, "request_id", "您好,顶出是开户许可证。")
+    assert m.status == "partial" and "请出示" in m.homophone_terms
+    assert m.slots["licence"] == "开户许可证"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我出示过营业执照了",  # 您好 not heard in its place
+        "你好,请出去相关所从所行政。",  # ttskit, 5 dB: no licence after it
+        "顶出是开户许可证",  # nothing else of the wording heard
+    ],
+)
+def test_a_three_character_key_term_with_one_syllable_wrong_alone_is_not_the_phrase(guide, text):
+    assert _match(guide, "request_id", text).status == "absent"
+
+
 def test_syllable_slip_is_one_final_with_the_same_initial():
     from analyzer.normalize import syllable_slip
 
