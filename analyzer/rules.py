@@ -690,12 +690,12 @@ def _heard_unsure(
     return first, max(b for a, b in pieces if bound is None or a < bound)
 
 
-def _taken_spans(by_id: dict[str, PhraseMatch]) -> list[tuple[float, float]]:
-    """Where the phrases heard were said (every occurrence)."""
+def _taken_spans(by_id: dict[str, PhraseMatch], *, present_only: bool = False) -> list[tuple[float, float]]:
+    """Where the phrases heard (only those heard as present) were said, every occurrence."""
     return [
         (float(occ[0]), float(occ[1]))
         for m in by_id.values()
-        if _said(m)
+        if (m.status == "present" if present_only else _said(m))
         for occ in (m.occurrences or ((m.start_s, m.end_s),))
         if occ[0] is not None and occ[1] is not None
     ]
@@ -840,18 +840,18 @@ def _unclear_audio_flagged(
     """Speech the recogniser was unsure of, when it is long enough and a large enough share of
     speech, makes the score advisory. Returns (speech seconds, unsure seconds).
 
-    Long enough and a large enough share of the speech outside the phrases heard: speech in which a
-    guide phrase was recognised was understood, whatever Whisper's confidence in it (clear 10 dB
-    sentences came back word for word at avg log-probability -0.56 with a no-speech probability of
-    0.79), as `_heard_unsure` does not count it either."""
+    Unsure speech in which a guide phrase was recognised as present does not count: it was understood,
+    whatever Whisper's confidence in it (clear 10 dB sentences came back word for word at avg
+    log-probability -0.56 with a no-speech probability of 0.79). Speech holding a phrase heard only
+    partly still does: its words were not all understood."""
     settings = acc.settings
     speech_s, unsure_s, first_unsure = _speech_quality(transcript, settings)
-    taken = _taken_spans(by_id)
-    free_speech, free_unsure, free_first = (
+    taken = _taken_spans(by_id, present_only=True)
+    _, free_unsure, free_first = (
         _speech_quality(transcript, settings, taken) if taken else (speech_s, unsure_s, first_unsure)
     )
     fraction = settings.get("low_confidence_fraction", 0.5)
-    if free_unsure >= settings.get("low_confidence_min_s", 10.0) and free_unsure >= fraction * free_speech:
+    if free_unsure >= settings.get("low_confidence_min_s", 10.0) and free_unsure >= fraction * speech_s:
         f = acc.found.add(
             "low_confidence_audio",
             (),
