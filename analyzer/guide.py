@@ -36,6 +36,9 @@ _SETTING_RULES: dict[str, tuple[float, bool, str]] = {
     "coverage_max_redecode_s": (0.0, False, "应不小于 0"),
     "resume_listen_unsure_s": (0.0, False, "应不小于 0 秒"),
     "listen_unsure_s": (0.0, False, "应不小于 0 秒"),
+    "resume_unclear_min_score": (0.0, False, "应不小于 0（0–100 的匹配分）"),
+    "partial_min_other_terms": (0.0, True, "应为不小于 0 的整数（0 = 关闭）"),
+    "partial_min_run_chars": (0.0, True, "应为不小于 0 的整数（0 = 关闭）"),
 }
 # Shares (0..1) among the settings: a value above 1 could never be reached, so the rule would be off.
 _SHARE_SETTINGS = ("listen_unsure_share",)

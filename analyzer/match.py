@@ -71,6 +71,8 @@ DEFAULT_SETTINGS: dict[str, float] = {
     "neighbour_term_credit": 0.0,
     "near_term_coarse_min_chars": 0,
     "partial_wording_min_chars": 0,
+    "partial_min_other_terms": 0,
+    "partial_min_run_chars": 0,
     "partial_wording_share": 0.8,
     "term_gap_max_chars": 4,
     "partial_term_share": 0.4,
@@ -424,6 +426,22 @@ def _slipped_in_place(t: _Term, w: _Wording, al: _Alignment, norm: NormText) -> 
     return False
 
 
+def _substituted_in_place(t: _Term, w: _Wording, al: _Alignment) -> bool:
+    """An essential key term of three or more characters heard with one syllable wrong (顶出是 for
+    请出示: its politeness word garbled) where every other syllable of the wording was heard in its
+    place: the one substitution of the alignment lies inside the term. Two of its syllables alone
+    could be another sentence's; with the wording whole around them it is the phrase."""
+    L = len(w.literal)
+    if len(al.subs) != 1 or len(al.pairs) != L - 1 or al.extras:
+        return False
+    ((i, _),) = al.subs
+    for f in t.forms_text:
+        k = w.literal.find(f) if len(f) >= 3 else -1
+        if k >= 0 and k <= i < k + len(f):
+            return True
+    return False
+
+
 def _slot_windows(index: TextIndex, w: _Wording, cfg: dict[str, float]) -> list[tuple[int, int]]:
     """Windows starting at a date or clock time said where the wording opens with a time slot
     (2026年12月3日上午11时15分…): in noise Whisper keeps the digits while it garbles the words, so the
@@ -529,6 +547,7 @@ def _align(
             inserts[i].append(lo + j - 1)
             j -= 1
     pairs.reverse()
+    pairs = _restart_in_slot(w, index.norm, pairs, inserts)
     matched = [(a, b) for a, b in pairs if b >= 0]
     if not matched:
         return None
@@ -589,6 +608,37 @@ def _align(
         slot_values.update(values)
         span_hi += used_to
     return _Alignment(matched, span_lo, span_hi, slot_values, extras, subs, dict(inserts))
+
+
+def _restart_in_slot(
+    w: _Wording, norm: NormText, pairs: list[tuple[int, int]], inserts: dict[int, list[int]]
+) -> list[tuple[int, int]]:
+    """A wording that opens with a few words and then a slot (您的{violation}违反了…): when those words
+    are said again inside what the alignment read as the slot's value, the phrase starts at the last
+    of them. Slot characters are nearly free, so an earlier sentence's 您的 (保护您的合法权益) would
+    otherwise open the fine statement, and its start would fall before the phrases said between."""
+    row = min(w.slot_groups, default=0)
+    if not 0 < row <= 4 or not inserts.get(row) or len(pairs) <= row:
+        return pairs
+    head = pairs[:row]
+    if [a for a, _ in head] != list(range(row)) or any(b < 0 for _, b in head):
+        return pairs  # the opening words not all heard, in order
+    run = sorted(inserts[row])
+    if run[-1] - run[0] + 1 != len(run):
+        return pairs
+    # by sound or by characters (的确 reads di: 您的确协提供 still holds 您的); one character of value left
+    a, b = run[0], run[-1]
+    q = max(norm.loose.rfind(w.loose[:row], a, b), norm.text.rfind(w.literal[:row], a, b))
+    if q >= 0:
+        inserts[row] = list(range(q + row, run[-1] + 1))
+        return [(i, q + i) for i in range(row)] + pairs[row:]
+    # those words not said again (您都 for 您的), but the value runs over the end of a sentence: the
+    # phrase starts after the last one, its opening words unheard
+    ends = [k for k in norm.breaks if a < k <= b]
+    if not ends:
+        return pairs
+    inserts[row] = list(range(max(ends), run[-1] + 1))
+    return pairs[row:]
 
 
 def _slot_match(slot: Slot, text: str, anchored: bool) -> re.Match | None:
@@ -782,6 +832,16 @@ def _heard_nearly_whole(w: _Wording, pinyin_sim: float, found: Sequence[str], cf
     return not others or any(t.term.term in found for t in others)
 
 
+def _longest_run(al: _Alignment) -> int:
+    """The most consecutive syllables of the wording heard in place, one after another."""
+    best = run = 0
+    prev: tuple[int, int] | None = None
+    for i, j in al.pairs:
+        run = run + 1 if prev is not None and (i, j) == (prev[0] + 1, prev[1] + 1) else 1
+        best, prev = max(best, run), (i, j)
+    return best
+
+
 def _evaluate(
     phrase: Phrase,
     w: _Wording,
@@ -806,7 +866,7 @@ def _evaluate(
     region_text, region_loose = norm.text[lo:hi], norm.loose[lo:hi]
     found, missing, homophone, neighbour = [], [], [], []
     got = total = 0.0
-    essential_total = essential_found = essential_whole = 0
+    essential_total = essential_found = essential_whole = others_whole = 0
     region_coarse = lru_cache(maxsize=1)(lambda: coarse_codes(norm.pinyin[lo:hi]))
 
     def apart_region(t: _Term) -> str:
@@ -829,15 +889,18 @@ def _evaluate(
             # an "A…B" form apart (执法权过程进步开始)
             credit, whole = cfg["near_term_credit"], False
             homophone.append(t.term.term)
-        elif (
-            cfg["neighbour_term_credit"] > 0
-            and t.forms_two
-            and (
-                any(_neighbour_positions(f, norm, lo, hi) for f in t.forms_two)
-                or _slipped_in_place(t, w, al, norm)
+        elif cfg["neighbour_term_credit"] > 0 and (
+            (
+                t.forms_two
+                and (
+                    any(_neighbour_positions(f, norm, lo, hi) for f in t.forms_two)
+                    or _slipped_in_place(t, w, al, norm)
+                )
             )
+            or (t.term.essential and _substituted_in_place(t, w, al))
         ):
-            # 仙字 for 签字: counted only with the phrase's other evidence (below), and never as present
+            # 仙字 for 签字, 顶出是 for 请出示: counted only with the phrase's other evidence (below), and
+            # never as present
             credit, whole = cfg["neighbour_term_credit"], False
             neighbour.append(t.term.term)
             homophone.append(t.term.term)
@@ -847,6 +910,8 @@ def _evaluate(
             essential_total += 1
             essential_found += credit > 0
             essential_whole += whole
+        elif whole:
+            others_whole += 1
         got += t.term.weight * credit
         (found if credit > 0 else missing).append(t.term.term)
     term_cov = got / total if total else 0.0
@@ -904,6 +969,10 @@ def _evaluate(
             score = cfg[
                 "partial_score"
             ]  # the sentence heard but its key word garbled (请您先课 for 请您签字)
+        elif not other_phrase and not term_only and 0 < cfg["partial_min_other_terms"] <= others_whole:
+            # its essential word garbled (罚款 heard as 法团), but several of its other key terms heard
+            # whole in the span aligned to it (违反了 … 依据 … 的规定): the sentence was said
+            score = cfg["partial_score"]
     elif not term_only and len(found) >= cfg["partial_min_terms"] and term_cov >= cfg["partial_term_share"]:
         # several of its key terms heard together: an attempt at this phrase, however loosely worded
         score = max(score, cfg["partial_score"])
@@ -914,9 +983,17 @@ def _evaluate(
         and all(n in filled and n not in implausible for n in w.required_slots)
         and not _other_phrase_heard(phrase, region_text, region_loose)
     )
-    if said_by_terms:
-        # every essential key term heard whole and every required slot said like such a value: the
-        # phrase was said, whatever became of its other words (one garbled politeness word)
+    said_by_run = bool(
+        essential_total
+        and essential_whole == essential_total
+        and not w.required_slots
+        and 0 < cfg["partial_min_run_chars"] <= _longest_run(al)
+        and not _other_phrase_heard(phrase, region_text, region_loose)
+    )
+    if said_by_terms or said_by_run:
+        # every essential key term heard whole and every required slot said like such a value (or, in
+        # a wording without slots, a run of its syllables heard in place: 在签名处签名): the phrase was
+        # said, whatever became of its other words (one garbled politeness word, 认真阅读 → 认知)
         score = max(score, cfg["partial_score"])
     elif term_only:  # the key term alone, without the slots that make it this phrase (收好了吗)
         score = min(score, cfg["partial_score"] - 0.1)

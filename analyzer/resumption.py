@@ -9,6 +9,7 @@ Like a guide phrase, the statement is the officer's to make: with the speakers k
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ from analyzer.continuity.events import (
     resolve_settings,
 )
 from analyzer.match import guide_match_settings, match_text
+from analyzer.normalize import normalize_plain
 from analyzer.speakers import said_by_other
 
 if TYPE_CHECKING:
@@ -148,6 +150,16 @@ def check_resumption(
         a = start if start is not None else segs[0].start
         b = m.end_s if m.end_s is not None else max(s.end for s in segs)
         unclear = (a + case_offset_s, max(a, b) + case_offset_s)
+    elif (
+        not heard
+        and m.score >= float(cfg["resume_unclear_min_score"])
+        and (said := _reason_introduced(text, phrase)) is not None
+    ):
+        # the statement's words garbled (重新开始解读 for 重新开始记录) yet part of its wording aligned,
+        # and a reason introduced the way the guide's wordings introduce it (因…电源不足): stated,
+        # perhaps; a reviewer listens
+        a, b = times[said[0]][0], times[max(said[0], said[1] - 1)][1]
+        unclear = (a + case_offset_s, max(a, b) + case_offset_s)
     return Resumption(
         event,
         given,
@@ -159,6 +171,32 @@ def check_resumption(
         said_by_other="" if given else heard_from_other,
         unclear=unclear,
     )
+
+
+def _reason_introduced(text: str, phrase: Any) -> tuple[int, int] | None:
+    """(start, end) in `text` of a reason introduced the way the phrase's wordings introduce their
+    required slot (因…, 由于…: the one or two characters before it) and read as one by that slot
+    (its pattern or sound words): 因此被电源不足 when the rest of the statement was garbled. A reason
+    word without its introducer (天气挺冷的, a party's remark) says nothing about why recording stopped."""
+    from analyzer.match import _plausible
+
+    for slot in phrase.slots:
+        if not slot.required:
+            continue
+        marker = "{" + slot.name + "}"
+        leads = {
+            re.split(r"[，。、,.\s]", std.split(marker, 1)[0])[-1][-2:]
+            for std in phrase.standards
+            if marker in std
+        }
+        leads = {lead for lead in leads if lead}
+        if not leads:
+            continue
+        lead_rx = "|".join(re.escape(x) for x in sorted(leads, key=len, reverse=True))
+        for m in re.finditer(rf"(?:{lead_rx})([^，。、,.!?！？；;\s]{{1,{slot.max_len}}})", text):
+            if _plausible(slot, normalize_plain(m.group(1))):
+                return m.start(), m.end()
+    return None
 
 
 def _char_times(segments: Sequence[Any]) -> list[tuple[float, float]]:

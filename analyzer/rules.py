@@ -337,8 +337,11 @@ def required_phrases(
     return out
 
 
-def _speech_quality(transcript: Transcript, settings: dict[str, float]) -> tuple[float, float, float | None]:
-    """(seconds of speech, seconds of it not reliably transcribed, first such time).
+def _speech_quality(
+    transcript: Transcript, settings: dict[str, float], taken: Sequence[tuple[float, float]] = ()
+) -> tuple[float, float, float | None]:
+    """(seconds of speech, seconds of it not reliably transcribed, first such time), leaving out
+    the `taken` spans.
 
     Unreliable = segments below the guide's log-probability (or above its no-speech threshold while
     below `low_confidence_no_speech_logprob`), plus
@@ -348,26 +351,27 @@ def _speech_quality(transcript: Transcript, settings: dict[str, float]) -> tuple
     speech = unsure = 0.0
     first: float | None = None
     spans = sorted((s.start, s.end) for s in transcript.segments)
+
+    def add(a: float, b: float, is_unsure: bool) -> None:
+        nonlocal speech, unsure, first
+        for x, y in _free_parts(a, b, taken):
+            speech += y - x
+            if is_unsure:
+                unsure += y - x
+                first = x if first is None or x < first else first
+
     for s in transcript.segments:
-        d = max(0.0, s.end - s.start)
-        speech += d
-        if _unsure_segment(s, settings):
-            unsure += d
-            first = s.start if first is None or s.start < first else first
+        add(s.start, s.end, _unsure_segment(s, settings))
     for a, b in getattr(transcript, "speech_regions", ()) or ():
         cursor = a
         for s0, s1 in spans:
             if s1 <= cursor or s0 >= b:
                 continue
             if s0 - cursor >= min_gap:
-                unsure += s0 - cursor
-                speech += s0 - cursor
-                first = cursor if first is None or cursor < first else first
+                add(cursor, s0, True)
             cursor = max(cursor, s1)
         if b - cursor >= min_gap:
-            unsure += b - cursor
-            speech += b - cursor
-            first = cursor if first is None or cursor < first else first
+            add(cursor, b, True)
     return speech, unsure, first
 
 
@@ -510,7 +514,7 @@ def evaluate(
     explained = _interruptions_explained(acc, resumptions, transcript)
     _continuity_events_flagged(acc, events)
     _device_clock_checked(acc, clock)
-    speech_s, unsure_s = _unclear_audio_flagged(acc, transcript)
+    speech_s, unsure_s = _unclear_audio_flagged(acc, transcript, by_id)
 
     phrase_scores, total = _score(
         guide, by_id, required, acc.deductions, resumptions, explained, acc.needs_listening, acc.unconfirmed
@@ -676,13 +680,7 @@ def _heard_unsure(
     if min_s is None:
         return None
     start, end = expected_window(acc.guide, by_id, phrase_id)
-    taken = [
-        occ
-        for m in by_id.values()
-        if _said(m)
-        for occ in (m.occurrences or ((m.start_s, m.end_s),))
-        if occ[0] is not None and occ[1] is not None
-    ]
+    taken = _taken_spans(by_id)
     speech, unsure, pieces = _unsure_share(transcript, cfg, start, end, taken)
     if not pieces or unsure < min_s or unsure < cfg.get("listen_unsure_share", 0.0) * speech:
         return None
@@ -690,6 +688,17 @@ def _heard_unsure(
     first = pieces[0][0]
     bound = next((f.end_s for f in acc.found.files if f.offset_s <= first < f.end_s), None)
     return first, max(b for a, b in pieces if bound is None or a < bound)
+
+
+def _taken_spans(by_id: dict[str, PhraseMatch], *, present_only: bool = False) -> list[tuple[float, float]]:
+    """Where the phrases heard (only those heard as present) were said, every occurrence."""
+    return [
+        (float(occ[0]), float(occ[1]))
+        for m in by_id.values()
+        if (m.status == "present" if present_only else _said(m))
+        for occ in (m.occurrences or ((m.start_s, m.end_s),))
+        if occ[0] is not None and occ[1] is not None
+    ]
 
 
 def _phrases_said_in_time(acc: _Assessment, by_id: dict[str, PhraseMatch], required: dict[str, str]) -> None:
@@ -825,17 +834,28 @@ def _device_clock_checked(acc: _Assessment, checks: Sequence[ClockCheck]) -> Non
             acc.deductions.append(Deduction(code=code, points=pts, reason=f.message))
 
 
-def _unclear_audio_flagged(acc: _Assessment, transcript: Transcript) -> tuple[float, float]:
-    """Speech the recogniser was unsure of, when it is long enough and a large enough share of all
-    speech, makes the score advisory. Returns (speech seconds, unsure seconds)."""
+def _unclear_audio_flagged(
+    acc: _Assessment, transcript: Transcript, by_id: dict[str, PhraseMatch]
+) -> tuple[float, float]:
+    """Speech the recogniser was unsure of, when it is long enough and a large enough share of
+    speech, makes the score advisory. Returns (speech seconds, unsure seconds).
+
+    Unsure speech in which a guide phrase was recognised as present does not count: it was understood,
+    whatever Whisper's confidence in it (clear 10 dB sentences came back word for word at avg
+    log-probability -0.56 with a no-speech probability of 0.79). Speech holding a phrase heard only
+    partly still does: its words were not all understood."""
     settings = acc.settings
     speech_s, unsure_s, first_unsure = _speech_quality(transcript, settings)
+    taken = _taken_spans(by_id, present_only=True)
+    _, free_unsure, free_first = (
+        _speech_quality(transcript, settings, taken) if taken else (speech_s, unsure_s, first_unsure)
+    )
     fraction = settings.get("low_confidence_fraction", 0.5)
-    if unsure_s >= settings.get("low_confidence_min_s", 10.0) and unsure_s >= fraction * speech_s:
+    if free_unsure >= settings.get("low_confidence_min_s", 10.0) and free_unsure >= fraction * speech_s:
         f = acc.found.add(
             "low_confidence_audio",
             (),
-            first_unsure,
+            free_first if free_first is not None else first_unsure,
             duration=fmt_duration(unsure_s),
             fraction=f"{unsure_s / speech_s:.0%}",
             speech=fmt_duration(speech_s),

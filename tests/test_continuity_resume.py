@@ -207,3 +207,17 @@ def test_an_unclear_reason_is_noted_for_listening_not_as_missing(guide, capsys):
 
     render(report)
     assert "原因未能听清，需人工收听" in capsys.readouterr().out
+
+
+def test_a_reason_introduced_in_a_garbled_statement_is_unclear(guide):
+    """因设备电量不足中止记录，现在重新开始记录 heard as 因此被电源不足终极解读,现在重新开始解读 (ttskit
+    Xiaogang, seed 59, clean): neither key term heard, but part of the wording aligned and a reason
+    introduced by 因: the reason may have been stated; a reviewer listens (not interruption_unexplained)."""
+    event = C.GapEvent("file_gap", 17.8, 618.0)
+    said = _plain("因此被电源不足终极解读,现在重新开始解读。", start=0.6)
+    res = check_resumption(event, said, guide, resume_at_s=0.0, case_offset_s=618.0)
+    assert not res.reason_given and res.unclear is not None
+    assert 618.6 <= res.unclear[0] < res.unclear[1] <= 618.6 + 0.25 * 22
+    for other in ("因为天气太冷了，我先进屋。", "要不要先喝点水？天气挺冷的。", "现在重新开始记录。"):
+        res = check_resumption(event, _plain(other), guide, resume_at_s=0.0)
+        assert not res.reason_given and res.unclear is None  # no statement, or no reason introduced

