@@ -5,8 +5,9 @@ Sequential decoding (transcribe._Engine.run) walks 30 s windows one after anothe
 window from its last timestamp, so speech is encoded more than once and each decoder step serves one
 sequence. Here the block's VAD regions are packed into chunks of at most CHUNK_S seconds of
 concatenated speech (a chunk filled up to a pause inside the next region when that region does not
-fit whole, as a sequential window ends between sentences), and `batch_size` chunks go through faster-whisper's BatchedInferencePipeline in
-one call: one encoder pass per chunk, one decoder step per token for the whole batch
+fit whole, as a sequential window ends between sentences), and `batch_size` chunks go through
+faster-whisper's BatchedInferencePipeline in one call: one encoder pass per chunk, one decoder step
+per token for the whole batch
 (bench/bench_speed.py measures it against sequential decoding and faster-whisper alone).
 
 The encoder runs one chunk at a time (`pipeline`): CTranslate2's encoder holds every chunk's
