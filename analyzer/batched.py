@@ -176,6 +176,42 @@ def remainder(chunk: list[dict], skip_s: float) -> list[dict]:
     return rest
 
 
+def snap_to_speech(
+    seg: dict, probs: np.ndarray | None, end_threshold: float, pause_s: float = PAUSE_S
+) -> dict:
+    """The segment (times in block seconds) with each word moved out of the pauses it was stretched
+    over: a word holding a VAD pause (pause_s or more of frames below end_threshold) with speech after
+    it starts where that speech does, and a word ends at its last speech frame.
+
+    Decoded without timestamp tokens, a whole chunk is one segment, and the alignment of its words
+    stretches the word after a pause back over it (and over the end of the sentence before): on the
+    scenario corpus 47 of 130 phrase starts came out 1.0-1.6 s early (the pause before the sentence,
+    under the VAD's 2 s, so inside one region), against 10 window by window, where each sentence's
+    timestamps bound its words."""
+    if probs is None or not len(probs) or not seg["words"]:
+        return seg
+    from analyzer.vad import FRAME
+
+    speech = np.asarray(probs) >= end_threshold
+    least = max(1, int(np.ceil(pause_s * TARGET_SR / FRAME)))
+    words = []
+    for w in seg["words"]:
+        a = max(0, int(w["start"] * TARGET_SR) // FRAME)
+        b = min(len(speech), -(-int(w["end"] * TARGET_SR) // FRAME))
+        inside = speech[a:b]
+        heard = np.flatnonzero(inside)
+        if len(heard):
+            first = heard[0]
+            gaps = np.flatnonzero(np.diff(heard) > least)  # a pause between two heard frames
+            if len(gaps):
+                first = heard[gaps[-1] + 1]
+            start = max(w["start"], (a + first) * FRAME / TARGET_SR)
+            end = min(w["end"], (a + heard[-1] + 1) * FRAME / TARGET_SR)
+            w = {**w, "start": start, "end": max(start, end)}
+        words.append(w)
+    return {**seg, "words": words, "start": words[0]["start"], "end": words[-1]["end"]}
+
+
 def batches(chunks: list[list[dict]], batch_size: int) -> Iterator[list[list[dict]]]:
     for i in range(0, len(chunks), max(1, batch_size)):
         yield chunks[i : i + max(1, batch_size)]

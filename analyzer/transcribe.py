@@ -408,11 +408,13 @@ def _decode_batched(
         pauses,
         read_until,
         remainder,
+        snap_to_speech,
         words_before,
     )
 
     pipeline = engine.batched_pipeline()
-    cuts = pauses(probs, speech, vad_span_options(opts).end_threshold)
+    end_threshold = vad_span_options(opts).end_threshold
+    cuts = pauses(probs, speech, end_threshold)
     for group in batches(chunk_regions(speech, cuts=cuts), opts.batch_size):
         regions = [r for chunk in group for r in chunk]
         audio = np.concatenate([block[r["start"] : r["end"]] for r in regions])
@@ -471,7 +473,7 @@ def _decode_batched(
                 if is_silent(seg, opts):
                     continue
                 if seg["words"]:
-                    out += _split_at_regions(seg, tmap)
+                    out += [snap_to_speech(s, probs, end_threshold) for s in _split_at_regions(seg, tmap)]
                 elif seg["text"].strip():
                     i = tmap.index(seg["start"])
                     seg["start"], seg["end"] = tmap.to_block(seg["start"], i), tmap.to_block(seg["end"], i)

@@ -20,6 +20,7 @@ from analyzer.batched import (
     pauses,
     read_until,
     remainder,
+    snap_to_speech,
     words_before,
 )
 from analyzer.transcribe import TranscribeOptions, transcribe
@@ -99,6 +100,37 @@ def test_pauses_are_quiet_frames_inside_speech_regions():
     cut = pauses(probs, [_r(1, 30)], neg_threshold=0.35)
     assert len(cut) == 1 and abs(cut[0] / SR - 10.25) < 0.05
     assert pauses(None, [_r(1, 30)], 0.35) == []
+
+
+def test_a_word_stretched_over_a_pause_starts_where_its_speech_does():
+    """Without timestamp tokens the word after a pause is aligned back over the pause (and the end of
+    the sentence before it): it is moved to start after the pause, and every word ends at its last
+    speech frame; a word inside speech keeps its times."""
+    from analyzer.vad import FRAME
+
+    probs = np.zeros(int(10 * SR / FRAME), dtype=np.float32)
+
+    def frames(a: float, b: float) -> slice:
+        return slice(int(a * SR / FRAME), int(b * SR / FRAME))
+
+    probs[frames(1.0, 3.0)] = 0.9  # the sentence before
+    probs[frames(4.2, 6.0)] = 0.9  # the next, after a 1.2 s pause (one VAD region)
+    seg = {
+        "start": 1.0,
+        "end": 6.0,
+        "words": [
+            {"start": 1.0, "end": 2.0, "text": "开"},
+            {"start": 2.0, "end": 3.6, "text": "始"},  # ends in the pause
+            {"start": 2.9, "end": 4.6, "text": "你好"},  # from the sentence before, over the pause
+            {"start": 4.6, "end": 5.0, "text": "请"},
+        ],
+    }
+    out = snap_to_speech(seg, probs, 0.35)
+    times = [(w["text"], round(w["start"], 1), round(w["end"], 1)) for w in out["words"]]
+    assert times == [("开", 1.0, 2.0), ("始", 2.0, 3.0), ("你好", 4.2, 4.6), ("请", 4.6, 5.0)]
+    assert (round(out["start"], 1), round(out["end"], 1)) == (1.0, 5.0)
+    assert snap_to_speech(seg, None, 0.35) == seg
+    assert snap_to_speech(seg, np.zeros_like(probs), 0.35)["words"] == seg["words"]  # nothing heard
 
 
 def test_fallback_and_silence_follow_whispers_thresholds():
@@ -299,6 +331,36 @@ def test_the_short_rest_of_a_region_the_vad_split_is_decoded_with_the_speech_aft
     assert len(lengths) >= 3 and min(lengths[:-1]) >= 15.0, lengths
     assert cer("".join(said), result.text) <= MAX_CER, result.text
     assert _covered(result) >= 0.99
+
+
+@pytest.mark.slow
+def test_a_line_after_a_short_pause_starts_at_its_time_when_batched(tmp_path):
+    """A scenario recording (the seed-53 corpus's 17th: the opening, the party's reply 1 s later, the
+    request for documents 0.85 s after that, white noise at 10 dB; all one VAD region). Decoded without
+    timestamp tokens, the request's first word was aligned back over the pause and the party's last
+    syllable (15.18 s for a line said at 16.24 s; phrase starts 1.0-1.6 s early on that corpus); each
+    line's first word now starts within 0.4 s of the line, window by window and batched alike."""
+    import dataclasses
+
+    from bench.scenarios import build_scenario, make_corpus_plan
+
+    scenario = make_corpus_plan(48, seed=53, snr_levels=(None, 10.0, 5.0))[16]
+    scenario = dataclasses.replace(
+        scenario, conditions=dataclasses.replace(scenario.conditions, container="wav")
+    )
+    truth = build_scenario(scenario, tmp_path)
+    path = next(tmp_path.rglob(truth["files"][0]["name"]))
+    lines = truth["script"]
+    for batch in (1, 4):
+        result = transcribe(str(path), TranscribeOptions(batch_size=batch), cache=False)
+        words = [w for s in result.segments for w in s.words]
+        for before, line in zip(lines, lines[1:4], strict=False):
+            first = next(w for w in words if (w.start + w.end) / 2 > before["end_s"])  # its first word
+            assert abs(first.start - line["start_s"]) <= 0.4, (
+                batch,
+                line,
+                [(w.text, w.start) for w in words],
+            )
 
 
 # ---------------------------------------------------------------- a decode that stops early
