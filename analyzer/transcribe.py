@@ -135,11 +135,12 @@ def shift_segments(segments: tuple[Segment, ...], offset_s: float) -> tuple[Segm
 DEFAULT_ENGINE = "faster-whisper"
 DEFAULT_BEAM_SIZE = 2  # bench/bench_decode.py: beam 5's CER at 1.09x greedy's CPU (results/decode.md)
 DEFAULT_COMPUTE_TYPE = "int8"  # as fast or faster than float32, more accurate here, 200 MB less
-# Sequential: batched decoding (--batch-size 4, the best size measured) saves a quarter of the decode's
-# CPU time and, since it reads on where Whisper ended or skipped text in a chunk, reads the scenario
-# corpus as well or better (CER 0.212 vs 0.217 on its 32 clean and 10 dB recordings), but the ASR clip
-# and a 5-minute recording still read worse (0.186 vs 0.177, 0.117 vs 0.105; bench/results/speed.md,
-# "fourth round").
+# Sequential. Batched decoding (--batch-size 2: as accurate as 4 or 8, the same text, at +12 MB peak
+# against +170 / +460 MB) takes 0.78x the CPU of faster-whisper alone on the 15-minute recording (the
+# default 1.17x), but at beam 2 it still reads the ASR clip, the 5-minute recording and the scenario
+# corpus's clean and 10 dB recordings worse (CER 0.160 / 0.109 / 0.201 against 0.152 / 0.096 / 0.195);
+# the difference is which audio shares Whisper's 30 s window, not a lost line (bench/results/speed.md,
+# "fifth round").
 DEFAULT_BATCH_SIZE = 1
 
 
