@@ -135,11 +135,12 @@ def shift_segments(segments: tuple[Segment, ...], offset_s: float) -> tuple[Segm
 DEFAULT_ENGINE = "faster-whisper"
 DEFAULT_BEAM_SIZE = 2  # bench/bench_decode.py: beam 5's CER at 1.09x greedy's CPU (results/decode.md)
 DEFAULT_COMPUTE_TYPE = "int8"  # as fast or faster than float32, more accurate here, 200 MB less
-# Sequential: batched decoding (--batch-size 4, the best size measured) saves a quarter of the decode's
-# CPU time and, since it reads on where Whisper ended or skipped text in a chunk, reads the scenario
-# corpus as well or better (CER 0.212 vs 0.217 on its 32 clean and 10 dB recordings), but the ASR clip
-# and a 5-minute recording still read worse (0.186 vs 0.177, 0.117 vs 0.105; bench/results/speed.md,
-# "fourth round").
+# Sequential. Batched decoding (--batch-size 2: as accurate as 4 or 8, the same text, at +12 MB peak
+# against +170 / +460 MB) takes 0.78x the CPU of faster-whisper alone on the 15-minute recording (the
+# default 1.17x), but at beam 2 it still reads the ASR clip, the 5-minute recording and the scenario
+# corpus's clean and 10 dB recordings worse (CER 0.160 / 0.109 / 0.201 against 0.152 / 0.096 / 0.195);
+# the difference is which audio shares Whisper's 30 s window, not a lost line (bench/results/speed.md,
+# "fifth round").
 DEFAULT_BATCH_SIZE = 1
 
 
@@ -275,10 +276,10 @@ def _run(
     regions: list[tuple[float, float]] = []
     warnings: list[str] = []
     total_samples = 0
-    for offset, block, speech in _speech_blocks(blocks, opts, speech_probs):
+    for offset, block, speech, probs in _speech_blocks(blocks, opts, speech_probs):
         total_samples = max(total_samples, int(offset * TARGET_SR) + len(block))
         regions += [(offset + c["start"] / TARGET_SR, offset + c["end"] / TARGET_SR) for c in speech]
-        for first, raw, note in _decoded(engine, block, speech, opts):
+        for first, raw, note in _decoded(engine, block, speech, opts, probs):
             if progress:
                 progress(min(offset + first / TARGET_SR, duration), duration)
             if note:
@@ -339,8 +340,9 @@ def speech_timestamps(
 
 def _speech_blocks(
     blocks: Iterator[np.ndarray], opts: TranscribeOptions, probs: np.ndarray | None = None
-) -> Iterator[tuple[float, np.ndarray, list[dict]]]:
-    """Yield (offset_s, audio, speech regions in samples of that audio), cut only inside silence.
+) -> Iterator[tuple[float, np.ndarray, list[dict], np.ndarray | None]]:
+    """Yield (offset_s, audio, speech regions in samples of that audio, its VAD frame probabilities or
+    None without VAD), cut only inside silence.
 
     A block whose last speech region runs into its end is cut before that region; the remainder is
     carried into the next block, so a phrase is never split across two decodes.
@@ -353,29 +355,35 @@ def _speech_blocks(
         buf = np.concatenate([carry, pending]) if len(carry) else pending
         last = following is None
         if not opts.vad:
-            yield offset / TARGET_SR, buf, [{"start": 0, "end": len(buf)}] if len(buf) else []
+            yield offset / TARGET_SR, buf, [{"start": 0, "end": len(buf)}] if len(buf) else [], None
             offset += len(buf)
             carry = np.zeros(0, dtype=np.float32)
         else:
             # Precomputed probabilities cover the whole array, which then arrives as one block.
-            speech = speech_timestamps(buf, opts, probs if offset == 0 and last else None)
+            given = probs if offset == 0 and last else None
+            frames = given if given is not None and len(given) == -(-len(buf) // FRAME) else speech_probs(buf)
+            speech = speech_timestamps(buf, opts, frames)
             cut = len(buf)
             edge = len(buf) - int(opts.vad_min_silence_ms * TARGET_SR / 1000) - 1
             if not last and speech and speech[-1]["end"] >= edge and speech[-1]["start"] > 0:
                 cut = speech[-1]["start"]
                 speech = speech[:-1]
-            yield offset / TARGET_SR, buf[:cut], speech
+            yield offset / TARGET_SR, buf[:cut], speech, frames[: -(-cut // FRAME)]
             offset += cut
             carry = buf[cut:].copy() if cut < len(buf) else np.zeros(0, dtype=np.float32)
         pending = following
 
 
 def _decoded(
-    engine: _Engine, block: np.ndarray, speech: list[dict], opts: TranscribeOptions
+    engine: _Engine,
+    block: np.ndarray,
+    speech: list[dict],
+    opts: TranscribeOptions,
+    probs: np.ndarray | None = None,
 ) -> Iterator[tuple[int, list[dict], str]]:
     """(first sample, raw segments in block seconds, note) per decoded piece or batch of chunks."""
     if opts.batch_size > 1 and isinstance(engine, _FasterWhisper):
-        yield from _decode_batched(engine, block, speech, opts)
+        yield from _decode_batched(engine, block, speech, opts, probs)
         return
     for piece in _pieces(speech):
         raw, note = engine.run(block, piece, opts)
@@ -383,7 +391,11 @@ def _decoded(
 
 
 def _decode_batched(
-    engine: _FasterWhisper, block: np.ndarray, speech: list[dict], opts: TranscribeOptions
+    engine: _FasterWhisper,
+    block: np.ndarray,
+    speech: list[dict],
+    opts: TranscribeOptions,
+    probs: np.ndarray | None = None,
 ) -> Iterator[tuple[int, list[dict], str]]:
     """Yield (first sample, raw segments in block seconds, note) per batch of chunks (analyzer.batched):
     one faster-whisper BatchedInferencePipeline call per batch; a chunk failing Whisper's checks is
@@ -394,13 +406,17 @@ def _decode_batched(
         chunk_regions,
         is_silent,
         needs_fallback,
+        pauses,
         read_until,
         remainder,
+        snap_to_speech,
         words_before,
     )
 
     pipeline = engine.batched_pipeline()
-    for group in batches(chunk_regions(speech), opts.batch_size):
+    end_threshold = vad_span_options(opts).end_threshold
+    cuts = pauses(probs, speech, end_threshold)
+    for group in batches(chunk_regions(speech, cuts=cuts), opts.batch_size):
         regions = [r for chunk in group for r in chunk]
         audio = np.concatenate([block[r["start"] : r["end"]] for r in regions])
         kind = "decode" if type(engine).__module__ == __name__ else "stand-in"
@@ -458,7 +474,7 @@ def _decode_batched(
                 if is_silent(seg, opts):
                     continue
                 if seg["words"]:
-                    out += _split_at_regions(seg, tmap)
+                    out += [snap_to_speech(s, probs, end_threshold) for s in _split_at_regions(seg, tmap)]
                 elif seg["text"].strip():
                     i = tmap.index(seg["start"])
                     seg["start"], seg["end"] = tmap.to_block(seg["start"], i), tmap.to_block(seg["end"], i)

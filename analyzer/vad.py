@@ -39,6 +39,11 @@ class SpanOptions:
     max_speech_s: float = float("inf")
     neg_threshold: float | None = None
 
+    @property
+    def end_threshold(self) -> float:
+        """The probability below which a frame ends speech (Silero's default: threshold - 0.15)."""
+        return self.neg_threshold if self.neg_threshold is not None else max(self.threshold - 0.15, 0.01)
+
 
 def active_spans(audio: np.ndarray) -> list[tuple[int, int]]:
     """Sample spans (padded by GATE_PAD_S) where the level rises above SILENCE_GATE_DBFS."""
@@ -132,7 +137,7 @@ def speech_spans(probs: np.ndarray, n_samples: int, options: SpanOptions | None 
     post-processing, as faster-whisper implements it."""
     o = options or SpanOptions()
     threshold = o.threshold
-    neg_threshold = o.neg_threshold if o.neg_threshold is not None else max(threshold - 0.15, 0.01)
+    neg_threshold = o.end_threshold
     min_speech = SR * o.min_speech_ms / 1000
     pad = SR * o.pad_ms / 1000
     max_speech = SR * o.max_speech_s - FRAME - 2 * pad
