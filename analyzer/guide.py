@@ -80,6 +80,9 @@ class Slot:
     # words that make a value plausible also when heard only by their toneless pinyin (固涨 for 故障),
     # as key terms are: Whisper's choice of characters does not change what was said
     sound_words: tuple[str, ...] = ()
+    # tried where `pattern` does not match at the slot's start: the word after the value misheard
+    # (救神机 for 就审计) must not merge the place into the cause that follows it
+    loose_pattern: str = ""
 
 
 @dataclass(frozen=True)
@@ -421,12 +424,13 @@ class _Loader:
             if not isinstance(spec, dict):
                 raise self.error(entry, name, "应为表 / must be a table", *needles)
             self._get(spec, "kind", str, entry, needles)
-            pattern = self._get(spec, "pattern", str, entry, needles, default="")
-            if pattern:
-                try:
-                    re.compile(pattern)
-                except re.error as exc:
-                    raise self.error(entry, "pattern", f"正则表达式无效: {exc}", *needles, "pattern") from exc
+            for key in ("pattern", "loose_pattern"):
+                pattern = self._get(spec, key, str, entry, needles, default="")
+                if pattern:
+                    try:
+                        re.compile(pattern)
+                    except re.error as exc:
+                        raise self.error(entry, key, f"正则表达式无效: {exc}", *needles, key) from exc
             self._get(spec, "max_len", int, entry, needles, default=24)
             self._str_list(spec, "sound_words", entry, needles)
         return table
@@ -441,6 +445,7 @@ class _Loader:
             max_len=int(spec.get("max_len", 24)),
             example=spec.get("example", ""),
             sound_words=tuple(spec.get("sound_words", ())),
+            loose_pattern=spec.get("loose_pattern", ""),
         )
 
     def _phrases(self, data: dict, slot_defs: dict[str, dict]) -> list[Phrase]:

@@ -678,6 +678,9 @@ def _split_slots(slots: Sequence[Slot], chunk: str) -> dict[str, str]:
             out[slot.name] = rest
             break
         m = _slot_match(slot, rest, anchored=True)
+        if m is None and slot.loose_pattern:
+            m = _rx(slot.loose_pattern).match(rest)
+            m = m if m and _value(m) else None
         if m is None:
             continue
         out[slot.name] = _value(m)

