@@ -213,6 +213,27 @@ def speech_wav(tts, tmp_path_factory):
     return make
 
 
+@pytest.fixture
+def deaf_decoder(monkeypatch) -> list:
+    """Whisper replaced by a decoder that hears nothing, and the transcript cache by none: every
+    transcription reaches it. Returns the TranscribeOptions of each decode, in order."""
+    from analyzer import transcribe as tx
+
+    seen: list[tx.TranscribeOptions] = []
+
+    def run(blocks, duration, sha, opts, resolved, progress, speech_probs):
+        seen.append(opts)
+        return tx.Transcript(
+            segments=(), language="zh", duration_s=duration, engine=opts.engine,
+            model=resolved.model_id, options=opts.key_dict(), audio_sha256=sha,
+        )  # fmt: skip
+
+    monkeypatch.setattr(tx, "_run", run)
+    monkeypatch.setattr(tx.transcript_cache, "load", lambda key: None)
+    monkeypatch.setattr(tx.transcript_cache, "store", lambda key, value: None)
+    return seen
+
+
 @pytest.fixture(autouse=True)
 def _restore_umask():
     """`scriptcheck serve` sets the process umask (077): a test that runs it must not change the

@@ -384,6 +384,7 @@ def test_report_coverage_on_the_case_timeline_and_in_html(tmp_path):
     assert "补回" in html and "需人工听取" in html
 
 
+@pytest.mark.usefixtures("deaf_decoder")
 def test_every_entry_point_passes_its_first_decode_through_the_coverage_pass(tmp_path, monkeypatch):
     """`analyze`, `transcribe`, `train` and the web app's jobs all run coverage.ensure_coverage on the
     transcript they decoded (through pipeline.covered_transcript or training), with the guide's settings,
@@ -393,19 +394,9 @@ def test_every_entry_point_passes_its_first_decode_through_the_coverage_pass(tmp
 
     import soundfile as sf
 
-    from analyzer import transcribe as tx
     from analyzer.cli import main
     from analyzer.web import jobs
 
-    def run(blocks, duration, sha, opts, resolved, progress, speech_probs):
-        return tx.Transcript(
-            segments=(), language="zh", duration_s=duration, engine=opts.engine,
-            model=resolved.model_id, options=opts.key_dict(), audio_sha256=sha,
-        )  # fmt: skip
-
-    monkeypatch.setattr(tx, "_run", run)
-    monkeypatch.setattr(tx.transcript_cache, "load", lambda key: None)
-    monkeypatch.setattr(tx.transcript_cache, "store", lambda key, value: None)
     passed: list[tuple[Transcript, CoverageSettings]] = []
     real = coverage.ensure_coverage
 

@@ -19,21 +19,9 @@ CHOSEN_BEAM = 2  # bench/results/decode.md, 2026-12-03
 
 
 @pytest.fixture
-def asked(monkeypatch) -> list[tx.TranscribeOptions]:
+def asked(deaf_decoder: list[tx.TranscribeOptions]) -> list[tx.TranscribeOptions]:
     """Options of every transcription that reached the decoder (none answered from the cache)."""
-    seen: list[tx.TranscribeOptions] = []
-
-    def run(blocks, duration, sha, opts, resolved, progress, speech_probs):
-        seen.append(opts)
-        return tx.Transcript(
-            segments=(), language="zh", duration_s=duration, engine=opts.engine,
-            model=resolved.model_id, options=opts.key_dict(), audio_sha256=sha,
-        )  # fmt: skip
-
-    monkeypatch.setattr(tx, "_run", run)
-    monkeypatch.setattr(tx.transcript_cache, "load", lambda key: None)
-    monkeypatch.setattr(tx.transcript_cache, "store", lambda key, value: None)
-    return seen
+    return deaf_decoder
 
 
 @pytest.fixture
