@@ -7,7 +7,7 @@ them into events; the benchmark sweeps call them singly.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -444,8 +444,11 @@ def sample_jumps(
     exceeds splice_min_jump_z times the local first-difference sigma on BOTH sides (so a speech
     onset, whose far side is loud, does not count), and the waveform stays moved (a click comes
     back at once). Joining two pieces of audio at arbitrary samples leaves such a step; an
-    unedited microphone signal, band-limited and continuous, does not. Speech (with 0.1 s margin)
-    and `exclude` spans (s) are skipped."""
+    unedited microphone signal, band-limited and continuous, does not. Speech (0.1 s after it,
+    jump_onset_margin_s before it: the VAD hears an onset late, after a plosive's burst or the
+    first soft samples of a line that starts abruptly after silence) and `exclude` spans (s) are
+    skipped, and so are steps with sound on either side (jump_max_above_floor_db over the local
+    background floor: speech the VAD did not hear, whose syllables start as abruptly as a join)."""
     cfg = resolve_settings(settings)
     thr = float(cfg["splice_min_jump_z"])
     ctx = max(8, int(float(cfg["jump_context_s"]) * sr))
@@ -459,7 +462,8 @@ def sample_jumps(
         return []
     cand = _jump_candidates(x, block, min_level, 0.5 * thr * 1.4826)
     cand = cand[(cand >= ctx + 2) & (cand <= n_d - ctx - 3)]
-    skip = [(s - 0.1, e + 0.1) for s, e in speech] + list(exclude)
+    onset = float(cfg["jump_onset_margin_s"])
+    skip = [(s - onset, e + 0.1) for s, e in speech] + list(exclude)
     if skip and len(cand):
         t = (cand + 1) / sr
         starts = np.array([s for s, _ in skip])
@@ -468,6 +472,7 @@ def sample_jumps(
         starts, reach = starts[order], np.maximum.accumulate(ends[order])  # furthest end so far
         i = np.searchsorted(starts, t, side="right") - 1  # last span starting at or before t
         cand = cand[~((i >= 0) & (reach[np.maximum(i, 0)] >= t))]
+    above_floor = _level_above_floor(x, sr, float(cfg["jump_max_above_floor_db"]))
     out: list[tuple[int, float]] = []
     for i in cand.tolist():
         left = np.abs(np.diff(x[i - ctx - 1 : i]))  # |d| over [i - ctx - 1, i - 1)
@@ -482,9 +487,40 @@ def sample_jumps(
         after = float(np.mean(x[i + 1 : i + 5]))
         if (after - before) * step < 0.5 * step * step:
             continue
+        if above_floor(i + 1):
+            continue
         if out and i - out[-1][0] < sr // 10:
             if z > out[-1][1]:
                 out[-1] = (i + 1, z)
             continue
         out.append((i + 1, z))  # the first sample of the later piece
     return out
+
+
+def _level_above_floor(
+    x: np.ndarray, sr: int, max_db: float, context_s: float = 3.0
+) -> Callable[[int], bool]:
+    """A test of a sample index: is the 20 ms before or after it more than `max_db` above the
+    background floor (10th percentile of the 20 ms frame levels within `context_s`)? A join in a
+    quiet stretch has background on both sides; a step inside speech the VAD missed has sound."""
+    fr = max(1, sr // 50)
+    nf = len(x) // fr
+    if nf == 0:
+        return lambda i: False
+    level = 10.0 * np.log10(
+        np.mean(np.square(x[: nf * fr].reshape(nf, fr), dtype=np.float64), axis=1) + 1e-12
+    )
+    reach = max(1, int(context_s * sr / fr))
+
+    def test(i: int) -> bool:
+        a, b = max(0, i - fr), min(len(x), i + fr)
+        near = [
+            10.0 * math.log10(float(np.mean(np.square(x[lo:hi], dtype=np.float64))) + 1e-12)
+            for lo, hi in ((a, i), (i, b))
+            if hi > lo
+        ]
+        k = i // fr
+        floor = float(np.percentile(level[max(0, k - reach) : min(nf, k + reach + 1)], 10))
+        return max(near) - floor > max_db
+
+    return test

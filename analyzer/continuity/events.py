@@ -40,6 +40,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "splice_min_jump_z": 10.0,  # sample step in a quiet stretch, in local first-difference sigmas
     "jump_context_s": 0.01,  # the stretch each side of a step whose first differences set its sigma
     "jump_min_level": 0.002,  # steps smaller than this (full scale 1.0, ~-54 dBFS) are not judged
+    "jump_onset_margin_s": 0.3,  # a step this close before the VAD's speech start is the onset itself
+    "jump_max_above_floor_db": 15.0,  # 20 ms either side of a step this far above the local floor: sound
     "splice_min_tone_score": 8.0,  # phase jump of a steady background tone, in its own noise sigmas
     "pause_step_window_s": 0.2,  # a cut inside a pause: background level this long before vs after
     "pause_step_pad_s": 0.1,  # ... with both stretches this far clear of speech (VAD)
@@ -61,6 +63,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "resume_min_interruption_s": 2.0,  # shorter dropouts/holes are glitches: reported, no reason expected
     "interruption_reason_phrase": "interruption_reason",  # guide phrase id of the reason statement
     "resume_unclear_min_score": 30.0,  # statement not heard, but scored this and a reason introduced: unclear
+    "resume_near_reason_min_score": 20.0,  # ... scored this and a reason word heard one initial off: unclear
 }
 
 KIND_TITLES: dict[str, str] = {

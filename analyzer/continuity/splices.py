@@ -28,16 +28,20 @@ from analyzer.continuity.gaps import _runs, speech_intervals
 _CODEC_EDGE_S = 0.5  # a file's first and last half second: codec priming / end padding, never a join
 
 
-def _quiet_frames_agree(e: np.ndarray, quiet: np.ndarray, d: np.ndarray, k: int, window: int) -> bool:
+def _quiet_frames_agree(
+    e: np.ndarray, quiet: np.ndarray, d: np.ndarray, k: int, window: int, live: np.ndarray
+) -> bool:
     """Do the speech-free (VAD) frames themselves show the floor step found at k, and does it last?
     A window whose low percentile is still speech (little silence in it) shows a "step" the pauses
-    do not; a passing swell of traffic is gone a few seconds later. Needs 3 windows each side."""
+    do not; a passing swell of traffic is gone a few seconds later. Needs 3 windows each side.
+    Only `live` frames count: a dropout's digital silence is no background, and seconds of it
+    near a line's end would read as the floor falling there."""
     n = len(e)
     use = np.abs(d) >= 3.0
     if not use.any():
         return False
     # Not the half second around k itself: a speech onset the VAD heard late would pass as "quiet".
-    quiet = quiet.copy()
+    quiet = quiet & live
     quiet[max(0, k - window // 5) : k + window // 5] = False
     for reach in (window, 2 * window, 4 * window):
         left = np.flatnonzero(quiet[max(0, k - reach) : k])
@@ -54,8 +58,9 @@ def _quiet_frames_agree(e: np.ndarray, quiet: np.ndarray, d: np.ndarray, k: int,
         return False
     # A lasting change, not a swell: the floors 1-3 windows away differ the same way (traffic passing
     # by rises and falls within seconds; a different place or a machine switched off stays).
-    far_l, far_r = e[max(0, k - 3 * window) : max(0, k - window)], e[k + window : k + 3 * window]
-    if len(far_l) < window or len(far_r) < window:
+    far_l = e[max(0, k - 3 * window) : max(0, k - window)][live[max(0, k - 3 * window) : max(0, k - window)]]
+    far_r = e[k + window : k + 3 * window][live[k + window : k + 3 * window]]
+    if len(far_l) < window // 2 or len(far_r) < window // 2:
         return False
     far = np.percentile(far_r, 20, axis=0) - np.percentile(far_l, 20, axis=0)
     return float(np.dot(far[use], want) / np.dot(want, want)) >= 0.5
@@ -127,9 +132,12 @@ def find_splices(
     # Confirmed by the pauses, or not a background change. Frames well clear of speech only: reverb
     # and the codec (AAC spreads its quantization noise ~0.1 s around loud frames) lift the rest.
     clear = ~_frame_mask(speech, n, sr, pad_s=0.15)
+    live = e_db.max(axis=1) > -100.0
+    for dd in dropouts:
+        live &= ~((times > dd.start_s - 0.1) & (times < dd.end_s + 0.1))
     for a, b in _runs(floor_hit):
         k = a + int(np.argmax(floor[a:b]))
-        if not _quiet_frames_agree(e_db, clear, floor_d[k], k, window):
+        if not _quiet_frames_agree(e_db, clear, floor_d[k], k, window, live):
             floor_hit[a:b] = False
             floor[a:b] = np.minimum(floor[a:b], 0.99)
 
