@@ -37,6 +37,9 @@ _SETTING_RULES: dict[str, tuple[float, bool, str]] = {
     "resume_listen_unsure_s": (0.0, False, "应不小于 0 秒"),
     "listen_unsure_s": (0.0, False, "应不小于 0 秒"),
     "resume_unclear_min_score": (0.0, False, "应不小于 0（0–100 的匹配分）"),
+    "resume_near_reason_min_score": (0.0, False, "应不小于 0（0–100 的匹配分）"),
+    "jump_onset_margin_s": (0.0, False, "应不小于 0 秒"),
+    "jump_max_above_floor_db": (0.0, False, "应不小于 0 dB"),
     "partial_min_other_terms": (0.0, True, "应为不小于 0 的整数（0 = 关闭）"),
     "partial_min_run_chars": (0.0, True, "应为不小于 0 的整数（0 = 关闭）"),
 }

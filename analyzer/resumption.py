@@ -160,6 +160,16 @@ def check_resumption(
         # perhaps; a reviewer listens
         a, b = times[said[0]][0], times[max(said[0], said[1] - 1)][1]
         unclear = (a + case_offset_s, max(a, b) + case_offset_s)
+    elif (
+        not heard
+        and m.score >= float(cfg["resume_near_reason_min_score"])
+        and (said := _reason_heard_near(text, phrase)) is not None
+    ):
+        # introducer and reason both misheard (仁社在天亮… for 因设备电量…) while part of the
+        # statement's wording aligned: a reason word heard with one initial off by its coarse class
+        # (天亮 for 电量: t/d) is no reason given, but no silence about it either; a reviewer listens
+        a, b = times[said[0]][0], times[max(said[0], said[1] - 1)][1]
+        unclear = (a + case_offset_s, max(a, b) + case_offset_s)
     return Resumption(
         event,
         given,
@@ -196,6 +206,33 @@ def _reason_introduced(text: str, phrase: Any) -> tuple[int, int] | None:
         for m in re.finditer(rf"(?:{lead_rx})([^，。、,.!?！？；;\s]{{1,{slot.max_len}}})", text):
             if _plausible(slot, normalize_plain(m.group(1))):
                 return m.start(), m.end()
+    return None
+
+
+def _reason_heard_near(text: str, phrase: Any) -> tuple[int, int] | None:
+    """(start, end) in `text` of one of a required slot's sound words (电量, 故障) heard with exactly
+    one syllable off by an initial of the same coarse class (天亮 for 电量: t/d), the rest by its
+    toneless pinyin: the confusion Whisper makes most on a word it half hears. One-syllable words
+    would match too much by chance and are not tried."""
+    from analyzer.normalize import loose_syllable, pinyin_of, syllable_neighbours
+
+    syl = pinyin_of(text)
+    if len(syl) != len(text):  # pinyin_of keeps one element per character; anything else: no index
+        return None
+    loose = [loose_syllable(x) if x.isalpha() else x for x in syl]
+    for slot in phrase.slots:
+        if not slot.required:
+            continue
+        for word in slot.sound_words:
+            want = [loose_syllable(x) for x in pinyin_of(normalize_plain(word))]
+            n = len(want)
+            if n < 2:
+                continue
+            for i in range(len(loose) - n + 1):
+                got = loose[i : i + n]
+                off = [j for j in range(n) if got[j] != want[j]]
+                if len(off) == 1 and syllable_neighbours(syl[i + off[0]], want[off[0]]):
+                    return i, i + n
     return None
 
 

@@ -221,3 +221,22 @@ def test_a_reason_introduced_in_a_garbled_statement_is_unclear(guide):
     for other in ("因为天气太冷了，我先进屋。", "要不要先喝点水？天气挺冷的。", "现在重新开始记录。"):
         res = check_resumption(event, _plain(other), guide, resume_at_s=0.0)
         assert not res.reason_given and res.unclear is None  # no statement, or no reason introduced
+
+
+def test_a_reason_heard_one_initial_off_with_its_introducer_lost_is_unclear(guide):
+    """因设备电量不足中止记录，现在重新开始记录 heard as 仁社在天亮步骤中指示露,现在重新开始进入 (ttskit,
+    seed 63, 10 dB): the introducer lost (因 -> 仁) and the reason too, but 天亮 is 电量 with one
+    initial off (t/d) and the statement's ending aligned: a reviewer listens, the officer is not
+    said to have stayed silent about it."""
+    event = C.GapEvent("file_gap", 31.5, 152.0)
+    heard = "仁社在天亮步骤中指示露,现在重新开始进入。喜民认真跃得法律文书内容,立在仙民处仙民。喜民社好文书。"
+    res = check_resumption(event, _plain(heard, start=1.0), guide, resume_at_s=0.0, case_offset_s=152.0)
+    assert not res.reason_given and res.unclear is not None
+    assert 152.0 + 1.0 + 0.25 * 3 <= res.unclear[0] < res.unclear[1] <= 152.0 + 1.0 + 0.25 * 5 + 1e-6  # 天亮
+    for other in (
+        "现在重新开始记录。",  # the statement without any reason: not given, and nothing to listen for
+        "我们每天都在这里做生意。请您认真阅读法律文书内容，并在签名处签名。",  # 每天 ~ 没电, no statement
+        "要是在楼上,我想去找一下。我已经向尼宣读的文书内容,请您签字。请尼宣好文书。",  # seed 63, no reason
+    ):
+        res = check_resumption(event, _plain(other), guide, resume_at_s=0.0)
+        assert not res.reason_given and res.unclear is None, other

@@ -80,6 +80,50 @@ def test_a_resume_statement_whose_reason_cannot_be_read_needs_listening(guide):
     assert "interruption_unexplained" in codes(_unexplained(guide, heard_well))  # no statement at all
 
 
+def _resumed_saying(text: str) -> tuple[ContinuityReport, Transcript]:
+    """The case with the resumed file opening with `text`, heard with confidence, then the signing
+    request; the continuity report with the resumption checked on that file's transcript."""
+    from analyzer.resumption import check_resumptions
+
+    said = Segment(0.5, 0.5 + 0.25 * len(text), text, "", -0.2, 0.02)
+    sign = Segment(8.0, 12.0, "请您认真阅读法律文书内容并在签名处签名", "", -0.2, 0.02)
+    in_file = Transcript((said, sign), "zh", 60.0, "faster-whisper", "base")
+    on_case = Transcript(
+        (Segment(1.0, 8.0, "执法全过程记录开始", "", -0.2, 0.02),)
+        + tuple(dataclasses.replace(s, start=s.start + 300.0, end=s.end + 300.0) for s in in_file.segments),
+        "zh", 360.0, "faster-whisper", "base",
+    )  # fmt: skip
+    plain = ContinuityReport(files=FILES, events=(GAP,))
+    return check_resumptions(plain, {"b.mp4": in_file}, load_guide()), on_case
+
+
+def test_a_resume_statement_with_introducer_and_reason_both_misheard_needs_listening(guide):
+    """因设备电量不足中止记录，现在重新开始记录 heard as 仁社在天亮步骤中指示露,现在重新开始进入 (ttskit,
+    seed 63, 10 dB; it was a false interruption_unexplained): 天亮 is 电量 one initial off and the
+    statement's ending aligned, so a reviewer listens at 天亮; nothing asserted, no points lost."""
+    cont, t = _resumed_saying("仁社在天亮步骤中指示露,现在重新开始进入。")
+    ev = evaluate(matches(guide, COMPLIANT), cont, t, guide)
+    assert "interruption_unexplained" not in codes(ev)
+    f = next(f for f in ev.findings if f.code == "interruption_reason_needs_listening")
+    assert 300.5 + 0.25 * 3 <= f.start_s < f.end_s <= 300.5 + 0.25 * 5 + 1e-6 and f.file == "b.mp4"
+    assert next(ps for ps in ev.phrase_scores if ps.phrase_id == "interruption_reason").points_lost == 0.0
+    check_points_add_up(ev)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["要是在楼上,我想去找一下。", "我们每天都在这里做生意。", "现在重新开始记录。"],
+    ids=["party-remark", "meitian-like-meidian", "statement-without-reason"],
+)
+def test_a_resumption_with_nothing_like_a_reason_is_still_unexplained(guide, text):
+    """split_no_reason: what is said after resuming is no statement with a reason (每天 sounds like
+    没电 one initial off, but no statement's wording goes with it)."""
+    cont, t = _resumed_saying(text)
+    ev = evaluate(matches(guide, COMPLIANT), cont, t, guide)
+    assert "interruption_unexplained" in codes(ev)
+    assert "interruption_reason_needs_listening" not in codes(ev)
+
+
 INSPECTION_WITH_SIGNING = dict(COMPLIANT, sign_request=(40.0, 45.0))
 
 
