@@ -183,12 +183,55 @@ def background(speech: np.ndarray, kind: str, seed: int, *, snr_db: float = 20.0
     return np.clip(out, -1, 1).astype(np.float32)
 
 
+def corpus_row(corpus: Path) -> str:
+    """One table row for a scenario corpus (bench/scenarios.py): cuts and dropouts found within
+    ±0.5 s of the truth, splices reported where no cut was made, each file as the pipeline reads it."""
+    import json
+
+    from analyzer.media import load_audio
+
+    found = {"splice": 0, "dropout": 0}
+    wanted = {"splice": 0, "dropout": 0}
+    false: list[str] = []
+    missed: list[str] = []
+    for truth_path in sorted(corpus.glob("*/truth.json")):
+        truth = json.loads(truth_path.read_text(encoding="utf-8"))
+        events: list[tuple[str, float]] = []
+        for f in truth["files"]:
+            x = load_audio(truth_path.parent / f["name"], sr=SR)
+            events += [(e.kind, e.start_s + f["offset_s"]) for e in C.find_gaps(x, SR, None, None, None)]
+        made = [(g["kind"], g["start_s"]) for g in truth["gaps"] if g["kind"] in found]
+        for kind, at in made:
+            hit = any(k == kind and abs(t - at) <= 0.5 for k, t in events)
+            wanted[kind] += 1
+            found[kind] += hit
+            if not hit:
+                missed.append(f"{truth_path.parent.name[:3]} {kind} {at:.2f} s")
+        for kind, at in events:
+            if kind == "splice" and not any(k == kind and abs(t - at) <= 0.5 for k, t in made):
+                false.append(f"{truth_path.parent.name[:3]} {at:.2f} s")
+    return (
+        f"| {corpus.name} | {found['splice']}/{wanted['splice']} | {found['dropout']}/{wanted['dropout']} | "
+        f"{len(false)} | {', '.join(false) or '–'} | {', '.join(missed) or '–'} |"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--unedited-seeds", type=int, default=10, help="unedited files per background and SNR")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "continuity_sweep.md"))
+    ap.add_argument(
+        "--corpus",
+        nargs="+",
+        metavar="DIR",
+        help="instead of the sweep: splices and dropouts on every file of these scenario corpora (vs truth)",
+    )
     args = ap.parse_args(argv)
+    if args.corpus:
+        for folder in args.corpus:
+            print(corpus_row(Path(folder)), flush=True)
+        return 0
     speech, pauses = speech_and_pauses()
     rows = []
     total_audio = total_time = 0.0
