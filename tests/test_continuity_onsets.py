@@ -15,7 +15,7 @@ import pytest
 from analyzer import continuity as C
 from bench import bench_continuity
 from bench import scenarios as B
-from bench.audio_tools import add_noise, cut_out
+from bench.audio_tools import add_noise, cut_out, insert_dropout
 
 SR = 16_000
 
@@ -95,3 +95,17 @@ def test_a_cut_in_a_short_pause_before_a_line_is_found_by_the_sample_jump(seed: 
     splices = _kind(C.find_gaps(cut_out(base, SR, a, b), SR, None, None, None), "splice")
     assert len(splices) == 1 and abs(splices[0].start_s - a) <= 0.01, splices
     assert "波形阶跃" in splices[0].detail
+
+
+@pytest.mark.parametrize("gap_s", [1.5, 2.0])
+def test_a_join_shortly_after_a_dropout_is_still_found(gap_s: float):
+    """A 1 s dropout ending `gap_s` before a pause-to-pause cut in wind rumble: the dropout's digital
+    zeros are no background floor, so the join's step is still judged in a quiet stretch."""
+    speech, pauses = bench_continuity.speech_and_pauses()
+    base = bench_continuity.background(speech, "wind", 0)
+    a, b = sum(pauses[3]) / 2, sum(pauses[6]) / 2
+    audio = insert_dropout(cut_out(base, SR, a, b), SR, a - gap_s - 1.0, 1.0)
+    events = C.find_gaps(audio, SR, None, None, None)
+    assert len(_kind(events, "dropout")) == 1
+    splices = _kind(events, "splice")
+    assert len(splices) == 1 and abs(splices[0].start_s - a) <= 0.01 and "波形阶跃" in splices[0].detail

@@ -501,7 +501,7 @@ def _level_above_floor(
     x: np.ndarray, sr: int, max_db: float, context_s: float = 3.0
 ) -> Callable[[int], bool]:
     """A test of a sample index: is the 20 ms before or after it more than `max_db` above the
-    background floor (10th percentile of the 20 ms frame levels within `context_s`)? A join in a
+    background floor (10th percentile of the live 20 ms frame levels within `context_s`)? A join in a
     quiet stretch has background on both sides; a step inside speech the VAD missed has sound."""
     fr = max(1, sr // 50)
     nf = len(x) // fr
@@ -520,7 +520,10 @@ def _level_above_floor(
             if hi > lo
         ]
         k = i // fr
-        floor = float(np.percentile(level[max(0, k - reach) : min(nf, k + reach + 1)], 10))
-        return max(near) - floor > max_db
+        around = level[max(0, k - reach) : min(nf, k + reach + 1)]
+        live = around[around > -100.0]  # digital silence (a dropout, a fade to zero) is no background
+        if not len(live):
+            return False
+        return max(near) - float(np.percentile(live, 10)) > max_db
 
     return test
