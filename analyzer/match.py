@@ -123,11 +123,13 @@ class PhraseMatch:
     speaker: str = ""  # who said it (analyzer.speakers): "wearer" | "officer" | "other"; "" = not attributed
     speaker_id: str = ""  # the voice within the recording or case (S1, S2, ...)
     said_by_other: tuple[PhraseMatch, ...] = ()  # occurrences spoken by `other`: shown, never counted
+    unsure_speaker: tuple[PhraseMatch, ...] = ()  # by a voice whose role is unsure: shown, not counted
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["occurrence_matches"] = [m.to_dict() for m in self.occurrence_matches]
         d["said_by_other"] = [m.to_dict() for m in self.said_by_other]
+        d["unsure_speaker"] = [m.to_dict() for m in self.unsure_speaker]
         return d
 
 

@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 # 1.8: <phrase_id>_needs_listening (and phrases[].needs_listening) for any required phrase whose
 # expected window was heard with low confidence, not only the interruption reason; phrases[].homophone_terms
 # 1.9: resumptions[].checked and resumptions[].unclear (a statement heard whose reason cannot be read)
-SCHEMA_VERSION = "1.9"
+# 1.10: phrases[].unsure_speaker; speakers.voices[].confidence, dryness_db
+SCHEMA_VERSION = "1.10"
 FORMATS = ("json", "html", "srt", "vtt", "csv", "xlsx")
 SEVERITY_TITLES = {"critical": "严重", "major": "重要", "minor": "一般", "info": "提示"}
 STATUS_TITLES = {"present": "已说", "partial": "部分", "absent": "未说"}
@@ -193,6 +194,7 @@ def _phrases(result: RecordingResult) -> list[dict[str, Any]]:
                 "speaker": m.speaker or None,
                 "speaker_id": m.speaker_id or None,
                 "said_by_other": [_heard_from_other(result, o) for o in m.said_by_other],
+                "unsure_speaker": [_heard_from_other(result, o) for o in m.unsure_speaker],
             }
         )
     return out
@@ -248,8 +250,10 @@ def _speakers(result: RecordingResult) -> dict[str, Any] | None:
                 "level_db": v.level_db,
                 "drr_db": v.drr_db,
                 "lowfreq_db": v.lowfreq_db,
+                "dryness_db": v.dryness_db,
                 "phrases": list(v.phrases),
                 "score": v.score,
+                "confidence": v.confidence,
             }
             for v in sp.voices
         ],

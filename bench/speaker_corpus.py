@@ -12,7 +12,10 @@ wearer never says it: those phrases must come out absent (`expected_absent`).
 
 `HELD_OUT` is a second corpus for checking the `[settings.speakers]` values, which were tuned on
 `DIALOGUES`: other ttskit voices (none of `DIALOGUES`' nine), new party lines (`HELD_OUT_PARTY_LINES`,
-not in bench/scenarios.py), other wordings of the phrases and other synthesis seeds.
+not in bench/scenarios.py), other wordings of the phrases and other synthesis seeds. Both are now
+development data: the settings were chosen on them together. `HELD_OUT_2` (new dialogues, lines, voice
+pairings and seeds, written after the last change to analyzer/speakers.py) is the held-out check; one
+of its parties reads three phrases aloud (what makes a voice look like another officer).
 """
 
 from __future__ import annotations
@@ -159,7 +162,82 @@ def _held_out() -> tuple[Dialogue, ...]:
 
 
 HELD_OUT = _held_out()
-CORPORA: dict[str, tuple[Dialogue, ...]] = {"tuning": DIALOGUES, "held-out": HELD_OUT}
+
+# A market inspection, a building site and a parking dispute: none of these lines is in
+# bench/scenarios.py, PARTY_LINES or HELD_OUT_PARTY_LINES.
+HELD_OUT_2_PARTY_LINES = (
+    "这批蔬菜是今天早上刚从批发市场进的货。",
+    "进货单据都在店里的抽屉里，我去找一下。",
+    "我们工地晚上十点以后就不施工了。",
+    "搅拌车只是路过，没有在这里卸料。",
+    "这个车位是我先停的，他非要让我挪开。",
+    "我已经在这里等了快二十分钟了。",
+    "你们能不能先听我把话说完？",
+    "我这就给老板打电话，让他过来一趟。",
+    "上个月检查的时候也没说有问题啊。",
+    "好吧，我配合你们的工作。",
+)
+
+
+def _held_out_2() -> tuple[Dialogue, ...]:
+    """Written after the last change to analyzer/speakers.py: voice pairings not used before (the three
+    slurred ttskit voices Xiaomeng, Xiaoyun and biaobei as parties who read no phrase; every wearer a
+    voice that was never the wearer), new party lines, wordings (slot seeds 700+) and synthesis seeds."""
+
+    def h(k: int) -> str:
+        return HELD_OUT_2_PARTY_LINES[k % len(HELD_OUT_2_PARTY_LINES)]
+
+    def said(pid: str, k: int) -> str:
+        return _said(pid, 700 + k)
+
+    market = Dialogue("h2-market-inspection", (
+        Turn("wearer", "Aimei", said("opening", 1), "opening", 0.6, seed=61),
+        Turn("other", "Xiaomeng", h(0), seed=62),
+        Turn("wearer", "Aimei", said("request_id", 1), "request_id", seed=63),
+        Turn("other", "Aiqi", h(1), seed=64),
+        Turn("wearer", "Aimei", said("recording_notice", 1), "recording_notice", seed=65),
+        Turn("other", "Xiaomeng", h(8), seed=66),
+        Turn("wearer", "Aimei", said("rights_notice", 1), "rights_notice", seed=67),
+        Turn("other", "Aiqi", h(9), seed=68),
+    ))  # fmt: skip
+    site = Dialogue("h2-party-reads-notice-and-rights", (
+        Turn("wearer", "Siyue", said("opening", 2), "opening", 0.6, seed=71),
+        Turn("other", "Aixia", h(2), seed=72),
+        Turn("wearer", "Siyue", said("request_id", 2), "request_id", seed=73),
+        Turn("other", "Aixia", said("recording_notice", 2), "recording_notice", seed=74),
+        Turn("other", "biaobei", h(3), seed=75),
+        Turn("other", "Aixia", said("rights_notice", 2), "rights_notice", seed=76),
+        Turn("wearer", "Siyue", "好，我们再到工地里面看一下。", seed=77),
+    ), expected_absent=("recording_notice", "rights_notice"))  # fmt: skip
+    parking = Dialogue("h2-party-reads-three-phrases", (
+        Turn("wearer", "Aitong", said("request_id", 3), "request_id", 0.6, seed=81),
+        Turn("other", "Aiyu", h(4), seed=82),
+        Turn("other", "Aiyu", said("opening", 3), "opening", seed=83),
+        Turn("other", "Aiyu", said("recording_notice", 3), "recording_notice", seed=84),
+        Turn("wearer", "Aitong", "请您先把车挪到旁边，不要影响通行。", seed=85),
+        Turn("other", "Aiyu", said("rights_notice", 3), "rights_notice", seed=86),
+        Turn("other", "Xiaoyun", h(5), seed=87),
+        Turn("wearer", "Aitong", "情况我们清楚了，稍后给您处理结果。", seed=88),
+    ), expected_absent=("opening", "recording_notice", "rights_notice"))  # fmt: skip
+    crowd = Dialogue("h2-three-parties", (
+        Turn("wearer", "Xiaobei", said("opening", 4), "opening", 0.6, seed=91),
+        Turn("other", "Aina", h(6), seed=92),
+        Turn("other", "biaobei", h(7), seed=93),
+        Turn("wearer", "Xiaobei", said("request_id", 4), "request_id", seed=94),
+        Turn("other", "Xiaoyun", h(0), seed=95),
+        Turn("wearer", "Xiaobei", said("recording_notice", 4), "recording_notice", seed=96),
+        Turn("other", "Aina", h(9), seed=97),
+        Turn("wearer", "Xiaobei", said("rights_notice", 4), "rights_notice", seed=98),
+    ))  # fmt: skip
+    return (market, site, parking, crowd)
+
+
+HELD_OUT_2 = _held_out_2()
+CORPORA: dict[str, tuple[Dialogue, ...]] = {
+    "tuning": DIALOGUES,
+    "held-out": HELD_OUT,
+    "held-out-2": HELD_OUT_2,
+}
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,10 @@ from analyzer.transcribe import Segment, Transcript
 
 def _voices(confidence: float = 0.9) -> Speakers:
     return Speakers(
-        voices=(Voice("S1", "wearer", 5.0, -20.0, 30.0, 0.0), Voice("S2", "other", 5.0, -30.0, 20.0, -3.0)),
+        voices=(
+            Voice("S1", "wearer", 5.0, -20.0, 30.0, 0.0, confidence=confidence),
+            Voice("S2", "other", 5.0, -30.0, 20.0, -3.0, confidence=confidence),
+        ),
         turns=(
             Turn(0.0, 5.0, "S1", "wearer"),
             Turn(5.5, 10.0, "S2", "other"),
@@ -83,13 +86,30 @@ def test_the_wearers_occurrence_counts_when_another_voice_also_said_it():
     assert [o.start_s for o in opening.said_by_other] == [6.0]
 
 
-def test_an_unsure_wearer_decision_does_not_discard_phrases():
+def test_a_phrase_said_by_other_never_counts_even_when_the_wearer_decision_is_unsure():
     guide = load_guide()
     matches = attribute_matches(
         _matches(guide, [_match("opening", 6.0, 9.0)]), _voices(confidence=0.55), guide
     )
     opening = next(m for m in matches if m.phrase_id == "opening")
-    assert opening.status == "present" and opening.speaker == "other"
+    assert opening.status == "absent" and opening.speaker == "other"
+    assert [o.start_s for o in opening.said_by_other] == [6.0] and opening.unsure_speaker == ()
+
+
+def test_a_phrase_from_a_voice_whose_role_is_unsure_is_held_for_listening_not_counted():
+    """The wearer's voice, but the decision is a coin flip: the phrase neither counts nor is missing."""
+    guide = load_guide()
+    said = _matches(guide, [_match("opening", 1.0, 4.0)])
+    matches = attribute_matches(said, _voices(confidence=0.55), guide)
+    opening = next(m for m in matches if m.phrase_id == "opening")
+    assert opening.status == "absent" and (opening.speaker, opening.speaker_id) == ("wearer", "S1")
+    assert [o.start_s for o in opening.unsure_speaker] == [1.0] and opening.said_by_other == ()
+    codes = {f.code for f in evaluate(matches, None, _transcript(), guide).findings}
+    assert "opening_needs_listening" in codes and "opening_missing" not in codes
+    # a reviewer who listened confirms the voice: the phrase counts
+    sure = _voices(confidence=0.55).with_override("S1", "wearer")
+    again = next(m for m in attribute_matches(said, sure, guide) if m.phrase_id == "opening")
+    assert again.status == "present" and again.speaker == "wearer" and again.unsure_speaker == ()
 
 
 def test_a_reviewer_override_makes_that_voice_an_officer():
@@ -107,7 +127,7 @@ def test_every_speaker_setting_is_in_the_default_guide_and_validated(tmp_path):
     text = (PHRASEBOOK_DIR / "default.toml").read_text(encoding="utf-8")
     bad = tmp_path / "bad.toml"
     bad.write_text(
-        text.replace("speaker_gate_min_confidence = 0.6", "speaker_gate_min_confidence = 1.6"), "utf-8"
+        text.replace("speaker_gate_min_confidence = 0.8", "speaker_gate_min_confidence = 1.6"), "utf-8"
     )
     line = (
         text.splitlines().index(
@@ -173,3 +193,40 @@ def test_report_json_html_and_subtitles_carry_the_speaker(tmp_path):
     html = report.render_html(rec, report.guide_to_dict(guide), tmp_path / "r.html")
     assert 'id="speaker-lanes"' in html and html.count('class="turn role-') == 3
     assert "执法人员（佩戴者） S1" in html and "非执法人员所说，不计入" in html
+
+
+def test_report_json_and_html_show_a_phrase_held_for_an_unsure_speaker(tmp_path):
+    import soundfile as sf
+
+    from analyzer.continuity import CaseFile
+
+    guide = load_guide()
+    wav = tmp_path / "a.wav"
+    sf.write(wav, np.zeros(16000 * 14, np.float32), 16000)
+    sp = _voices(confidence=0.55)
+    matches = attribute_matches(_matches(guide, [_match("opening", 1.0, 4.0)]), sp, guide)
+    tr = _transcript()
+    res = RecordingResult(
+        paths=[str(wav)], name=str(wav), files=(CaseFile(str(wav), 0.0, 14.0, None, "order"),)
+    )
+    res.duration_s, res.transcript, res.matches, res.speakers, res.guide = 14.0, tr, matches, sp, guide
+    res.evaluation = evaluate(matches, None, tr, guide)
+    rec = report.recording_to_dict(res)
+    opening = next(p for p in rec["phrases"] if p["id"] == "opening")
+    assert opening["status"] == "absent" and opening["said_by_other"] == []
+    assert [(o["start_s"], o["speaker_id"]) for o in opening["unsure_speaker"]] == [(1.0, "S1")]
+    assert [v["confidence"] for v in rec["speakers"]["voices"]] == [0.55, 0.55]
+    codes = {f["code"] for f in rec["findings"]}
+    assert "opening_needs_listening" in codes and "opening_missing" not in codes
+    html = report.render_html(rec, report.guide_to_dict(guide), tmp_path / "r.html")
+    assert "说话人不确定，暂不计入" in html
+
+
+def test_counts_for_officer_needs_an_officer_voice_sure_of_its_role():
+    from analyzer.speakers import counts_for_officer
+
+    sure, unsure = _voices(confidence=0.9), _voices(confidence=0.55)
+    assert counts_for_officer(sure, "S1", 0.8) and not counts_for_officer(unsure, "S1", 0.8)
+    assert not counts_for_officer(sure, "S2", 0.8)  # `other`, however sure
+    assert counts_for_officer(sure, "", 0.8)  # no voice told apart: nothing to hold it against
+    assert counts_for_officer(unsure.with_override("S2", "officer"), "S2", 0.8)

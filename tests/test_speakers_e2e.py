@@ -38,12 +38,17 @@ def test_a_party_reading_the_opening_aloud_does_not_count(tmp_path, snr):
     # what the party read is shown as theirs (the matcher may not hear every far, reverberant line)
     shown = [pid for pid in ("opening", "recording_notice") if by_id[pid].said_by_other]
     assert shown and all(by_id[pid].speaker == "other" for pid in shown)
-    assert by_id["rights_notice"].status != "absent" and by_id["rights_notice"].speaker == "wearer"
     codes = {f.code for f in res.evaluation.findings}
     assert {"opening_missing", "recording_notice_missing"} <= codes
-    assert res.speakers.confidence >= 0.6
+    rights = by_id["rights_notice"]
     wearer = {v.speaker_id for v in res.speakers.voices if v.role == "wearer"}
-    assert by_id["rights_notice"].speaker_id in wearer
+    assert rights.speaker == "wearer" and rights.speaker_id in wearer
+    if rights.status == "absent":  # the wearer's voice not sure enough: held for a reviewer, not missing
+        assert rights.unsure_speaker and rights.said_by_other == ()
+        held = [m.phrase_id for m in by_id.values() if m.status == "absent" and m.unsure_speaker]
+        assert "rights_notice_missing" not in codes and all(f"{p}_missing" not in codes for p in held)
+    else:
+        assert res.speakers.confidence >= 0.8
 
 
 def test_the_same_phrases_said_by_the_wearer_count(tmp_path):

@@ -54,10 +54,11 @@ def test_a_resume_reason_said_by_another_person_does_not_count(guide):
     assert officer.reason_given and officer.said_by_other == ""
 
 
-def test_an_unsure_speaker_decision_still_counts_the_reason(guide):
+def test_a_reason_said_by_another_person_does_not_count_even_when_the_decision_is_unsure(guide):
     event = C.GapEvent("file_gap", 10.0, 250.0)
     unsure = _speakers("other", confidence=0.55)
-    assert check_resumption(event, _said(REASON), guide, resume_at_s=0.0, speakers=unsure).reason_given
+    res = check_resumption(event, _said(REASON), guide, resume_at_s=0.0, speakers=unsure)
+    assert res.checked and not res.reason_given and "电量不足" in res.said_by_other
 
 
 def test_case_offsets_place_the_resumed_file_on_the_speakers_timeline(guide):
