@@ -71,7 +71,7 @@ DEFAULTS: dict[str, float] = {
     "speaker_drr_scale_db": 6.0,
     "speaker_weight_lowfreq": 0.0,
     "speaker_lowfreq_scale_db": 3.0,
-    "speaker_weight_phrases": 2.0,  # share of the guide phrases heard in that voice
+    "speaker_weight_phrases": 4.0,  # share of the guide phrases heard in that voice: above the distance weights' sum
     "speaker_wearer_margin": 0.5,  # a voice this close to the best wearer score is the wearer too
     "speaker_wearer_reach": 3.0,  # ...and one this close whose nearest voice is the wearer's
     "speaker_confidence_scale": 1.0,  # margin of this many weighted units = confidence 0.73
@@ -530,8 +530,13 @@ def identify(
     share = {s: len(heard[s]) / n_phrases for s in ids}
     best_cue = np.max(np.stack([means[s] for s in ids]), axis=0)
     best_share = max(share.values())
+    # Each distance cue's say is bounded by its weight: a difference between two voices themselves (one
+    # ttskit voice 5 dB "drier" than another at the same distance) outvoted, unbounded, a voice that
+    # said every phrase. With the phrase weight above the distance weights together, a voice saying
+    # the guide's phrases outranks one saying none; the cues that disagree still lower the margin,
+    # and so the confidence.
     scores = {
-        s: float(np.sum(weights * (means[s] - best_cue) / unit))
+        s: float(np.sum(weights * np.tanh((means[s] - best_cue) / unit)))
         + cfg["speaker_weight_phrases"] * (share[s] - best_share)
         for s in ids
     }
