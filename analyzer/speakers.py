@@ -14,8 +14,12 @@ person's carries over to unseen windows, a split by content does not.
 
 The wearer is the voice closest to the microphone: steeper rises and falls in each band (reverberation
 smears them), deeper dips between syllables, louder, and usually the one saying the guide's phrases.
-Each cue is compared between voices and weighted by the guide (`[settings.speakers]`); the wearer's
-clusters become one voice. Each voice's confidence is its margin to the nearest voice of the other
+Each cue is compared between voices and weighted by the guide (`[settings.speakers]`); a distance cue's
+say is bounded by its weight, because voices differ in these cues by themselves (one ttskit voice rises
+and falls 2-5 dB more steeply than another at the same distance), and the phrase cue outweighs them
+together: a voice that says the guide's phrases is the wearer over one that says none, however dry or
+loud that one sounds, and the disagreeing cues show only in the confidence. The wearer's clusters become
+one voice. Each voice's confidence is its margin to the nearest voice of the other
 side, the wearer decision's the wearer's. Another voice that says several distinct guide phrases is
 `officer` (unsure until a reviewer confirms it); everyone else is `other`.
 
@@ -61,8 +65,7 @@ DEFAULTS: dict[str, float] = {
     "speaker_max_voices": 8,
     "speaker_max_windows": 3000,  # more windows: clustered on a subsample, the rest by nearest voice
     "speaker_min_voice_s": 1.0,  # a voice with less speech joins its nearest voice
-    # Wearer cues: weight per unit of difference between voices; a unit is the cue's spread within one
-    # voice, but at least the scale below.
+    # Wearer cues: weight x tanh(difference from the best voice / scale): each says at most its weight.
     "speaker_weight_level": 0.5,
     "speaker_level_scale_db": 6.0,
     "speaker_weight_dryness": 2.0,
@@ -71,7 +74,8 @@ DEFAULTS: dict[str, float] = {
     "speaker_drr_scale_db": 6.0,
     "speaker_weight_lowfreq": 0.0,
     "speaker_lowfreq_scale_db": 3.0,
-    "speaker_weight_phrases": 4.0,  # share of the guide phrases heard in that voice: above the distance weights' sum
+    "speaker_weight_phrases": 2.0,  # share of the guide phrases heard in that voice
+    "speaker_weight_says_phrases": 2.0,  # says any guide phrase (against a voice saying none)
     "speaker_wearer_margin": 0.5,  # a voice this close to the best wearer score is the wearer too
     "speaker_wearer_reach": 3.0,  # ...and one this close whose nearest voice is the wearer's
     "speaker_confidence_scale": 1.0,  # margin of this many weighted units = confidence 0.73
@@ -532,12 +536,16 @@ def identify(
     best_share = max(share.values())
     # Each distance cue's say is bounded by its weight: a difference between two voices themselves (one
     # ttskit voice 5 dB "drier" than another at the same distance) outvoted, unbounded, a voice that
-    # said every phrase. With the phrase weight above the distance weights together, a voice saying
-    # the guide's phrases outranks one saying none; the cues that disagree still lower the margin,
-    # and so the confidence.
+    # said every phrase. Saying guide phrases at all, against a voice that says none, weighs on top of
+    # the share: with both above the distance weights together, such a voice outranks one saying none,
+    # while between two voices that both say some (a party reading a notice aloud) the share decides
+    # no more than before. The cues that disagree still lower the margin, and so the confidence.
+    says_any = {s: float(bool(heard[s])) for s in ids}
+    best_says = max(says_any.values())
     scores = {
         s: float(np.sum(weights * np.tanh((means[s] - best_cue) / unit)))
         + cfg["speaker_weight_phrases"] * (share[s] - best_share)
+        + cfg["speaker_weight_says_phrases"] * (says_any[s] - best_says)
         for s in ids
     }
     ranked = sorted(scores, key=lambda s: scores[s], reverse=True)
