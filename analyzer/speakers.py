@@ -576,11 +576,19 @@ def identify(
         voice_conf = {s: confidence for s in ids}
         notes.append("录音中只检出一个说话人，视为佩戴执法记录仪的执法人员")
     else:
-        lowest_wearer, best_rest = min(scores[s] for s in wearers), scores[rest[0]]
-        confidence = sure(lowest_wearer - best_rest)
+        # Between two voices that both said guide phrases the share is no evidence to be sure on: a
+        # party reading three phrases aloud out-says a wearer who says one. There the margin is the
+        # distance cues' alone; against a voice that said none, the phrases count in full.
+        contested = {s: scores[s] - cfg["speaker_weight_phrases"] * (share[s] - best_share) for s in ids}
+
+        def lead(a: str, b: str) -> float:
+            return contested[a] - contested[b] if heard[a] and heard[b] else scores[a] - scores[b]
+
         voice_conf = {
-            s: sure(scores[s] - best_rest) if s in wearers else sure(lowest_wearer - scores[s]) for s in ids
+            s: min(sure(lead(s, r)) for r in rest) if s in wearers else min(sure(lead(w, s)) for w in wearers)
+            for s in ids
         }
+        confidence = min(voice_conf[s] for s in wearers)
     # The wearer's clusters are one person: one voice, one id. Ids in order of first speech.
     top = ranked[0]
     merged = [top if x in wearers else x for x in sid]
