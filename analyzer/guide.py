@@ -53,7 +53,10 @@ class GuideError(Exception):
 
 # [settings.speakers] (analyzer/speakers.py): the meaningful range of each; a value outside is an error.
 SPEAKER_SETTING_RANGES: dict[str, tuple[float, float]] = {
-    **{f"speaker_weight_{k}": (0.0, 100.0) for k in ("level", "dryness", "drr", "lowfreq", "phrases", "says_phrases")},
+    **{
+        f"speaker_weight_{k}": (0.0, 100.0)
+        for k in ("level", "dryness", "drr", "lowfreq", "phrases", "says_phrases")
+    },
     **{f"speaker_{k}_scale_db": (0.1, 60.0) for k in ("level", "dryness", "drr", "lowfreq")},
     "speaker_window_s": (0.3, 10.0),
     "speaker_min_window_s": (0.05, 10.0),
