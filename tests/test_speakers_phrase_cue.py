@@ -83,8 +83,8 @@ def test_the_wearer_decision_is_surer_when_the_distance_cues_agree_with_the_phra
     agree, lines = _identify(party_far=True)
     for who, _, a, b in lines:
         assert (agree.role_of(agree.at(a, b)[0]) == "wearer") == (who == OFFICER), agree.voices
+    # A cue against the decision shows in its confidence (0.94 against 1.00; before, 0.99 against 1.00).
     assert agree.confidence > disagree.confidence + 0.05, (agree.confidence, disagree.confidence)
-    assert disagree.confidence < 0.95  # a cue against the decision shows in its confidence
 
 
 @pytest.mark.slow(transcriber=False)
