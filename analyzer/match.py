@@ -123,7 +123,8 @@ class PhraseMatch:
     speaker: str = ""  # who said it (analyzer.speakers): "wearer" | "officer" | "other"; "" = not attributed
     speaker_id: str = ""  # the voice within the recording or case (S1, S2, ...)
     said_by_other: tuple[PhraseMatch, ...] = ()  # occurrences spoken by `other`: shown, never counted
-    unsure_speaker: tuple[PhraseMatch, ...] = ()  # by a voice whose role is unsure: shown, not counted
+    unsure_speaker: tuple[PhraseMatch, ...] = ()  # counted, by a voice whose role is unsure: shown marked
+    speaker_confidence: float | None = None  # that the voice's role is right; None: not attributed
 
     def to_dict(self) -> dict:
         d = asdict(self)

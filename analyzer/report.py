@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 # 1.8: <phrase_id>_needs_listening (and phrases[].needs_listening) for any required phrase whose
 # expected window was heard with low confidence, not only the interruption reason; phrases[].homophone_terms
 # 1.9: resumptions[].checked and resumptions[].unclear (a statement heard whose reason cannot be read)
-# 1.10: phrases[].unsure_speaker; speakers.voices[].confidence, dryness_db
+# 1.10: phrases[].unsure_speaker, speaker_confidence; speakers.voices[].confidence, dryness_db
 SCHEMA_VERSION = "1.10"
 FORMATS = ("json", "html", "srt", "vtt", "csv", "xlsx")
 SEVERITY_TITLES = {"critical": "严重", "major": "重要", "minor": "一般", "info": "提示"}
@@ -193,6 +193,7 @@ def _phrases(result: RecordingResult) -> list[dict[str, Any]]:
                 "occurrences": [[_r(a), _r(b)] for a, b in m.occurrences] if said else [],
                 "speaker": m.speaker or None,
                 "speaker_id": m.speaker_id or None,
+                "speaker_confidence": _r(m.speaker_confidence, 3),
                 "said_by_other": [_heard_from_other(result, o) for o in m.said_by_other],
                 "unsure_speaker": [_heard_from_other(result, o) for o in m.unsure_speaker],
             }
@@ -229,6 +230,7 @@ def _heard_from_other(result: RecordingResult, m) -> dict[str, Any]:
         "status": m.status,
         "score": _r(m.score, 1),
         "speaker_id": m.speaker_id or None,
+        "speaker_confidence": _r(m.speaker_confidence, 3),
     }
 
 

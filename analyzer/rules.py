@@ -32,10 +32,7 @@ start, between its [[order]] neighbours heard, else the whole recording) holds `
 and `listen_unsure_share` of its speech heard with low confidence outside the phrases heard, and the
 interruption reason when the resume window holds `resume_listen_unsure_s` such seconds, or when its
 resume statement was heard with words in the reason's place that do not read as a reason (definition
-`needs_listening_unsure`): the phrase may be in it. So is a required phrase heard only from a voice
-whose role the speaker attribution is not sure of (`PhraseMatch.unsure_speaker`, definition
-`needs_listening_speaker`, at the first such occurrence): it does not count, and is not missing.
-A phrase required only because the profile was
+`needs_listening_unsure`): the phrase may be in it. A phrase required only because the profile was
 inferred, when another profile fitting within `profile_margin` does not require it, is
 `<phrase_id>_profile_unsure` (definition `profile_unsure`), not missing, and loses no points either.
 """
@@ -129,7 +126,6 @@ _FALLBACK_MESSAGES: dict[str, str] = {
     "clock_problem": "{detail}",
     "needs_listening": "未检出“{phrase}”，但 {start}–{end} 有未能转写的语音，需人工听取",
     "needs_listening_unsure": "未检出“{phrase}”，但 {start}–{end} 的语音识别置信度低，需人工听取",
-    "needs_listening_speaker": "“{phrase}”在 {start}–{end} 听到，但说话人不确定，暂不计入，需人工听取",
     "profile_unsure": "未检出“{phrase}”：推断的“{profile}”需要，但也可能是“{rival}”（不需要），请确认类型",
     "untranscribed_speech": "{start}–{end} 约 {duration} 语音未能转写，需人工听取",
     "clock_mismatch": "{where}设备时钟与口述时间不符：{detail}",
@@ -591,15 +587,13 @@ class _Assessment:
         span: tuple[float, float],
         *,
         unsure: bool = False,
-        speaker: bool = False,
     ) -> None:
         """A phrase not heard where untranscribed speech (unsure: speech heard with low confidence)
-        could hold it, or heard from a voice whose role is unsure (speaker): a reviewer listens first."""
+        could hold it: a reviewer listens first."""
         self.needs_listening.add(phrase_id)
-        definitions = ("needs_listening_unsure", "needs_listening") if unsure else ("needs_listening",)
         self.found.add(
             f"{phrase_id}_needs_listening",
-            ("needs_listening_speaker", "needs_listening") if speaker else definitions,
+            ("needs_listening_unsure", "needs_listening") if unsure else ("needs_listening",),
             span[0],
             span[1],
             phrase_id=phrase_id,
@@ -667,14 +661,11 @@ def _required_phrases_said_in_full(
                 continue
             window = acc.settings.get(f"{p.id}_window_s")
             span = _overlapping(acc.untranscribed, 0.0, float(window) if window is not None else None)
-            heard = m.unsure_speaker[0] if m is not None and m.unsure_speaker else None
             unsure = False
-            if heard is None and span is None:
+            if span is None:
                 span = _heard_unsure(acc, by_id, p.id, transcript)
                 unsure = span is not None
-            if heard is not None and heard.start_s is not None:
-                acc.listen_for(p.id, p.title, (heard.start_s, heard.end_s or heard.start_s), speaker=True)
-            elif span is not None:
+            if span is not None:
                 acc.listen_for(p.id, p.title, span, unsure=unsure)
             elif p.id in acc.rival_profiles:
                 acc.confirm_profile(p.id, p.title)

@@ -23,9 +23,11 @@ one voice. Each voice's confidence is its margin to the nearest voice of the oth
 side, the wearer decision's the wearer's. Another voice that says several distinct guide phrases is
 `officer` (unsure until a reviewer confirms it); everyone else is `other`.
 
-`attribute_matches` applies the result to phrase matches: a phrase counts only from an officer's
-voice that is sure of its role; one said by `other` never counts (kept in `said_by_other`), one from
-an unsure voice waits for a reviewer (kept in `unsure_speaker`), so reports can show both.
+`attribute_matches` applies the result to phrase matches: a phrase does not count only when a voice
+surely `other` said it (kept in `said_by_other`); from a voice whose role is unsure it counts, marked
+(`unsure_speaker`, the voice's confidence with it), as does any phrase of the wearer's or an officer's
+voice. Holding an unsure voice's phrases lost the officer's own phrases whenever one of its lines fell
+into the party's cluster, far more often than it kept a party's phrase from counting.
 """
 
 from __future__ import annotations
@@ -80,7 +82,7 @@ DEFAULTS: dict[str, float] = {
     "speaker_wearer_reach": 3.0,  # ...and one this close whose nearest voice is the wearer's
     "speaker_confidence_scale": 1.0,  # margin of this many weighted units = confidence 0.73
     "speaker_officer_min_phrases": 3,  # a non-wearer voice saying this many distinct phrases is an officer
-    "speaker_gate_min_confidence": 0.8,  # a phrase counts only from an officer's voice this sure of its role
+    "speaker_gate_min_confidence": 0.8,  # a phrase is held back only from a voice this surely `other`
     "speaker_change_min_share": 0.25,  # a segment with this share of another voice is split by words
 }
 
@@ -636,7 +638,7 @@ def identify(
             result,
             notes=(
                 *notes,
-                f"{UNSURE_NOTE}（{confidence:.0%}），说话人不确定的规范用语暂不计入，请人工收听核实",
+                f"{UNSURE_NOTE}（{confidence:.0%}），说话人不确定的规范用语仍计入，请人工收听核实",
             ),
         )
     if transcript is not None:
@@ -673,11 +675,11 @@ def _segments(sp: Speakers, transcript: Transcript, cfg: dict[str, float]) -> tu
 
 
 def attribute_matches(matches: Sequence[PhraseMatch], sp: Speakers, guide: Guide) -> list[PhraseMatch]:
-    """Each match with `speaker`/`speaker_id`. A phrase counts only where an officer's voice said it
-    and that voice's role is sure (`speaker_gate_min_confidence`): an occurrence by `other` is kept in
-    `said_by_other`, one by a voice whose role is unsure in `unsure_speaker`; both are shown and never
-    counted, so a party's phrase cannot count even when the wearer decision is a guess. A reviewer's
-    speaker correction makes the roles sure."""
+    """Each match with `speaker`/`speaker_id`/`speaker_confidence`. An occurrence by a voice that is
+    `other` at least `speaker_gate_min_confidence` sure is kept in `said_by_other`, shown and never
+    counted; every other occurrence counts, and those whose voice is under the gate (whatever its
+    role) are also listed in `unsure_speaker` for the reviewer to listen to. A reviewer's speaker
+    correction makes the roles sure."""
     from analyzer.match import absent_match
 
     gate = settings_of(guide)["speaker_gate_min_confidence"]
@@ -688,9 +690,9 @@ def attribute_matches(matches: Sequence[PhraseMatch], sp: Speakers, guide: Guide
             out.append(m)
             continue
         tagged = [_tag(o, sp) for o in (m.occurrence_matches or (m,))]
-        by_other = tuple(o for o in tagged if o.speaker == "other")
-        counted = [o for o in tagged if o.speaker != "other" and counts_for_officer(sp, o.speaker_id, gate)]
-        unsure = tuple(o for o in tagged if o.speaker != "other" and o not in counted)
+        counted = [o for o in tagged if counts_for_officer(sp, o.speaker_id, gate)]
+        by_other = tuple(o for o in tagged if o not in counted)
+        unsure = tuple(o for o in counted if o.speaker_id and sp.confidence_of(o.speaker_id) < gate)
         if counted:
             best = counted[0]
             out.append(
@@ -703,36 +705,42 @@ def attribute_matches(matches: Sequence[PhraseMatch], sp: Speakers, guide: Guide
                 )
             )
         elif m.phrase_id in phrases:
-            first = (unsure or by_other)[0]
+            first = by_other[0]
             out.append(dataclasses.replace(
                 absent_match(phrases[m.phrase_id]), speaker=first.speaker, speaker_id=first.speaker_id,
-                said_by_other=by_other, unsure_speaker=unsure,
+                speaker_confidence=first.speaker_confidence, said_by_other=by_other,
             ))  # fmt: skip
         else:
-            out.append(dataclasses.replace(_tag(m, sp), said_by_other=by_other, unsure_speaker=unsure))
+            out.append(dataclasses.replace(_tag(m, sp), said_by_other=by_other))
     return out
 
 
 def counts_for_officer(sp: Speakers, speaker_id: str, gate: float) -> bool:
-    """Speech of this voice counts as an officer's: no voice could be told apart ("": no speech
-    windows), or an officer's voice whose role is at least `gate` sure."""
+    """Speech of this voice counts as an officer's unless the voice is `other` at least `gate` sure:
+    no voice told apart ("": no speech windows), the wearer's or an officer's voice, or a voice whose
+    role is a guess."""
     if not speaker_id:
         return True
-    return sp.role_of(speaker_id) != "other" and sp.confidence_of(speaker_id) >= gate
+    return sp.role_of(speaker_id) != "other" or sp.confidence_of(speaker_id) < gate
 
 
 def said_by_other(sp: Speakers | None, start_s: float, end_s: float, guide: Guide | None) -> bool:
-    """[start_s, end_s] (case timeline) was spoken by `other`, so it does not count for a statement
-    the officer must make (a resume statement, like a guide phrase)."""
+    """[start_s, end_s] (case timeline) was spoken by a voice surely `other`, so it does not count for
+    a statement the officer must make (a resume statement, like a guide phrase)."""
     if sp is None or not sp.turns:
         return False
     who, _ = sp.at(start_s, end_s)
-    return bool(who) and sp.role_of(who) == "other"
+    return bool(who) and not counts_for_officer(sp, who, settings_of(guide)["speaker_gate_min_confidence"])
 
 
 def _tag(m: PhraseMatch, sp: Speakers) -> PhraseMatch:
     who, _ = sp.at(m.start_s, m.end_s)
-    return dataclasses.replace(m, speaker=sp.role_of(who) if who else "", speaker_id=who)
+    return dataclasses.replace(
+        m,
+        speaker=sp.role_of(who) if who else "",
+        speaker_id=who,
+        speaker_confidence=sp.confidence_of(who) if who else None,
+    )
 
 
 def single_voice(sp: Speakers) -> bool:

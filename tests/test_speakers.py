@@ -86,27 +86,33 @@ def test_the_wearers_occurrence_counts_when_another_voice_also_said_it():
     assert [o.start_s for o in opening.said_by_other] == [6.0]
 
 
-def test_a_phrase_said_by_other_never_counts_even_when_the_wearer_decision_is_unsure():
+def test_a_phrase_said_by_a_voice_surely_other_does_not_count_and_one_unsurely_other_counts_marked():
+    """Only a voice `other` at least `speaker_gate_min_confidence` sure keeps a phrase from counting;
+    under the gate the label is a guess, and the phrase counts, marked speaker-unsure."""
     guide = load_guide()
-    matches = attribute_matches(
-        _matches(guide, [_match("opening", 6.0, 9.0)]), _voices(confidence=0.55), guide
-    )
-    opening = next(m for m in matches if m.phrase_id == "opening")
-    assert opening.status == "absent" and opening.speaker == "other"
-    assert [o.start_s for o in opening.said_by_other] == [6.0] and opening.unsure_speaker == ()
+    said = _matches(guide, [_match("opening", 6.0, 9.0)])
+    sure = next(m for m in attribute_matches(said, _voices(0.85), guide) if m.phrase_id == "opening")
+    assert sure.status == "absent" and (sure.speaker, sure.speaker_confidence) == ("other", 0.85)
+    assert [o.start_s for o in sure.said_by_other] == [6.0] and sure.unsure_speaker == ()
+    unsure = next(m for m in attribute_matches(said, _voices(0.55), guide) if m.phrase_id == "opening")
+    assert unsure.status == "present" and (unsure.speaker, unsure.speaker_id) == ("other", "S2")
+    assert unsure.speaker_confidence == 0.55 and unsure.said_by_other == ()
+    assert [o.start_s for o in unsure.unsure_speaker] == [6.0]
 
 
-def test_a_phrase_from_a_voice_whose_role_is_unsure_is_held_for_listening_not_counted():
-    """The wearer's voice, but the decision is a coin flip: the phrase neither counts nor is missing."""
+def test_a_phrase_from_a_voice_whose_role_is_unsure_counts_marked_for_listening():
+    """The wearer's voice, but the decision is a coin flip: the phrase counts (holding it lost the
+    officer's own phrases), with the speaker, its confidence and the occurrence to listen to."""
     guide = load_guide()
     said = _matches(guide, [_match("opening", 1.0, 4.0)])
     matches = attribute_matches(said, _voices(confidence=0.55), guide)
     opening = next(m for m in matches if m.phrase_id == "opening")
-    assert opening.status == "absent" and (opening.speaker, opening.speaker_id) == ("wearer", "S1")
+    assert opening.status == "present" and (opening.speaker, opening.speaker_id) == ("wearer", "S1")
+    assert opening.speaker_confidence == 0.55
     assert [o.start_s for o in opening.unsure_speaker] == [1.0] and opening.said_by_other == ()
     codes = {f.code for f in evaluate(matches, None, _transcript(), guide).findings}
-    assert "opening_needs_listening" in codes and "opening_missing" not in codes
-    # a reviewer who listened confirms the voice: the phrase counts
+    assert "opening_needs_listening" not in codes and "opening_missing" not in codes
+    # a reviewer who listened confirms the voice: no longer marked
     sure = _voices(confidence=0.55).with_override("S1", "wearer")
     again = next(m for m in attribute_matches(said, sure, guide) if m.phrase_id == "opening")
     assert again.status == "present" and again.speaker == "wearer" and again.unsure_speaker == ()
@@ -195,7 +201,7 @@ def test_report_json_html_and_subtitles_carry_the_speaker(tmp_path):
     assert "执法人员（佩戴者） S1" in html and "非执法人员所说，不计入" in html
 
 
-def test_report_json_and_html_show_a_phrase_held_for_an_unsure_speaker(tmp_path):
+def test_report_json_and_html_show_a_phrase_counted_from_an_unsure_speaker(tmp_path):
     import soundfile as sf
 
     from analyzer.continuity import CaseFile
@@ -213,20 +219,23 @@ def test_report_json_and_html_show_a_phrase_held_for_an_unsure_speaker(tmp_path)
     res.evaluation = evaluate(matches, None, tr, guide)
     rec = report.recording_to_dict(res)
     opening = next(p for p in rec["phrases"] if p["id"] == "opening")
-    assert opening["status"] == "absent" and opening["said_by_other"] == []
+    assert opening["status"] == "present" and opening["said_by_other"] == []
+    assert (opening["speaker"], opening["speaker_confidence"]) == ("wearer", 0.55)
     assert [(o["start_s"], o["speaker_id"]) for o in opening["unsure_speaker"]] == [(1.0, "S1")]
     assert [v["confidence"] for v in rec["speakers"]["voices"]] == [0.55, 0.55]
     codes = {f["code"] for f in rec["findings"]}
-    assert "opening_needs_listening" in codes and "opening_missing" not in codes
+    assert "opening_needs_listening" not in codes and "opening_missing" not in codes
     html = report.render_html(rec, report.guide_to_dict(guide), tmp_path / "r.html")
-    assert "说话人不确定，暂不计入" in html
+    assert "说话人不确定（把握 55%），已计入" in html
 
 
-def test_counts_for_officer_needs_an_officer_voice_sure_of_its_role():
+def test_counts_for_officer_unless_the_voice_is_surely_other():
     from analyzer.speakers import counts_for_officer
 
     sure, unsure = _voices(confidence=0.9), _voices(confidence=0.55)
-    assert counts_for_officer(sure, "S1", 0.8) and not counts_for_officer(unsure, "S1", 0.8)
-    assert not counts_for_officer(sure, "S2", 0.8)  # `other`, however sure
+    assert counts_for_officer(sure, "S1", 0.8) and counts_for_officer(unsure, "S1", 0.8)
+    assert not counts_for_officer(sure, "S2", 0.8)  # `other`, sure of it
+    assert counts_for_officer(unsure, "S2", 0.8)  # `other`, a guess
     assert counts_for_officer(sure, "", 0.8)  # no voice told apart: nothing to hold it against
+    assert not counts_for_officer(unsure.with_override("S2", "other"), "S2", 0.8)  # a reviewer said so
     assert counts_for_officer(unsure.with_override("S2", "officer"), "S2", 0.8)
