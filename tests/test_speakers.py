@@ -239,3 +239,12 @@ def test_counts_for_officer_unless_the_voice_is_surely_other():
     assert counts_for_officer(sure, "", 0.8)  # no voice told apart: nothing to hold it against
     assert not counts_for_officer(unsure.with_override("S2", "other"), "S2", 0.8)  # a reviewer said so
     assert counts_for_officer(unsure.with_override("S2", "officer"), "S2", 0.8)
+
+
+def test_a_resume_statement_is_set_aside_only_when_a_voice_surely_other_said_it():
+    from analyzer.speakers import said_by_other
+
+    guide = load_guide()
+    assert said_by_other(_voices(0.9), 6.0, 9.0, guide)  # `other`, sure of it
+    assert not said_by_other(_voices(0.55), 6.0, 9.0, guide)  # `other`, a guess: it counts
+    assert not said_by_other(_voices(0.9), 1.0, 4.0, guide)  # the wearer
