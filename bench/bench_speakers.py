@@ -224,9 +224,7 @@ def pipeline_runs(
                         x["phrase_id"] for x in r.truth if x["phrase_id"] and x["role"] == "wearer"
                     ]
                     kept = [p for p in wearer_phrases if by_id[p].status != "absent"]
-                    held = [
-                        p for p in wearer_phrases if by_id[p].status == "absent" and by_id[p].unsure_speaker
-                    ]
+                    held = [p for p in wearer_phrases if by_id[p].unsure_speaker]
                     held_other = [p for p in d.expected_absent if by_id[p].unsure_speaker]
                     seg_ok = seg_n = 0
                     for s in res.speakers.segments:
@@ -372,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
             "## Whole pipeline: phrases read aloud by a party",
             "",
             "| dialogue | distance | SNR | read by other, counted | shown as said by other "
-            "| held as unsure speaker (other's / wearer's) "
+            "| marked speaker-unsure (other's / wearer's) "
             "| wearer's phrases kept | Whisper segments right | confidence | speakers / transcription time |",
             "|---|---|---|---|---|---|---|---|---|---|",
         ]
