@@ -187,7 +187,7 @@ def test_report_json_html_and_subtitles_carry_the_speaker(tmp_path):
     res.duration_s, res.transcript, res.matches, res.speakers, res.guide = 14.0, tr, matches, sp, guide
     res.evaluation = evaluate(matches, None, tr, guide)
     rec = report.recording_to_dict(res)
-    assert report.SCHEMA_VERSION == "1.9"
+    assert report.SCHEMA_VERSION == "1.10"
     opening = next(p for p in rec["phrases"] if p["id"] == "opening")
     assert opening["status"] == "absent" and opening["speaker"] == "other" and opening["speaker_id"] == "S2"
     assert opening["said_by_other"][0]["start_s"] == 6.0
