@@ -75,6 +75,7 @@ SPEAKER_SETTING_RANGES: dict[str, tuple[float, float]] = {
     "speaker_officer_min_phrases": (1, 100),
     "speaker_gate_min_confidence": (0.0, 1.0),
     "speaker_change_min_share": (0.0, 1.0),
+    "speaker_voice_margin": (0.0, 100.0),
 }
 
 

@@ -24,7 +24,10 @@ side, the wearer decision's the wearer's. Another voice that says several distin
 `officer` (unsure until a reviewer confirms it); everyone else is `other`.
 
 `attribute_matches` applies the result to phrase matches: a phrase does not count only when a voice
-surely `other` said it (kept in `said_by_other`); from a voice whose role is unsure it counts, marked
+surely `other` said it (kept in `said_by_other`) and that speech does not sound like the wearer's
+voice (`voice_margins`: the wearer's frame statistics against every other voice's; the clusters are
+cut with the distance cues, so a long reading of the officer's can split off as a voice of its own);
+from a voice whose role is unsure, or `other` sounding like the wearer, it counts, marked
 (`unsure_speaker`, the voice's confidence with it), as does any phrase of the wearer's or an officer's
 voice. Holding an unsure voice's phrases lost the officer's own phrases whenever one of its lines fell
 into the party's cluster, far more often than it kept a party's phrase from counting.
@@ -84,6 +87,10 @@ DEFAULTS: dict[str, float] = {
     "speaker_officer_min_phrases": 3,  # a non-wearer voice saying this many distinct phrases is an officer
     "speaker_gate_min_confidence": 0.8,  # a phrase is held back only from a voice this surely `other`
     "speaker_change_min_share": 0.25,  # a segment with this share of another voice is split by words
+    # Voice check of a non-wearer's speech: mean log-likelihood per MFCC frame under the wearer's voice
+    # minus under the nearest other voice (each leaving that speech out). Over this margin the speech
+    # sounds like the wearer (its phrases count, marked); under minus it, surely another person's.
+    "speaker_voice_margin": 0.5,
 }
 
 
@@ -139,6 +146,9 @@ class Speakers:
     method: str = "mfcc"
     notes: tuple[str, ...] = ()  # Chinese, for the reviewer
     overrides: dict[str, str] = field(default_factory=dict)  # speaker_id -> role, set by a reviewer
+    # Non-wearer speech windows (start_s, end_s, margin): how much more like the wearer's voice than like
+    # the nearest other voice their MFCC frames are, per frame (`voice_margins`).
+    voice_checks: tuple[tuple[float, float, float], ...] = ()
 
     def confidence_of(self, speaker_id: str) -> float:
         for v in self.voices:
@@ -172,6 +182,20 @@ class Speakers:
         sid = max(acc, key=lambda k: acc[k])
         return sid, acc[sid] / sum(acc.values())
 
+    def voice_margin(self, start_s: float | None, end_s: float | None) -> float:
+        """How much more like the wearer's voice than another's the non-wearer speech in [start_s,
+        end_s] is (duration-weighted over its windows; 0.0 when none was checked)."""
+        if start_s is None:
+            return 0.0
+        end_s = start_s if end_s is None else end_s
+        acc = weight = 0.0
+        for a, b, margin in self.voice_checks:
+            ov = min(end_s, b) - max(start_s, a)
+            if ov > 0:
+                acc += ov * margin
+                weight += ov
+        return acc / weight if weight else 0.0
+
     def with_override(self, speaker_id: str, role: Role) -> Speakers:
         """A reviewer's correction: that voice's role everywhere (turns, segments). A reviewer has
         listened, so the roles are no longer a guess: the wearer decision's and every voice's
@@ -194,6 +218,7 @@ class Speakers:
             turns=turns,
             segments=segs,
             confidence=1.0,
+            voice_checks=(),  # the reviewer's ears over the voice statistics
             notes=tuple(n for n in self.notes if not n.startswith(UNSURE_NOTE)),
             overrides={**self.overrides, speaker_id: role},
         )
@@ -632,7 +657,19 @@ def identify(
         )
     voices = tuple(voice_list)
     turns = tuple(dataclasses.replace(t, role=roles[t.speaker_id]) for t in _turns(windows, final))
-    result = Speakers(voices, turns, (), round(confidence, 3), method, tuple(notes))
+    in_phrase = [any(a < w.end_s and b > w.start_s for _, a, b in phrase_spans) for w in windows]
+    checks = voice_margins(
+        [w.features.frames for w in windows], final, {v for v in roles if roles[v] == "wearer"},
+        cfg["speaker_shrink_frames"], in_phrase,
+    )  # fmt: skip
+    voice_checks = tuple(
+        (round(w.start_s, 3), round(w.end_s, 3), round(m, 3))
+        for w, m in zip(windows, checks, strict=True)
+        if m is not None
+    )
+    result = Speakers(
+        voices, turns, (), round(confidence, 3), method, tuple(notes), voice_checks=voice_checks
+    )
     if confidence < cfg["speaker_gate_min_confidence"] and rest:
         result = dataclasses.replace(
             result,
@@ -644,6 +681,63 @@ def identify(
     if transcript is not None:
         result = dataclasses.replace(result, segments=_segments(result, transcript, cfg))
     return result
+
+
+def voice_margins(
+    frames: Sequence[tuple[int, np.ndarray, np.ndarray]],
+    sid: Sequence[str],
+    wearers: set[str],
+    shrink: float,
+    in_phrase: Sequence[bool] = (),
+) -> list[float | None]:
+    """Per window of a non-wearer voice: mean log-likelihood per MFCC frame under a Gaussian of the
+    wearer's voice minus under the best Gaussian of another voice (None for the wearer's windows, and
+    for all when there is no wearer or no other voice). The window is left out of its own voice's
+    Gaussian (sufficient statistics make that a subtraction), and each covariance is shrunk toward
+    the common one by `shrink` frames, so a voice of a few windows is judged by its mean.
+
+    The clusters are cut in a space where the distance cues weigh as much as the voice, so a long
+    reading of the officer's (fewer pauses, shallower dips) can form a voice of its own whose cues
+    look far; its frames still sound like the wearer. A party's speech sounds like the party's other
+    speech, or at least not like the wearer's."""
+    ids = sorted(set(sid))
+    out: list[float | None] = [None] * len(frames)
+    if not wearers or not set(ids) - wearers or not frames:
+        return out
+    stats = {v: _gaussian([f for f, s in zip(frames, sid, strict=True) if s == v]) for v in ids}
+    n_all, s_all, ss_all = _gaussian([stats[v] for v in ids])
+    mu_all = s_all / n_all
+    common = ss_all / n_all - np.outer(mu_all, mu_all)
+
+    def model(st: tuple[int, np.ndarray, np.ndarray]) -> _Model | None:
+        n, s, ss = st
+        if n <= 0:
+            return None
+        mu = s / n
+        return _model(mu, ((ss / n - np.outer(mu, mu)) * n + common * shrink) / (n + shrink))
+
+    wearer = model(_gaussian([stats[v] for v in ids if v in wearers]))
+    whole = {v: model(stats[v]) for v in ids if v not in wearers}
+    phrased = list(in_phrase) or [False] * len(frames)
+    dim = len(frames[0][1])
+    empty = (0, np.zeros(dim), np.zeros((dim, dim)))
+    plain = {  # each voice's speech outside the guide phrases heard
+        v: _gaussian([empty] + [f for f, s, p in zip(frames, sid, phrased, strict=True) if s == v and not p])
+        for v in ids
+    }
+    for i, (f, v) in enumerate(zip(frames, sid, strict=True)):
+        if v in wearers or f[0] == 0 or wearer is None:
+            continue
+        n, s, ss = plain[v]
+        if not phrased[i]:
+            n, s, ss = n - f[0], s - f[1], ss - f[2]
+        own = model((n, s, ss)) if n > 0 else None
+        others = [m for u, m in whole.items() if u != v and m is not None] + ([own] if own else [])
+        if not others:
+            continue
+        best = max(_loglik(f, m) for m in others)
+        out[i] = (_loglik(f, wearer) - best) / f[0]
+    return out
 
 
 def _turns(windows: list[_Window], sid: list[str]) -> list[Turn]:
@@ -676,13 +770,16 @@ def _segments(sp: Speakers, transcript: Transcript, cfg: dict[str, float]) -> tu
 
 def attribute_matches(matches: Sequence[PhraseMatch], sp: Speakers, guide: Guide) -> list[PhraseMatch]:
     """Each match with `speaker`/`speaker_id`/`speaker_confidence`. An occurrence by a voice that is
-    `other` at least `speaker_gate_min_confidence` sure is kept in `said_by_other`, shown and never
-    counted; every other occurrence counts, and those whose voice is under the gate (whatever its
-    role) are also listed in `unsure_speaker` for the reviewer to listen to. A reviewer's speaker
-    correction makes the roles sure."""
+    `other` is kept in `said_by_other`, shown and never counted, when the voice is at least
+    `speaker_gate_min_confidence` sure or its speech there surely sounds like another person than the
+    wearer (`Speakers.voice_margin` under minus `speaker_voice_margin`); unless that speech sounds like
+    the wearer (over the margin: a piece of the wearer's voice split off by its distance cues). Every
+    other occurrence counts, and those of a voice under the gate or of `other` are also listed in
+    `unsure_speaker` for the reviewer to listen to. A reviewer's speaker correction makes the roles
+    sure."""
     from analyzer.match import absent_match
 
-    gate = settings_of(guide)["speaker_gate_min_confidence"]
+    cfg = settings_of(guide)
     phrases = {p.id: p for p in guide.phrases}
     out: list[PhraseMatch] = []
     for m in matches:
@@ -690,9 +787,14 @@ def attribute_matches(matches: Sequence[PhraseMatch], sp: Speakers, guide: Guide
             out.append(m)
             continue
         tagged = [_tag(o, sp) for o in (m.occurrence_matches or (m,))]
-        counted = [o for o in tagged if counts_for_officer(sp, o.speaker_id, gate)]
+        counted = [o for o in tagged if _counts(sp, o.speaker_id, o.start_s, o.end_s, cfg)]
         by_other = tuple(o for o in tagged if o not in counted)
-        unsure = tuple(o for o in counted if o.speaker_id and sp.confidence_of(o.speaker_id) < gate)
+        unsure = tuple(
+            o
+            for o in counted
+            if o.speaker_id
+            and (sp.confidence_of(o.speaker_id) < cfg["speaker_gate_min_confidence"] or o.speaker == "other")
+        )
         if counted:
             best = counted[0]
             out.append(
@@ -715,6 +817,19 @@ def attribute_matches(matches: Sequence[PhraseMatch], sp: Speakers, guide: Guide
     return out
 
 
+def _counts(
+    sp: Speakers, speaker_id: str, start_s: float | None, end_s: float | None, cfg: dict[str, float]
+) -> bool:
+    """Speech of this voice in [start_s, end_s] counts as an officer's: no voice told apart, the
+    wearer's or an officer's voice, or `other` whose speech there sounds like the wearer's; else
+    only when the voice's role is a guess and its speech does not surely sound like someone else."""
+    if not speaker_id or sp.role_of(speaker_id) != "other":
+        return True
+    if sp.voice_margin(start_s, end_s) > cfg["speaker_voice_margin"]:
+        return True
+    return sp.confidence_of(speaker_id) < cfg["speaker_gate_min_confidence"]
+
+
 def counts_for_officer(sp: Speakers, speaker_id: str, gate: float) -> bool:
     """Speech of this voice counts as an officer's unless the voice is `other` at least `gate` sure:
     no voice told apart ("": no speech windows), the wearer's or an officer's voice, or a voice whose
@@ -730,7 +845,7 @@ def said_by_other(sp: Speakers | None, start_s: float, end_s: float, guide: Guid
     if sp is None or not sp.turns:
         return False
     who, _ = sp.at(start_s, end_s)
-    return bool(who) and not counts_for_officer(sp, who, settings_of(guide)["speaker_gate_min_confidence"])
+    return bool(who) and not _counts(sp, who, start_s, end_s, settings_of(guide))
 
 
 def _tag(m: PhraseMatch, sp: Speakers) -> PhraseMatch:

@@ -248,3 +248,34 @@ def test_a_resume_statement_is_set_aside_only_when_a_voice_surely_other_said_it(
     assert said_by_other(_voices(0.9), 6.0, 9.0, guide)  # `other`, sure of it
     assert not said_by_other(_voices(0.55), 6.0, 9.0, guide)  # `other`, a guess: it counts
     assert not said_by_other(_voices(0.9), 1.0, 4.0, guide)  # the wearer
+
+
+def test_a_phrase_from_a_voice_surely_other_counts_when_its_speech_sounds_like_the_wearer():
+    """A piece of the wearer's voice split off by its distance cues (a long opening read without
+    pauses) is `other` at 0.9; its speech sounds like the wearer's (voice margin over
+    `speaker_voice_margin`), so its phrase counts, marked speaker-unsure. Not a false opening_missing."""
+    guide = load_guide()
+    said = _matches(guide, [_match("opening", 6.0, 9.0)])
+    split_off = dataclasses.replace(_voices(0.9), voice_checks=((5.5, 7.5, 1.4), (7.5, 10.0, 0.9)))
+    opening = next(m for m in attribute_matches(said, split_off, guide) if m.phrase_id == "opening")
+    assert opening.status == "present" and (opening.speaker, opening.speaker_id) == ("other", "S2")
+    assert [o.start_s for o in opening.unsure_speaker] == [6.0] and opening.said_by_other == ()
+    counted = attribute_matches(said, split_off, guide)
+    codes = {f.code for f in evaluate(counted, None, _transcript(), guide).findings}
+    assert "opening_missing" not in codes
+    # speech that sounds no more like the wearer than like another voice: the gate decides, as before
+    party = dataclasses.replace(_voices(0.9), voice_checks=((5.5, 7.5, 0.3), (7.5, 10.0, -2.0)))
+    held = next(m for m in attribute_matches(said, party, guide) if m.phrase_id == "opening")
+    assert held.status == "absent" and [o.start_s for o in held.said_by_other] == [6.0]
+    # a reviewer who listened and said `other`: the voice statistics no longer count
+    corrected = split_off.with_override("S2", "other")
+    assert corrected.voice_checks == ()
+    gone = next(m for m in attribute_matches(said, corrected, guide) if m.phrase_id == "opening")
+    assert gone.status == "absent"
+
+
+def test_voice_margin_weighs_the_checked_windows_by_their_overlap():
+    sp = dataclasses.replace(_voices(0.9), voice_checks=((0.0, 1.0, 2.0), (1.0, 4.0, -1.0)))
+    assert sp.voice_margin(0.0, 1.0) == pytest.approx(2.0)
+    assert sp.voice_margin(0.5, 2.5) == pytest.approx((0.5 * 2.0 - 1.5) / 2.0)
+    assert sp.voice_margin(5.0, 6.0) == 0.0 and sp.voice_margin(None, None) == 0.0
