@@ -90,7 +90,7 @@ DEFAULTS: dict[str, float] = {
     # Voice check of a non-wearer's speech: mean log-likelihood per MFCC frame under the wearer's voice
     # minus under the nearest other voice (each leaving that speech out). Over this margin the speech
     # sounds like the wearer (its phrases count, marked); under minus it, surely another person's.
-    "speaker_voice_margin": 0.5,
+    "speaker_voice_margin": 0.0,
 }
 
 
