@@ -657,9 +657,10 @@ def identify(
         )
     voices = tuple(voice_list)
     turns = tuple(dataclasses.replace(t, role=roles[t.speaker_id]) for t in _turns(windows, final))
+    # The officers' side (the wearer and voices taken for officers) against each `other` voice.
     in_phrase = [any(a < w.end_s and b > w.start_s for _, a, b in phrase_spans) for w in windows]
     checks = voice_margins(
-        [w.features.frames for w in windows], final, {v for v in roles if roles[v] == "wearer"},
+        [w.features.frames for w in windows], final, {v for v in roles if roles[v] != "other"},
         cfg["speaker_shrink_frames"], in_phrase,
     )  # fmt: skip
     voice_checks = tuple(
