@@ -691,16 +691,18 @@ def voice_margins(
     shrink: float,
     in_phrase: Sequence[bool] = (),
 ) -> list[float | None]:
-    """Per window of a non-wearer voice: mean log-likelihood per MFCC frame under a Gaussian of the
-    wearer's voice minus under the best Gaussian of another voice (None for the wearer's windows, and
-    for all when there is no wearer or no other voice). The window is left out of its own voice's
-    Gaussian (sufficient statistics make that a subtraction), and each covariance is shrunk toward
-    the common one by `shrink` frames, so a voice of a few windows is judged by its mean.
+    """Per window of a voice not in `wearers` (the officers' side: the wearer and voices taken for
+    officers): mean log-likelihood per MFCC frame under one Gaussian of that side's voices minus under
+    the best Gaussian of another voice, its own voice's speech outside the guide phrases included
+    (None for that side's windows, and for all when either side is empty). The window is left out of
+    its own voice's Gaussian (sufficient statistics make that a subtraction), and each covariance is
+    shrunk toward the common one by `shrink` frames, so a voice of a few windows is judged by its mean.
 
     The clusters are cut in a space where the distance cues weigh as much as the voice, so a long
     reading of the officer's (fewer pauses, shallower dips) can form a voice of its own whose cues
-    look far; its frames still sound like the wearer. A party's speech sounds like the party's other
-    speech, or at least not like the wearer's."""
+    look far; its frames still sound like the wearer. An officer's line clustered with a party's
+    lines sounds more like the wearer than like that cluster's other speech. A party's speech, read-
+    aloud phrases included, sounds like the party's other speech, or at least not like the wearer's."""
     ids = sorted(set(sid))
     out: list[float | None] = [None] * len(frames)
     if not wearers or not set(ids) - wearers or not frames:
