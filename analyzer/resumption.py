@@ -52,6 +52,9 @@ def check_resumptions(
     transcribing whole recordings. audio: the decoded 16 kHz arrays by path, for those windows
     (decoded here when absent). settings: overrides on top of the guide's, as for analyze_continuity.
     speakers: who spoke (case timeline); what `other` said does not state the reason.
+    Speech in the window that the transcript lists as untranscribed (the coverage pass) goes into
+    `Resumption.untranscribed` (case time); without a reason heard, such a resumption is noted for
+    listening, not as unexplained, as the rules hold `interruption_reason_needs_listening`.
     """
     cfg = _guide_settings(guide)
     if settings:
@@ -67,32 +70,41 @@ def check_resumptions(
         if ev.kind in ("dropout", "timestamp") and ev.duration_s < min_gap:
             continue
         resume_at = ev.file_end_s if ev.file_end_s is not None else ev.file_start_s
+        window = float(cfg["resume_window_s"])
         transcript = transcripts.get(ev.file)
         if transcript is None and transcribe_window is not None:
             if ev.file not in audio:
                 from analyzer.media import load_audio
 
                 audio[ev.file] = load_audio(ev.file, sr=ANALYSIS_SR)
-            window = float(cfg["resume_window_s"])
             transcript = transcribe_window(ev.file, audio[ev.file], resume_at, resume_at + window)
-        resumptions.append(
-            check_resumption(
-                ev,
-                transcript,
-                guide,
-                resume_at_s=resume_at,
-                case_offset_s=offsets.get(ev.file, 0.0),
-                settings=cfg,
-                speakers=speakers,
-            )
+        res = check_resumption(
+            ev,
+            transcript,
+            guide,
+            resume_at_s=resume_at,
+            case_offset_s=offsets.get(ev.file, 0.0),
+            settings=cfg,
+            speakers=speakers,
         )
-    missing = sum(1 for r in resumptions if r.checked and not r.reason_given and r.unclear is None)
+        spans = getattr(transcript, "untranscribed", ())
+        unread = [(a, b) for a, b in spans if a < resume_at + window and b > resume_at]
+        if unread:
+            offset = offsets.get(ev.file, 0.0)
+            res = replace(res, untranscribed=tuple((a + offset, b + offset) for a, b in unread))
+        resumptions.append(res)
+    # a window holding speech no decode could read is not asserted unexplained: the reason may be there
+    not_given = [r for r in resumptions if r.checked and not r.reason_given and r.unclear is None]
+    held = sum(1 for r in not_given if r.untranscribed)
+    missing = len(not_given) - held
     unclear = sum(1 for r in resumptions if r.unclear is not None)
     notes = report.notes
     if missing:
         notes += (f"{missing} 处中断后恢复录制时未说明中止原因（第十条）",)
     if unclear:
         notes += (f"{unclear} 处中断后恢复录制时说明了情况，但所说原因未能听清，需人工收听（第十条）",)
+    if held:
+        notes += (f"{held} 处中断后恢复录制时有语音未能转写，未能核对是否说明原因，需人工收听（第十条）",)
     return replace(report, resumptions=tuple(resumptions), notes=notes)
 
 

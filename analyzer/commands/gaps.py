@@ -2,7 +2,10 @@
 case (a folder, or several files of one case), as a Chinese table or JSON.
 
 Signal and container checks need no model; the resume-statement check (第十条) transcribes the
-audio after each interruption with local Whisper unless --no-transcribe is given.
+audio after each interruption with local Whisper unless --no-transcribe is given, with the coverage
+pass `analyze` uses: speech in that window that no decode reads is listed as untranscribed (JSON
+`resumptions[].untranscribed`, a column of the table) and the resumption is held for listening, not
+called unexplained.
 """
 
 from __future__ import annotations
@@ -106,7 +109,7 @@ def render(report, out=None) -> None:
     if report.resumptions:
         print(file=out)
         print("恢复录制时的原因说明（第十条）：", file=out)
-        rows = [["中断", "恢复于", "结论", "说明时间", "所说内容"]]
+        rows = [["中断", "恢复于", "结论", "说明时间", "所说内容", "未能转写的语音"]]
         for r in report.resumptions:
             if not r.checked:
                 verdict = "未检查（无转写）"
@@ -116,8 +119,11 @@ def render(report, out=None) -> None:
                     if r.reason_given
                     else "原因未能听清，需人工收听"
                     if r.unclear
+                    else "有语音未能转写，需人工收听"
+                    if r.untranscribed
                     else "未说明原因"
                 )
+            unread = "，".join(f"{_fmt_time(a)}–{_fmt_time(b)}" for a, b in r.untranscribed)
             rows.append(
                 [
                     r.after.title,
@@ -125,6 +131,7 @@ def render(report, out=None) -> None:
                     verdict,
                     _fmt_time(r.start_s) if r.start_s is not None else "-",
                     r.reason_text or "-",
+                    unread or "-",
                 ]
             )
         print(_table(rows), file=out)
@@ -132,30 +139,43 @@ def render(report, out=None) -> None:
         print(f"注：{note}", file=out)
 
 
-def _window_transcriber(cache: bool):
+def _window_transcriber(cache: bool, coverage):
     """Transcribe only the resume window after an interruption (not the whole recording), with the
-    times put back into file time. A failure leaves that resumption unchecked and is reported."""
+    times put back into file time. The window gets analyze's coverage pass
+    (pipeline.covered_transcript): speech its first decode skipped is decoded again, and what no
+    decode reads is in the transcript's `untranscribed`, so the resumption lists it for a reviewer
+    instead of reading the window as silent. A failure leaves that resumption unchecked and is
+    reported."""
     from dataclasses import replace
+
+    import numpy as np
 
     from analyzer.media import TARGET_SR, MediaError
     from analyzer.models import ModelError
-    from analyzer.transcribe import transcribe
+    from analyzer.pipeline import covered_transcript
+    from analyzer.transcribe import TranscribeOptions, shift_segments
+    from analyzer.vad import speech_probs
+
+    options = TranscribeOptions()
 
     def run_window(path: str, audio, start_s: float, end_s: float):
         a, b = int(start_s * TARGET_SR), int(end_s * TARGET_SR)
         if b - a < TARGET_SR // 2:
             return None
+        window = np.ascontiguousarray(audio[a:b])
         try:
-            part = transcribe(audio[a:b], cache=cache)
+            part = covered_transcript(window, speech_probs(window), options, coverage, cache=cache)
         except (MediaError, ModelError) as err:
             print(f"错误 / error: {path}: 转写失败，未检查原因说明（{err}）", file=sys.stderr)
             return None
-
-        def moved(seg):
-            words = tuple(replace(w, start=w.start + start_s, end=w.end + start_s) for w in seg.words)
-            return replace(seg, start=seg.start + start_s, end=seg.end + start_s, words=words)
-
-        return replace(part, segments=tuple(moved(s) for s in part.segments), duration_s=end_s)
+        offset = a / TARGET_SR
+        return replace(
+            part,
+            segments=shift_segments(part.segments, offset),
+            speech_regions=tuple((x + offset, y + offset) for x, y in part.speech_regions),
+            untranscribed=tuple((x + offset, y + offset) for x, y in part.untranscribed),
+            duration_s=end_s,
+        )
 
     return run_window
 
@@ -187,7 +207,13 @@ def run(args: argparse.Namespace) -> int:
             failed += 1
     if not usable:
         return 1
-    window_transcriber = None if args.no_transcribe else _window_transcriber(not args.no_cache)
+    window_transcriber = None
+    if not args.no_transcribe:
+        from analyzer.coverage import CoverageSettings
+
+        window_transcriber = _window_transcriber(
+            not args.no_cache, CoverageSettings.from_settings(guide.settings)
+        )
     overrides = {} if args.silence_gap_s is None else {"silence_gap_s": args.silence_gap_s}
     try:
         report = analyze_continuity(

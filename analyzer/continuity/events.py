@@ -154,6 +154,9 @@ class Resumption:
     # the statement heard, but what stands where its reason belongs not readable as one (刚才英尼社被控制
     # 中断了记录): (case start, case end) of the statement, for a reviewer to listen to; else None
     unclear: tuple[float, float] | None = None
+    # (case start, case end) of speech in the resume window that no decode could read (the coverage
+    # pass's `untranscribed`): the reason may be there, so a reviewer listens
+    untranscribed: tuple[tuple[float, float], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -167,6 +170,7 @@ class Resumption:
             "terms_found": list(self.terms_found),
             "said_by_other": self.said_by_other,
             "unclear": None if self.unclear is None else [round(x, 3) for x in self.unclear],
+            "untranscribed": [[round(a, 3), round(b, 3)] for a, b in self.untranscribed],
         }
 
 
