@@ -335,6 +335,10 @@ def ensure_coverage(
     if settings.beam_size > 0:
         queue = [(g.start, g.end, False) for g in find_gaps(transcript, speech, settings)]
     tried: set[tuple[float, float, bool]] = set()
+    # A stretch with no words around it gets the same window alone and with context, and a stretch left
+    # after a window can give that window again: its decode is reused (what the transcript cache would
+    # answer), not repeated.
+    decoded: dict[tuple[float, float], Transcript] = {}
     for phase in ("gaps", "cuts"):
         if phase == "cuts" and settings.beam_size > 0:
             queue = [(a, b, True) for a, b in gaps_at_cuts(transcript, speech, settings, shortest)]
@@ -345,13 +349,16 @@ def ensure_coverage(
             tried.add(item)
             stretch = item[:2]
             a, b = _window(transcript, stretch, duration, with_context=item[2])
-            if b - a > budget:
-                warnings.append(
-                    f"{stretch[0]:.1f}s: re-decode budget spent, {stretch[1] - stretch[0]:.1f}s not tried"
-                )
-                continue
-            budget -= b - a
-            part = decode_window(audio, a, b, options, settings.beam_size, cache=cache)
+            part = decoded.get((round(a, 3), round(b, 3)))
+            if part is None:
+                if b - a > budget:
+                    warnings.append(
+                        f"{stretch[0]:.1f}s: re-decode budget spent, {stretch[1] - stretch[0]:.1f}s not tried"
+                    )
+                    continue
+                budget -= b - a
+                part = decode_window(audio, a, b, options, settings.beam_size, cache=cache)
+                decoded[(round(a, 3), round(b, 3))] = part
             existing = [(w.start, w.end) for w in covering_words(transcript, speech, settings)]
             found = _recovered_segments(part, Gap(stretch[0], stretch[1], 0.0), existing, options, settings)
             if found:

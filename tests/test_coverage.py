@@ -159,6 +159,20 @@ def test_unreadable_stretch_is_reported_and_each_window_tried_once(monkeypatch):
     assert len(fake.calls) == len(set(fake.calls))  # alone, with context, then halves: each once
 
 
+def test_a_window_is_decoded_once_even_when_two_stretches_give_it(monkeypatch):
+    """A stretch with no words around it (a whole short file unread, seed 31's 031 at 10 dB) gets the
+    same window alone and with the sentences around it: decoded once, its answer reused."""
+    speech = [(1.0, 5.0), (5.6, 11.0)]
+    fake = FakeDecoder(speech, ["请您签字", "请您收好证件"], unreadable=[(0.0, 12.0)])
+    monkeypatch.setattr("analyzer.recheck.decode_window", fake)
+    audio = np.zeros(int(12.0 * SR), np.float32)
+    first = transcript([], 12.0, [(0.6, 11.4)])
+    t = ensure_coverage(audio, probs_for(12.0, speech), first, TranscribeOptions(), CoverageSettings())
+    assert t.untranscribed and sum(b - a for a, b in t.untranscribed) >= 9.0
+    assert len(fake.calls) >= 2  # the whole stretch, then its halves
+    assert len(fake.calls) == len(set(fake.calls)), fake.calls
+
+
 def test_beam_zero_reports_without_decoding_and_budget_bounds_the_cost(monkeypatch):
     fake = FakeDecoder(SENTENCES, TEXTS)
     monkeypatch.setattr("analyzer.recheck.decode_window", fake)
