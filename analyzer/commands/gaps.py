@@ -14,6 +14,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from analyzer.coverage import CoverageSettings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -139,7 +143,7 @@ def render(report, out=None) -> None:
         print(f"注：{note}", file=out)
 
 
-def _window_transcriber(cache: bool, coverage):
+def _window_transcriber(cache: bool, coverage: CoverageSettings):
     """Transcribe only the resume window after an interruption (not the whole recording), with the
     times put back into file time. The window gets analyze's coverage pass
     (pipeline.covered_transcript): speech its first decode skipped is decoded again, and what no
