@@ -429,18 +429,45 @@ def _slipped_in_place(t: _Term, w: _Wording, al: _Alignment, norm: NormText) -> 
     return False
 
 
-def _substituted_in_place(t: _Term, w: _Wording, al: _Alignment) -> bool:
+def _substituted_in_place(t: _Term, w: _Wording, al: _Alignment, norm: NormText) -> bool:
     """An essential key term of three or more characters heard with one syllable wrong (顶出是 for
     请出示: its politeness word garbled) where every other syllable of the wording was heard in its
     place: the one substitution of the alignment lies inside the term. Two of its syllables alone
-    could be another sentence's; with the wording whole around them it is the phrase."""
+    could be another sentence's; with the wording whole around them it is the phrase.
+
+    The garbled syllable may also have been read into the slot said right after it (请出身台务会计资料
+    for 请出示财务会计资料: 身 opens the licence slot's value); that counts as the same substitution."""
     L = len(w.literal)
-    if len(al.subs) != 1 or len(al.pairs) != L - 1 or al.extras:
+    if len(al.pairs) != L - 1 or al.extras:
         return False
-    ((i, _),) = al.subs
+    if len(al.subs) == 1:
+        ((i, _),) = al.subs
+    elif not al.subs:
+        unpaired = set(range(L)) - {p[0] for p in al.pairs}
+        (i,) = unpaired
+        if not _read_into_slot(w, al, norm, i):
+            return False
+    else:
+        return False
     for f in t.forms_text:
         k = w.literal.find(f) if len(f) >= 3 else -1
         if k >= 0 and k <= i < k + len(f):
+            return True
+    return False
+
+
+def _read_into_slot(w: _Wording, al: _Alignment, norm: NormText, i: int) -> bool:
+    """The wording's syllable `i`, unheard, sits right before a slot, its neighbour before it was
+    heard, and the text right after that neighbour opens the slot's value: the syllable was heard as
+    something else and taken for the value's first character."""
+    group = w.slot_groups.get(i + 1)
+    before = [j for a, j in al.pairs if a == i - 1]
+    if not group or not before:
+        return False
+    nxt = before[0] + 1
+    for slot in group:
+        value = al.slot_values.get(slot.name, "").strip()
+        if len(value) >= 2 and norm.text.startswith(value, nxt):
             return True
     return False
 
@@ -903,7 +930,7 @@ def _evaluate(
                     or _slipped_in_place(t, w, al, norm)
                 )
             )
-            or (t.term.essential and _substituted_in_place(t, w, al))
+            or (t.term.essential and _substituted_in_place(t, w, al, norm))
         ):
             # 仙字 for 签字, 顶出是 for 请出示: counted only with the phrase's other evidence (below), and
             # never as present

