@@ -73,6 +73,7 @@ DEFAULT_SETTINGS: dict[str, float] = {
     "partial_wording_min_chars": 0,
     "partial_min_other_terms": 0,
     "partial_other_terms_share": 0.0,
+    "partial_other_terms_onward": 0,
     "partial_min_run_chars": 0,
     "partial_wording_share": 0.8,
     "term_gap_max_chars": 4,
@@ -260,6 +261,7 @@ class TextIndex:
 PER_PHRASE = (
     "partial_min_other_terms",
     "partial_other_terms_share",
+    "partial_other_terms_onward",
 )  # `<phrase_id>_<name>` replaces `<name>` for one phrase
 
 
@@ -882,6 +884,20 @@ def _heard_nearly_whole(w: _Wording, pinyin_sim: float, found: Sequence[str], cf
     return not others or any(t.term.term in found for t in others)
 
 
+def _heard_onward(w: _Wording, al: _Alignment, found: Sequence[str]) -> bool:
+    """A syllable of the wording heard after the last of its key terms heard: the sentence went on
+    towards the words it is for (我已经向您宣读了文书内容 alone reads a document out; 文书内容请于先次
+    goes on to ask for the signature)."""
+    ends = [
+        w.literal.find(f) + len(f)
+        for t in w.terms
+        if t.term.term in found
+        for f in t.forms_text
+        if f and f in w.literal
+    ]
+    return bool(ends) and any(i >= max(ends) for i, _ in al.pairs)
+
+
 def _longest_run(al: _Alignment) -> int:
     """The most consecutive syllables of the wording heard in place, one after another."""
     best = run = 0
@@ -1024,6 +1040,7 @@ def _evaluate(
             and not term_only
             and 0 < _setting(cfg, phrase, "partial_min_other_terms") <= others_whole
             and pinyin_sim >= _setting(cfg, phrase, "partial_other_terms_share")
+            and (not _setting(cfg, phrase, "partial_other_terms_onward") or _heard_onward(w, al, found))
         ):
             # its essential word garbled (罚款 heard as 法团), but several of its other key terms heard
             # whole in the span aligned to it (违反了 … 依据 … 的规定): the sentence was said; a phrase

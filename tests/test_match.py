@@ -464,7 +464,14 @@ def test_the_signing_request_with_its_document_words_heard_whole_is_partial(guid
     assert m.status == "partial" and "文书内容" in m.terms_found and "签名" in m.missing_terms
 
 
-@pytest.mark.parametrize("text", ["文书内容我看过了", "这份文书内容有误，请您收好文书"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "文书内容我看过了",
+        "这份文书内容有误，请您收好文书",
+        "我已经向您宣读了文书内容。",  # read out, but nobody asked to sign (nothing heard after it)
+    ],
+)
 def test_the_document_words_alone_are_not_the_signing_request(guide, text):
     assert _match(guide, "sign_request", text).status == "absent"
 
