@@ -422,7 +422,12 @@ class _Loader:
             if key.endswith("_listen_unsure_s") and value < 0:
                 why = f"应不小于 0 秒，实际为 {value:g}"
                 raise self.error("[settings]", key, why, "[settings", f"{key} =")
-            if key in _SHARE_SETTINGS and not 0.0 <= value <= 1.0:
+            integral = key.endswith(("_partial_min_other_terms", "partial_other_terms_onward"))
+            if integral and (value < 0 or not value.is_integer()):
+                why = f"应为不小于 0 的整数（0 = 关闭），实际为 {value:g}"
+                raise self.error("[settings]", key, why, "[settings", f"{key} =")
+            shares = key in _SHARE_SETTINGS or key.endswith("partial_other_terms_share")
+            if shares and not 0.0 <= value <= 1.0:
                 why = f"应在 0–1 之间，实际为 {value:g}"
                 raise self.error("[settings]", key, why, "[settings", f"{key} =")
         return flat

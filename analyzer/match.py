@@ -72,6 +72,8 @@ DEFAULT_SETTINGS: dict[str, float] = {
     "near_term_coarse_min_chars": 0,
     "partial_wording_min_chars": 0,
     "partial_min_other_terms": 0,
+    "partial_other_terms_share": 0.0,
+    "partial_other_terms_onward": 0,
     "partial_min_run_chars": 0,
     "partial_wording_share": 0.8,
     "term_gap_max_chars": 4,
@@ -256,11 +258,28 @@ class TextIndex:
         return self._grams[n]
 
 
+PER_PHRASE = (
+    "partial_min_other_terms",
+    "partial_other_terms_share",
+    "partial_other_terms_onward",
+)  # `<phrase_id>_<name>` replaces `<name>` for one phrase
+
+
 def _settings(settings: dict[str, float] | None) -> dict[str, float]:
     merged = dict(DEFAULT_SETTINGS)
     if settings:
-        merged.update({k: v for k, v in settings.items() if k in DEFAULT_SETTINGS})
+        merged.update(
+            {
+                k: v
+                for k, v in settings.items()
+                if k in DEFAULT_SETTINGS or any(k.endswith(f"_{name}") for name in PER_PHRASE)
+            }
+        )
     return merged
+
+
+def _setting(cfg: dict[str, float], phrase: Phrase, name: str) -> float:
+    return cfg.get(f"{phrase.id}_{name}", cfg[name])
 
 
 # -- candidate windows ----------------------------------------------------------------------------
@@ -429,18 +448,45 @@ def _slipped_in_place(t: _Term, w: _Wording, al: _Alignment, norm: NormText) -> 
     return False
 
 
-def _substituted_in_place(t: _Term, w: _Wording, al: _Alignment) -> bool:
+def _substituted_in_place(t: _Term, w: _Wording, al: _Alignment, norm: NormText) -> bool:
     """An essential key term of three or more characters heard with one syllable wrong (顶出是 for
     请出示: its politeness word garbled) where every other syllable of the wording was heard in its
     place: the one substitution of the alignment lies inside the term. Two of its syllables alone
-    could be another sentence's; with the wording whole around them it is the phrase."""
+    could be another sentence's; with the wording whole around them it is the phrase.
+
+    The garbled syllable may also have been read into the slot said right after it (请出身台务会计资料
+    for 请出示财务会计资料: 身 opens the licence slot's value); that counts as the same substitution."""
     L = len(w.literal)
-    if len(al.subs) != 1 or len(al.pairs) != L - 1 or al.extras:
+    if len(al.pairs) != L - 1 or al.extras:
         return False
-    ((i, _),) = al.subs
+    if len(al.subs) == 1:
+        ((i, _),) = al.subs
+    elif not al.subs:
+        unpaired = set(range(L)) - {p[0] for p in al.pairs}
+        (i,) = unpaired
+        if not _read_into_slot(w, al, norm, i):
+            return False
+    else:
+        return False
     for f in t.forms_text:
         k = w.literal.find(f) if len(f) >= 3 else -1
         if k >= 0 and k <= i < k + len(f):
+            return True
+    return False
+
+
+def _read_into_slot(w: _Wording, al: _Alignment, norm: NormText, i: int) -> bool:
+    """The wording's syllable `i`, unheard, sits right before a slot, its neighbour before it was
+    heard, and the text right after that neighbour opens the slot's value: the syllable was heard as
+    something else and taken for the value's first character."""
+    group = w.slot_groups.get(i + 1)
+    before = [j for a, j in al.pairs if a == i - 1]
+    if not group or not before:
+        return False
+    nxt = before[0] + 1
+    for slot in group:
+        value = al.slot_values.get(slot.name, "").strip()
+        if len(value) >= 2 and norm.text.startswith(value, nxt):
             return True
     return False
 
@@ -838,6 +884,20 @@ def _heard_nearly_whole(w: _Wording, pinyin_sim: float, found: Sequence[str], cf
     return not others or any(t.term.term in found for t in others)
 
 
+def _heard_onward(w: _Wording, al: _Alignment, found: Sequence[str]) -> bool:
+    """A syllable of the wording heard after the last of its key terms heard: the sentence went on
+    towards the words it is for (我已经向您宣读了文书内容 alone reads a document out; 文书内容请于先次
+    goes on to ask for the signature)."""
+    ends = [
+        w.literal.find(f) + len(f)
+        for t in w.terms
+        if t.term.term in found
+        for f in t.forms_text
+        if f and f in w.literal
+    ]
+    return bool(ends) and any(i >= max(ends) for i, _ in al.pairs)
+
+
 def _longest_run(al: _Alignment) -> int:
     """The most consecutive syllables of the wording heard in place, one after another."""
     best = run = 0
@@ -903,7 +963,7 @@ def _evaluate(
                     or _slipped_in_place(t, w, al, norm)
                 )
             )
-            or (t.term.essential and _substituted_in_place(t, w, al))
+            or (t.term.essential and _substituted_in_place(t, w, al, norm))
         ):
             # 仙字 for 签字, 顶出是 for 请出示: counted only with the phrase's other evidence (below), and
             # never as present
@@ -975,9 +1035,17 @@ def _evaluate(
             score = cfg[
                 "partial_score"
             ]  # the sentence heard but its key word garbled (请您先课 for 请您签字)
-        elif not other_phrase and not term_only and 0 < cfg["partial_min_other_terms"] <= others_whole:
+        elif (
+            not other_phrase
+            and not term_only
+            and 0 < _setting(cfg, phrase, "partial_min_other_terms") <= others_whole
+            and pinyin_sim >= _setting(cfg, phrase, "partial_other_terms_share")
+            and (not _setting(cfg, phrase, "partial_other_terms_onward") or _heard_onward(w, al, found))
+        ):
             # its essential word garbled (罚款 heard as 法团), but several of its other key terms heard
-            # whole in the span aligned to it (违反了 … 依据 … 的规定): the sentence was said
+            # whole in the span aligned to it (违反了 … 依据 … 的规定): the sentence was said; a phrase
+            # with a key term no other sentence says (文书内容) may need fewer, with more of its
+            # syllables heard around it
             score = cfg["partial_score"]
     elif not term_only and len(found) >= cfg["partial_min_terms"] and term_cov >= cfg["partial_term_share"]:
         # several of its key terms heard together: an attempt at this phrase, however loosely worded

@@ -240,6 +240,9 @@ def test_guide_cli_validate(tmp_path, capsys):
         ("jump_max_above_floor_db = -3", r"jump_max_above_floor_db.*不小于 0 dB"),
         ("partial_min_other_terms = 2.5", r"partial_min_other_terms.*整数"),
         ("partial_min_run_chars = -1", r"partial_min_run_chars.*整数"),
+        ("sign_request_partial_min_other_terms = 0.5", r"sign_request_partial_min_other_terms.*整数"),
+        ("sign_request_partial_other_terms_share = 2", r"sign_request_partial_other_terms_share.*0–1"),
+        ("sign_request_partial_other_terms_onward = 0.5", r"sign_request_partial_other_terms_onward.*整数"),
     ],
 )
 def test_listen_settings_out_of_range_name_the_line(tmp_path, setting, expect):

