@@ -135,13 +135,12 @@ def shift_segments(segments: tuple[Segment, ...], offset_s: float) -> tuple[Segm
 DEFAULT_ENGINE = "faster-whisper"
 DEFAULT_BEAM_SIZE = 2  # bench/bench_decode.py: beam 5's CER at 1.09x greedy's CPU (results/decode.md)
 DEFAULT_COMPUTE_TYPE = "int8"  # as fast or faster than float32, more accurate here, 200 MB less
-# Sequential. Batched decoding (--batch-size 2: as accurate as 4 or 8, the same text, at +12 MB peak
-# against +170 / +460 MB) takes 0.78x the CPU of faster-whisper alone on the 15-minute recording (the
-# default 1.17x), but at beam 2 it still reads the ASR clip, the 5-minute recording and the scenario
-# corpus's clean and 10 dB recordings worse (CER 0.160 / 0.109 / 0.201 against 0.152 / 0.096 / 0.195);
-# the difference is which audio shares Whisper's 30 s window, not a lost line (bench/results/speed.md,
-# "fifth round").
-DEFAULT_BATCH_SIZE = 1
+# Batched (analyzer.batched): 2 VAD chunks per decoder call, each prompted with the text before it.
+# On the ASR clip and the 5-, 10- and 15-minute bench recordings together (6,206 characters) it reads
+# 642 characters wrong against 704 window by window and 677 batched without the prompt, at about 0.74x
+# the transcription CPU of window by window (bench/results/speed-batch19d.md). Size 2 is as accurate as
+# 4 or 8 at +12 MB peak against +170 / +460 MB. `--batch-size 1` decodes window by window.
+DEFAULT_BATCH_SIZE = 2
 
 
 @dataclass(frozen=True)
@@ -176,6 +175,10 @@ class TranscribeOptions:
     # A batched chunk whose words end this many seconds of speech before the chunk does was cut short
     # by the decoder; the rest is read sequentially (analyzer.batched.read_until).
     batch_resume_s: float = 3.0
+    # Characters of the text before a batch given to it as its prompt (analyzer.batched.carried_text;
+    # 0 = none), and the run of them repeated that sends a chunk back to be read without it.
+    batch_context_chars: int = 60
+    batch_echo_chars: int = 12
     threads: int = 2  # does not change results: not part of the cache key
     allow_download: bool = False  # ditto
 
@@ -403,10 +406,12 @@ def _decode_batched(
     decode stopped reading early (analyzer.batched.read_until) is read on from there by engine.run."""
     from analyzer.batched import (
         batches,
+        carried_text,
         chunk_regions,
+        echoes,
         is_silent,
         needs_fallback,
-        pauses,
+        quiet_runs,
         read_until,
         remainder,
         snap_to_speech,
@@ -415,7 +420,9 @@ def _decode_batched(
 
     pipeline = engine.batched_pipeline()
     end_threshold = vad_span_options(opts).end_threshold
-    cuts = pauses(probs, speech, end_threshold)
+    cuts = quiet_runs(probs, speech, end_threshold)
+    context: str | None = None  # the text before the batch, its prompt (batched.carried_text)
+    fresh: list[dict] = []
     for group in batches(chunk_regions(speech, cuts=cuts), opts.batch_size):
         regions = [r for chunk in group for r in chunk]
         audio = np.concatenate([block[r["start"] : r["end"]] for r in regions])
@@ -434,7 +441,7 @@ def _decode_batched(
                 language=opts.language,
                 beam_size=opts.beam_size,
                 temperature=opts.temperatures[0],
-                initial_prompt=opts.initial_prompt,
+                initial_prompt=opts.initial_prompt or context,
                 hotwords=opts.hotwords,
                 word_timestamps=opts.word_timestamps,
                 clip_timestamps=[{"start": a, "end": b} for a, b in bounds],
@@ -449,13 +456,24 @@ def _decode_batched(
         out: list[dict] = []
         notes: list[str] = []
         for chunk, segs, (first, last) in zip(group, per_chunk, bounds, strict=True):
+            mine: list[dict] = []  # this chunk's segments in block seconds
+            if context and echoes(segs, context, opts.batch_echo_chars):
+                # Conditioned on the text before it, Whisper can repeat that text over audio it cannot
+                # read; such a chunk is read again without it, window by window.
+                raw, note = engine.run(block, chunk, opts)
+                out += raw
+                notes += [note] if note else []
+                fresh = raw
+                continue
             if any(needs_fallback(s, opts) for s in segs) and len(opts.temperatures) > 1:
                 raw, note = engine.run(block, chunk, opts)  # temperature fallback, CPU budget
                 out += raw
                 if note:
                     notes.append(note)
+                fresh = []  # read at a higher temperature: not carried on as context
                 continue
             if segs and all(is_silent(s, opts) for s in segs):
+                fresh = []
                 continue
             read_to = read_until(segs, first)
             skipped = any(w["end"] > read_to for s in segs for w in s["words"])  # a stretched word
@@ -467,18 +485,21 @@ def _decode_batched(
                 rest = remainder(chunk, read_to - first)
                 if rest:
                     raw, note = engine.run(block, rest, opts)
-                    out += raw
+                    mine += raw
                     if note:
                         notes.append(note)
             for seg in segs:
                 if is_silent(seg, opts):
                     continue
                 if seg["words"]:
-                    out += [snap_to_speech(s, probs, end_threshold) for s in _split_at_regions(seg, tmap)]
+                    mine += [snap_to_speech(s, probs, end_threshold) for s in _split_at_regions(seg, tmap)]
                 elif seg["text"].strip():
                     i = tmap.index(seg["start"])
                     seg["start"], seg["end"] = tmap.to_block(seg["start"], i), tmap.to_block(seg["end"], i)
-                    out.append(seg)
+                    mine.append(seg)
+            out += mine
+            fresh = sorted(mine, key=lambda s: s["start"])
+        context = carried_text(fresh, opts.batch_context_chars)
         yield group[0][0]["start"], out, "; ".join(notes)
 
 

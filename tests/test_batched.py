@@ -86,6 +86,43 @@ def test_a_region_longer_than_a_chunk_is_cut_at_a_pause_when_it_has_one():
     assert chunks == [[_r(0, 27)], [_r(27, 50)]]
 
 
+def test_a_chunk_ends_at_the_longest_pause_in_its_last_seconds_not_at_a_comma():
+    """Ending at the latest pause that fits cut sentences at their commas (0.3 s quiet) and the words
+    either side were misread; a chunk ends where the quiet is longest in its last LOOKBACK_S seconds
+    (a sentence's end), or at the latest place that fits when there is none there."""
+    quiet = {int(12.5 * SR): 0.9, int(22.0 * SR): 1.0, int(27.0 * SR): 0.3, int(45.0 * SR): 0.9}
+    assert chunk_regions([_r(0, 50)], cuts=quiet) == [[_r(0, 22)], [_r(22, 50)]]
+    # A silence between regions (the VAD's gap, 2 s here) outweighs a pause inside one.
+    speech = [_r(0, 24), _r(26, 50)]
+    quiet = {int(10.0 * SR): 1.2, int(36.0 * SR): 1.2, int(29.0 * SR): 0.4}
+    assert chunk_regions(speech, cuts=quiet) == [[_r(0, 24)], [_r(26, 50)]]
+    # Two regions the VAD split at its 30 s limit (touching): their boundary weighs what it is given.
+    speech = [_r(0, 28), _r(28, 40)]
+    quiet = {int(28.0 * SR): 0.2, int(21.0 * SR): 0.8}
+    assert chunk_regions(speech, cuts=quiet) == [[_r(0, 21)], [_r(21, 28), _r(28, 40)]]
+    # Nothing in the last 10 s: the latest place that fits, as before.
+    assert chunk_regions([_r(0, 40)], cuts={int(12.5 * SR): 0.9}) == [[_r(0, 12.5)], [_r(12.5, 40)]]
+
+
+def test_quiet_runs_give_each_pause_its_length_and_a_touching_boundary_its_quiet():
+    from analyzer.batched import quiet_runs
+    from analyzer.vad import FRAME
+
+    probs = np.full(int(40 * SR / FRAME), 0.9, dtype=np.float32)
+
+    def at(seconds: float) -> int:
+        return int(seconds * SR / FRAME)
+
+    probs[at(10.0) : at(10.5)] = 0.1  # 0.5 s inside the first region
+    probs[at(19.8) : at(20.4)] = 0.1  # 0.6 s around the boundary of two touching regions
+    probs[at(25.0) : at(26.0)] = 0.1  # 1.0 s inside the second
+    runs = quiet_runs(probs, [_r(1, 20), _r(20, 30)], neg_threshold=0.35)
+    got = sorted((round(pos / SR, 1), round(float(q), 1)) for pos, q in runs.items())
+    assert got[0] == (10.2, 0.5) and got[-1] == (25.5, 1.0)
+    assert (20.0, 0.6) in got  # the boundary, weighed by the quiet around it
+    assert quiet_runs(None, [_r(1, 30)], 0.35) == {}
+
+
 def test_pauses_are_quiet_frames_inside_speech_regions():
     from analyzer.vad import FRAME
 
@@ -143,8 +180,8 @@ def test_fallback_and_silence_follow_whispers_thresholds():
     assert not is_silent({**good, "no_speech_prob": 0.9}, opts)  # confident text is kept
 
 
-def test_batch_size_is_a_cache_key_option_and_defaults_to_sequential():
-    assert TranscribeOptions().batch_size == 1  # batched is opt-in (transcribe.DEFAULT_BATCH_SIZE)
+def test_batch_size_is_a_cache_key_option_and_defaults_to_batched_decoding():
+    assert TranscribeOptions().batch_size == 2  # transcribe.DEFAULT_BATCH_SIZE; 1 = window by window
     assert TranscribeOptions(batch_size=4).key_dict() != TranscribeOptions().key_dict()
     assert "batch_size" in TranscribeOptions().key_dict()
 
@@ -546,3 +583,82 @@ def test_batched_decoding_and_its_read_on_keep_the_beam_size():
         )
     )
     assert [k["beam_size"] for k in pipeline.asked] == [2] and beams == [2]
+
+
+class _ScriptedEngine:
+    """Stands in for the faster-whisper engine in transcribe._decode_batched: the batched pipeline
+    reads each chunk as the next line of `lines` (one segment, a word a character from its start) and
+    records the prompt it was given; engine.run (the sequential re-read) records what it re-read."""
+
+    def __init__(self, lines: list[str], logprobs: list[float] | None = None):
+        self.lines, self.logprobs = list(lines), list(logprobs or [-0.2] * len(lines))
+        self.prompts: list[str | None] = []
+        self.reread: list[list[dict]] = []
+
+    def batched_pipeline(self):
+        return self
+
+    def transcribe(self, audio, **kw):
+        self.prompts.append(kw["initial_prompt"])
+        segs = []
+        for clip in kw["clip_timestamps"]:
+            text, lp = self.lines.pop(0), self.logprobs.pop(0)
+            a = clip["start"]
+            words = [{"start": a + 0.5 * i, "end": a + 0.5 * i + 0.5, "text": ch, "probability": 0.9}
+                     for i, ch in enumerate(text)]  # fmt: skip
+            segs.append({"start": a, "end": words[-1]["end"], "text": text, "avg_logprob": lp,
+                         "no_speech_prob": 0.01, "compression_ratio": 1.0, "words": words})  # fmt: skip
+        return segs
+
+    def segments_from(self, segs):
+        return iter(segs)
+
+    def run(self, block, chunk, opts):
+        self.reread.append(chunk)
+        return [], ""
+
+
+def _decode_scripted(engine: _ScriptedEngine, chunks: int, **options) -> list[str]:
+    from analyzer.transcribe import _decode_batched
+
+    speech = [_r(1 + 30 * i, 26 + 30 * i) for i in range(chunks)]  # 25 s regions, 5 s apart
+    block = np.zeros(30 * chunks * SR, dtype=np.float32)
+    # Nothing is read on (the scripted words end early in their chunks).
+    opts = TranscribeOptions(batch_size=2, batch_resume_s=1000.0, **options)
+    return [s["text"] for _, raw, _ in _decode_batched(engine, block, speech, opts) for s in raw]
+
+
+def test_each_batch_is_prompted_with_the_text_before_it():
+    """Batched chunks were decoded with nothing before them, window by window as sequential decoding
+    with condition_on_previous_text off; each batch now gets the last batch_context_chars characters
+    of the chunk before it (the first batch of a block nothing)."""
+    lines = ["第一句话说完了。", "第二句也说完了。", "第三句话。", "第四句。", "第五句。"]
+    engine = _ScriptedEngine(lines)
+    assert _decode_scripted(engine, 5) == lines
+    assert engine.prompts == [None, "第二句也说完了。", "第四句。"]
+    engine = _ScriptedEngine(lines)
+    _decode_scripted(engine, 5, batch_context_chars=4)
+    assert engine.prompts == [None, "说完了。", "第四句。"]
+    engine = _ScriptedEngine(lines)
+    _decode_scripted(engine, 5, batch_context_chars=0)
+    assert engine.prompts == [None, None, None]
+    engine = _ScriptedEngine(lines)
+    _decode_scripted(engine, 5, initial_prompt="以下是普通话。")  # the user's prompt wins
+    assert engine.prompts == ["以下是普通话。"] * 3
+
+
+def test_a_chunk_that_repeats_its_prompt_is_read_again_without_it():
+    """Conditioned on earlier text, Whisper can copy it over audio it cannot read: a chunk repeating
+    batch_echo_chars characters of its prompt is re-read window by window (no prompt), and a chunk
+    re-read at a higher temperature is not carried on as the next batch's prompt."""
+    lines = ["请出示您的营业执照谢谢配合。", "好的。", "请出示您的营业执照谢谢配合。", "嗯。", "对。", "行。"]
+    engine = _ScriptedEngine(lines, logprobs=[-0.2, -0.2, -0.2, -1.5, -0.2, -0.2])
+    texts = _decode_scripted(engine, 6, batch_context_chars=60, batch_echo_chars=6)
+    assert engine.prompts == [None, "好的。", None]  # chunk 4 fell back: no prompt after it
+    assert texts == ["请出示您的营业执照谢谢配合。", "好的。", "请出示您的营业执照谢谢配合。", "对。", "行。"]
+    assert len(engine.reread) == 1  # the fallback; chunk 3 does not echo "好的。"
+    engine = _ScriptedEngine(["说完了。", "请出示您的营业执照。", "甲", "请出示您的营业执照。"])
+    texts = _decode_scripted(engine, 4, batch_echo_chars=6)
+    assert engine.prompts == [None, "请出示您的营业执照。"]
+    assert texts == ["说完了。", "请出示您的营业执照。", "甲"]  # the echo went back to be re-read
+    assert engine.reread == [[_r(91, 116)]]
