@@ -44,7 +44,6 @@ CHUNK_S = 30.0  # Whisper's window: one encoder pass per chunk
 WORD_S_PER_CHAR = 1.0  # longest believable word, seconds a character (read_until)
 STRETCH_S = 1.0  # a word longer than believable by this much was stretched over a skip
 PAUSE_S = 0.2  # the shortest quiet stretch inside a VAD region a chunk may end at (pauses)
-LOOKBACK_S = 10.0  # a chunk ends at the longest quiet in its last this many seconds (chunk_regions)
 
 
 class Thresholds(Protocol):
@@ -55,72 +54,43 @@ class Thresholds(Protocol):
     no_speech_threshold: float | None
 
 
-def quiet_runs(
+def pauses(
     probs: np.ndarray | None, speech: list[dict], neg_threshold: float, pause_s: float = PAUSE_S
-) -> dict[int, float]:
-    """Where a chunk may end inside the speech regions, and how long the quiet there lasts: sample
-    position (the middle of each run of at least pause_s seconds of frames below the VAD's
-    end-of-speech threshold) -> seconds of quiet. A boundary between two regions that touch (the VAD
-    split long speech at its 30 s limit there) is included with the quiet around it (0 when none).
+) -> list[int]:
+    """Sample positions (the middle of each run of at least pause_s seconds of frames below the VAD's
+    end-of-speech threshold) inside the speech regions: where a chunk may end inside a region.
 
     The VAD merges sentences closer than its minimum silence (2 s) into one region, so its regions
     run to its 30 s limit; the pauses between those sentences are what sequential decoding's
-    timestamps cut windows at. Their lengths tell a sentence's end from a comma (chunk_regions)."""
+    timestamps cut windows at."""
     if probs is None or not len(probs):
-        return {}
+        return []
     from analyzer.vad import FRAME
 
     quiet = np.concatenate([[False], np.asarray(probs) < neg_threshold, [False]])
     edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
-    runs = list(zip(edges[::2], edges[1::2], strict=True))
     least = max(1, int(np.ceil(pause_s * TARGET_SR / FRAME)))
-    out: dict[int, float] = {}
-    for a, b in runs:
+    out: list[int] = []
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
         if b - a < least:
             continue
-        mid = int((a + b) * FRAME // 2)
+        mid = (a + b) * FRAME // 2
         if any(r["start"] < mid < r["end"] for r in speech):
-            out[mid] = (b - a) * FRAME / TARGET_SR
-    for before, after in zip(speech, speech[1:], strict=False):
-        if after["start"] <= before["end"]:
-            f = int(before["end"]) // FRAME
-            length = next(((b - a) * FRAME / TARGET_SR for a, b in runs if a <= f <= b), 0.0)
-            out[int(before["end"])] = length
+            out.append(int(mid))
     return out
 
 
-def pauses(
-    probs: np.ndarray | None, speech: list[dict], neg_threshold: float, pause_s: float = PAUSE_S
-) -> list[int]:
-    """Sample positions inside the speech regions where a chunk may end (quiet_runs' positions)."""
-    return sorted(c for c in quiet_runs(probs, speech, neg_threshold, pause_s) if _inside(c, speech))
-
-
-def _inside(pos: int, speech: list[dict]) -> bool:
-    return any(r["start"] < pos < r["end"] for r in speech)
-
-
-def chunk_regions(
-    speech: list[dict],
-    chunk_s: float = CHUNK_S,
-    cuts: list[int] | dict[int, float] = (),
-    lookback_s: float = LOOKBACK_S,
-) -> list[list[dict]]:
-    """Cut the block's speech regions, in time order, into chunks of at most chunk_s seconds of
-    concatenated speech, each ending where the quiet is longest among the places a chunk may end in
-    its last lookback_s seconds: a boundary between regions (quiet = the silence between them) or a
-    pause inside a region (`cuts`, block samples -> seconds of quiet: see quiet_runs; a plain list
-    weighs every pause as nothing, so only silences between regions count). With no such place in
-    the last lookback_s seconds a chunk ends at the latest place that fits.
+def chunk_regions(speech: list[dict], chunk_s: float = CHUNK_S, cuts: list[int] = ()) -> list[list[dict]]:
+    """Pack consecutive speech regions into chunks of at most chunk_s seconds of speech, in time order;
+    a region that does not fit into what is left of a chunk fills it up to its last pause (`cuts`,
+    block samples: see pauses) that fits, and the rest of the region opens the next chunk.
 
     Cutting only between regions left chunks of a few seconds: the VAD splits speech at its 30 s limit,
     and the short rest of a split region does not fit beside the next region, so it went alone, cut
     from the sentences around it, and Whisper read it worse (on the 5-minute bench recording the
-    opening's closing words alone in a 5.7 s chunk came back with two syllables wrong). Ending at the
-    latest pause that fits then cut sentences at their commas (quiet 0.3 s, where sentences end after
-    0.7-1.3 s), and the words either side of the cut were misread: 执法全过程记录开始 opening a chunk
-    came back 指法全过程纪录开始. Sequential decoding ends each window at a timestamp Whisper put
-    between sentences; the longest pause is where a sentence ends.
+    opening's closing words alone in a 5.7 s chunk came back with two syllables wrong, read right in
+    the 30 s sequential window that also held the sentence before it). Sequential decoding fills every window
+    to 30 s and ends it at a timestamp between sentences; a chunk here ends at a pause between them.
 
     Packing by length instead (first-fit decreasing: 25 instead of 28 chunks on the 15-minute bench
     recording) put regions far apart into one window, and Whisper skipped the second: first-pass
@@ -129,49 +99,31 @@ def chunk_regions(
     A region longer than a chunk with no pause to end it at is cut into pieces of chunk_s seconds, so
     the model never sees more than its window and nothing is left undecoded.
     """
-    if not speech:
-        return []
-    weights = dict(cuts) if isinstance(cuts, dict) else dict.fromkeys(cuts, 0.0)
-    # Places a chunk may end, in seconds of concatenated speech, with the quiet there.
-    places: list[tuple[int, float, int]] = []  # (concatenated sample, quiet s, block sample)
-    pos = 0
-    for i, region in enumerate(speech):
-        start, end = int(region["start"]), int(region["end"])
-        places += [(pos + c - start, q, c) for c, q in sorted(weights.items()) if start < c < end]
-        pos += end - start
-        if i + 1 < len(speech):
-            gap = int(speech[i + 1]["start"]) - end
-            quiet = gap / TARGET_SR if gap > 0 else weights.get(end, 0.0)
-            places.append((pos, quiet, end))
-    total = pos
     limit = int(chunk_s * TARGET_SR)
-    back = int(lookback_s * TARGET_SR)
-    ends: list[int] = []  # concatenated samples where chunks end
-    at = 0
-    while total - at > limit:
-        fit = [p for p in places if at < p[0] <= at + limit]
-        late = [p for p in fit if p[0] >= at + limit - back]
-        if late:
-            at = max(late, key=lambda p: (round(p[1], 1), p[0]))[0]
-        elif fit:
-            at = fit[-1][0]
-        else:
-            at += limit
-        ends.append(at)
-    ends.append(total)
-    chunks: list[list[dict]] = [[] for _ in ends]
-    pos = 0
-    k = 0
+    cuts = sorted(cuts)
+    chunks: list[list[dict]] = []
+    group: list[dict] = []
+    total = 0
     for region in speech:
         start, end = int(region["start"]), int(region["end"])
-        while start < end:
-            while pos >= ends[k]:
-                k += 1
-            take = min(end - start, ends[k] - pos)
-            chunks[k].append({"start": start, "end": start + take})
-            start += take
-            pos += take
-    return [c for c in chunks if c]
+        while end > start:
+            room = limit - total
+            if end - start <= room:
+                group.append({"start": start, "end": end})
+                total += end - start
+                break
+            cut = max((c for c in cuts if start < c <= start + room and c < end), default=None)
+            if cut is not None:
+                group.append({"start": start, "end": cut})
+                start = cut
+            elif not group:
+                group.append({"start": start, "end": start + limit})
+                start += limit
+            chunks.append(group)
+            group, total = [], 0
+    if group:
+        chunks.append(group)
+    return chunks
 
 
 def _letters(text: str) -> int:
@@ -271,7 +223,7 @@ def carried_text(segs: list[dict], chars: int) -> str | None:
     condition_on_previous_text off; Whisper then picks between homophones with nothing to go on.
     Decoded after the previous chunk's words (all chunks of a batch are given the text of the last
     chunk before the batch: the chunk just before the second is in the same batch), the 5-minute and
-    15-minute bench recordings read with fewer errors than without it (bench/results/speed.md)."""
+    15-minute bench recordings read with fewer errors than without it (bench/results/speed-batch19d.md)."""
     text = "".join(s["text"] for s in segs).strip()
     return text[-chars:] if chars > 0 and text else None
 

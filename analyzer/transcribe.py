@@ -411,7 +411,7 @@ def _decode_batched(
         echoes,
         is_silent,
         needs_fallback,
-        quiet_runs,
+        pauses,
         read_until,
         remainder,
         snap_to_speech,
@@ -420,7 +420,7 @@ def _decode_batched(
 
     pipeline = engine.batched_pipeline()
     end_threshold = vad_span_options(opts).end_threshold
-    cuts = quiet_runs(probs, speech, end_threshold)
+    cuts = pauses(probs, speech, end_threshold)
     context: str | None = None  # the text before the batch, its prompt (batched.carried_text)
     fresh: list[dict] = []
     for group in batches(chunk_regions(speech, cuts=cuts), opts.batch_size):

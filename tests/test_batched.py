@@ -86,43 +86,6 @@ def test_a_region_longer_than_a_chunk_is_cut_at_a_pause_when_it_has_one():
     assert chunks == [[_r(0, 27)], [_r(27, 50)]]
 
 
-def test_a_chunk_ends_at_the_longest_pause_in_its_last_seconds_not_at_a_comma():
-    """Ending at the latest pause that fits cut sentences at their commas (0.3 s quiet) and the words
-    either side were misread; a chunk ends where the quiet is longest in its last LOOKBACK_S seconds
-    (a sentence's end), or at the latest place that fits when there is none there."""
-    quiet = {int(12.5 * SR): 0.9, int(22.0 * SR): 1.0, int(27.0 * SR): 0.3, int(45.0 * SR): 0.9}
-    assert chunk_regions([_r(0, 50)], cuts=quiet) == [[_r(0, 22)], [_r(22, 50)]]
-    # A silence between regions (the VAD's gap, 2 s here) outweighs a pause inside one.
-    speech = [_r(0, 24), _r(26, 50)]
-    quiet = {int(10.0 * SR): 1.2, int(36.0 * SR): 1.2, int(29.0 * SR): 0.4}
-    assert chunk_regions(speech, cuts=quiet) == [[_r(0, 24)], [_r(26, 50)]]
-    # Two regions the VAD split at its 30 s limit (touching): their boundary weighs what it is given.
-    speech = [_r(0, 28), _r(28, 40)]
-    quiet = {int(28.0 * SR): 0.2, int(21.0 * SR): 0.8}
-    assert chunk_regions(speech, cuts=quiet) == [[_r(0, 21)], [_r(21, 28), _r(28, 40)]]
-    # Nothing in the last 10 s: the latest place that fits, as before.
-    assert chunk_regions([_r(0, 40)], cuts={int(12.5 * SR): 0.9}) == [[_r(0, 12.5)], [_r(12.5, 40)]]
-
-
-def test_quiet_runs_give_each_pause_its_length_and_a_touching_boundary_its_quiet():
-    from analyzer.batched import quiet_runs
-    from analyzer.vad import FRAME
-
-    probs = np.full(int(40 * SR / FRAME), 0.9, dtype=np.float32)
-
-    def at(seconds: float) -> int:
-        return int(seconds * SR / FRAME)
-
-    probs[at(10.0) : at(10.5)] = 0.1  # 0.5 s inside the first region
-    probs[at(19.8) : at(20.4)] = 0.1  # 0.6 s around the boundary of two touching regions
-    probs[at(25.0) : at(26.0)] = 0.1  # 1.0 s inside the second
-    runs = quiet_runs(probs, [_r(1, 20), _r(20, 30)], neg_threshold=0.35)
-    got = sorted((round(pos / SR, 1), round(float(q), 1)) for pos, q in runs.items())
-    assert got[0] == (10.2, 0.5) and got[-1] == (25.5, 1.0)
-    assert (20.0, 0.6) in got  # the boundary, weighed by the quiet around it
-    assert quiet_runs(None, [_r(1, 30)], 0.35) == {}
-
-
 def test_pauses_are_quiet_frames_inside_speech_regions():
     from analyzer.vad import FRAME
 
