@@ -19,6 +19,8 @@ Parts (each a fresh process per measurement; runs of one part alternate, medians
   `--base /other/checkout` runs the startup part's processes from that checkout's code too, alternating.
 - lengths: one `analyze` each of body-camera-like recordings of `--lengths` minutes (and, unless
   `--long-hours 0`, a quiet long file): wall, CPU, peak.
+- cer: transcription only, faster-whisper alone, window by window, batched without and with the
+  prompt, on the ASR clip and the 5-, 10- and 15-minute recordings: characters wrong, pooled.
 - memory: `analyze` with default options on a `--hours`-hour body-camera-like recording (15-minute
   pieces, each with its own noise), peak VmHWM.
 """
@@ -428,6 +430,78 @@ def sweep_child(clip: str, rec: str, compute: str, batch: int, encode_group: int
     print(json.dumps(out, ensure_ascii=False))
 
 
+CER_CONFIGS = {
+    "faster-whisper alone (its VAD)": None,
+    "window by window (--batch-size 1)": {"batch_size": 1},
+    "batch 2, no prompt (batch_context_chars 0)": {"batch_size": 2, "batch_context_chars": 0},
+    "batch 2, default (the text before each batch as its prompt)": {"batch_size": 2},
+}
+
+
+def part_cer(minutes: list[float], lines: list[str]) -> None:
+    """Transcription only, one child process per configuration, on the ASR clip and the body-camera-like
+    recordings of `minutes`: errors per input and pooled (characters), CPU seconds. Which audio shares
+    Whisper's 30 s window moves a single recording's CER by several points either way, so configurations
+    are compared on the pooled characters."""
+    from bench.bench_transcribe import build_speech
+
+    clip, clip_ref = build_speech()
+    items = [("ASR clip", str(clip), clip_ref)]
+    for m in minutes:
+        path, script = inputs(m)
+        items.append((f"{m:g} min", str(path), script))
+    head = " | ".join(f"{name} ({len(ref)} chars)" for name, _, ref in items)
+    lines += [
+        "## CER: batched against window by window and faster-whisper alone (transcription only)",
+        "",
+        "Characters wrong (CER) per input, pooled over all of them; CPU s of the transcriptions (process"
+        " time in one child per configuration, model load included for faster-whisper alone).",
+        "",
+        f"| configuration | {head} | pooled | CPU s |",
+        "|---|" + "---:|" * (len(items) + 2),
+    ]
+    for name, config in CER_CONFIGS.items():
+        print(f"[{time.strftime('%H:%M:%S')}] cer {name} ...", file=sys.stderr)
+        m = timed([sys.executable, "-m", "bench.bench_speed", "--cer-child", json.dumps(config),
+                   json.dumps([p for _, p, _ in items])])  # fmt: skip
+        d = json.loads(m["stdout"].strip().splitlines()[-1])
+        errors = [cer_of(ref, text) * len(ref) for (_, _, ref), text in zip(items, d["texts"], strict=True)]
+        total = sum(len(ref) for _, _, ref in items)
+        cells = [f"{e:.0f} ({e / len(ref):.3f})" for e, (_, _, ref) in zip(errors, items, strict=True)]
+        pooled = f"**{sum(errors):.0f}** ({sum(errors) / total:.3f})"
+        lines.append(f"| {name} | {' | '.join(cells)} | {pooled} | {d['cpu']:.1f} |")
+    lines.append("")
+
+
+def cer_child(config: dict | None, paths: list[str]) -> None:
+    from analyzer.media import load_audio
+    from analyzer.transcribe import DEFAULT_BEAM_SIZE, TranscribeOptions, transcribe
+
+    texts, cpu = [], 0.0
+    model = None
+    for path in paths:
+        c0 = time.process_time()
+        if config is None:
+            from faster_whisper import WhisperModel
+
+            from analyzer.models import resolve_model
+
+            model = model or WhisperModel(
+                str(resolve_model(None, "faster-whisper").path), device="cpu", compute_type="int8",
+                cpu_threads=2, local_files_only=True,
+            )  # fmt: skip
+            segments, _ = model.transcribe(
+                path, language="zh", beam_size=DEFAULT_BEAM_SIZE, vad_filter=True, word_timestamps=True,
+                condition_on_previous_text=False,
+            )  # fmt: skip
+            texts.append("".join(s.text for s in segments))
+        else:
+            audio = load_audio(path)
+            texts.append(transcribe(audio, TranscribeOptions(threads=2, **config), cache=False).text)
+        cpu += time.process_time() - c0
+    print(json.dumps({"texts": texts, "cpu": cpu}, ensure_ascii=False))
+
+
 def part_startup(repeats: int, batch: int, lines: list[str], base: str | None = None) -> None:
     """Wall and CPU of whole `analyze` processes on the 5-second clip; with `base` (another checkout of
     the project, e.g. main's) the same runs from there too, alternating, so before and after are
@@ -655,6 +729,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fw-out", help=argparse.SUPPRESS)
     ap.add_argument("--sweep-child", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--startup-child", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--cer-child", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--cer-minutes", type=float, nargs="*", default=[5.0, 10.0, 15.0], help="cer: recordings")
     ap.add_argument("--threads", type=int, default=2, help=argparse.SUPPRESS)
     ap.add_argument("--compute", default="int8", help=argparse.SUPPRESS)
     ap.add_argument("--batch", type=int, default=8, help=argparse.SUPPRESS)
@@ -681,6 +757,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.startup_child:
         startup_child(*args.startup_child, args.batch)
         return 0
+    if args.cer_child:
+        cer_child(json.loads(args.cer_child[0]), json.loads(args.cer_child[1]))
+        return 0
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     lines = [
         "# Speed: `analyze` against faster-whisper alone, batched decoding, start-up, workers",
@@ -705,6 +784,7 @@ def main(argv: list[str] | None = None) -> int:
         "workers": lambda: part_workers(args.worker_repeats or args.repeats, batch, lines),
         "lengths": lambda: part_lengths(args.lengths, batch, lines, args.long_hours),
         "memory": lambda: part_memory(args.hours, lines),
+        "cer": lambda: part_cer(args.cer_minutes, lines),
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     for name in args.only:
