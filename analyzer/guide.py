@@ -44,7 +44,7 @@ _SETTING_RULES: dict[str, tuple[float, bool, str]] = {
     "partial_min_run_chars": (0.0, True, "应为不小于 0 的整数（0 = 关闭）"),
 }
 # Shares (0..1) among the settings: a value above 1 could never be reached, so the rule would be off.
-_SHARE_SETTINGS = ("listen_unsure_share",)
+_SHARE_SETTINGS = ("listen_unsure_share", "other_phrase_listen_below")
 
 
 class GuideError(Exception):

@@ -126,6 +126,7 @@ _FALLBACK_MESSAGES: dict[str, str] = {
     "clock_problem": "{detail}",
     "needs_listening": "未检出“{phrase}”，但 {start}–{end} 有未能转写的语音，需人工听取",
     "needs_listening_unsure": "未检出“{phrase}”，但 {start}–{end} 的语音识别置信度低，需人工听取",
+    "needs_listening_speaker": "“{phrase}”仅在 {start}–{end} 由判为其他人员的声音说出，需人工听取确认说话人",
     "profile_unsure": "未检出“{phrase}”：推断的“{profile}”需要，但也可能是“{rival}”（不需要），请确认类型",
     "untranscribed_speech": "{start}–{end} 约 {duration} 语音未能转写，需人工听取",
     "clock_mismatch": "{where}设备时钟与口述时间不符：{detail}",
@@ -587,13 +588,17 @@ class _Assessment:
         span: tuple[float, float],
         *,
         unsure: bool = False,
+        definition: str | None = None,
     ) -> None:
         """A phrase not heard where untranscribed speech (unsure: speech heard with low confidence)
-        could hold it: a reviewer listens first."""
+        could hold it, or heard only from a voice the attribution took for `other` (definition
+        `needs_listening_speaker`): a reviewer listens first."""
+        if definition is None:
+            definition = "needs_listening_unsure" if unsure else "needs_listening"
         self.needs_listening.add(phrase_id)
         self.found.add(
             f"{phrase_id}_needs_listening",
-            ("needs_listening_unsure", "needs_listening") if unsure else ("needs_listening",),
+            (definition, "needs_listening"),
             span[0],
             span[1],
             phrase_id=phrase_id,
@@ -659,6 +664,10 @@ def _required_phrases_said_in_full(
         if m is None or not _said(m):
             if resumptions and p.id == _reason_phrase(guide):  # reported per interruption below
                 continue
+            heard_from_other = _heard_only_from_other(acc, m)
+            if heard_from_other is not None:
+                acc.listen_for(p.id, p.title, heard_from_other, definition="needs_listening_speaker")
+                continue
             window = acc.settings.get(f"{p.id}_window_s")
             span = _overlapping(acc.untranscribed, 0.0, float(window) if window is not None else None)
             unsure = False
@@ -683,6 +692,24 @@ def _required_phrases_said_in_full(
                 phrase=p.title,
                 missing=missing,
             )
+
+
+def _heard_only_from_other(acc: _Assessment, m: PhraseMatch | None) -> tuple[float, float] | None:
+    """Where a required phrase was heard, but only from a voice taken for `other` less surely than
+    `other_phrase_listen_below` (a reviewer's correction is sure: 1.0), else None. Attribution errs
+    (an officer's long statement split off as a far voice), and a false "missing" for a phrase that
+    was heard is worse evidence than a reviewer listening: not counted, not asserted missing."""
+    bound = acc.settings.get("other_phrase_listen_below", 0.0)
+    heard = [
+        o
+        for o in (m.said_by_other if m is not None else ())
+        if o.start_s is not None and (o.speaker_confidence is None or o.speaker_confidence < bound)
+    ]
+    if not heard:
+        return None
+    first = min(heard, key=lambda o: o.start_s or 0.0)
+    start = float(first.start_s or 0.0)
+    return (start, float(first.end_s) if first.end_s is not None else start)
 
 
 def _heard_unsure(

@@ -232,6 +232,7 @@ def test_guide_cli_validate(tmp_path, capsys):
     ("setting", "expect"),
     [
         ("listen_unsure_share = 1.5", r"listen_unsure_share.*0–1"),
+        ("other_phrase_listen_below = 1.2", r"other_phrase_listen_below.*0–1"),
         ("listen_unsure_s = -1", r"listen_unsure_s.*不小于 0"),
         ("recording_notice_listen_unsure_s = -2", r"recording_notice_listen_unsure_s.*不小于 0"),
         ("resume_unclear_min_score = -5", r"resume_unclear_min_score.*不小于 0"),

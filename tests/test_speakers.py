@@ -65,7 +65,27 @@ def test_a_phrase_said_only_by_other_is_absent_for_the_rules_and_kept_as_evidenc
     assert opening.status == "absent" and opening.speaker == "other" and opening.speaker_id == "S2"
     assert [(o.start_s, o.speaker) for o in opening.said_by_other] == [(6.0, "other")]
     ev = evaluate(matches, None, _transcript(), guide)
-    assert "opening_missing" in {f.code for f in ev.findings}
+    codes = {f.code for f in ev.findings}
+    # heard, but only from a voice taken for other: not counted, and not asserted missing either
+    assert "opening_missing" not in codes and "opening_needs_listening" in codes
+    held = next(f for f in ev.findings if f.code == "opening_needs_listening")
+    assert "其他人员" in held.message and held.severity == guide.findings["needs_listening_speaker"].severity
+    assert (held.start_s, held.end_s) == (6.0, 9.0)
+    assert next(p for p in ev.phrase_scores if p.phrase_id == "opening").points_lost == 0.0
+
+
+def test_a_phrase_from_other_is_asserted_missing_when_the_attribution_is_sure_or_the_guide_says_so():
+    guide = load_guide()
+    matches = attribute_matches(_matches(guide, [_match("opening", 6.0, 9.0)]), _voices(), guide)
+    sure = [
+        dataclasses.replace(
+            m, said_by_other=tuple(dataclasses.replace(o, speaker_confidence=1.0) for o in m.said_by_other)
+        )
+        for m in matches
+    ]
+    assert "opening_missing" in {f.code for f in evaluate(sure, None, _transcript(), guide).findings}
+    strict = dataclasses.replace(guide, settings={**guide.settings, "other_phrase_listen_below": 0.0})
+    assert "opening_missing" in {f.code for f in evaluate(matches, None, _transcript(), strict).findings}
 
 
 def test_the_wearers_occurrence_counts_when_another_voice_also_said_it():

@@ -40,7 +40,9 @@ def test_a_party_reading_the_opening_aloud_does_not_count(tmp_path, snr):
     shown = [pid for pid in ("opening", "recording_notice") if by_id[pid].said_by_other]
     assert shown and all(by_id[pid].speaker == "other" for pid in shown)
     codes = {f.code for f in res.evaluation.findings}
-    assert {"opening_missing", "recording_notice_missing"} <= codes
+    # not counted either way: held for a reviewer where the party was heard saying it, else missing
+    for pid in ("opening", "recording_notice"):
+        assert f"{pid}_needs_listening" in codes if pid in shown else f"{pid}_missing" in codes, (pid, codes)
     rights = by_id["rights_notice"]
     wearer = {v.speaker_id for v in res.speakers.voices if v.role == "wearer"}
     assert rights.speaker == "wearer" and rights.speaker_id in wearer
