@@ -35,6 +35,9 @@ resume statement was heard with words in the reason's place that do not read as 
 `needs_listening_unsure`): the phrase may be in it. A phrase required only because the profile was
 inferred, when another profile fitting within `profile_margin` does not require it, is
 `<phrase_id>_profile_unsure` (definition `profile_unsure`), not missing, and loses no points either.
+A required phrase heard only from a voice the speaker attribution took for `other`, less surely than
+`other_phrase_listen_below` (a reviewer's correction is sure), is not counted and not asserted missing:
+`<phrase_id>_needs_listening` (definition `needs_listening_speaker`), at the first time it was heard.
 """
 
 from __future__ import annotations

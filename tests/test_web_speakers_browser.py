@@ -46,7 +46,7 @@ def test_reviewer_corrects_a_speaker_in_the_browser(server, browser, tmp_path): 
     # turns are placed by the page's script (the Content-Security-Policy allows no inline styles)
     lefts = page.eval_on_selector_all("#speaker-lanes .turn", "ts => ts.map(t => t.style.left)")
     assert lefts and all(x.endswith("%") for x in lefts)
-    # who read a guide phrase aloud (the analysis: `other`, so the phrase is missing)
+    # who read a guide phrase aloud (the analysis: `other`, so the phrase is held for listening, not counted)
     from analyzer.web.db import Recording
     from analyzer.web.jobs import load_output
 
@@ -63,7 +63,7 @@ def test_reviewer_corrects_a_speaker_in_the_browser(server, browser, tmp_path): 
     _wait_player_at(page, float(turn.get_attribute("data-t")))
     assert "其他人员" in page.inner_text("#transcript")
 
-    assert page.locator(f"tr.finding[data-code={pid}_missing]").count() == 1
+    assert page.locator(f"tr.finding[data-code={pid}_needs_listening]").count() == 1
     row = page.locator(f"#speakers tr.voice[data-speaker={reader}]")
     row.locator("select[name=role]").select_option("officer")
     row.locator("input[name=comment]").fill("复听确认：宣读开场白的是同行执法人员")
@@ -72,6 +72,6 @@ def test_reviewer_corrects_a_speaker_in_the_browser(server, browser, tmp_path): 
     assert "审阅人已更正（分析结果：其他人员）" in page.inner_text(
         f"#speakers tr.voice[data-speaker={reader}]"
     )
-    assert page.locator(f"tr.finding[data-code={pid}_missing]").count() == 0
+    assert page.locator(f"tr.finding[data-code={pid}_needs_listening]").count() == 0
     assert "复听确认" in page.inner_text("#speaker-history")
     assert page.locator(f"#speaker-lanes .lane-row[data-speaker={reader}][data-role=officer]").count() == 1

@@ -60,7 +60,7 @@ def test_real_recording_lanes_column_and_a_correction(tmp_path):
         assert 'class="speaker-col"' in transcript
         assert f'其他人员 <span class="mono">{reader}</span>' in transcript
         assert "执法人员（佩戴者）" in transcript
-        assert f'data-code="{pid}_missing"' in page
+        assert f'data-code="{pid}_needs_listening"' in page
 
         log = decode_log()
         start = log.offset()
@@ -76,12 +76,15 @@ def test_real_recording_lanes_column_and_a_correction(tmp_path):
         )
         assert r.status_code == 303
         page = client.get(f"/recordings/{rid}").text
-        assert f'data-code="{pid}_missing"' not in page
+        assert f'data-code="{pid}_needs_listening"' not in page
         assert f'data-speaker="{reader}" data-role="officer"' in page
         reviewed = json.loads((folder / "report-reviewed.json").read_text())["recordings"][0]
         now = next(p for p in reviewed["phrases"] if p["id"] == pid)
         assert now["status"] != "absent" and now["speaker"] == "officer" and now["speaker_id"] == reader
-        assert reviewed["score"] > data["score"]
+        # held for listening, it cost nothing; counted after the correction, it is scored on its wording
+        held = next(p for p in data["phrases"] if p["id"] == pid)
+        assert held["needs_listening"] and held["points_lost"] == 0.0 and held["score"] == 0.0
+        assert now["score"] > 0.0 and not now["needs_listening"]
         assert reviewed["transcript"]["segments"] == [
             {**s, **{k: s2[k] for k in ("speaker", "speaker_label")}}
             for s, s2 in zip(data["transcript"]["segments"], reviewed["transcript"]["segments"], strict=True)
@@ -95,5 +98,5 @@ def test_real_recording_lanes_column_and_a_correction(tmp_path):
         )
         z = zipfile.ZipFile(io.BytesIO(export.content))
         bundle = json.loads(z.read("report.json"))["recordings"][0]
-        assert f"{pid}_missing" not in {f["code"] for f in bundle["findings"]}
+        assert not {f"{pid}_missing", f"{pid}_needs_listening"} & {f["code"] for f in bundle["findings"]}
         assert json.loads(z.read("review.json"))["speaker_overrides"][0]["role"] == "officer"
