@@ -58,6 +58,24 @@ def _transcript(duration: float = 14.0) -> Transcript:
     )
 
 
+def _report_of(tmp_path, guide, sp, start_s: float, end_s: float):
+    """The report JSON of a 14 s recording whose opening was heard at (start_s, end_s), voices `sp`."""
+    import soundfile as sf
+
+    from analyzer.continuity import CaseFile
+
+    wav = tmp_path / "a.wav"
+    sf.write(wav, np.zeros(16000 * 14, np.float32), 16000)
+    matches = attribute_matches(_matches(guide, [_match("opening", start_s, end_s)]), sp, guide)
+    tr = _transcript()
+    res = RecordingResult(
+        paths=[str(wav)], name=str(wav), files=(CaseFile(str(wav), 0.0, 14.0, None, "order"),)
+    )
+    res.duration_s, res.transcript, res.matches, res.speakers, res.guide = 14.0, tr, matches, sp, guide
+    res.evaluation = evaluate(matches, None, tr, guide)
+    return report.recording_to_dict(res)
+
+
 def test_a_phrase_said_only_by_other_is_absent_for_the_rules_and_kept_as_evidence():
     guide = load_guide()
     matches = attribute_matches(_matches(guide, [_match("opening", 6.0, 9.0)]), _voices(), guide)
@@ -191,22 +209,10 @@ def test_music_like_tones_do_not_crash_and_report_a_confidence():
 
 
 def test_report_json_html_and_subtitles_carry_the_speaker(tmp_path):
-    import soundfile as sf
-
-    from analyzer.continuity import CaseFile
 
     guide = load_guide()
-    wav = tmp_path / "a.wav"
-    sf.write(wav, np.zeros(16000 * 14, np.float32), 16000)
     sp = dataclasses.replace(_voices(), segments=(SegmentSpeaker(0, "S2", "other", 0.8),))
-    matches = attribute_matches(_matches(guide, [_match("opening", 6.0, 9.0)]), sp, guide)
-    tr = _transcript()
-    res = RecordingResult(
-        paths=[str(wav)], name=str(wav), files=(CaseFile(str(wav), 0.0, 14.0, None, "order"),)
-    )
-    res.duration_s, res.transcript, res.matches, res.speakers, res.guide = 14.0, tr, matches, sp, guide
-    res.evaluation = evaluate(matches, None, tr, guide)
-    rec = report.recording_to_dict(res)
+    rec = _report_of(tmp_path, guide, sp, 6.0, 9.0)
     assert report.SCHEMA_VERSION == "1.10"
     opening = next(p for p in rec["phrases"] if p["id"] == "opening")
     assert opening["status"] == "absent" and opening["speaker"] == "other" and opening["speaker_id"] == "S2"
@@ -222,22 +228,10 @@ def test_report_json_html_and_subtitles_carry_the_speaker(tmp_path):
 
 
 def test_report_json_and_html_show_a_phrase_counted_from_an_unsure_speaker(tmp_path):
-    import soundfile as sf
-
-    from analyzer.continuity import CaseFile
 
     guide = load_guide()
-    wav = tmp_path / "a.wav"
-    sf.write(wav, np.zeros(16000 * 14, np.float32), 16000)
     sp = _voices(confidence=0.55)
-    matches = attribute_matches(_matches(guide, [_match("opening", 1.0, 4.0)]), sp, guide)
-    tr = _transcript()
-    res = RecordingResult(
-        paths=[str(wav)], name=str(wav), files=(CaseFile(str(wav), 0.0, 14.0, None, "order"),)
-    )
-    res.duration_s, res.transcript, res.matches, res.speakers, res.guide = 14.0, tr, matches, sp, guide
-    res.evaluation = evaluate(matches, None, tr, guide)
-    rec = report.recording_to_dict(res)
+    rec = _report_of(tmp_path, guide, sp, 1.0, 4.0)
     opening = next(p for p in rec["phrases"] if p["id"] == "opening")
     assert opening["status"] == "present" and opening["said_by_other"] == []
     assert (opening["speaker"], opening["speaker_confidence"]) == ("wearer", 0.55)
