@@ -80,7 +80,7 @@ class PhraseScore:
     reasons: tuple[str, ...] = ()  # Chinese: why each point was lost
     title: str = ""  # Chinese phrase title from the guide
     required_because: str = ""  # "always" | "profile" | "triggered:<id>" | "" when not required
-    needs_listening: bool = False  # not heard, its window holds untranscribed speech: not scored missing
+    needs_listening: bool = False  # held for a reviewer (speech unheard, or heard from `other`)
 
 
 @dataclass(frozen=True)
