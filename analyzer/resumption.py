@@ -162,24 +162,7 @@ def check_resumption(
         a = start if start is not None else segs[0].start
         b = m.end_s if m.end_s is not None else max(s.end for s in segs)
         unclear = (a + case_offset_s, max(a, b) + case_offset_s)
-    elif (
-        not heard
-        and m.score >= float(cfg["resume_unclear_min_score"])
-        and (said := _reason_introduced(text, phrase)) is not None
-    ):
-        # the statement's words garbled (重新开始解读 for 重新开始记录) yet part of its wording aligned,
-        # and a reason introduced the way the guide's wordings introduce it (因…电源不足): stated,
-        # perhaps; a reviewer listens
-        a, b = times[said[0]][0], times[max(said[0], said[1] - 1)][1]
-        unclear = (a + case_offset_s, max(a, b) + case_offset_s)
-    elif (
-        not heard
-        and m.score >= float(cfg["resume_near_reason_min_score"])
-        and (said := _reason_heard_near(text, phrase)) is not None
-    ):
-        # introducer and reason both misheard (仁社在天亮… for 因设备电量…) while part of the
-        # statement's wording aligned: a reason word heard with one initial off by its coarse class
-        # (天亮 for 电量: t/d) is no reason given, but no silence about it either; a reviewer listens
+    elif not heard and (said := _reason_in_garbled_statement(text, phrase, m.score, cfg)) is not None:
         a, b = times[said[0]][0], times[max(said[0], said[1] - 1)][1]
         unclear = (a + case_offset_s, max(a, b) + case_offset_s)
     return Resumption(
@@ -218,6 +201,24 @@ def _reason_introduced(text: str, phrase: Any) -> tuple[int, int] | None:
         for m in re.finditer(rf"(?:{lead_rx})([^，。、,.!?！？；;\s]{{1,{slot.max_len}}})", text):
             if _plausible(slot, normalize_plain(m.group(1))):
                 return m.start(), m.end()
+    return None
+
+
+def _reason_in_garbled_statement(
+    text: str, phrase: Any, score: float, cfg: dict[str, float]
+) -> tuple[int, int] | None:
+    """(start, end) in `text` of a reason perhaps stated in a resume statement not heard, with part of
+    its wording aligned: either its words garbled (重新开始解读 for 重新开始记录) with a reason introduced
+    the way the guide's wordings introduce it (因…电源不足, score at least `resume_unclear_min_score`),
+    or introducer and reason both misheard (仁社在天亮… for 因设备电量…) with a reason word one initial
+    off by its coarse class (天亮 for 电量: t/d; at least `resume_near_reason_min_score`). Neither is a
+    reason given, nor silence about it: a reviewer listens."""
+    if score >= float(cfg["resume_unclear_min_score"]):
+        said = _reason_introduced(text, phrase)
+        if said is not None:
+            return said
+    if score >= float(cfg["resume_near_reason_min_score"]):
+        return _reason_heard_near(text, phrase)
     return None
 
 
