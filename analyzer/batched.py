@@ -215,6 +215,44 @@ def snap_to_speech(
     return {**seg, "words": words, "start": words[0]["start"], "end": words[-1]["end"]}
 
 
+def concat_probs(probs: np.ndarray | None, regions: list[dict]) -> np.ndarray | None:
+    """The VAD frame probabilities along the concatenation of `regions` (block samples), as the batch
+    decodes them: concatenated frame k takes the block frame that its middle sample comes from.
+
+    Without timestamp tokens, the alignment stretches the first word after a region boundary back over
+    the end of the region before it (the pads around each boundary are quiet); placed by its middle, a
+    word then lands in the earlier region, up to the whole silence the VAD cut out early (a request
+    for ID said at 11.8 s started at 9.0 s). Snapped to the speech here first (snap_to_speech), in the
+    batch's own time, it falls in the region its speech is in."""
+    if probs is None or not len(probs) or not regions:
+        return None
+    from analyzer.vad import FRAME
+
+    lengths = np.array([r["end"] - r["start"] for r in regions])
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    mids = np.arange(-(-int(lengths.sum()) // FRAME)) * FRAME + FRAME // 2
+    which = np.clip(np.searchsorted(starts, mids, side="right") - 1, 0, len(regions) - 1)
+    block = np.array([r["start"] for r in regions])[which] + mids - starts[which]
+    return np.asarray(probs)[np.clip(block // FRAME, 0, len(probs) - 1)]
+
+
+def as_one_window(read_on: list[dict], before: list[dict]) -> list[dict]:
+    """The read-on's segments judged with the confidence of the window they continue: the average
+    log-probability over the chunk's decode and the read-on, weighted by tokens.
+
+    A sequential window reports one average log-probability for all its segments. A read-on decodes
+    the few seconds after where a batched chunk stopped on their own, and Whisper is less sure of a
+    short window: on the inspection_no_opening sample the party's reply 请,我知道了, read the same
+    either way, came back at -0.85 alone against -0.20 inside its sequential window, and the
+    low-confidence rules (calibrated on sequential windows) held the missing opening for listening."""
+    if not read_on or not before:
+        return read_on
+    both = [*before, *read_on]
+    weights = [s.get("tokens") or _letters(s["text"]) for s in both]
+    lp = sum(w * s["avg_logprob"] for w, s in zip(weights, both, strict=True)) / sum(weights)
+    return [{**s, "avg_logprob": lp} for s in read_on]
+
+
 def carried_text(segs: list[dict], chars: int) -> str | None:
     """The last `chars` characters of a chunk's text, as the prompt of the batch after it; None when
     it read nothing, was read at a higher temperature or chars is 0.

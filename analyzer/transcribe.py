@@ -142,7 +142,7 @@ DEFAULT_COMPUTE_TYPE = "int8"  # as fast or faster than float32, more accurate h
 # stays opt-in: its longer segments average Whisper's confidence over more speech, which moves the
 # low-confidence rules (the inspection_no_opening sample's missing opening was held for listening,
 # not flagged), and its word times drifted up to 2.8 s early on a phrase (tests/test_match_corpus.py).
-DEFAULT_BATCH_SIZE = 1
+DEFAULT_BATCH_SIZE = 2
 
 
 @dataclass(frozen=True)
@@ -407,9 +407,11 @@ def _decode_batched(
     decoded again by engine.run (temperature fallback under the per-piece CPU budget), and a chunk whose
     decode stopped reading early (analyzer.batched.read_until) is read on from there by engine.run."""
     from analyzer.batched import (
+        as_one_window,
         batches,
         carried_text,
         chunk_regions,
+        concat_probs,
         echoes,
         is_silent,
         needs_fallback,
@@ -455,6 +457,7 @@ def _decode_batched(
             i = next((k for k, (_, b) in enumerate(bounds) if mid < b), len(bounds) - 1)
             per_chunk[i].append(seg)
         tmap = _TimeMap(regions)
+        heard = concat_probs(probs, regions)  # the VAD along the batch's concatenated time
         out: list[dict] = []
         notes: list[str] = []
         for chunk, segs, (first, last) in zip(group, per_chunk, bounds, strict=True):
@@ -487,14 +490,14 @@ def _decode_batched(
                 rest = remainder(chunk, read_to - first)
                 if rest:
                     raw, note = engine.run(block, rest, opts)
-                    mine += raw
+                    mine += as_one_window(raw, segs)
                     if note:
                         notes.append(note)
             for seg in segs:
                 if is_silent(seg, opts):
                     continue
                 if seg["words"]:
-                    mine += [snap_to_speech(s, probs, end_threshold) for s in _split_at_regions(seg, tmap)]
+                    mine += _split_at_regions(snap_to_speech(seg, heard, end_threshold), tmap)
                 elif seg["text"].strip():
                     i = tmap.index(seg["start"])
                     seg["start"], seg["end"] = tmap.to_block(seg["start"], i), tmap.to_block(seg["end"], i)
@@ -701,6 +704,7 @@ class _FasterWhisper(_Engine):
                     "avg_logprob": seg.avg_logprob,
                     "no_speech_prob": seg.no_speech_prob,
                     "compression_ratio": seg.compression_ratio,
+                    "tokens": len(getattr(seg, "tokens", None) or ()),
                     "words": [
                         {"start": w.start, "end": w.end, "text": w.word, "probability": w.probability}
                         for w in (seg.words or ())

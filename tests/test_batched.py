@@ -13,8 +13,10 @@ import pytest
 
 from analyzer.batched import (
     _EncodeInGroups,
+    as_one_window,
     batches,
     chunk_regions,
+    concat_probs,
     is_silent,
     needs_fallback,
     pauses,
@@ -133,6 +135,78 @@ def test_a_word_stretched_over_a_pause_starts_where_its_speech_does():
     assert snap_to_speech(seg, np.zeros_like(probs), 0.35)["words"] == seg["words"]  # nothing heard
 
 
+def test_the_vad_along_a_batch_follows_its_concatenated_regions():
+    from analyzer.vad import FRAME
+
+    probs = np.zeros(int(20 * SR / FRAME), dtype=np.float32)
+    probs[int(2 * SR / FRAME) : int(3 * SR / FRAME)] = 0.9  # speech at 2-3 s
+    probs[int(12 * SR / FRAME) : int(13 * SR / FRAME)] = 0.9  # and at 12-13 s
+    heard = concat_probs(probs, [_r(1, 4), _r(11, 14)])  # 3 s + 3 s, concatenated
+    assert len(heard) == int(np.ceil(6 * SR / FRAME))
+    t = np.flatnonzero(heard > 0.5) * FRAME / SR
+    assert (round(t[0], 1), round(t[t < 3].max(), 1)) == (1.0, 2.0)  # 2-3 s of the block
+    assert (round(t[t >= 3].min(), 1), round(t[-1], 1)) == (4.0, 5.0)  # 12-13 s of the block
+    assert concat_probs(None, [_r(1, 4)]) is None
+
+
+class _BoundaryPipeline:
+    """One chunk of two regions whose second starts with 您好; the alignment (no timestamp tokens)
+    stretches 您 back over the quiet pads around the boundary, its middle before it."""
+
+    def transcribe(self, audio, *, clip_timestamps, **kwargs):
+        from types import SimpleNamespace as NS
+
+        def w(a: float, b: float, text: str) -> NS:
+            return NS(start=a, end=b, word=text, probability=0.9)
+
+        words = [w(0.5, 1.5, "开始"), w(1.5, 3.4, "您"), w(3.4, 3.8, "好")]  # the boundary at 3 s
+        seg = NS(start=0.0, end=3.8, text="开始您好", avg_logprob=-0.2, no_speech_prob=0.01,
+                 compression_ratio=1.0, tokens=[1, 2, 3], words=words)  # fmt: skip
+        return (s for s in [seg]), NS(language="zh")
+
+
+def test_a_word_aligned_across_a_region_boundary_is_placed_where_its_speech_is():
+    """A request for ID said at 11.8 s started at 9.0 s: its first word, stretched back over the pads
+    around the boundary of two VAD regions in the batch's concatenated audio, was placed by its middle
+    in the region before. Snapped to the VAD's speech in the batch's own time first, it starts where
+    it is said, in the region after."""
+    from analyzer.transcribe import _decode_batched, _FasterWhisper
+    from analyzer.vad import FRAME
+
+    class Engine(_FasterWhisper):
+        def __init__(self):
+            pass
+
+        def batched_pipeline(self):
+            return _BoundaryPipeline()
+
+    probs = np.zeros(int(20 * SR / FRAME), dtype=np.float32)
+    probs[int(1.5 * SR / FRAME) : int(2.5 * SR / FRAME)] = 0.9  # 开始
+    probs[int(10.3 * SR / FRAME) : int(11.0 * SR / FRAME)] = 0.9  # 您好
+    speech = [_r(1, 4), _r(10, 14)]  # 3 s + 4 s: one chunk, boundary at 3 s of the batch
+    opts = TranscribeOptions(batch_size=2, batch_resume_s=1000.0)
+    out = [s for _, raw, _ in _decode_batched(Engine(), np.zeros(20 * SR, np.float32), speech, opts, probs)
+           for s in raw]  # fmt: skip
+    words = {w["text"]: (round(w["start"], 1), round(w["end"], 1)) for s in out for w in s["words"]}
+    assert words["您"] == (10.3, 10.4) and words["好"] == (10.4, 10.8), words
+    assert [s["text"] for s in out] == ["开始", "您好"]
+
+
+def test_a_read_on_is_judged_with_the_confidence_of_the_window_it_continues():
+    """Read on alone, the few words after where a chunk stopped come back less sure than inside a
+    window (the sample's reply at -0.85, against -0.20 in its sequential window); they carry the
+    token-weighted average over the chunk's decode and the read-on, as a sequential window's
+    segments carry the window's."""
+    before = [{"text": "为保护您的合法权益", "avg_logprob": -0.15, "tokens": 45}]
+    read_on = [{"text": "请我知道了", "avg_logprob": -0.85, "tokens": 5, "no_speech_prob": 0.4}]
+    [out] = as_one_window(read_on, before)
+    assert out["avg_logprob"] == pytest.approx(-0.22) and out["no_speech_prob"] == 0.4
+    assert as_one_window(read_on, []) == read_on  # nothing read before it: its own
+    assert as_one_window([], before) == []
+    no_tokens = [{"text": "一二三", "avg_logprob": -1.0}]  # weighted by characters then
+    assert as_one_window(no_tokens, [{"text": "四", "avg_logprob": 0.0}])[0]["avg_logprob"] == -0.75
+
+
 def test_fallback_and_silence_follow_whispers_thresholds():
     opts = TranscribeOptions()
     good = {"compression_ratio": 1.2, "avg_logprob": -0.3, "no_speech_prob": 0.01}
@@ -143,8 +217,8 @@ def test_fallback_and_silence_follow_whispers_thresholds():
     assert not is_silent({**good, "no_speech_prob": 0.9}, opts)  # confident text is kept
 
 
-def test_batch_size_is_a_cache_key_option_and_defaults_to_window_by_window_decoding():
-    assert TranscribeOptions().batch_size == 1  # transcribe.DEFAULT_BATCH_SIZE; 2 = batched, opt-in
+def test_batch_size_is_a_cache_key_option_and_defaults_to_batched_decoding():
+    assert TranscribeOptions().batch_size == 2  # transcribe.DEFAULT_BATCH_SIZE; 1 = window by window
     assert TranscribeOptions(batch_size=4).key_dict() != TranscribeOptions().key_dict()
     assert "batch_size" in TranscribeOptions().key_dict()
 
