@@ -29,6 +29,11 @@ there by the sequential engine, under the same budget.
 
 Each batch is prompted with the end of the text before it (carried_text), which a window decoded on
 its own lacks; a chunk that repeats its prompt (echoes) is read again window by window without it.
+
+So that the rules read batched output as they read window by window's: a word is moved out of the
+pauses it was aligned over in the batch's own concatenated time (concat_probs, snap_to_speech) before
+it is placed in its VAD region, and a read-on carries the confidence of the chunk it continues
+(as_one_window), as a sequential window gives all its segments one.
 """
 
 from __future__ import annotations
