@@ -748,9 +748,10 @@ def _heard_near(
     form (a time, a place, an amount) said like such a value and one of its key terms heard (by
     characters, sound or nearly). Clearly heard speech that has the phrase's structure but not enough
     of its words (2026年12月1日下午…只法全过成那个记录 for a garbled opening) is an attempt Whisper
-    garbled, not a phrase left out; speech that holds neither a slot's form nor a key term (a party's
-    replies, a request for ID) keeps the finding asserted. `<phrase_id>_listen_near_score` replaces
-    the setting for one phrase; absent or 0: off."""
+    garbled, not a phrase left out; speech where a phrase was heard, from any voice, is no near miss
+    (another phrase's, or this one's said by a party); speech that holds neither a slot's form nor a
+    key term (a party's replies, a request for ID) keeps the finding asserted.
+    `<phrase_id>_listen_near_score` replaces the setting for one phrase; absent or 0: off."""
     from analyzer.match import TextIndex, closest_attempt, guide_match_settings, normalize_for
 
     cfg = acc.settings
@@ -758,7 +759,13 @@ def _heard_near(
     if not min_score:
         return None
     start, end = expected_window(acc.guide, by_id, phrase.id)
-    taken = _taken_spans(by_id)
+    # a phrase heard from a voice taken for `other` (a party reading the opening aloud) is no near miss
+    taken = _taken_spans(by_id) + [
+        (float(o.start_s), float(o.end_s))
+        for m in by_id.values()
+        for o in m.said_by_other
+        if o.start_s is not None and o.end_s is not None
+    ]
     free = tuple(
         s
         for s in transcript.segments
