@@ -38,6 +38,7 @@ _SETTING_RULES: dict[str, tuple[float, bool, str]] = {
     "listen_unsure_s": (0.0, False, "应不小于 0 秒"),
     "resume_unclear_min_score": (0.0, False, "应不小于 0（0–100 的匹配分）"),
     "resume_near_reason_min_score": (0.0, False, "应不小于 0（0–100 的匹配分）"),
+    "listen_near_score": (0.0, False, "应不小于 0（0–100 的匹配分，0 = 关闭）"),
     "jump_onset_margin_s": (0.0, False, "应不小于 0 秒"),
     "jump_max_above_floor_db": (0.0, False, "应不小于 0 dB"),
     "partial_min_other_terms": (0.0, True, "应为不小于 0 的整数（0 = 关闭）"),
@@ -421,6 +422,9 @@ class _Loader:
         for key, value in flat.items():
             if key.endswith("_listen_unsure_s") and value < 0:
                 why = f"应不小于 0 秒，实际为 {value:g}"
+                raise self.error("[settings]", key, why, "[settings", f"{key} =")
+            if key.endswith("_listen_near_score") and value < 0:
+                why = f"应不小于 0（0–100 的匹配分，0 = 关闭），实际为 {value:g}"
                 raise self.error("[settings]", key, why, "[settings", f"{key} =")
             integral = key.endswith(("_partial_min_other_terms", "partial_other_terms_onward"))
             if integral and (value < 0 or not value.is_integer()):

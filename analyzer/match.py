@@ -1170,9 +1170,10 @@ def absent_match(phrase: Phrase) -> PhraseMatch:
     )
 
 
-def match_phrase(index: TextIndex, phrase: Phrase, settings: dict[str, float] | None = None) -> PhraseMatch:
-    """Best occurrence of one phrase in an indexed text, with every other occurrence attached."""
-    cfg = _settings(settings)
+def _attempts(
+    index: TextIndex, phrase: Phrase, cfg: dict[str, float]
+) -> list[tuple[PhraseMatch, _Wording, _Alignment]]:
+    """Every alignment of the phrase's wordings worth scoring in an indexed text, best first."""
     results: list[tuple[PhraseMatch, _Wording, _Alignment]] = []
     whole = (0, len(index.norm.text))
     for w in _compile(phrase):
@@ -1201,9 +1202,15 @@ def match_phrase(index: TextIndex, phrase: Phrase, settings: dict[str, float] | 
             for a, b, rest_fence in ((lo, al.lo, (fence[0], al.lo)), (al.hi, hi, (al.hi, fence[1]))):
                 if b - a >= max(2, len(w.literal) // 2):
                     work.append((a, b, rest_fence, term_only))
+    results.sort(key=lambda r: (-r[0].score, r[0].span[0] if r[0].span else 0))
+    return results
+
+
+def match_phrase(index: TextIndex, phrase: Phrase, settings: dict[str, float] | None = None) -> PhraseMatch:
+    """Best occurrence of one phrase in an indexed text, with every other occurrence attached."""
+    results = _attempts(index, phrase, _settings(settings))
     if not results:
         return absent_match(phrase)
-    results.sort(key=lambda r: (-r[0].score, r[0].span[0] if r[0].span else 0))
     best = results[0][0]
     if best.status == "absent":  # keep the closest score (training uses it), drop the spurious span
         return replace(
@@ -1221,6 +1228,15 @@ def match_phrase(index: TextIndex, phrase: Phrase, settings: dict[str, float] | 
         if all(m.span[1] <= c.span[0] or m.span[0] >= c.span[1] for c in chosen if c.span):
             chosen.append(replace(m, diff=tuple(_diff(w, index.norm, al))))
     return _with_occurrences(chosen[0], tuple(chosen))
+
+
+def closest_attempt(
+    index: TextIndex, phrase: Phrase, settings: dict[str, float] | None = None
+) -> PhraseMatch | None:
+    """The best-scoring alignment of a phrase, whatever its status, with its span, slots and key
+    terms (match_phrase drops them from an absent result): what a near miss was heard as."""
+    results = _attempts(index, phrase, _settings(settings))
+    return results[0][0] if results else None
 
 
 def _with_occurrences(best: PhraseMatch, chosen: tuple[PhraseMatch, ...]) -> PhraseMatch:

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -677,7 +677,10 @@ def _required_phrases_said_in_full(
             if span is None:
                 span = _heard_unsure(acc, by_id, p.id, transcript)
                 unsure = span is not None
-            if span is not None:
+            near = _heard_near(acc, by_id, p, transcript) if span is None else None
+            if near is not None:
+                acc.listen_for(p.id, p.title, near, definition="needs_listening_near")
+            elif span is not None:
                 acc.listen_for(p.id, p.title, span, unsure=unsure)
             elif p.id in acc.rival_profiles:
                 acc.confirm_profile(p.id, p.title)
@@ -735,6 +738,51 @@ def _heard_unsure(
     first = pieces[0][0]
     bound = next((f.end_s for f in acc.found.files if f.offset_s <= first < f.end_s), None)
     return first, max(b for a, b in pieces if bound is None or a < bound)
+
+
+def _heard_near(
+    acc: _Assessment, by_id: dict[str, PhraseMatch], phrase: Phrase, transcript: Transcript
+) -> tuple[float, float] | None:
+    """Where the phrase's expected window, outside the phrases heard, holds a near miss of it, else
+    None: its closest wording scores at least `listen_near_score` there, with a slot of a checkable
+    form (a time, a place, an amount) said like such a value and one of its key terms heard (by
+    characters, sound or nearly). Clearly heard speech that has the phrase's structure but not enough
+    of its words (2026年12月1日下午…只法全过成那个记录 for a garbled opening) is an attempt Whisper
+    garbled, not a phrase left out; speech where a phrase was heard, from any voice, is no near miss
+    (another phrase's, or this one's said by a party); speech that holds neither a slot's form nor a
+    key term (a party's replies, a request for ID) keeps the finding asserted.
+    `<phrase_id>_listen_near_score` replaces the setting for one phrase; absent or 0: off."""
+    from analyzer.match import TextIndex, closest_attempt, guide_match_settings, normalize_for
+
+    cfg = acc.settings
+    min_score = cfg.get(f"{phrase.id}_listen_near_score", cfg.get("listen_near_score", 0.0))
+    if not min_score:
+        return None
+    start, end = expected_window(acc.guide, by_id, phrase.id)
+    # a phrase heard from a voice taken for `other` (a party reading the opening aloud) is no near miss
+    taken = _taken_spans(by_id) + [
+        (float(o.start_s), float(o.end_s))
+        for m in by_id.values()
+        for o in m.said_by_other
+        if o.start_s is not None and o.end_s is not None
+    ]
+    free = tuple(
+        s
+        for s in transcript.segments
+        if s.end > start
+        and (end is None or s.start < end)
+        and sum(y - x for x, y in _free_parts(s.start, s.end, taken)) * 2 >= s.end - s.start
+    )
+    if not free:
+        return None
+    window = replace(transcript, segments=free)
+    m = closest_attempt(TextIndex(normalize_for(window, acc.guide)), phrase, guide_match_settings(acc.guide))
+    if m is None or m.score < min_score or not m.terms_found or m.start_s is None:
+        return None
+    forms = {s.name for s in phrase.slots if s.required and s.kind not in ("text", "names")}
+    if not any(n in forms and n not in m.implausible_slots for n in m.slots):
+        return None
+    return m.start_s, m.end_s if m.end_s is not None else m.start_s
 
 
 def _taken_spans(by_id: dict[str, PhraseMatch], *, present_only: bool = False) -> list[tuple[float, float]]:

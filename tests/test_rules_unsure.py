@@ -261,3 +261,58 @@ def test_a_trigger_term_heard_by_its_sound_requires_its_phrase(guide):
     assert heard.get("fine_statement") == "triggered:处以"
     plain = required_phrases(guide, inspection, {}, "请出示营业执照。", interrupted=False)
     assert "fine_statement" not in plain
+
+
+def _opening_window(first: tuple[Segment, ...]) -> Transcript:
+    """`first` (the opening window's speech before the request for ID), then the request for ID and
+    the recording notice, both heard clearly (matches: 15-17 s and 21-27 s)."""
+    segs = first + (
+        Segment(15.1, 17.2, "您好,请出示营业职账。", "", -0.3, 0.1),
+        Segment(21.4, 26.8, "为保护您的合法权益,监督指法行为,本次指法全过程录音录像。", "", -0.3, 0.1),
+    )
+    return Transcript(segs, "zh", 31.0, "faster-whisper", "base")
+
+
+HEARD_LATER = {"request_id": (15.1, 17.2), "recording_notice": (21.4, 26.8)}
+# Whisper's reading of a garbled opening (2026年12月1日下午1时5分，在那个，呃，瀍河回族区启明南路兴隆建材
+# 门市部，执法全过程那个记录。), clearly heard: a time, and 执法全过程…记录 by sound
+GARBLED_OPENING = (
+    Segment(0.8, 5.1, "2026年12月1日下午一十五分,再那更,噩,", "", -0.3, 0.1),
+    Segment(5.6, 8.3, "纯和回组取起名南路新王剑才没事捕,", "", -0.3, 0.1),
+    Segment(8.7, 10.1, "只法全过成那个记录。", "", -0.3, 0.1),
+    Segment(11.1, 13.6, "好的,我这就去拿,您稍等一下。", "", -0.3, 0.1),
+)
+
+
+def test_a_garbled_opening_heard_clearly_needs_listening_not_missing(guide):
+    ev = evaluate(matches(guide, HEARD_LATER), single(31.0), _opening_window(GARBLED_OPENING), guide)
+    assert "opening_missing" not in codes(ev)
+    f = next(f for f in ev.findings if f.code == "opening_needs_listening")
+    assert f.severity == guide.findings["needs_listening_near"].severity
+    assert "部分相符" in f.message and 0.5 < f.start_s < f.end_s <= 10.5
+    opening = next(ps for ps in ev.phrase_scores if ps.phrase_id == "opening")
+    assert opening.needs_listening and opening.points_lost == 0.0
+    check_points_add_up(ev)
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        # a party's reply only: the request for ID and the notice are heard, no opening was said
+        (Segment(4.2, 6.4, "外面太吵了,我们见污里说吧。", "", -0.3, 0.1),),
+        # the recording notice said first but not recognised: 执法全过程 without a time or a place
+        (Segment(1.0, 6.0, "为保护您的合法权利,监督指法行为,本次指法权过程录音录向", "", -0.3, 0.1),),
+        # a time said in passing, no key term of the opening
+        (Segment(1.0, 4.0, "我们下午3点还要去下一家店。", "", -0.3, 0.1),),
+    ],
+)
+def test_an_opening_not_said_stays_missing_in_clearly_heard_speech(guide, first):
+    ev = evaluate(matches(guide, HEARD_LATER), single(31.0), _opening_window(first), guide)
+    assert "opening_missing" in codes(ev) and "opening_needs_listening" not in codes(ev)
+
+
+def test_a_near_miss_is_asserted_missing_with_the_setting_off(guide):
+    settings = {**guide.settings, "listen_near_score": 0.0}
+    off = dataclasses.replace(guide, settings=settings)
+    ev = evaluate(matches(off, HEARD_LATER), single(31.0), _opening_window(GARBLED_OPENING), off)
+    assert "opening_missing" in codes(ev) and "opening_needs_listening" not in codes(ev)
