@@ -10,7 +10,10 @@ Gaussian model of the MFCC frames has the best BIC (a fixed distance merged voic
 and split them on the next) among the cuts whose voices also explain windows they were not fitted on
 better than one voice does. BIC's gain grows with the frames, which are many and correlated, so it
 alone split one voice by what it said or by the file it was in; a voice that is really another
-person's carries over to unseen windows, a split by content does not.
+person's carries over to unseen windows, a split by content does not. In a noisy file (the nearest
+voice less than `speaker_gate_below_snr_db` over the background) the voice statistics come only from
+frames well above the background: at 5 dB the frames between syllables are noise alike for every
+voice, and whole recordings came out as one voice.
 
 The wearer is the voice closest to the microphone: steeper rises and falls in each band (reverberation
 smears them), deeper dips between syllables, louder, and usually the one saying the guide's phrases.
@@ -18,10 +21,13 @@ Each cue is compared between voices and weighted by the guide (`[settings.speake
 say is bounded by its weight, because voices differ in these cues by themselves (one ttskit voice rises
 and falls 2-5 dB more steeply than another at the same distance), and the phrase cue outweighs them
 together: a voice that says the guide's phrases is the wearer over one that says none, however dry or
-loud that one sounds, and the disagreeing cues show only in the confidence. The wearer's clusters become
+loud that one sounds, and the disagreeing cues show only in the confidence. Asking the listener to act
+(a phrase worded with 请: show ID, sign, keep the papers) weighs on top: a party reads notices aloud,
+it does not ask the officer for ID. The wearer's clusters become
 one voice. Each voice's confidence is its margin to the nearest voice of the other
 side, the wearer decision's the wearer's. Another voice that says several distinct guide phrases is
-`officer` (unsure until a reviewer confirms it); everyone else is `other`.
+`officer` (unsure until a reviewer confirms it) when one of them asks the listener to act;
+everyone else is `other`.
 
 `attribute_matches` applies the result to phrase matches: a phrase does not count only when a voice
 surely `other` said it (kept in `said_by_other`) and that speech does not sound like the wearer's
