@@ -93,7 +93,7 @@ DEFAULTS: dict[str, float] = {
     "speaker_lowfreq_scale_db": 3.0,
     "speaker_weight_phrases": 2.0,  # share of the guide phrases heard in that voice
     "speaker_weight_says_phrases": 2.0,  # says any guide phrase (against a voice saying none)
-    "speaker_weight_asks": 2.0,  # says a phrase asking the listener to act (请...), against one saying none
+    "speaker_weight_asks": 0.0,  # says a phrase asking the listener to act (请...), against one saying none
     "speaker_wearer_margin": 0.5,  # a voice this close to the best wearer score is the wearer too
     "speaker_wearer_reach": 3.0,  # ...and one this close whose nearest voice is the wearer's
     "speaker_confidence_scale": 1.0,  # margin of this many weighted units = confidence 0.73
