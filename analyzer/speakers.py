@@ -22,12 +22,13 @@ say is bounded by its weight, because voices differ in these cues by themselves 
 and falls 2-5 dB more steeply than another at the same distance), and the phrase cue outweighs them
 together: a voice that says the guide's phrases is the wearer over one that says none, however dry or
 loud that one sounds, and the disagreeing cues show only in the confidence. Asking the listener to act
-(a phrase worded with 请: show ID, sign, keep the papers) weighs on top: a party reads notices aloud,
-it does not ask the officer for ID. The wearer's clusters become
-one voice. Each voice's confidence is its margin to the nearest voice of the other
-side, the wearer decision's the wearer's. Another voice that says several distinct guide phrases is
-`officer` (unsure until a reviewer confirms it) when one of them asks the listener to act;
-everyone else is `other`.
+(a phrase worded with 请: show ID, sign, keep the papers) can weigh on top (`speaker_weight_asks`, off
+by default: it gave a split-off piece of an officer's voice that asked for ID the wearer's role).
+The wearer's clusters become one voice. Each voice's confidence is its margin to the nearest voice
+of the other side, the wearer decision's the wearer's. Another voice that says several distinct guide
+phrases is `officer` (unsure until a reviewer confirms it) when one of them asks the listener to act
+(`speaker_officer_must_ask`: a party reading three notices aloud is not an officer); everyone else is
+`other`.
 
 `attribute_matches` applies the result to phrase matches: a phrase does not count only when a voice
 surely `other` said it (kept in `said_by_other`) and that speech does not sound like the wearer's
