@@ -56,7 +56,7 @@ class GuideError(Exception):
 SPEAKER_SETTING_RANGES: dict[str, tuple[float, float]] = {
     **{
         f"speaker_weight_{k}": (0.0, 100.0)
-        for k in ("level", "dryness", "drr", "lowfreq", "phrases", "says_phrases")
+        for k in ("level", "dryness", "drr", "lowfreq", "phrases", "says_phrases", "asks")
     },
     **{f"speaker_{k}_scale_db": (0.1, 60.0) for k in ("level", "dryness", "drr", "lowfreq")},
     "speaker_window_s": (0.3, 10.0),
@@ -70,6 +70,10 @@ SPEAKER_SETTING_RANGES: dict[str, tuple[float, float]] = {
     "speaker_max_voices": (1, 50),
     "speaker_max_windows": (10, 100_000),
     "speaker_min_voice_s": (0.0, 600.0),
+    "speaker_frame_above_noise_db": (0.0, 60.0),
+    "speaker_noise_max_s": (1.0, 3600.0),
+    "speaker_gate_below_snr_db": (-100.0, 200.0),
+    "speaker_officer_must_ask": (0, 1),
     "speaker_wearer_margin": (0.0, 100.0),
     "speaker_wearer_reach": (0.0, 100.0),
     "speaker_confidence_scale": (0.01, 100.0),

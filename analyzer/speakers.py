@@ -10,7 +10,10 @@ Gaussian model of the MFCC frames has the best BIC (a fixed distance merged voic
 and split them on the next) among the cuts whose voices also explain windows they were not fitted on
 better than one voice does. BIC's gain grows with the frames, which are many and correlated, so it
 alone split one voice by what it said or by the file it was in; a voice that is really another
-person's carries over to unseen windows, a split by content does not.
+person's carries over to unseen windows, a split by content does not. In a noisy file (the nearest
+voice less than `speaker_gate_below_snr_db` over the background) the voice statistics come only from
+frames well above the background: at 5 dB the frames between syllables are noise alike for every
+voice, and whole recordings came out as one voice.
 
 The wearer is the voice closest to the microphone: steeper rises and falls in each band (reverberation
 smears them), deeper dips between syllables, louder, and usually the one saying the guide's phrases.
@@ -18,10 +21,14 @@ Each cue is compared between voices and weighted by the guide (`[settings.speake
 say is bounded by its weight, because voices differ in these cues by themselves (one ttskit voice rises
 and falls 2-5 dB more steeply than another at the same distance), and the phrase cue outweighs them
 together: a voice that says the guide's phrases is the wearer over one that says none, however dry or
-loud that one sounds, and the disagreeing cues show only in the confidence. The wearer's clusters become
-one voice. Each voice's confidence is its margin to the nearest voice of the other
-side, the wearer decision's the wearer's. Another voice that says several distinct guide phrases is
-`officer` (unsure until a reviewer confirms it); everyone else is `other`.
+loud that one sounds, and the disagreeing cues show only in the confidence. Asking the listener to act
+(a phrase worded with 请: show ID, sign, keep the papers) can weigh on top (`speaker_weight_asks`, off
+by default: it gave a split-off piece of an officer's voice that asked for ID the wearer's role).
+The wearer's clusters become one voice. Each voice's confidence is its margin to the nearest voice
+of the other side, the wearer decision's the wearer's. Another voice that says several distinct guide
+phrases is `officer` (unsure until a reviewer confirms it) when one of them asks the listener to act
+(`speaker_officer_must_ask`: a party reading three notices aloud is not an officer); everyone else is
+`other`.
 
 `attribute_matches` applies the result to phrase matches: a phrase does not count only when a voice
 surely `other` said it (kept in `said_by_other`) and that speech does not sound like the wearer's
@@ -70,6 +77,12 @@ DEFAULTS: dict[str, float] = {
     "speaker_max_voices": 8,
     "speaker_max_windows": 3000,  # more windows: clustered on a subsample, the rest by nearest voice
     "speaker_min_voice_s": 1.0,  # a voice with less speech joins its nearest voice
+    # In a noisy file (nearest voice under speaker_gate_below_snr_db over the background: the quieter
+    # half of its non-speech frames, at most speaker_noise_max_s of them), voice statistics (MFCCs,
+    # frame Gaussians) only from frames this far above the background; 0: off.
+    "speaker_frame_above_noise_db": 6.0,
+    "speaker_gate_below_snr_db": 15.0,
+    "speaker_noise_max_s": 30.0,
     # Wearer cues: weight x tanh(difference from the best voice / scale): each says at most its weight.
     "speaker_weight_level": 0.5,
     "speaker_level_scale_db": 6.0,
@@ -81,10 +94,12 @@ DEFAULTS: dict[str, float] = {
     "speaker_lowfreq_scale_db": 3.0,
     "speaker_weight_phrases": 2.0,  # share of the guide phrases heard in that voice
     "speaker_weight_says_phrases": 2.0,  # says any guide phrase (against a voice saying none)
+    "speaker_weight_asks": 0.0,  # says a phrase asking the listener to act (请...), against one saying none
     "speaker_wearer_margin": 0.5,  # a voice this close to the best wearer score is the wearer too
     "speaker_wearer_reach": 3.0,  # ...and one this close whose nearest voice is the wearer's
     "speaker_confidence_scale": 1.0,  # margin of this many weighted units = confidence 0.73
     "speaker_officer_min_phrases": 3,  # a non-wearer voice saying this many distinct phrases is an officer
+    "speaker_officer_must_ask": 1.0,  # ...one of them asking the listener to act (1: on)
     "speaker_gate_min_confidence": 0.8,  # a phrase is held back only from a voice this surely `other`
     "speaker_change_min_share": 0.25,  # a segment with this share of another voice is split by words
     # Voice check of a non-wearer's speech: mean log-likelihood per MFCC frame under the wearer's voice
@@ -267,7 +282,45 @@ class WindowFeatures:
     frames: tuple[int, np.ndarray, np.ndarray] = (0, np.zeros(0), np.zeros((0, 0)))  # MFCC n, sum, outer sum
 
 
-def window_features(x: np.ndarray) -> WindowFeatures | None:
+def noise_spectrum(x: np.ndarray, probs: np.ndarray, cfg: dict[str, float]) -> np.ndarray | None:
+    """Power spectrum of the recording's background: the quieter half of the frames the VAD calls
+    non-speech (a stray word in them is outvoted), at most `speaker_noise_max_s` of them spread over
+    the file; None when there are too few."""
+    from analyzer.vad import FRAME
+
+    quiet = np.flatnonzero(np.asarray(probs) < 0.2)
+    if len(quiet) < 8:
+        return None
+    limit = max(8, int(cfg["speaker_noise_max_s"] * SR / FRAME))
+    if len(quiet) > limit:
+        quiet = quiet[np.linspace(0, len(quiet) - 1, limit).astype(int)]
+    chunks = [x[i * FRAME : (i + 1) * FRAME] for i in quiet if (i + 1) * FRAME <= len(x)]
+    if len(chunks) < 8:
+        return None
+    power = np.concatenate([_power_frames(c)[:1] for c in chunks])
+    energy = power.sum(axis=1)
+    keep = energy <= np.median(energy)
+    return power[keep].mean(axis=0)
+
+
+def speech_to_noise_db(x: np.ndarray, probs: np.ndarray, noise: np.ndarray) -> float:
+    """The file's speech level over its background, dB: the 90th percentile of its VAD speech frames' power
+    (the nearest voice's level, not the quieter parties')."""
+    from analyzer.vad import FRAME
+
+    loud = np.flatnonzero(np.asarray(probs) >= 0.5)
+    loud = loud[(loud + 1) * FRAME <= len(x)]
+    if not len(loud):
+        return math.inf
+    loud = loud[np.linspace(0, len(loud) - 1, min(len(loud), 2000)).astype(int)]
+    energy = np.array([float(np.mean(x[i * FRAME : (i + 1) * FRAME] ** 2)) for i in loud])
+    ref = float(noise.sum()) / (N_FFT * float(np.sum(_HANN**2)))
+    return 10 * math.log10(float(np.percentile(energy, 90)) / max(ref, 1e-20))
+
+
+def window_features(
+    x: np.ndarray, noise: np.ndarray | None = None, above_noise_db: float = 0.0
+) -> WindowFeatures | None:
     """Embedding, distance cues and frame statistics of one speech window (16 kHz); None when it
     holds no signal.
 
@@ -277,11 +330,14 @@ def window_features(x: np.ndarray) -> WindowFeatures | None:
     from scipy.fft import dct
 
     power = _power_frames(np.asarray(x, np.float32))
+    floor_db = -math.inf
+    if noise is not None and above_noise_db > 0:
+        floor_db = 10 * math.log10(float(noise.sum()) + 1e-10) + above_noise_db
     energy = power.sum(axis=1) + 1e-10
     e_db = 10 * np.log10(energy)
     if not np.isfinite(e_db).all() or e_db.max() < -100:
         return None
-    speech = e_db >= e_db.max() - 30.0
+    speech = e_db >= max(e_db.max() - 30.0, min(floor_db, e_db.max() - 6.0))
     p = power[speech]
     logmel_all = np.log(power @ _MEL.T + 1e-8)
     mfcc_all = dct(logmel_all, type=2, axis=1, norm="ortho")[:, 1:N_MFCC]
@@ -518,8 +574,12 @@ def identify(
     embs: list[np.ndarray] = []
     for samples, probs, offset in audio:
         x = np.asarray(samples, np.float32).reshape(-1)
+        above = cfg["speaker_frame_above_noise_db"]
+        noise = noise_spectrum(x, np.asarray(probs), cfg) if above > 0 else None
+        if noise is not None and speech_to_noise_db(x, probs, noise) >= cfg["speaker_gate_below_snr_db"]:
+            noise = None  # quiet background: every frame is worth its evidence for the number of voices
         for a, b in speech_pieces(np.asarray(probs), len(x), cfg):
-            f = window_features(x[a:b])
+            f = window_features(x[a:b], noise, above)
             if f is None:
                 continue
             windows.append(_Window(offset + a / SR, offset + b / SR, f))
@@ -569,10 +629,16 @@ def identify(
     # no more than before. The cues that disagree still lower the margin, and so the confidence.
     says_any = {s: float(bool(heard[s])) for s in ids}
     best_says = max(says_any.values())
+    # A phrase that asks the listener to act (its wording has 请: show a licence, sign, keep the
+    # papers) is said to a party; a party reads a notice aloud, it does not ask the officer for ID.
+    asking = _asking_phrases(guide)
+    asks = {s: float(bool(heard[s] & asking)) for s in ids}
+    best_asks = max(asks.values())
     scores = {
         s: float(np.sum(weights * np.tanh((means[s] - best_cue) / unit)))
         + cfg["speaker_weight_phrases"] * (share[s] - best_share)
         + cfg["speaker_weight_says_phrases"] * (says_any[s] - best_says)
+        + cfg["speaker_weight_asks"] * (asks[s] - best_asks)
         for s in ids
     }
     ranked = sorted(scores, key=lambda s: scores[s], reverse=True)
@@ -634,7 +700,11 @@ def identify(
         if group[0] in wearers:
             roles[v], conf = "wearer", (confidence if rest else voice_conf[group[0]])
         else:
-            roles[v] = "officer" if len(said) >= cfg["speaker_officer_min_phrases"] else "other"
+            # Reading notices aloud is what a party does too; asking the listener to act is not.
+            officer = len(said) >= cfg["speaker_officer_min_phrases"]
+            if cfg["speaker_officer_must_ask"] > 0 and not said & asking:
+                officer = False
+            roles[v] = "officer" if officer else "other"
             conf = voice_conf[group[0]]
             if roles[v] == "officer":
                 # The role rests only on the phrases it said, which a party reading a notice aloud
@@ -682,6 +752,15 @@ def identify(
     if transcript is not None:
         result = dataclasses.replace(result, segments=_segments(result, transcript, cfg))
     return result
+
+
+def _asking_phrases(guide: Guide | None) -> set[str]:
+    """Ids of the guide phrases whose standard wording asks the listener to do something (请)."""
+    if guide is None:
+        from analyzer.guide import load_guide
+
+        guide = load_guide()
+    return {p.id for p in guide.phrases if any("请" in text for text in p.standards)}
 
 
 def voice_margins(

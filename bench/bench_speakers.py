@@ -17,11 +17,11 @@ Figures, per condition (non-wearers far: -10 dB, reverberant, high-passed; or at
 
     python -m bench.bench_speakers [--no-pipeline] [--no-resemblyzer] [--out bench/results/speakers.md]
     python -m bench.bench_speakers --corpus held-out --no-resemblyzer
-    python -m bench.bench_speakers --corpus held-out-2 --no-resemblyzer   # the held-out check
+    python -m bench.bench_speakers --corpus held-out-3 --no-resemblyzer   # the held-out check, once
 
 `--corpus held-out` runs the same figures on bench/speaker_corpus.py's `HELD_OUT` dialogues, `held-out-2`
-on `HELD_OUT_2`. The `[settings.speakers]` values were chosen on `DIALOGUES` and `HELD_OUT` together
-(development data); `HELD_OUT_2` was written after the last change to analyzer/speakers.py.
+on `HELD_OUT_2`, `held-out-3` on `HELD_OUT_3`. The `[settings.speakers]` values were chosen on
+`DIALOGUES`, `HELD_OUT` and `HELD_OUT_2` (development data); `HELD_OUT_3` is for one final evaluation.
 """
 
 from __future__ import annotations
@@ -281,10 +281,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-resemblyzer", action="store_true")
     args = ap.parse_args(argv)
     dialogues = CORPORA[args.corpus]
-    held_out = args.corpus == "held-out-2"
+    held_out = args.corpus == "held-out-3"
     if args.out is None:
         name = "speakers.md" if args.corpus == "tuning" else f"speakers-{args.corpus}.md"
-        if held_out:
+        if args.corpus == "held-out-2":
             name = "speakers-held-out-2-dev.md"  # speakers-held-out-2.md keeps the evaluation made once
         args.out = Path(__file__).parent / "results" / name
     started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -307,15 +307,14 @@ def main(argv: list[str] | None = None) -> int:
     pipe = [] if args.no_pipeline else pipeline_runs(log, dialogues=dialogues)
     n_lines = sum(len(d.turns) for d in dialogues)
 
-    if held_out and args.out.name == "speakers-held-out-2.md":
+    if held_out:
         head = [
             "# Speaker attribution (issue 15): HELD-OUT check",
             "",
             f"`python -m bench.bench_speakers --corpus {args.corpus}` — corpus: bench/speaker_corpus.py",
-            f"`HELD_OUT_2` ({len(dialogues)} dialogues, {n_lines} lines): new dialogues, party lines, phrase",
-            "wordings, voice pairings and synthesis seeds, written after the last change to",
-            "analyzer/speakers.py and evaluated once; the `[settings.speakers]` values were chosen on",
-            "`DIALOGUES` and `HELD_OUT` (bench/results/speakers.md, speakers-held-out.md).",
+            f"`HELD_OUT_3` ({len(dialogues)} dialogues, {n_lines} lines): pitch-shifted voices, new",
+            "pairings, party lines, phrase wordings and synthesis seeds, evaluated once; the",
+            "`[settings.speakers]` values were chosen on `DIALOGUES`, `HELD_OUT` and `HELD_OUT_2`.",
         ]
     else:
         head = [
@@ -323,8 +322,8 @@ def main(argv: list[str] | None = None) -> int:
             "",
             f"`python -m bench.bench_speakers --corpus {args.corpus}` — corpus: bench/speaker_corpus.py",
             f"({len(dialogues)} dialogues, {n_lines} lines, ttskit voices; parties read guide phrases",
-            "aloud in some). The `[settings.speakers]` values were chosen on `DIALOGUES` and `HELD_OUT`",
-            "together, so these figures are not held out (bench/results/speakers-held-out-2.md is).",
+            "aloud in some). The `[settings.speakers]` values were chosen on `DIALOGUES`, `HELD_OUT` and",
+            "`HELD_OUT_2`, so these figures are not held out (`--corpus held-out-3` is).",
         ]
     head += [
         "",

@@ -15,7 +15,9 @@ wearer never says it: those phrases must come out absent (`expected_absent`).
 not in bench/scenarios.py), other wordings of the phrases and other synthesis seeds. Both are now
 development data: the settings were chosen on them together. `HELD_OUT_2` (new dialogues, lines, voice
 pairings and seeds, written after the last change to analyzer/speakers.py) is the held-out check; one
-of its parties reads three phrases aloud (what makes a voice look like another officer).
+of its parties reads three phrases aloud (what makes a voice look like another officer). `HELD_OUT_2`
+has been looked at since, so it is development data too; `HELD_OUT_3` (pitch-shifted voices, new
+pairings, lines and seeds) is the final check, evaluated once.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class Turn:
     phrase_id: str | None = None  # a guide phrase said verbatim
     pause_before_s: float = 0.7
     seed: int = 0  # synthesis seed (prosody)
+    pitch_cents: float = 0.0  # shifts the ttskit voice (formants with it): a voice no corpus used before
 
 
 @dataclass(frozen=True)
@@ -233,10 +236,85 @@ def _held_out_2() -> tuple[Dialogue, ...]:
 
 
 HELD_OUT_2 = _held_out_2()
+
+# A restaurant kitchen check, a noisy neighbour and a delivery van: none of these lines is in
+# bench/scenarios.py or the other corpora's party lines.
+HELD_OUT_3_PARTY_LINES = (
+    "后厨每天晚上都有专人打扫，垃圾也是当天清走的。",
+    "健康证都贴在墙上了，您可以过去看看。",
+    "这个冰箱昨天刚修好，温度可能还没降下来。",
+    "我就是放了一会儿音乐，也没有很大声吧。",
+    "隔壁那家也经常吵到半夜，怎么没人管他们？",
+    "货车马上就开走，我就卸这最后两箱。",
+    "我不知道这里不能停车，也没看到牌子。",
+    "我的身份证在家里，手机上有电子版的。",
+    "行，你们说怎么办就怎么办吧。",
+    "我先给我们经理发个消息说一声。",
+)
+
+
+def _held_out_3() -> tuple[Dialogue, ...]:
+    """Written for one final evaluation of the `[settings.speakers]` values chosen on `DIALOGUES`,
+    `HELD_OUT` and `HELD_OUT_2`: every ttskit voice has been heard in those, so four voices here are
+    pitch-shifted (a new voice: formants move with the pitch), the others in pairings not used
+    before; new party lines, wordings (slot seeds 900+) and synthesis seeds (101+). One party answers
+    the officer ("好的") before reading phrases aloud, one reads three phrases at once."""
+
+    def h(k: int) -> str:
+        return HELD_OUT_3_PARTY_LINES[k % len(HELD_OUT_3_PARTY_LINES)]
+
+    def said(pid: str, k: int) -> str:
+        return _said(pid, 900 + k)
+
+    kitchen = Dialogue("h3-kitchen-check", (
+        Turn("wearer", "Aiyue", said("opening", 1), "opening", 0.6, seed=101, pitch_cents=-200),
+        Turn("other", "Aicheng", h(0), seed=102),
+        Turn("wearer", "Aiyue", said("request_id", 1), "request_id", seed=103, pitch_cents=-200),
+        Turn("other", "Aicheng", h(1), seed=104),
+        Turn("wearer", "Aiyue", said("recording_notice", 1), "recording_notice", seed=105, pitch_cents=-200),
+        Turn("other", "Xiaoxue", h(2), seed=106),
+        Turn("wearer", "Aiyue", said("rights_notice", 1), "rights_notice", seed=107, pitch_cents=-200),
+        Turn("other", "Aicheng", h(9), seed=108),
+    ))  # fmt: skip
+    neighbour = Dialogue("h3-party-answers-then-reads", (
+        Turn("wearer", "Aida", said("opening", 2), "opening", 0.6, seed=111),
+        Turn("other", "Aibao", h(3), seed=112, pitch_cents=250),
+        Turn("wearer", "Aida", said("request_id", 2), "request_id", seed=113),
+        Turn("other", "Aibao", "好的，我这就拿给您看。", seed=114, pitch_cents=250),
+        Turn("other", "Aibao", said("recording_notice", 2), "recording_notice", seed=115, pitch_cents=250),
+        Turn("wearer", "Aida", "您不用念，听我说就可以了。", seed=116),
+        Turn("other", "Aibao", h(4), seed=117, pitch_cents=250),
+        Turn("other", "Aibao", said("rights_notice", 2), "rights_notice", seed=118, pitch_cents=250),
+    ), expected_absent=("recording_notice", "rights_notice"))  # fmt: skip
+    van = Dialogue("h3-party-reads-three-phrases", (
+        Turn("wearer", "Aijia", said("request_id", 3), "request_id", 0.6, seed=121, pitch_cents=150),
+        Turn("other", "Aiya", h(5), seed=122),
+        Turn("wearer", "Aijia", "请您先把车门关上，到路边来。", seed=123, pitch_cents=150),
+        Turn("other", "Aiya", said("opening", 3), "opening", seed=124),
+        Turn("other", "Aiya", said("rights_notice", 3), "rights_notice", seed=125),
+        Turn("other", "Aiya", said("recording_notice", 3), "recording_notice", seed=126),
+        Turn("wearer", "Aijia", "好了，这些不用您来说。", seed=127, pitch_cents=150),
+        Turn("other", "Aiya", h(6), seed=128),
+    ), expected_absent=("opening", "rights_notice", "recording_notice"))  # fmt: skip
+    crowd = Dialogue("h3-three-parties", (
+        Turn("wearer", "Aiqi", said("opening", 4), "opening", 0.6, seed=131),
+        Turn("other", "Aijing", h(7), seed=132),
+        Turn("other", "Xiaogang", h(8), seed=133, pitch_cents=-150),
+        Turn("wearer", "Aiqi", said("request_id", 4), "request_id", seed=134),
+        Turn("other", "Aitong", h(0), seed=135),
+        Turn("wearer", "Aiqi", said("recording_notice", 4), "recording_notice", seed=136),
+        Turn("other", "Aijing", h(4), seed=137),
+        Turn("wearer", "Aiqi", said("rights_notice", 4), "rights_notice", seed=138),
+    ))  # fmt: skip
+    return (kitchen, neighbour, van, crowd)
+
+
+HELD_OUT_3 = _held_out_3()
 CORPORA: dict[str, tuple[Dialogue, ...]] = {
     "tuning": DIALOGUES,
     "held-out": HELD_OUT,
     "held-out-2": HELD_OUT_2,
+    "held-out-3": HELD_OUT_3,
 }
 
 
@@ -286,7 +364,9 @@ def near(audio: np.ndarray) -> np.ndarray:
 def synth(turn: Turn, seed: int = 0) -> np.ndarray:
     from bench import tts_multi
 
-    audio, _ = tts_multi.synthesize(turn.text, speaker=turn.voice, seed=seed or turn.seed, sr=SR)
+    audio, _ = tts_multi.synthesize(
+        turn.text, speaker=turn.voice, seed=seed or turn.seed, pitch_cents=turn.pitch_cents, sr=SR
+    )
     return audio
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analyzer.speakers import DEFAULTS, bic, identify, voice_space, window_features
+from analyzer.speakers import DEFAULTS, bic, identify, noise_spectrum, voice_space, window_features
 from bench.speaker_corpus import HARD, HELD_OUT, NEAR_FAR, SR, far, render, room_ir
 
 
@@ -38,6 +38,29 @@ def test_reverberation_lowers_the_dryness_cue_of_the_same_sound():
     assert a.embedding.shape == (57,)  # MFCC means, spreads and delta spreads
     n, s, ss = a.frames
     assert n > 100 and s.shape == (19,) and ss.shape == (19, 19)
+
+
+def test_voice_statistics_at_5_db_come_from_the_frames_above_the_background():
+    """White noise 5 dB under a speech-like sound: the frames near the background (the gaps between
+    syllables) are left out, so the window's MFCC mean moves toward the clean sound's."""
+    rng = np.random.default_rng(3)
+    voice = np.concatenate([np.zeros(SR, np.float32), _babble(2, 3.0), np.zeros(SR, np.float32)])
+    power = float(np.mean(_babble(2, 3.0) ** 2))
+    noisy = (voice + rng.standard_normal(len(voice)) * np.sqrt(power / 10**0.5)).astype(np.float32)
+    probs = np.r_[np.zeros(31), np.ones(94), np.zeros(32)].astype(np.float32)[: len(voice) // 512]
+    noise = noise_spectrum(noisy, probs, DEFAULTS)
+    assert noise is not None
+    window = slice(SR, 4 * SR)
+    clean = window_features(voice[window])
+    every = window_features(noisy[window])
+    gated = window_features(noisy[window], noise, 6.0)
+    assert clean is not None and every is not None and gated is not None
+    assert gated.frames[0] < every.frames[0] * 0.8
+    def off(f) -> float:
+        return float(np.linalg.norm(f.embedding[:19] - clean.embedding[:19]))
+
+    assert off(gated) < off(every)
+    assert window_features(noisy[window], noise, 0.0).frames[0] == every.frames[0]
 
 
 def _frames(rng: np.random.Generator, mean: float, n: int = 150) -> tuple[int, np.ndarray, np.ndarray]:
@@ -110,11 +133,12 @@ def test_the_first_held_out_failures_are_attributed(dialogue, dist):
     assert sum(v.role == "wearer" for v in sp.voices) == 1
 
 
-def test_a_voice_made_officer_by_its_phrases_alone_counts_them_marked_speaker_unsure():
-    """A second voice saying three guide phrases is `officer`, a role resting on its phrases alone
-    (confidence at most 0.5): they count, each marked for listening. Holding them lost the officer's
-    own phrases whenever one of its lines fell into a party's cluster that the cues took for the
-    wearer; the price is that a party reading three phrases aloud counts the same way (RESULTS)."""
+def test_a_voice_reading_three_notices_aloud_is_a_party_and_one_that_also_asks_is_an_officer():
+    """A second voice saying three guide phrases was `officer`, a role resting on its phrases alone,
+    and its phrases counted (marked): a party reading the opening and the notices aloud satisfied the
+    guide. Reading notices is what a party does too; asking the listener to act (请出示, 请您签字) is
+    not: without such a phrase the far voice is `other` and its phrases do not count. With one, it is
+    `officer`, unsure until a reviewer confirms it, and its phrases count marked speaker-unsure."""
     from analyzer.guide import load_guide
     from analyzer.match import PhraseMatch, absent_match
     from analyzer.speakers import attribute_matches
@@ -123,12 +147,22 @@ def test_a_voice_made_officer_by_its_phrases_alone_counts_them_marked_speaker_un
     away = far(np.concatenate([_babble(4, 2.0), np.zeros(SR // 2, np.float32)] * 4), NEAR_FAR, seed=5)
     audio = np.concatenate([near, away]).astype(np.float32)
     probs = np.tile(np.r_[np.ones(62), np.zeros(16)], 8)[: len(audio) // 512 + 1].astype(np.float32)
+    guide = load_guide()
     read = [("opening", 10.5, 12.0), ("recording_notice", 13.0, 14.5), ("rights_notice", 15.5, 17.0)]
-    sp = identify([(audio, probs, 0.0)], None, [("request_id", 0.5, 2.0), *read])
+    sp = identify([(audio, probs, 0.0)], None, [("request_id", 0.5, 2.0), *read], guide)
+    party = next(v for v in sp.voices if set(v.phrases) == {p for p, _, _ in read})
+    assert party.role == "other" and party.confidence >= 0.8, sp.voices
+    said = {pid: PhraseMatch(pid, "present", 95.0, a, b, "x", "x") for pid, a, b in read}
+    matches = attribute_matches([said.get(p.id) or absent_match(p) for p in guide.phrases], sp, guide)
+    for m in matches:
+        if m.phrase_id in said:
+            assert m.status == "absent" and m.said_by_other, m
+
+    asked = [("opening", 10.5, 12.0), ("recording_notice", 13.0, 14.5), ("sign_request", 15.5, 17.0)]
+    sp = identify([(audio, probs, 0.0)], None, [("request_id", 0.5, 2.0), *asked], guide)
     officer = [v for v in sp.voices if v.role == "officer"]
     assert officer and all(v.confidence <= 0.5 for v in officer)
-    guide = load_guide()
-    said = {pid: PhraseMatch(pid, "present", 95.0, a, b, "x", "x") for pid, a, b in read}
+    said = {pid: PhraseMatch(pid, "present", 95.0, a, b, "x", "x") for pid, a, b in asked}
     matches = attribute_matches([said.get(p.id) or absent_match(p) for p in guide.phrases], sp, guide)
     for m in matches:
         if m.phrase_id in said:
