@@ -9,7 +9,8 @@ pass, then analyzer.coverage.ensure_coverage) in three ways:
 * `plain`: as the pipeline does today;
 * `window`: every re-decoded window amplified so that its VAD speech frames reach `--level` dBFS RMS
   (at least 1×, at most `--max-gain` dB, never past a sample at 0.99: no clipping);
-* `file`: the whole file amplified that way (its speech frames' level) before the first pass as well.
+* `file`: the whole file amplified that way (its speech frames' level) before the first pass as well;
+* `t0`: no gain; the re-decodes at temperature 0 only (no sampled fallback, so no sampler state).
 
 The VAD frame probabilities are always the original audio's (the pipeline's VAD and continuity
 checks read the original). Figures per variant: seconds reported untranscribed (inside a script line
@@ -23,19 +24,22 @@ against the whole script of the file.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from analyzer.coverage import FRAME_S, CoverageSettings, ensure_coverage
 from analyzer.eval_metrics import character_errors, reading_form, said_errors
-from analyzer.evaluation import RECOVERED_SLACK_S, _overlap_s, load_corpus
+from analyzer.evaluation import RECOVERED_SLACK_S, Truth, _overlap_s, load_corpus
 from analyzer.media import TARGET_SR, load_audio
 from analyzer.transcribe import TranscribeOptions, transcribe
 from analyzer.vad import FRAME, speech_probs
 
-VARIANTS = ("plain", "window", "file")
+VARIANTS = ("plain", "window", "file", "t0")
 
 
 def speech_gain(
@@ -56,7 +60,8 @@ def speech_gain(
 
 
 def decode(audio: np.ndarray, probs: np.ndarray, variant: str, level: float, max_gain: float):
-    """First pass and coverage pass, as pipeline.covered_transcript, with the variant's gain."""
+    """First pass and coverage pass, as pipeline.covered_transcript, with the variant's gain; and the
+    coverage pass's CPU seconds."""
     import analyzer.recheck as recheck
 
     options, settings = TranscribeOptions(), CoverageSettings()
@@ -65,6 +70,13 @@ def decode(audio: np.ndarray, probs: np.ndarray, variant: str, level: float, max
         audio = (audio * np.float32(gain)).astype(np.float32)
     first = transcribe(audio, options, speech_probs=probs)
     original = recheck.decode_window
+    if variant == "t0":
+
+        def unsampled(audio_, start_s, end_s, options_, beam_size, *, cache):
+            once = dataclasses.replace(options_, temperatures=(0.0,))
+            return original(audio_, start_s, end_s, once, beam_size, cache=cache)
+
+        recheck.decode_window = unsampled
     if variant == "window":
 
         def louder(audio_, start_s, end_s, options_, beam_size, *, cache):
@@ -75,17 +87,36 @@ def decode(audio: np.ndarray, probs: np.ndarray, variant: str, level: float, max
 
         recheck.decode_window = louder
     try:
-        return ensure_coverage(audio, probs, first, options, settings)
+        cpu = time.process_time()
+        # decoded afresh for every variant (the first pass may come from the cache): its CPU compares
+        covered = ensure_coverage(audio, probs, first, options, settings, cache=False)
+        return covered, time.process_time() - cpu
     finally:
         recheck.decode_window = original
 
 
-def score(truth: dict, file: dict, t) -> dict:
-    lines = [
+def corpus_files(corpus: Path, only: list[str]) -> Iterator[tuple[Truth, dict, np.ndarray, np.ndarray]]:
+    """(truth, file entry, 16 kHz samples, Silero frame probabilities) per file of the recordings whose
+    id holds one of `only` (all when empty)."""
+    for truth in load_corpus(corpus):
+        if only and not any(o in truth.id for o in only):
+            continue
+        for path, file in zip(truth.paths, truth.data["files"], strict=True):
+            audio = load_audio(path)
+            yield truth, file, audio, speech_probs(audio)
+
+
+def file_lines(truth: dict, file: dict) -> list[tuple[float, float, str]]:
+    """The script lines said in one file, on its own timeline."""
+    return [
         (x["start_s"] - file["offset_s"], x["end_s"] - file["offset_s"], x["text"])
         for x in truth["script"]
         if x.get("file", file["name"]) == file["name"]
     ]
+
+
+def score(truth: dict, file: dict, t) -> dict:
+    lines = file_lines(truth, file)
     voice = sum(_overlap_s((a, b), [(x, y) for x, y, _ in lines]) for a, b in t.untranscribed)
     untranscribed = sum(b - a for a, b in t.untranscribed)
     rec_err = rec_len = 0
@@ -123,19 +154,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     rows = []
-    for truth in load_corpus(args.corpus):
-        if args.only and not any(o in truth.id for o in args.only):
-            continue
-        for path, file in zip(truth.paths, truth.data["files"], strict=True):
-            audio = load_audio(path)
-            probs = speech_probs(audio)
-            for variant in args.variants:
-                t = decode(audio, probs, variant, args.level, args.max_gain)
-                row = {"id": truth.id, "file": file["name"], "variant": variant, **score(truth.data, file, t)}
-                rows.append(row)
-                print(json.dumps(row, ensure_ascii=False), flush=True)
-    print("\n| variant | untranscribed s (in lines) | uncovered s | recovered chars | recovered CER | CER |")
-    print("|---|---:|---:|---:|---:|---:|")
+    for truth, file, audio, probs in corpus_files(args.corpus, args.only):
+        for variant in args.variants:
+            t, cpu = decode(audio, probs, variant, args.level, args.max_gain)
+            row = {"id": truth.id, "file": file["name"], "variant": variant, **score(truth.data, file, t)}
+            row["coverage_cpu_s"] = round(cpu, 1)
+            rows.append(row)
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+    print(
+        "\n| variant | untranscribed s (in lines) | uncovered s | recovered chars | recovered CER | CER "
+        "| coverage CPU s |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for v in args.variants:
         r = [x for x in rows if x["variant"] == v]
         rc, re_ = sum(x["recovered_chars"] for x in r), sum(x["recovered_errors"] for x in r)
@@ -145,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         rec_cer, cer = re_ / rc if rc else 0.0, ce / cc if cc else 0.0
         print(
             f"| {v} | {untranscribed:.1f} ({in_lines:.1f}) | {uncovered:.1f} | {rc} | {rec_cer:.2f} "
-            f"| {cer:.3f} |"
+            f"| {cer:.3f} | {sum(x['coverage_cpu_s'] for x in r):.1f} |"
         )
     if args.json:
         args.json.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
