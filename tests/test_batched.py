@@ -217,8 +217,9 @@ def test_fallback_and_silence_follow_whispers_thresholds():
     assert not is_silent({**good, "no_speech_prob": 0.9}, opts)  # confident text is kept
 
 
-def test_batch_size_is_a_cache_key_option_and_defaults_to_batched_decoding():
-    assert TranscribeOptions().batch_size == 2  # transcribe.DEFAULT_BATCH_SIZE; 1 = window by window
+def test_batch_size_is_a_cache_key_option_and_defaults_to_window_by_window_decoding():
+    # transcribe.DEFAULT_BATCH_SIZE: batched decoding (2 and up) is opt-in; see the comment there
+    assert TranscribeOptions().batch_size == 1
     assert TranscribeOptions(batch_size=4).key_dict() != TranscribeOptions().key_dict()
     assert "batch_size" in TranscribeOptions().key_dict()
 
