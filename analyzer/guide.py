@@ -430,6 +430,9 @@ class _Loader:
             if key.endswith("_listen_near_score") and value < 0:
                 why = f"应不小于 0（0–100 的匹配分，0 = 关闭），实际为 {value:g}"
                 raise self.error("[settings]", key, why, "[settings", f"{key} =")
+            if key.endswith("listen_prompt_look") and value not in (0.0, 1.0):
+                why = f"应为 0（关闭）或 1（开启），实际为 {value:g}"
+                raise self.error("[settings]", key, why, "[settings", f"{key} =")
             integral = key.endswith(("_partial_min_other_terms", "partial_other_terms_onward"))
             if integral and (value < 0 or not value.is_integer()):
                 why = f"应为不小于 0 的整数（0 = 关闭），实际为 {value:g}"

@@ -250,7 +250,7 @@ def _run(result: RecordingResult, options: AnalyzeOptions, progress: ProgressFn 
     from analyzer.coverage import CoverageSettings, ensure_coverage
     from analyzer.match import match_transcript
     from analyzer.media import probe, spool_audio
-    from analyzer.recheck import look_again
+    from analyzer.recheck import listen_again, look_again
     from analyzer.resumption import check_resumptions
     from analyzer.speakers import identify
     from analyzer.vad import speech_probs
@@ -323,6 +323,10 @@ def _run(result: RecordingResult, options: AnalyzeOptions, progress: ProgressFn 
                     )
             transcript = case_transcript(files, result.transcripts)
             result.matches = list(match_transcript(transcript, guide))
+        result.recheck = listen_again(
+            audio, transcript, files, result.matches, guide, topts, looked[1], continuity=continuity,
+            profile=options.profile, cache=options.cache,
+        )  # fmt: skip
     result.transcript = transcript
     t_recheck = time.perf_counter()
     timings["recheck"] = t_recheck - t2
@@ -358,8 +362,9 @@ def _attribute_and_evaluate(result: RecordingResult) -> None:
         )
     result.clock = check_clocks(result.matches, result.continuity, result.transcripts, result.probes, guide)
     result.evaluation = evaluate(
-        result.matches, result.continuity, result.transcript, guide, result.profile, clock=result.clock
-    )
+        result.matches, result.continuity, result.transcript, guide, result.profile, clock=result.clock,
+        heard_again=result.recheck.heard_again if result.recheck is not None else None,
+    )  # fmt: skip
 
 
 def reevaluate(result: RecordingResult, overrides: dict[str, str]) -> RecordingResult:

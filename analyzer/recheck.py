@@ -27,6 +27,19 @@ repeat the same search.
 Guide settings: `recheck_beam_size` (0 = off), `recheck_extra_s` (seconds decoded past a timed
 window), `recheck_max_s` (audio seconds per recording), `recheck_pad_s` (around a partial phrase),
 `recheck_expected_max_s` (the longest stretch looked at for a phrase not needed; absent or 0: none).
+
+A prompted look (`listen_again`, why "prompted"): a needed phrase the guide times from the start, still
+not heard after the looks above, whose window holds speech heard with low confidence, and for which
+`<phrase_id>_listen_prompt_look` (else `listen_prompt_look`) is 1. Low confidence alone cannot tell a
+phrase garbled beyond recognition from other talk heard unsurely (a quiet party's conversation), so the
+window is decoded once more with beam search and the phrase's own wording as the decoder's prompt, which
+pulls a said phrase out of garbled speech (大零二日以时…执法结果整体都开始 came back as …执法全过程记录
+开始 on a 5 dB voice) but does not put it into talk that never held it. Stretches of the window's speech
+that decode left without words (Whisper can skip ahead) are decoded again on their own, with the same
+prompt. A prompted decode is never used as the transcript, since a prompt can lead the decoder: it is
+evidence for the rules only (`Recheck.heard_again`; analyzer/rules.py), which stop holding the phrase for
+a reviewer when that decode heard the unsure speech and nothing like the phrase in it. It counts against
+`recheck_max_s` like any look.
 """
 
 from __future__ import annotations
@@ -42,7 +55,7 @@ from analyzer.media import TARGET_SR
 
 if TYPE_CHECKING:
     from analyzer.continuity import CaseFile, ContinuityReport
-    from analyzer.guide import Guide
+    from analyzer.guide import Guide, Phrase
     from analyzer.match import PhraseMatch
     from analyzer.transcribe import TranscribeOptions, Transcript
 
@@ -67,6 +80,7 @@ class Look:
     decoded: bool = True  # False: it did not fit in recheck_max_s
     found: tuple[str, ...] = ()  # of phrase_ids, better heard after it (its decode is then used)
     offset_s: float = 0.0  # the file's place on the case timeline
+    near: bool = False  # prompted: the phrase, or an attempt at it, heard in the prompted decode
 
     def to_dict(self) -> dict:
         return {
@@ -78,6 +92,7 @@ class Look:
             "why": self.why,
             "decoded": self.decoded,
             "found": list(self.found),
+            "near": self.near,
         }
 
 
@@ -90,6 +105,9 @@ class Recheck:
     looks: tuple[Look, ...] = ()
     budget_s: float = 0.0  # recheck_max_s
     decoded_s: float = 0.0  # audio seconds decoded again
+    # phrase id -> its window decoded with the phrase's wording as prompt (case timeline): evidence for
+    # the rules, never the transcript (see listen_again)
+    heard_again: Mapping[str, Transcript] = dataclasses.field(default_factory=dict)
 
     def note(self, titles: dict[str, str]) -> str:
         def names(ids: tuple[str, ...]) -> str:
@@ -109,6 +127,13 @@ class Recheck:
             )
             if skipped:
                 head += f"（另 {skipped} 段超出复核时长上限 {self.budget_s:.0f} 秒，未复核）"
+            prompted = [lk for lk in self.looks if lk.why == "prompted" and lk.decoded]
+            if prompted:
+                near = [p for lk in prompted if lk.near for p in lk.phrase_ids]
+                heard = "，仍无相近内容"
+                if near:
+                    heard = f"，听出疑似{names(tuple(near))}（仅供人工听取，不作为转写）"
+                head += f"；其中 {len(prompted)} 段以用语原文提示解码{heard}"
         if self.found:
             return f"{head}：复核后检出{names(self.found)}，结果按复核转写"
         return f"{head}：复核后仍未检出"
@@ -353,7 +378,7 @@ def _per_file(
     return merged
 
 
-_WHY_ORDER = ("timed", "resume", "partial", "expected", "order", "whole")
+_WHY_ORDER = ("timed", "resume", "partial", "expected", "order", "whole", "prompted")
 
 
 def look_again(
@@ -427,3 +452,113 @@ def look_again(
         decoded_s=round(spent, 2),
     )
     return current, recheck
+
+
+# -- a prompted look before a phrase is held for a reviewer -------------------------------------------
+
+
+def phrase_prompt(phrase: Phrase) -> str:
+    """What a prompted look primes the decoder with: the phrase's first standard wording without its
+    slots, as a sentence (the default opening: its closing words and a full stop). Slot values are the
+    recording's own, so none is put into the prompt."""
+    from analyzer.guide import SLOT_RE
+
+    text = SLOT_RE.sub("", phrase.standards[0]).strip("，,、；;。 ") if phrase.standards else ""
+    return f"{text}。" if text else ""
+
+
+def prompt_look_on(guide: Guide, phrase_id: str) -> bool:
+    """`<phrase_id>_listen_prompt_look`, else `listen_prompt_look`, is 1."""
+    cfg = guide.settings
+    return cfg.get(f"{phrase_id}_listen_prompt_look", cfg.get("listen_prompt_look", 0.0)) >= 1
+
+
+def _skipped(
+    heard: Transcript, decoded: Transcript, lo: float, hi: float, min_s: float
+) -> list[tuple[float, float]]:
+    """Stretches of `heard`'s segments inside [lo, hi] that `decoded` left without a word, each at
+    least `min_s` long (what a decode that skipped ahead did not read)."""
+    from analyzer.rules import free_parts
+
+    words = [(w.start, w.end) for s in decoded.segments for w in (s.words or ()) if w.end > w.start] or [
+        (s.start, s.end) for s in decoded.segments
+    ]
+    pieces: list[tuple[float, float]] = []
+    for s in heard.segments:
+        for a, b in free_parts(max(s.start, lo), min(s.end, hi), words):
+            if pieces and a - pieces[-1][1] < 0.5:
+                pieces[-1] = (pieces[-1][0], b)
+            else:
+                pieces.append((a, b))
+    return [(a, b) for a, b in pieces if b - a >= min_s]
+
+
+def listen_again(
+    audio: Mapping[str, np.ndarray],
+    transcript: Transcript,
+    files: Sequence[CaseFile],
+    matches: Sequence[PhraseMatch],
+    guide: Guide,
+    options: TranscribeOptions,
+    recheck: Recheck,
+    *,
+    continuity: ContinuityReport | None = None,
+    profile: str | None = None,
+    cache: bool = True,
+) -> Recheck:
+    """`recheck` (the looks `look_again` took) with the prompted looks (see the module's docstring)
+    added: one Look per phrase, and in `heard_again` the phrase's window decoded with its wording as
+    prompt (case timeline). `transcript`, `matches`: the case as heard after the other looks."""
+    from analyzer.rules import prompted_attempt, unsure_pieces
+    from analyzer.transcribe import shift_segments
+
+    beam = recheck_beam(guide, options)
+    if not beam or not files:
+        return recheck
+    cfg = guide.settings
+    spent_s = recheck.decoded_s
+    first = files[0]
+    by_id = {m.phrase_id: m for m in matches}
+    phrases = {p.id: p for p in guide.phrases}
+    budget = float(cfg.get("recheck_max_s", DEFAULT_MAX_S))
+    heard_again: dict[str, Transcript] = {}
+    looks: list[Look] = []
+    for m in _needed(matches, guide, transcript, continuity, profile):
+        pid, timed = m.phrase_id, cfg.get(f"{m.phrase_id}_window_s")
+        prompt = phrase_prompt(phrases[pid])
+        if m.status != "absent" or timed is None or not prompt or not prompt_look_on(guide, pid):
+            continue
+        if not unsure_pieces(guide, by_id, pid, transcript):
+            continue  # the rules would not hold it for its unsure speech: nothing to settle
+        own = dataclasses.replace(
+            transcript,
+            segments=shift_segments(
+                tuple(s for s in transcript.segments if first.offset_s <= s.start < first.end_s),
+                -first.offset_s,
+            ),
+        )
+        lo, hi = snap(own, 0.0, min(float(timed), first.duration_s), first.duration_s)
+        look = Look((pid,), first.path, lo, hi, "prompted", offset_s=first.offset_s)
+        if spent_s + hi - lo > budget:
+            looks.append(dataclasses.replace(look, decoded=False))
+            continue
+        spent_s += hi - lo
+        prompted = dataclasses.replace(options, initial_prompt=prompt)
+        samples = audio[first.path]
+        decoded = decode_window(samples, max(0.0, lo - EDGE_S), hi + EDGE_S, prompted, beam, cache=cache)
+        extra: list = []
+        for a, b in _skipped(own, decoded, lo, hi, float(cfg.get("low_confidence_gap_s", 1.0)) / 2):
+            if spent_s + b - a > budget:
+                break
+            spent_s += b - a
+            part = decode_window(samples, max(0.0, a - EDGE_S), b + EDGE_S, prompted, beam, cache=cache)
+            extra += [s for s in part.segments if s.end > a and s.start < b]
+        segments = tuple(sorted((*decoded.segments, *extra), key=lambda s: s.start))
+        again = dataclasses.replace(decoded, segments=shift_segments(segments, first.offset_s))
+        heard_again[pid] = again
+        near = prompted_attempt(guide, by_id, phrases[pid], again) is not None
+        looks.append(dataclasses.replace(look, near=near))
+    if not looks:
+        return recheck
+    every = tuple(sorted(recheck.looks + tuple(looks), key=lambda x: (x.offset_s + x.start_s, x.phrase_ids)))
+    return dataclasses.replace(recheck, looks=every, heard_again=heard_again, decoded_s=round(spent_s, 2))

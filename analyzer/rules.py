@@ -32,7 +32,9 @@ start, between its [[order]] neighbours heard, else the whole recording) holds `
 and `listen_unsure_share` of its speech heard with low confidence outside the phrases heard, and the
 interruption reason when the resume window holds `resume_listen_unsure_s` such seconds, or when its
 resume statement was heard with words in the reason's place that do not read as a reason (definition
-`needs_listening_unsure`): the phrase may be in it. A phrase required only because the profile was
+`needs_listening_unsure`): the phrase may be in it, unless the phrase's prompted look (its window decoded
+with its own wording as prompt, analyzer.recheck.listen_again; `<phrase_id>_listen_prompt_look`) read that
+speech with nothing like the phrase in it. A phrase required only because the profile was
 inferred, when another profile fitting within `profile_margin` does not require it, is
 `<phrase_id>_profile_unsure` (definition `profile_unsure`), not missing, and loses no points either.
 A required phrase heard only from a voice the speaker attribution took for `other`, less surely than
@@ -43,7 +45,7 @@ A required phrase heard only from a voice the speaker attribution took for `othe
 from __future__ import annotations
 
 import string
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
@@ -370,7 +372,7 @@ def _speech_quality(
 
     def add(a: float, b: float, is_unsure: bool) -> None:
         nonlocal speech, unsure, first
-        for x, y in _free_parts(a, b, taken):
+        for x, y in free_parts(a, b, taken):
             speech += y - x
             if is_unsure:
                 unsure += y - x
@@ -432,7 +434,7 @@ def _unsure_share(
     pieces: list[tuple[float, float]] = []
     for s in transcript.segments:
         a, b = max(s.start, start), s.end if end is None else min(s.end, end)
-        free = _free_parts(a, b, taken)
+        free = free_parts(a, b, taken)
         length = sum(y - x for x, y in free)
         speech += length
         if length > 0 and _unsure_segment(s, settings):
@@ -441,7 +443,7 @@ def _unsure_share(
     return speech, unsure, sorted(pieces)
 
 
-def _free_parts(a: float, b: float, taken: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+def free_parts(a: float, b: float, taken: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
     """[a, b] less the `taken` spans, as ordered pieces."""
     pieces = [(a, b)] if b > a else []
     for x, y in sorted(taken):
@@ -495,10 +497,12 @@ def evaluate(
     profile: str | None = None,
     *,
     clock: Sequence[ClockCheck] = (),
+    heard_again: Mapping[str, Transcript] | None = None,
 ) -> Evaluation:
     """Findings and scores for one recording or case (all times on the case timeline). `clock`: the
     spoken times compared with the files' clocks (analyzer.clock), one finding each when they differ
-    or could not be compared.
+    or could not be compared. `heard_again`: phrase id -> its window decoded with its wording as
+    prompt (analyzer.recheck.listen_again; see `_heard_unsure`).
 
     Each step is one of the guide's rules; findings of equal severity and time keep the order of the
     steps, so reordering them changes reports."""
@@ -507,7 +511,7 @@ def evaluate(
     files = continuity.files if continuity else ()
     events: tuple[GapEvent, ...] = continuity.events if continuity else ()
     resumptions = continuity.resumptions if continuity else ()
-    acc = _Assessment(guide, _Findings(guide, files))
+    acc = _Assessment(guide, _Findings(guide, files), heard_again=dict(heard_again or {}))
 
     chosen, inferred, evidence = choose_profile(guide, by_id, text, profile)
     if inferred:
@@ -569,6 +573,7 @@ class _Assessment:
     profile: Profile | None = None  # the inferred profile (None: given by the caller)
     rival_profiles: dict[str, str] = field(default_factory=dict)  # see unsure_requirements
     unconfirmed: set[str] = field(default_factory=set)  # not heard, required only by an unsure inference
+    heard_again: dict[str, Transcript] = field(default_factory=dict)  # phrase id -> its prompted decode
 
     @property
     def settings(self) -> dict[str, float]:
@@ -722,22 +727,49 @@ def _heard_unsure(
     acc: _Assessment, by_id: dict[str, PhraseMatch], phrase_id: str, transcript: Transcript
 ) -> tuple[float, float] | None:
     """The unsure speech in a phrase's expected window when enough of it was heard with low
-    confidence for the phrase to be in it (see `_required_phrases_said_in_full`), else None. Speech
-    where another phrase was heard is not counted: however badly heard, it held that phrase (an
-    opening not said, before a request for ID and a recording notice heard in garbled speech)."""
-    cfg = acc.settings
-    min_s = cfg.get(f"{phrase_id}_listen_unsure_s", cfg.get("listen_unsure_s"))
-    if min_s is None:
+    confidence for the phrase to be in it (see `unsure_pieces`), else None; the reviewer is pointed
+    at the unsure speech of one file, the first that holds any."""
+    pieces = unsure_pieces(acc.guide, by_id, phrase_id, transcript, acc.heard_again.get(phrase_id))
+    if not pieces:
         return None
-    start, end = expected_window(acc.guide, by_id, phrase_id)
-    taken = _taken_spans(by_id)
-    speech, unsure, pieces = _unsure_share(transcript, cfg, start, end, taken)
-    if not pieces or unsure < min_s or unsure < cfg.get("listen_unsure_share", 0.0) * speech:
-        return None
-    # the reviewer is pointed at the unsure speech of one file: the first that holds any
     first = pieces[0][0]
     bound = next((f.end_s for f in acc.found.files if f.offset_s <= first < f.end_s), None)
     return first, max(b for a, b in pieces if bound is None or a < bound)
+
+
+def unsure_pieces(
+    guide: Guide,
+    by_id: dict[str, PhraseMatch],
+    phrase_id: str,
+    transcript: Transcript,
+    heard_again: Transcript | None = None,
+) -> list[tuple[float, float]]:
+    """The pieces of unsure speech (time order) in a phrase's expected window when enough of it was
+    heard with low confidence for the phrase to be in it (`listen_unsure_s`, `listen_unsure_share`),
+    else []. Speech where another phrase was heard is not counted: however badly heard, it held that
+    phrase (an opening not said, before a request for ID and a recording notice heard in garbled
+    speech). Nor is speech that the phrase's prompted look (`heard_again`, decoded with the phrase's
+    own wording as prompt; analyzer.recheck.listen_again) read without anything like the phrase in it:
+    a prompt pulls a said phrase out of garbled speech, so what it still reads as other talk (a quiet
+    party's conversation) did not hold it. When that decode heard the phrase or an attempt at it
+    (`prompted_attempt`), every unsure second counts."""
+    cfg = guide.settings
+    min_s = cfg.get(f"{phrase_id}_listen_unsure_s", cfg.get("listen_unsure_s"))
+    if min_s is None:
+        return []
+    start, end = expected_window(guide, by_id, phrase_id)
+    taken = _taken_spans(by_id)
+    phrase = next((p for p in guide.phrases if p.id == phrase_id), None)
+    if (
+        heard_again is not None
+        and phrase is not None
+        and prompted_attempt(guide, by_id, phrase, heard_again) is None
+    ):
+        taken += read_spans(heard_again, cfg.get("low_confidence_gap_s", 1.0))
+    speech, unsure, pieces = _unsure_share(transcript, cfg, start, end, taken)
+    if not pieces or unsure < min_s or unsure < cfg.get("listen_unsure_share", 0.0) * speech:
+        return []
+    return pieces
 
 
 def _heard_near(
@@ -752,14 +784,28 @@ def _heard_near(
     (another phrase's, or this one's said by a party); speech that holds neither a slot's form nor a
     key term (a party's replies, a request for ID) keeps the finding asserted.
     `<phrase_id>_listen_near_score` replaces the setting for one phrase; absent or 0: off."""
-    from analyzer.match import TextIndex, closest_attempt, guide_match_settings, normalize_for
-
     cfg = acc.settings
     min_score = cfg.get(f"{phrase.id}_listen_near_score", cfg.get("listen_near_score", 0.0))
     if not min_score:
         return None
-    start, end = expected_window(acc.guide, by_id, phrase.id)
-    # a phrase heard from a voice taken for `other` (a party reading the opening aloud) is no near miss
+    m = _closest_outside(acc.guide, by_id, phrase, transcript)
+    if m is None or m.score < min_score or not m.terms_found or m.start_s is None:
+        return None
+    forms = {s.name for s in phrase.slots if s.required and s.kind not in ("text", "names")}
+    if not any(n in forms and n not in m.implausible_slots for n in m.slots):
+        return None
+    return m.start_s, m.end_s if m.end_s is not None else m.start_s
+
+
+def _closest_outside(
+    guide: Guide, by_id: dict[str, PhraseMatch], phrase: Phrase, transcript: Transcript
+) -> PhraseMatch | None:
+    """The phrase's closest wording (analyzer.match.closest_attempt) in its expected window, in the
+    segments mostly outside the phrases heard, from any voice (another phrase's speech, or this one's
+    said by a party reading it aloud, is no attempt at it), else None."""
+    from analyzer.match import TextIndex, closest_attempt, guide_match_settings, normalize_for
+
+    start, end = expected_window(guide, by_id, phrase.id)
     taken = _taken_spans(by_id) + [
         (float(o.start_s), float(o.end_s))
         for m in by_id.values()
@@ -771,18 +817,42 @@ def _heard_near(
         for s in transcript.segments
         if s.end > start
         and (end is None or s.start < end)
-        and sum(y - x for x, y in _free_parts(s.start, s.end, taken)) * 2 >= s.end - s.start
+        and sum(y - x for x, y in free_parts(s.start, s.end, taken)) * 2 >= s.end - s.start
     )
     if not free:
         return None
     window = replace(transcript, segments=free)
-    m = closest_attempt(TextIndex(normalize_for(window, acc.guide)), phrase, guide_match_settings(acc.guide))
-    if m is None or m.score < min_score or not m.terms_found or m.start_s is None:
+    return closest_attempt(TextIndex(normalize_for(window, guide)), phrase, guide_match_settings(guide))
+
+
+def prompted_attempt(
+    guide: Guide, by_id: dict[str, PhraseMatch], phrase: Phrase, heard_again: Transcript
+) -> PhraseMatch | None:
+    """The phrase as its prompted look (analyzer.recheck.listen_again) heard it outside the phrases
+    heard, when that decode heard it (present or partial) or came near it (a key term, or its closest
+    wording scoring at least `listen_near_score`; with that setting 0 any attempt), else None."""
+    m = _closest_outside(guide, by_id, phrase, heard_again)
+    if m is None:
         return None
-    forms = {s.name for s in phrase.slots if s.required and s.kind not in ("text", "names")}
-    if not any(n in forms and n not in m.implausible_slots for n in m.slots):
-        return None
-    return m.start_s, m.end_s if m.end_s is not None else m.start_s
+    cfg = guide.settings
+    min_score = cfg.get(f"{phrase.id}_listen_near_score", cfg.get("listen_near_score", 0.0))
+    return m if m.status != "absent" or m.terms_found or m.score >= min_score else None
+
+
+def read_spans(transcript: Transcript, join_s: float) -> list[tuple[float, float]]:
+    """Where a decode put words (segments without words: the segment), pieces closer than `join_s`
+    joined: the speech it read."""
+    spans = sorted(
+        [(w.start, w.end) for s in transcript.segments for w in s.words]
+        + [(s.start, s.end) for s in transcript.segments if not s.words]
+    )
+    out: list[tuple[float, float]] = []
+    for a, b in spans:
+        if out and a - out[-1][1] < join_s:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
 
 
 def _taken_spans(by_id: dict[str, PhraseMatch], *, present_only: bool = False) -> list[tuple[float, float]]:

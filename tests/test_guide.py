@@ -239,6 +239,8 @@ def test_guide_cli_validate(tmp_path, capsys):
         ("resume_near_reason_min_score = -1", r"resume_near_reason_min_score.*不小于 0"),
         ("listen_near_score = -1", r"listen_near_score.*不小于 0"),
         ("opening_listen_near_score = -40", r"opening_listen_near_score.*不小于 0"),
+        ("opening_listen_prompt_look = 2", r"opening_listen_prompt_look.*0（关闭）或 1"),
+        ("listen_prompt_look = 0.5", r"listen_prompt_look.*0（关闭）或 1"),
         ("jump_onset_margin_s = -0.1", r"jump_onset_margin_s.*不小于 0 秒"),
         ("jump_max_above_floor_db = -3", r"jump_max_above_floor_db.*不小于 0 dB"),
         ("partial_min_other_terms = 2.5", r"partial_min_other_terms.*整数"),

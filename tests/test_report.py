@@ -243,6 +243,7 @@ def test_every_second_look_is_in_the_json_and_the_html(case, tmp_path):
         Look(("opening",), case.paths[0], 0.0, 30.0, "timed"),
         Look(("sign_request",), case.paths[1], 10.0, 25.0, "order", found=("sign_request",), offset_s=300.0),
         Look(("return_documents",), case.paths[1], 0.0, 30.0, "whole", decoded=False, offset_s=300.0),
+        Look(("opening",), case.paths[0], 0.0, 30.0, "prompted", near=True),
     )
     looked = dataclasses.replace(
         case,
@@ -252,16 +253,18 @@ def test_every_second_look_is_in_the_json_and_the_html(case, tmp_path):
     )
     rec = report.recording_to_dict(looked)
     assert rec["recheck"]["budget_s"] == 50.0 and rec["recheck"]["decoded_s"] == 45.0
-    assert [lk["why"] for lk in rec["recheck"]["looks"]] == ["timed", "order", "whole"]
+    assert [lk["why"] for lk in rec["recheck"]["looks"]] == ["timed", "order", "whole", "prompted"]
     assert rec["recheck"]["looks"][1] == {
         "phrases": ["sign_request"], "file": case.paths[1], "start_s": 10.0, "end_s": 25.0,
-        "case_start_s": 310.0, "why": "order", "decoded": True, "found": ["sign_request"],
+        "case_start_s": 310.0, "why": "order", "decoded": True, "found": ["sign_request"], "near": False,
     }  # fmt: skip
+    assert rec["recheck"]["looks"][3]["near"] is True
     html = report.write_html(rec, report.guide_to_dict(case.guide), tmp_path / "l.html").read_text("utf-8")
     table = html[html.index('id="recheck"') :]
     table = table[: table.index("</details>")]
-    assert table.count("<tr>") == 4  # header + one row per look
+    assert table.count("<tr>") == 5  # header + one row per look
     assert "复核后检出" in table and "复核后仍未检出" in table and "超出复核时长上限" in table
+    assert "以用语原文提示解码" in table and "听出疑似该用语，需人工听取" in table
     assert "按顺序应出现的区间" in table and "请签收法律文书" in table
 
 
