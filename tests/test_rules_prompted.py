@@ -115,6 +115,22 @@ def test_speech_the_prompted_look_did_not_read_still_holds_the_opening(guide):
     assert f.start_s >= 9.42
 
 
+def test_too_little_left_unread_to_hold_an_opening_is_asserted(guide):
+    """The prompted look read all but one 1.6 s reply: shorter than any opening takes to say
+    (`opening_listen_unsure_s`), so the opening is asserted missing; at the general `listen_unsure_s`
+    (1.5 s) that reply would still hold it."""
+    first = _t(_segs(CONVERSATION, -0.70, 0.67))
+    unread = [seg for seg in CONVERSATION_PROMPTED if seg[0] != 12.14]  # 12.42-14.04 left unread
+    again = _t(_segs(unread, -0.57, 0.6))
+    ev = _evaluate(guide, first, again)
+    assert "opening_missing" in codes(ev) and "opening_needs_listening" not in codes(ev)
+    assert guide.settings["opening_listen_unsure_s"] > 14.04 - 12.42 > guide.settings["listen_unsure_s"]
+    general = dataclasses.replace(
+        guide, settings={k: v for k, v in guide.settings.items() if k != "opening_listen_unsure_s"}
+    )
+    assert "opening_needs_listening" in codes(_evaluate(general, first, again))
+
+
 def test_words_of_the_prompted_look_are_what_it_read():
     from analyzer.rules import read_spans
 
