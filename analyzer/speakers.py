@@ -13,7 +13,8 @@ alone split one voice by what it said or by the file it was in; a voice that is 
 person's carries over to unseen windows, a split by content does not. In a noisy file (the nearest
 voice less than `speaker_gate_below_snr_db` over the background) the voice statistics come only from
 frames well above the background: at 5 dB the frames between syllables are noise alike for every
-voice, and whole recordings came out as one voice.
+voice, and whole recordings came out as one voice. Those frames are fewer while BIC's penalty per
+voice is not, so a recording whose windows are mostly gated is cut with `speaker_bic_penalty_noisy`.
 
 The wearer is the voice closest to the microphone: steeper rises and falls in each band (reverberation
 smears them), deeper dips between syllables, louder, and usually the one saying the guide's phrases.
@@ -21,11 +22,16 @@ Each cue is compared between voices and weighted by the guide (`[settings.speake
 say is bounded by its weight, because voices differ in these cues by themselves (one ttskit voice rises
 and falls 2-5 dB more steeply than another at the same distance), and the phrase cue outweighs them
 together: a voice that says the guide's phrases is the wearer over one that says none, however dry or
-loud that one sounds, and the disagreeing cues show only in the confidence. Asking the listener to act
-(a phrase worded with 请: show ID, sign, keep the papers) can weigh on top (`speaker_weight_asks`, off
-by default: it gave a split-off piece of an officer's voice that asked for ID the wearer's role).
-The wearer's clusters become one voice. Each voice's confidence is its margin to the nearest voice
-of the other side, the wearer decision's the wearer's. Another voice that says several distinct guide
+loud that one sounds, and the disagreeing cues show only in the confidence. In a noisy recording
+(`speaker_asks_below_snr_db`) asking the listener to act (a phrase worded with 请: show ID, sign, keep
+the papers) weighs on top (`speaker_weight_asks`): noise levels the distance cues of two people at the
+same level (a 2-6 dB dryness lead shrinks under 1 dB at 10 dB SNR), and a party reading notices aloud
+was taken for the wearer who asked for ID. In a quiet recording the cues decide; there asking gave a
+split-off piece of an officer's voice that asked for ID the wearer's role. Where asking weighs, a
+voice reading phrases without asking is not taken for a piece of a wearer who asks by scoring close
+to it (its phrase share brought a party reading three notices within the margin). The wearer's
+clusters become one voice. Each voice's confidence is its margin to the nearest voice of the other
+side, the wearer decision's the wearer's. Another voice that says several distinct guide
 phrases is `officer` (unsure until a reviewer confirms it) when one of them asks the listener to act
 (`speaker_officer_must_ask`: a party reading three notices aloud is not an officer); everyone else is
 `other`.
@@ -72,6 +78,7 @@ DEFAULTS: dict[str, float] = {
     "speaker_vad_threshold": 0.5,
     "speaker_channel_weight": 3.0,  # clustering: weight of the standardized distance cues next to the voice's
     "speaker_bic_penalty": 1.3,  # number of voices: BIC penalty per added parameter (1 = the textbook BIC)
+    "speaker_bic_penalty_noisy": 0.9,  # ...where most windows' statistics are gated (fewer frames)
     "speaker_min_held_out_gain": 0.0,  # more voices only when they explain unseen windows better (per frame)
     "speaker_shrink_frames": 300.0,  # ...each voice's covariance shrunk toward the common one by these frames
     "speaker_max_voices": 8,
@@ -94,7 +101,8 @@ DEFAULTS: dict[str, float] = {
     "speaker_lowfreq_scale_db": 3.0,
     "speaker_weight_phrases": 2.0,  # share of the guide phrases heard in that voice
     "speaker_weight_says_phrases": 2.0,  # says any guide phrase (against a voice saying none)
-    "speaker_weight_asks": 0.0,  # says a phrase asking the listener to act (请...), against one saying none
+    "speaker_weight_asks": 2.0,  # says a phrase asking the listener to act (请...), against one saying none
+    "speaker_asks_below_snr_db": 30.0,  # ...only when a file's nearest voice is less than this over the noise
     "speaker_wearer_margin": 0.5,  # a voice this close to the best wearer score is the wearer too
     "speaker_wearer_reach": 3.0,  # ...and one this close whose nearest voice is the wearer's
     "speaker_confidence_scale": 1.0,  # margin of this many weighted units = confidence 0.73
@@ -572,11 +580,15 @@ def identify(
     cfg = settings_of(guide)
     windows: list[_Window] = []
     embs: list[np.ndarray] = []
+    gated = 0  # windows whose voice statistics come from frames above the background
+    snr_db = math.inf  # the noisiest file's nearest voice over its background
     for samples, probs, offset in audio:
         x = np.asarray(samples, np.float32).reshape(-1)
         above = cfg["speaker_frame_above_noise_db"]
-        noise = noise_spectrum(x, np.asarray(probs), cfg) if above > 0 else None
-        if noise is not None and speech_to_noise_db(x, probs, noise) >= cfg["speaker_gate_below_snr_db"]:
+        noise = noise_spectrum(x, np.asarray(probs), cfg)
+        file_snr = speech_to_noise_db(x, probs, noise) if noise is not None else math.inf
+        snr_db = min(snr_db, file_snr)
+        if above <= 0 or file_snr >= cfg["speaker_gate_below_snr_db"]:
             noise = None  # quiet background: every frame is worth its evidence for the number of voices
         for a, b in speech_pieces(np.asarray(probs), len(x), cfg):
             f = window_features(x[a:b], noise, above)
@@ -584,6 +596,7 @@ def identify(
                 continue
             windows.append(_Window(offset + a / SR, offset + b / SR, f))
             embs.append(embedder(x[a:b]) if embedder is not None else f.embedding)
+            gated += noise is not None
     if not windows:
         return Speakers((), (), (), 0.0, method, ("未检出可区分说话人的语音",))
     emb = np.stack(embs).astype(np.float64)
@@ -598,6 +611,10 @@ def identify(
     channel = cue_values[:, :3]  # level, dryness, dips: how far from the microphone
     space = voice_space(emb, channel, cfg)
     frames = [w.features.frames for w in windows]
+    if gated * 2 > len(windows):
+        # Gated frames are fewer, and BIC's penalty does not shrink with them: at 1.3 two voices at the
+        # same level and 5 dB came out as one in 5 of 12 recordings.
+        cfg = {**cfg, "speaker_bic_penalty": cfg["speaker_bic_penalty_noisy"]}
     labels = _absorb_small(_cluster(space, frames, cfg), space, dur, cfg)
     # Voice ids in order of first speech.
     order: dict[int, str] = {}
@@ -633,18 +650,25 @@ def identify(
     # papers) is said to a party; a party reads a notice aloud, it does not ask the officer for ID.
     asking = _asking_phrases(guide)
     asks = {s: float(bool(heard[s] & asking)) for s in ids}
+    # In noise the distance cues fade (a 2-6 dB dryness difference at equal level shrinks under 1 dB at
+    # 10 dB SNR); what was said is then the better evidence. In a quiet file the cues decide.
+    w_asks = cfg["speaker_weight_asks"] if snr_db < cfg["speaker_asks_below_snr_db"] else 0.0
     best_asks = max(asks.values())
     scores = {
         s: float(np.sum(weights * np.tanh((means[s] - best_cue) / unit)))
         + cfg["speaker_weight_phrases"] * (share[s] - best_share)
         + cfg["speaker_weight_says_phrases"] * (says_any[s] - best_says)
-        + cfg["speaker_weight_asks"] * (asks[s] - best_asks)
+        + w_asks * (asks[s] - best_asks)
         for s in ids
     }
     ranked = sorted(scores, key=lambda s: scores[s], reverse=True)
     # One person's voice may come out as two clusters (a shout, a turn away); both score like the wearer.
     behind = {s: scores[ranked[0]] - scores[s] for s in ranked}
-    wearers = {s for s in ranked if behind[s] <= cfg["speaker_wearer_margin"]}
+    # Not, where asking weighs, a voice reading guide phrases without asking anything next to a wearer
+    # who asks: its phrase share brings a party reading notices aloud within the margin.
+    reads_only = {s for s in ids if w_asks > 0 and best_asks and heard[s] and not asks[s]}
+    wearers = {s for s in ranked if behind[s] <= cfg["speaker_wearer_margin"] and s not in reads_only}
+    wearers = wearers or {ranked[0]}
     if len(wearers) == len(ranked):
         wearers = {ranked[0]}
     # A part of the wearer's voice that the cues do not single out (a quieter stretch, a turn away):
