@@ -135,16 +135,15 @@ def shift_segments(segments: tuple[Segment, ...], offset_s: float) -> tuple[Segm
 DEFAULT_ENGINE = "faster-whisper"
 DEFAULT_BEAM_SIZE = 2  # bench/bench_decode.py: beam 5's CER at 1.09x greedy's CPU (results/decode.md)
 DEFAULT_COMPUTE_TYPE = "int8"  # as fast or faster than float32, more accurate here, 200 MB less
-# Batched (analyzer.batched, `--batch-size 2`): 2 VAD chunks per decoder call, each batch prompted with
-# the text before it. On the ASR clip and the 5-, 10- and 15-minute bench recordings together (6,206
-# characters, beam 2) it reads 624 characters wrong against 689 for faster-whisper alone and 704 window
-# by window, at about 0.73x window by window's transcription CPU (bench/results/speed-batch19d.md). Its
-# word times are placed by the VAD's speech in the batch's own time and a chunk's read-on carries the
-# chunk's confidence (analyzer.batched.concat_probs, as_one_window): on the seed-103 scenario corpus
-# phrase F1 0.97 and 0 false opening flags either way (bench/results/batch20.md). It stays opt-in: a
-# batched chunk comes back as one segment (no timestamp tokens), so a reviewer reads 28 s of five lines
-# by three voices as one transcript line with one speaker (tests/test_web_speakers_e2e.py).
-DEFAULT_BATCH_SIZE = 1
+# Batched (analyzer.batched): 2 VAD chunks per decoder call, each batch prompted with the text before
+# it. On the ASR clip and the 5-, 10- and 15-minute bench recordings together (6,206 characters, beam 2)
+# it reads 624 characters wrong against 689 for faster-whisper alone and 704 window by window, at about
+# 0.73x window by window's transcription CPU (bench/results/speed-batch19d.md). Its word times are
+# placed by the VAD's speech in the batch's own time, a chunk's read-on carries the chunk's confidence
+# (analyzer.batched.concat_probs, as_one_window), and a chunk's one segment is cut into lines at
+# sentence ends and long pauses (analyzer.batched.sentences), as a window's timestamps cut it
+# (bench/RESULTS.md, issue 19). `--batch-size 1` decodes window by window.
+DEFAULT_BATCH_SIZE = 2
 
 
 @dataclass(frozen=True)
@@ -420,6 +419,7 @@ def _decode_batched(
         pauses,
         read_until,
         remainder,
+        sentences,
         snap_to_speech,
         words_before,
     )
@@ -499,7 +499,8 @@ def _decode_batched(
                 if is_silent(seg, opts):
                     continue
                 if seg["words"]:
-                    mine += _split_at_regions(snap_to_speech(seg, heard, end_threshold), tmap)
+                    for line in sentences(snap_to_speech(seg, heard, end_threshold)):
+                        mine += _split_at_regions(line, tmap)
                 elif seg["text"].strip():
                     i = tmap.index(seg["start"])
                     seg["start"], seg["end"] = tmap.to_block(seg["start"], i), tmap.to_block(seg["end"], i)

@@ -217,9 +217,9 @@ def test_fallback_and_silence_follow_whispers_thresholds():
     assert not is_silent({**good, "no_speech_prob": 0.9}, opts)  # confident text is kept
 
 
-def test_batch_size_is_a_cache_key_option_and_defaults_to_window_by_window_decoding():
-    # transcribe.DEFAULT_BATCH_SIZE: batched decoding (2 and up) is opt-in; see the comment there
-    assert TranscribeOptions().batch_size == 1
+def test_batch_size_is_a_cache_key_option_and_defaults_to_batches_of_two():
+    # transcribe.DEFAULT_BATCH_SIZE: chosen by measurement, see the comment there
+    assert TranscribeOptions().batch_size == 2
     assert TranscribeOptions(batch_size=4).key_dict() != TranscribeOptions().key_dict()
     assert "batch_size" in TranscribeOptions().key_dict()
 
@@ -700,3 +700,35 @@ def test_a_chunk_that_repeats_its_prompt_is_read_again_without_it():
     assert engine.prompts == [None, "请出示您的营业执照。"]
     assert texts == ["说完了。", "请出示您的营业执照。", "甲"]  # the echo went back to be re-read
     assert engine.reread == [[_r(91, 116)]]
+
+
+def test_a_batched_segment_is_cut_into_lines_at_sentence_ends_and_long_pauses():
+    """A batched chunk comes back as one segment; it is cut where a sequential window's timestamps
+    would have cut it: after a sentence's closing punctuation and at a pause of a second or more."""
+    from analyzer.batched import sentences
+
+    def word(text, start, end):
+        return {"text": text, "start": start, "end": end, "probability": 0.9}
+
+    seg = {
+        "text": "您好,请出示证件。好的稍等请您签字",
+        "start": 0.0,
+        "end": 9.0,
+        "avg_logprob": -0.3,
+        "no_speech_prob": 0.01,
+        "compression_ratio": 1.1,
+        "tokens": 16,
+        "words": [
+            word("您好,", 0.0, 0.6), word("请", 0.8, 1.0), word("出示", 1.0, 1.5), word("证件。", 1.5, 2.1),
+            word("好的", 2.4, 2.8), word("稍等", 3.1, 3.6),  # 0.3 s pauses: one line
+            word("请您", 4.8, 5.2), word("签字", 5.2, 5.9),  # after 1.2 s: a line of its own
+        ],
+    }
+    lines = sentences(seg)
+    assert [line["text"] for line in lines] == ["您好,请出示证件。", "好的稍等", "请您签字"]
+    assert [(line["start"], line["end"]) for line in lines] == [(0.0, 2.1), (2.4, 3.6), (4.8, 5.9)]
+    assert all(line["avg_logprob"] == -0.3 and line["no_speech_prob"] == 0.01 for line in lines)
+    assert sum(line["tokens"] for line in lines) == 16  # the tokens shared out by characters
+    assert sentences({**seg, "words": seg["words"][:4]}) == [{**seg, "words": seg["words"][:4]}]
+    single = {**seg, "words": [word("好", 0.0, 0.2)], "text": "好"}
+    assert sentences(single) == [single]
