@@ -33,7 +33,8 @@ its own lacks; a chunk that repeats its prompt (echoes) is read again window by 
 So that the rules read batched output as they read window by window's: a word is moved out of the
 pauses it was aligned over in the batch's own concatenated time (concat_probs, snap_to_speech) before
 it is placed in its VAD region, and a read-on carries the confidence of the chunk it continues
-(as_one_window), as a sequential window gives all its segments one.
+(as_one_window), as a sequential window gives all its segments one; and the chunk's one segment is cut
+into lines at sentence ends and long pauses (sentences), as a window's timestamps cut it.
 """
 
 from __future__ import annotations
