@@ -240,8 +240,8 @@ def sentences(seg: dict, pause_s: float = SENTENCE_PAUSE_S) -> list[dict]:
         return [seg]
     lines: list[list[dict]] = [[words[0]]]
     for before, w in pairwise(words):
-        ends = before["text"].strip()[-1:] in SENTENCE_ENDS if before["text"].strip() else False
-        if ends or w["start"] - before["end"] >= pause_s:
+        tail = before["text"].strip()[-1:]
+        if (tail and tail in SENTENCE_ENDS) or w["start"] - before["end"] >= pause_s:
             lines.append([w])
         else:
             lines[-1].append(w)

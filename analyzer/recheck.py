@@ -478,14 +478,12 @@ def _skipped(
 ) -> list[tuple[float, float]]:
     """Stretches of `heard`'s segments inside [lo, hi] that `decoded` left without a word, each at
     least `min_s` long (what a decode that skipped ahead did not read)."""
-    from analyzer.rules import free_parts
+    from analyzer.rules import free_parts, read_spans
 
-    words = [(w.start, w.end) for s in decoded.segments for w in (s.words or ()) if w.end > w.start] or [
-        (s.start, s.end) for s in decoded.segments
-    ]
+    read = read_spans(decoded, 0.0)
     pieces: list[tuple[float, float]] = []
     for s in heard.segments:
-        for a, b in free_parts(max(s.start, lo), min(s.end, hi), words):
+        for a, b in free_parts(max(s.start, lo), min(s.end, hi), read):
             if pieces and a - pieces[-1][1] < 0.5:
                 pieces[-1] = (pieces[-1][0], b)
             else:
