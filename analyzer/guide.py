@@ -41,6 +41,7 @@ _SETTING_RULES: dict[str, tuple[float, bool, str]] = {
     "listen_near_score": (0.0, False, "应不小于 0（0–100 的匹配分，0 = 关闭）"),
     "jump_onset_margin_s": (0.0, False, "应不小于 0 秒"),
     "jump_max_above_floor_db": (0.0, False, "应不小于 0 dB"),
+    "jump_max_below_floor_db": (0.0, False, "应不小于 0 dB（0 = 关闭）"),
     "partial_min_other_terms": (0.0, True, "应为不小于 0 的整数（0 = 关闭）"),
     "partial_min_run_chars": (0.0, True, "应为不小于 0 的整数（0 = 关闭）"),
 }

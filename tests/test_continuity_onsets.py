@@ -45,8 +45,28 @@ def test_a_line_starting_abruptly_after_a_quiet_moment_is_not_a_cut():
     speech = C.speech_intervals(audio, SR)
     onset = min(s for s, _ in speech if s > 50.0)
     assert 0.0 < onset - 50.585 < float(C.DEFAULT_SETTINGS["jump_onset_margin_s"])
-    loose = {"jump_onset_margin_s": 0.1}  # the margin it had: the step is taken for a join again
+    # the margin it had and no hush test: the step is taken for a join again
+    loose = {"jump_onset_margin_s": 0.1, "jump_max_below_floor_db": 0.0}
     assert [round(i / SR, 2) for i, _ in C.sample_jumps(audio, SR, loose, speech=speech)] == [50.59]
+    # the step comes out of a hush in the babble, so that test alone clears it too
+    assert C.sample_jumps(audio, SR, {"jump_onset_margin_s": 0.1}, speech=speech) == []
+
+
+def test_a_sound_out_of_a_hush_in_the_babble_is_not_a_cut():
+    """Babble at 10 dB, a quiet speaker, the pause between two of the officer's lines (seed-89
+    scenario 023): the babble falls to near silence (-71 dB against a -49 dB floor) and a babble voice
+    starts on a waveform step 0.2 s later. No join has background on one side only; it was a 16σ
+    "splice" and a false interruption_unexplained."""
+    audio, script, gaps = _render(89, 23)
+    assert gaps == []
+    events = C.find_gaps(audio, SR, None, None, None)
+    assert _kind(events, "splice") == [], events
+    speech = C.speech_intervals(audio, SR)
+    off = {"jump_max_below_floor_db": 0.0}  # without the hush test the step is taken for a join
+    steps = [round(i / SR, 1) for i, _ in C.sample_jumps(audio, SR, off, speech=speech)]
+    assert steps == [38.4]
+    lines = [(ln["start_s"], ln["end_s"]) for ln in script]
+    assert not any(a <= 38.4 <= b for a, b in lines)  # between lines: no speech of the script there
 
 
 def test_syllables_the_vad_did_not_hear_are_not_cuts():

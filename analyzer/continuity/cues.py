@@ -448,7 +448,11 @@ def sample_jumps(
     jump_onset_margin_s before it: the VAD hears an onset late, after a plosive's burst or the
     first soft samples of a line that starts abruptly after silence) and `exclude` spans (s) are
     skipped, and so are steps with sound on either side (jump_max_above_floor_db over the local
-    background floor: speech the VAD did not hear, whose syllables start as abruptly as a join)."""
+    background floor: speech the VAD did not hear, whose syllables start as abruptly as a join) and
+    steps out of (or into) near-silence (jump_max_below_floor_db under that floor: the background
+    itself fell quiet, as a synthesized babble voice does between its words, and a sound starting
+    there starts on a step; a join between two stretches of background has background on both
+    sides)."""
     cfg = resolve_settings(settings)
     thr = float(cfg["splice_min_jump_z"])
     ctx = max(8, int(float(cfg["jump_context_s"]) * sr))
@@ -472,7 +476,9 @@ def sample_jumps(
         starts, reach = starts[order], np.maximum.accumulate(ends[order])  # furthest end so far
         i = np.searchsorted(starts, t, side="right") - 1  # last span starting at or before t
         cand = cand[~((i >= 0) & (reach[np.maximum(i, 0)] >= t))]
-    above_floor = _level_above_floor(x, sr, float(cfg["jump_max_above_floor_db"]))
+    off_floor = _level_off_floor(
+        x, sr, float(cfg["jump_max_above_floor_db"]), float(cfg["jump_max_below_floor_db"])
+    )
     out: list[tuple[int, float]] = []
     for i in cand.tolist():
         left = np.abs(np.diff(x[i - ctx - 1 : i]))  # |d| over [i - ctx - 1, i - 1)
@@ -487,7 +493,7 @@ def sample_jumps(
         after = float(np.mean(x[i + 1 : i + 5]))
         if (after - before) * step < 0.5 * step * step:
             continue
-        if above_floor(i + 1):
+        if off_floor(i + 1):
             continue
         if out and i - out[-1][0] < sr // 10:
             if z > out[-1][1]:
@@ -497,12 +503,13 @@ def sample_jumps(
     return out
 
 
-def _level_above_floor(
-    x: np.ndarray, sr: int, max_db: float, context_s: float = 3.0
+def _level_off_floor(
+    x: np.ndarray, sr: int, above_db: float, below_db: float, context_s: float = 3.0
 ) -> Callable[[int], bool]:
-    """A test of a sample index: is the 20 ms before or after it more than `max_db` above the
-    background floor (10th percentile of the live 20 ms frame levels within `context_s`)? A join in a
-    quiet stretch has background on both sides; a step inside speech the VAD missed has sound."""
+    """A test of a sample index: is the 20 ms before or after it more than `above_db` above the
+    background floor (10th percentile of the live 20 ms frame levels within `context_s`), or more than
+    `below_db` under it (0: not tested)? A join in a quiet stretch has background on both sides; a step
+    inside speech the VAD missed has sound, and one out of a hush in the background has none."""
     fr = max(1, sr // 50)
     nf = len(x) // fr
     if nf == 0:
@@ -524,6 +531,7 @@ def _level_above_floor(
         live = around[around > -100.0]  # digital silence (a dropout, a fade to zero) is no background
         if not len(live):
             return False
-        return max(near) - float(np.percentile(live, 10)) > max_db
+        floor = float(np.percentile(live, 10))
+        return max(near) - floor > above_db or (below_db > 0 and floor - min(near) > below_db)
 
     return test

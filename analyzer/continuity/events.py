@@ -42,6 +42,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "jump_min_level": 0.002,  # steps smaller than this (full scale 1.0, ~-54 dBFS) are not judged
     "jump_onset_margin_s": 0.3,  # a step this close before the VAD's speech start is the onset itself
     "jump_max_above_floor_db": 15.0,  # 20 ms either side of a step this far above the local floor: sound
+    "jump_max_below_floor_db": 15.0,  # ... this far under it: a hush in the background, not a join (0 = off)
     "splice_min_tone_score": 8.0,  # phase jump of a steady background tone, in its own noise sigmas
     "pause_step_window_s": 0.2,  # a cut inside a pause: background level this long before vs after
     "pause_step_pad_s": 0.1,  # ... with both stretches this far clear of speech (VAD)
