@@ -39,6 +39,7 @@ _SETTING_RULES: dict[str, tuple[float, bool, str]] = {
     "resume_unclear_min_score": (0.0, False, "应不小于 0（0–100 的匹配分）"),
     "resume_near_reason_min_score": (0.0, False, "应不小于 0（0–100 的匹配分）"),
     "listen_near_score": (0.0, False, "应不小于 0（0–100 的匹配分，0 = 关闭）"),
+    "recheck_near_min_score": (0.0, False, "应不小于 0（0–100 的匹配分，0 = 关闭）"),
     "jump_onset_margin_s": (0.0, False, "应不小于 0 秒"),
     "jump_max_above_floor_db": (0.0, False, "应不小于 0 dB"),
     "jump_max_below_floor_db": (0.0, False, "应不小于 0 dB（0 = 关闭）"),

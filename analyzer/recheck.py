@@ -13,7 +13,15 @@ decoded once more, with a wider beam search, and matched again:
 * a phrase this recording does not need but that the guide's [[order]] puts after the last phrase
   heard (the return of documents after the signing request): the rest of the recording after it, when
   at most `recheck_expected_max_s` long. A phrase said is reported as said whether or not the inferred
-  profile needs it, and such a tail is cheap to decode again.
+  profile needs it, and such a tail is cheap to decode again;
+* a phrase this recording does not need (as heard) whose closest wording still scored at least
+  `recheck_near_min_score`: where that attempt was heard, `recheck_pad_s` either side. A fine statement
+  garbled past recognition (对因此已两千元的发展 for 对您处以2000元的罚款, 5 dB) left the recording an
+  inspection, so neither it nor the rights notice and signing request it brings were looked at again;
+  decoded alone with the wider beam it read 对您处于2000元的罚款.
+
+When a look changes which phrases the recording needs (a fine statement found makes it a penalty),
+the phrases it needs now and were not looked at get their windows in a second round.
 
 Windows are decoded shortest first within `recheck_max_s` seconds of audio per recording; one that
 does not fit is recorded as not decoded. A window's decode replaces the first decode's segments there
@@ -26,7 +34,9 @@ repeat the same search.
 
 Guide settings: `recheck_beam_size` (0 = off), `recheck_extra_s` (seconds decoded past a timed
 window), `recheck_max_s` (audio seconds per recording), `recheck_pad_s` (around a partial phrase),
-`recheck_expected_max_s` (the longest stretch looked at for a phrase not needed; absent or 0: none).
+`recheck_expected_max_s` (the longest stretch looked at for a phrase not needed; absent or 0: none),
+`recheck_near_min_score` (a phrase not needed looked at where its closest wording was heard; absent or
+0: none).
 
 A prompted look (`listen_again`, why "prompted"): a needed phrase the guide times from the start, still
 not heard after the looks above, whose window holds speech heard with low confidence, and for which
@@ -76,7 +86,7 @@ class Look:
     file: str
     start_s: float  # file time; the window is [start_s, end_s)
     end_s: float
-    why: str  # "timed" | "resume" | "partial" | "order" | "whole" | "expected"
+    why: str  # "timed" | "resume" | "partial" | "order" | "whole" | "expected" | "near" | "prompted"
     decoded: bool = True  # False: it did not fit in recheck_max_s
     found: tuple[str, ...] = ()  # of phrase_ids, better heard after it (its decode is then used)
     offset_s: float = 0.0  # the file's place on the case timeline
@@ -309,6 +319,37 @@ def _expected_next(
     return out
 
 
+def _near_misses(
+    transcript: Transcript, guide: Guide, skip: set[str], total_s: float
+) -> list[tuple[str, float, float, str]]:
+    """(phrase id, case start, case end, "near") for each phrase not needed, not optional and not
+    heard whose closest wording scored at least `recheck_near_min_score`, around that attempt."""
+    from analyzer.match import (
+        TextIndex,
+        closest_attempt,
+        guide_match_settings,
+        match_normalized,
+        normalize_for,
+    )
+
+    floor = float(guide.settings.get("recheck_near_min_score", 0.0))
+    if floor <= 0:
+        return []
+    pad = float(guide.settings.get("recheck_pad_s", DEFAULT_PAD_S))
+    index = TextIndex(normalize_for(transcript, guide))
+    cfg = guide_match_settings(guide)
+    heard = {m.phrase_id for m in match_normalized(index, guide) if m.status != "absent"}
+    out: list[tuple[str, float, float, str]] = []
+    for p in guide.phrases:
+        if p.id in skip or p.id in heard or p.required == "optional":
+            continue
+        m = closest_attempt(index, p, cfg)
+        if m is None or m.score < floor or m.start_s is None or m.end_s is None:
+            continue
+        out.append((p.id, max(0.0, m.start_s - pad), min(total_s, m.end_s + pad), "near"))
+    return out
+
+
 def _windows(
     todo: Sequence[PhraseMatch],
     matches: Sequence[PhraseMatch],
@@ -378,7 +419,7 @@ def _per_file(
     return merged
 
 
-_WHY_ORDER = ("timed", "resume", "partial", "expected", "order", "whole", "prompted")
+_WHY_ORDER = ("timed", "resume", "partial", "expected", "near", "order", "whole", "prompted")
 
 
 def look_again(
@@ -412,38 +453,53 @@ def look_again(
     todo = _needed(matches, guide, combine(current), continuity, profile)
     total = max((f.end_s for f in files), default=0.0)
     expected = _expected_next(matches, guide, todo, total)
-    if not todo and not expected:
+    skip = {m.phrase_id for m in todo} | {w[0] for w in expected}
+    near = _near_misses(combine(current), guide, skip, total)
+    if not todo and not expected and not near:
         return None
-    windows = _windows(todo, matches, guide, files, continuity) + expected
-    looks = _per_file(windows, files, current)
+    windows = _windows(todo, matches, guide, files, continuity) + expected + near
     budget = float(guide.settings.get("recheck_max_s", DEFAULT_MAX_S))
     spent = 0.0
     rank = {m.phrase_id: _RANK[m.status] for m in matches}
     done: list[Look] = []
-    for lk in sorted(looks, key=lambda x: (_WHY_ORDER.index(x.why), x.end_s - x.start_s)):
-        length = lk.end_s - lk.start_s
-        if spent + length > budget:
-            done.append(dataclasses.replace(lk, decoded=False))
-            continue
-        spent += length
-        lo, hi = max(0.0, lk.start_s - EDGE_S), lk.end_s + EDGE_S  # a word at an edge is not clipped
-        window = decode_window(audio[lk.file], lo, hi, options, beam, cache=cache)
-        trial = dict(current)
-        trial[lk.file] = merge_window(current[lk.file], window, lk.start_s, lk.end_s)
-        again = {m.phrase_id: _RANK[m.status] for m in match_transcript(combine(trial), guide)}
-        better = tuple(p for p in lk.phrase_ids if again[p] > rank[p])
-        if better and all(again[p] >= rank[p] for p in rank):
-            current, rank = trial, again
-        else:
-            better = ()
-        done.append(dataclasses.replace(lk, found=better))
+    looked = {w[0] for w in windows}
+    for _round in range(2):
+        looks = _per_file(windows, files, current)
+        for lk in sorted(looks, key=lambda x: (_WHY_ORDER.index(x.why), x.end_s - x.start_s)):
+            length = lk.end_s - lk.start_s
+            if spent + length > budget:
+                done.append(dataclasses.replace(lk, decoded=False))
+                continue
+            spent += length
+            lo, hi = max(0.0, lk.start_s - EDGE_S), lk.end_s + EDGE_S  # a word at an edge is not clipped
+            window = decode_window(audio[lk.file], lo, hi, options, beam, cache=cache)
+            trial = dict(current)
+            trial[lk.file] = merge_window(current[lk.file], window, lk.start_s, lk.end_s)
+            again = {m.phrase_id: _RANK[m.status] for m in match_transcript(combine(trial), guide)}
+            better = tuple(p for p in lk.phrase_ids if again[p] > rank[p])
+            if better and all(again[p] >= rank[p] for p in rank):
+                current, rank = trial, again
+            else:
+                better = ()
+            done.append(dataclasses.replace(lk, found=better))
+        if not any(lk.found for lk in done):
+            break
+        # what the recording needs as heard now (a fine statement found makes it a penalty)
+        heard_now = match_transcript(combine(current), guide)
+        needed_now = _needed(heard_now, guide, combine(current), continuity, profile)
+        more = [m for m in needed_now if m.phrase_id not in looked]
+        if not more:
+            break
+        todo = [*todo, *more]
+        windows = _windows(more, heard_now, guide, files, continuity)
+        looked |= {w[0] for w in windows}
     done.sort(key=lambda x: (x.offset_s + x.start_s, x.phrase_ids))
     found = tuple(dict.fromkeys(p for lk in done for p in lk.found))
     first = done[0] if done else None
     head = first is not None and first.decoded and first.start_s == 0 and first.file == files[0].path
     until = first.end_s if first is not None and head else 0.0
     recheck = Recheck(
-        phrase_ids=tuple(m.phrase_id for m in todo) + tuple(w[0] for w in expected),
+        phrase_ids=tuple(m.phrase_id for m in todo) + tuple(w[0] for w in expected + near),
         until_s=round(until, 2),
         beam_size=beam,
         found=found,

