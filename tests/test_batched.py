@@ -719,9 +719,14 @@ def test_a_batched_segment_is_cut_into_lines_at_sentence_ends_and_long_pauses():
         "compression_ratio": 1.1,
         "tokens": 16,
         "words": [
-            word("您好,", 0.0, 0.6), word("请", 0.8, 1.0), word("出示", 1.0, 1.5), word("证件。", 1.5, 2.1),
-            word("好的", 2.4, 2.8), word("稍等", 3.1, 3.6),  # 0.3 s pauses: one line
-            word("请您", 4.8, 5.2), word("签字", 5.2, 5.9),  # after 1.2 s: a line of its own
+            word("您好,", 0.0, 0.6),
+            word("请", 0.8, 1.0),
+            word("出示", 1.0, 1.5),
+            word("证件。", 1.5, 2.1),
+            word("好的", 2.4, 2.8),
+            word("稍等", 3.1, 3.6),  # 0.3 s pauses: one line
+            word("请您", 4.8, 5.2),
+            word("签字", 5.2, 5.9),  # after 1.2 s: a line of its own
         ],
     }
     lines = sentences(seg)

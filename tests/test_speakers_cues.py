@@ -56,6 +56,7 @@ def test_voice_statistics_at_5_db_come_from_the_frames_above_the_background():
     gated = window_features(noisy[window], noise, 6.0)
     assert clean is not None and every is not None and gated is not None
     assert gated.frames[0] < every.frames[0] * 0.8
+
     def off(f) -> float:
         return float(np.linalg.norm(f.embedding[:19] - clean.embedding[:19]))
 

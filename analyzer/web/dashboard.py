@@ -78,6 +78,8 @@ def finding_title(code: str) -> str:
     if code in FINDING_TITLES:
         return FINDING_TITLES[code]
     return next((title for end, title in FINDING_SUFFIX_TITLES if code.endswith(end)), code)
+
+
 TREND_MONTHS = 6
 
 
