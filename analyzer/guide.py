@@ -47,7 +47,7 @@ _SETTING_RULES: dict[str, tuple[float, bool, str]] = {
     "partial_min_run_chars": (0.0, True, "应为不小于 0 的整数（0 = 关闭）"),
 }
 # Shares (0..1) among the settings: a value above 1 could never be reached, so the rule would be off.
-_SHARE_SETTINGS = ("listen_unsure_share", "other_phrase_listen_below")
+_SHARE_SETTINGS = ("listen_unsure_share", "other_phrase_listen_below", "recheck_prompt_min_agreement")
 
 
 class GuideError(Exception):
@@ -434,7 +434,7 @@ class _Loader:
             if key.endswith("_listen_near_score") and value < 0:
                 why = f"应不小于 0（0–100 的匹配分，0 = 关闭），实际为 {value:g}"
                 raise self.error("[settings]", key, why, "[settings", f"{key} =")
-            if key.endswith("listen_prompt_look") and value not in (0.0, 1.0):
+            if key.endswith(("listen_prompt_look", "recheck_prompt_near")) and value not in (0.0, 1.0):
                 why = f"应为 0（关闭）或 1（开启），实际为 {value:g}"
                 raise self.error("[settings]", key, why, "[settings", f"{key} =")
             integral = key.endswith(("_partial_min_other_terms", "partial_other_terms_onward"))

@@ -20,6 +20,15 @@ decoded once more, with a wider beam search, and matched again:
   inspection, so neither it nor the rights notice and signing request it brings were looked at again;
   decoded alone with the wider beam it read 对您处于2000元的罚款.
 
+A look whose wider beam still does not hear a phrase heard nearly there (its closest wording scoring at
+least `recheck_near_min_score`) decodes the window once more with the phrase's own wording as prompt
+(`recheck_prompt_near`): 反款 read as 罚款 in 给您处以三千元的反款 (a ttskit voice at 10 dB) when primed.
+A prompt can lead the decoder, so that decode is kept only when, besides hearing the phrase better and
+no phrase worse, it reads the window's speech as the unprompted wider beam did but for a few words
+(their syllables' similarity by sound at least `recheck_prompt_min_agreement`): a prompt that wrote
+the phrase into other talk changes the whole stretch. Only the stretch where the phrase was heard
+nearly is primed, never a whole long window. Its lines are marked `prompted` in the transcript.
+
 When a look changes which phrases the recording needs (a fine statement found makes it a penalty),
 the phrases it needs now and were not looked at get their windows in a second round.
 
@@ -36,7 +45,7 @@ Guide settings: `recheck_beam_size` (0 = off), `recheck_extra_s` (seconds decode
 window), `recheck_max_s` (audio seconds per recording), `recheck_pad_s` (around a partial phrase),
 `recheck_expected_max_s` (the longest stretch looked at for a phrase not needed; absent or 0: none),
 `recheck_near_min_score` (a phrase not needed looked at where its closest wording was heard; absent or
-0: none).
+0: none), `recheck_prompt_near` (1: the prompted decode above; 0: off), `recheck_prompt_min_agreement`.
 
 A prompted look (`listen_again`, why "prompted"): a needed phrase the guide times from the start, still
 not heard after the looks above, whose window holds speech heard with low confidence, and for which
@@ -91,6 +100,7 @@ class Look:
     found: tuple[str, ...] = ()  # of phrase_ids, better heard after it (its decode is then used)
     offset_s: float = 0.0  # the file's place on the case timeline
     near: bool = False  # prompted: the phrase, or an attempt at it, heard in the prompted decode
+    prompt: str = ""  # the wording the kept decode was primed with ("" : unprompted)
 
     def to_dict(self) -> dict:
         return {
@@ -103,6 +113,7 @@ class Look:
             "decoded": self.decoded,
             "found": list(self.found),
             "near": self.near,
+            "prompt": self.prompt,
         }
 
 
@@ -350,6 +361,63 @@ def _near_misses(
     return out
 
 
+def _prompt_candidates(
+    lk: Look, matched: Sequence[PhraseMatch], transcript: Transcript, guide: Guide, rank: Mapping[str, int]
+) -> list[tuple[Phrase, float, float]]:
+    """(phrase, start, end in the look's file) for each phrase of a look, still not better heard after
+    its wider beam, whose closest wording inside the window scores at least `recheck_near_min_score`:
+    where that attempt was heard, worth one decode primed with the phrase's wording
+    (`recheck_prompt_near`). Only that stretch is primed, so other speech in a long window is not
+    read under a prompt meant for one phrase."""
+    from analyzer.match import TextIndex, closest_attempt, guide_match_settings, normalize_for
+
+    cfg = guide.settings
+    floor = float(cfg.get("recheck_near_min_score", 0.0))
+    if cfg.get("recheck_prompt_near", 0.0) < 1 or floor <= 0:
+        return []
+    status = {m.phrase_id: _RANK[m.status] for m in matched}
+    lo, hi = lk.offset_s + lk.start_s, lk.offset_s + lk.end_s
+    inside = dataclasses.replace(
+        transcript, segments=tuple(s for s in transcript.segments if s.end > lo and s.start < hi)
+    )
+    index = TextIndex(normalize_for(inside, guide))
+    settings = guide_match_settings(guide)
+    out: list[tuple[Phrase, float, float]] = []
+    for p in guide.phrases:
+        if p.id not in lk.phrase_ids or status[p.id] > rank[p.id] or status[p.id] == _RANK["present"]:
+            continue
+        m = closest_attempt(index, p, settings)
+        if m is None or m.score < floor or m.start_s is None or m.end_s is None or not phrase_prompt(p):
+            continue
+        a, b = max(lo, m.start_s) - lk.offset_s, min(hi, m.end_s) - lk.offset_s
+        if b > a:
+            out.append((p, a, b))
+    return out
+
+
+def _agrees(plain: Transcript, primed: Transcript, start_s: float, end_s: float, guide: Guide) -> bool:
+    """The primed decode reads [start_s, end_s] as the unprompted one did but for a few words: the
+    similarity of their syllables (toneless, initials and finals Whisper confuses taken as one:
+    loose pinyin) is at least `recheck_prompt_min_agreement`. By sound, because what a prompt rightly
+    changes is homophones (臣宿权生病权 → 陈述权申辩权 agrees 0.88 by sound, 0.56 by characters);
+    a prompt that writes the phrase over other talk agrees under 0.2, one that keeps half of it 0.43.
+    Nor may it read more syllables than the unprompted decode (beyond one, or half of what the
+    similarity leaves): a phrase said in part (陈述权 and 救济 without 申辩权) must not come back
+    whole because the prompt held the rest."""
+    from rapidfuzz.distance import Levenshtein
+
+    from analyzer.normalize import loose_syllable, normalize_plain, pinyin_of
+
+    def sounds(t: Transcript) -> list[str]:
+        text = normalize_plain("".join(s.text for s in t.segments if s.end > start_s and s.start < end_s))
+        return [loose_syllable(x) for x in pinyin_of(text)]
+
+    a, b = sounds(plain), sounds(primed)
+    need = float(guide.settings.get("recheck_prompt_min_agreement", 1.0))
+    longer = len(b) - len(a) > max(1, (1.0 - need) * len(a) / 2)  # words the prompt may have put in
+    return bool(a and b) and not longer and Levenshtein.normalized_similarity(a, b) >= need
+
+
 def _windows(
     todo: Sequence[PhraseMatch],
     matches: Sequence[PhraseMatch],
@@ -475,13 +543,36 @@ def look_again(
             window = decode_window(audio[lk.file], lo, hi, options, beam, cache=cache)
             trial = dict(current)
             trial[lk.file] = merge_window(current[lk.file], window, lk.start_s, lk.end_s)
-            again = {m.phrase_id: _RANK[m.status] for m in match_transcript(combine(trial), guide)}
+            matched = match_transcript(combine(trial), guide)
+            again = {m.phrase_id: _RANK[m.status] for m in matched}
             better = tuple(p for p in lk.phrase_ids if again[p] > rank[p])
-            if better and all(again[p] >= rank[p] for p in rank):
-                current, rank = trial, again
-            else:
+            prompt = ""
+            if not (better and all(again[p] >= rank[p] for p in rank)):
                 better = ()
-            done.append(dataclasses.replace(lk, found=better))
+                for phrase, a, b in _prompt_candidates(lk, matched, combine(trial), guide, rank):
+                    a, b = snap(current[lk.file], a, b, len(audio[lk.file]) / TARGET_SR)
+                    if spent + b - a > budget:
+                        continue
+                    spent += b - a
+                    text = phrase_prompt(phrase)
+                    primed = dataclasses.replace(options, initial_prompt=text)
+                    heard = decode_window(
+                        audio[lk.file], max(0.0, a - EDGE_S), b + EDGE_S, primed, beam, cache=cache
+                    )
+                    if not _agrees(window, heard, a, b, guide):
+                        continue
+                    heard = dataclasses.replace(
+                        heard, segments=tuple(dataclasses.replace(x, prompted=True) for x in heard.segments)
+                    )
+                    trial = dict(current)
+                    trial[lk.file] = merge_window(current[lk.file], heard, a, b)
+                    again = {m.phrase_id: _RANK[m.status] for m in match_transcript(combine(trial), guide)}
+                    if again[phrase.id] > rank[phrase.id] and all(again[p] >= rank[p] for p in rank):
+                        better, prompt = tuple(p for p in lk.phrase_ids if again[p] > rank[p]), text
+                        break
+            if better:
+                current, rank = trial, again
+            done.append(dataclasses.replace(lk, found=better, prompt=prompt))
         if not any(lk.found for lk in done):
             break
         # what the recording needs as heard now (a fine statement found makes it a penalty)

@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 # 1.9: resumptions[].checked and resumptions[].unclear (a statement heard whose reason cannot be read)
 # 1.10: phrases[].unsure_speaker, speaker_confidence; speakers.voices[].confidence, dryness_db
 # 1.11: recheck.looks[].why "prompted" (decoded with the phrase's wording as prompt) and looks[].near
-# 1.12: recheck.looks[].why "near" (around a near attempt at a phrase not needed)
+# 1.12: recheck.looks[].why "near" (around a near attempt at a phrase not needed), looks[].prompt and
+# transcript.segments[].prompted (a second look primed with a phrase's wording)
 SCHEMA_VERSION = "1.12"
 FORMATS = ("json", "html", "srt", "vtt", "csv", "xlsx")
 SEVERITY_TITLES = {"critical": "严重", "major": "重要", "minor": "一般", "info": "提示"}
@@ -374,6 +375,7 @@ def _transcript(result: RecordingResult) -> dict[str, Any] | None:
                 "avg_logprob": _r(s.avg_logprob, 3),
                 "no_speech_prob": _r(s.no_speech_prob, 3),
                 "recovered": s.recovered,
+                "prompted": s.prompted,
                 "file": file,
                 "file_start_s": _r(file_t),
                 "words": [[_r(w.start), _r(w.end), w.text, _r(w.probability, 3)] for w in s.words],

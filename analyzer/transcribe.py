@@ -69,6 +69,7 @@ class Segment:
     compression_ratio: float = 0.0
     words: tuple[Word, ...] = ()
     recovered: bool = False  # found by decoding an uncovered stretch of speech again (analyzer.coverage)
+    prompted: bool = False  # read by a second look primed with a guide phrase's wording (analyzer.recheck)
 
 
 @dataclass(frozen=True)

@@ -245,6 +245,8 @@ def test_guide_cli_validate(tmp_path, capsys):
         ("jump_max_above_floor_db = -3", r"jump_max_above_floor_db.*不小于 0 dB"),
         ("jump_max_below_floor_db = -1", r"jump_max_below_floor_db.*不小于 0 dB"),
         ("recheck_near_min_score = -5", r"recheck_near_min_score.*不小于 0"),
+        ("recheck_prompt_near = 2", r"recheck_prompt_near.*0（关闭）或 1"),
+        ("recheck_prompt_min_agreement = 1.5", r"recheck_prompt_min_agreement.*0–1"),
         ("partial_min_other_terms = 2.5", r"partial_min_other_terms.*整数"),
         ("partial_min_run_chars = -1", r"partial_min_run_chars.*整数"),
         ("sign_request_partial_min_other_terms = 0.5", r"sign_request_partial_min_other_terms.*整数"),

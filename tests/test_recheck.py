@@ -501,6 +501,94 @@ def test_no_near_look_under_the_score_or_with_the_setting_off(guide, monkeypatch
         assert looked is None or all(lk.why != "near" for lk in looked[1].looks)
 
 
+FINE_BEAM = (
+    "云的积极极公民审计是向有关的资料的行为违反了中华人共和国审计法"
+    "要去中华人民共和国审计法是十条例第四十八条定义款第二项的贵宾给赢处以三千元的反款。"
+)
+FINE_PRIMED = (
+    "您的继绝提供一审计时向有关的资料的行为反了。中华人共和国审计法。"
+    "上去，中华人民共和国审计法是十条例。第四十八条定仪款第二项的贵品，给您处以三千元的罚款。"
+)
+
+
+def _primed_look(guide, monkeypatch, primed_text: str, **settings):
+    """A penalty whose fine statement the first decode and the wider beam both heard with 罚款 as
+    反款 (ttskit voice at 10 dB, held-out seed 97, 007); a decode primed with the fine statement's
+    wording reads `primed_text`."""
+    lines = (
+        seg(0.5, 9.0, OPENING),
+        seg(10.0, 14.0, NOTICE),
+        seg(15.0, 17.0, "您好，请出示营业执照。"),
+        seg(18.0, 22.0, "您享有陈述权、申辩权和行政救济权利。"),
+    )
+    tail = (seg(42.0, 47.0, "请您认真阅读法律文书内容，并在签名处签名。"), seg(48.0, 50.0, "请您收好文书。"))
+    t = dataclasses.replace(transcript(*lines, seg(25.0, 40.0, FINE_BEAM), *tail), duration_s=52.0)
+    prompts: list[str] = []
+
+    def fake(audio, start_s, end_s, options, beam_size, *, cache):
+        prompts.append(options.initial_prompt or "")
+        text = primed_text if options.initial_prompt else FINE_BEAM
+        out = transcript(*lines, seg(25.0, 40.0, text), *tail)
+        return dataclasses.replace(
+            out, segments=tuple(s for s in out.segments if start_s - 1 <= s.start < end_s)
+        )
+
+    monkeypatch.setattr(recheck, "decode_window", fake)
+    g = dataclasses.replace(guide, settings={**guide.settings, **settings})
+    import numpy as np
+
+    looked = recheck.look_again(
+        {"a.wav": np.zeros(16_000 * 52, np.float32)}, {"a.wav": t}, _case(t), match_transcript(t, g), g,
+        TranscribeOptions(), combine=lambda ts: ts["a.wav"], profile="on_site_penalty", cache=False,
+    )  # fmt: skip
+    return looked, prompts
+
+
+def test_a_phrase_heard_nearly_is_read_again_primed_with_its_wording(guide, monkeypatch):
+    """The wider beam still hears 反款; primed with the fine statement's wording the window reads 罚款
+    and otherwise much as before (similarity 0.82): that decode is kept, its line marked prompted."""
+    (merged, done), prompts = _primed_look(guide, monkeypatch, FINE_PRIMED)
+    assert prompts[0] == "" and prompts[1].startswith("您的") and prompts[1].endswith("的罚款。")
+    (lk,) = [lk for lk in done.looks if "fine_statement" in lk.phrase_ids]
+    assert lk.found == ("fine_statement",) and lk.prompt == prompts[1]
+    line = next(s for s in merged["a.wav"].segments if s.start == 25.0)
+    assert line.prompted and "罚款" in line.text
+    outside = [s for s in merged["a.wav"].segments if s.end <= lk.start_s or s.start >= lk.end_s]
+    assert outside and not any(s.prompted for s in outside)  # only the window's lines are the primed decode's
+    heard = {m.phrase_id: m.status for m in match_transcript(merged["a.wav"], guide)}
+    assert heard["fine_statement"] != "absent"
+    assert lk.to_dict()["prompt"] == prompts[1]
+
+
+def test_a_primed_decode_that_rewrites_the_window_is_not_kept(guide, monkeypatch):
+    """A primed decode that writes the phrase over the window's speech (it reads nothing like what the
+    unprompted decode read there) is not kept, nor is any primed decode with the setting off."""
+    invented = (
+        "您的违法行为违反了《中华人民共和国审计法》，"
+        "依据《中华人民共和国审计法实施条例》的规定，对您处以罚款。"
+    )
+    (merged, done), prompts = _primed_look(guide, monkeypatch, invented)
+    assert len(prompts) == 2  # primed once, not kept
+    (lk,) = [lk for lk in done.looks if "fine_statement" in lk.phrase_ids]
+    assert lk.found == () and lk.prompt == ""
+    assert not any(s.prompted for s in merged["a.wav"].segments)
+    looked, prompts = _primed_look(guide, monkeypatch, FINE_PRIMED, recheck_prompt_near=0.0)
+    assert prompts == [""] and looked[1].found == ()
+
+
+def test_a_primed_decode_may_put_homophones_right_but_not_add_what_was_left_out(guide):
+    """By sound the primed reading of a garbled rights notice agrees with the unprompted one (only
+    homophones changed) and is kept; a rights notice said without 申辩权 must not come back whole."""
+    primed = transcript(seg(0.0, 4.0, "您享有陈述权、申辩权和行政救济权利。"))
+    garbled = transcript(seg(0.0, 4.0, "您享有臣宿权生病权和行政究竟权力。"))
+    said_in_part = transcript(seg(0.0, 4.0, "您享有陈述权和行政救济权利。"))
+    party = transcript(seg(0.0, 4.0, "我们一直都是按规矩做生意的。"))
+    assert recheck._agrees(garbled, primed, 0.0, 4.0, guide)
+    assert not recheck._agrees(said_in_part, primed, 0.0, 4.0, guide)
+    assert not recheck._agrees(party, primed, 0.0, 4.0, guide)
+    assert not recheck._agrees(garbled, transcript(), 0.0, 4.0, guide)
+
+
 def test_a_window_is_decoded_window_by_window_with_beam_search(monkeypatch):
     """A second look or coverage re-decode is one short window: decoded sequentially (batch size 1),
     with at least the window's beam, whatever batch size and beam the first pass used."""
