@@ -510,7 +510,9 @@ def look_again(
     `audio`: each file's 16 kHz samples; `files`: the case files with their timeline offsets (one
     file: offset 0); `combine`: the files' transcripts as one on the case timeline. Windows are
     decoded one at a time, shortest first; a window's decode is kept only when a phrase it was taken
-    for is better heard and no phrase is heard worse."""
+    for is better heard and no phrase is heard worse. Where it is not, a phrase heard nearly in it is
+    tried once primed with its wording (see the module docstring); phrases needed only after a look
+    found another are looked at in a second round."""
     from analyzer.match import match_transcript
 
     beam = recheck_beam(guide, options)
