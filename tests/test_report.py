@@ -256,7 +256,8 @@ def test_every_second_look_is_in_the_json_and_the_html(case, tmp_path):
     assert [lk["why"] for lk in rec["recheck"]["looks"]] == ["timed", "order", "whole", "prompted"]
     assert rec["recheck"]["looks"][1] == {
         "phrases": ["sign_request"], "file": case.paths[1], "start_s": 10.0, "end_s": 25.0,
-        "case_start_s": 310.0, "why": "order", "decoded": True, "found": ["sign_request"], "near": False, "prompt": "",
+        "case_start_s": 310.0, "why": "order", "decoded": True, "found": ["sign_request"], "near": False,
+        "prompt": "",
     }  # fmt: skip
     assert rec["recheck"]["looks"][3]["near"] is True
     html = report.write_html(rec, report.guide_to_dict(case.guide), tmp_path / "l.html").read_text("utf-8")
