@@ -17,11 +17,12 @@ Figures, per condition (non-wearers far: -10 dB, reverberant, high-passed; or at
 
     python -m bench.bench_speakers [--no-pipeline] [--no-resemblyzer] [--out bench/results/speakers.md]
     python -m bench.bench_speakers --corpus held-out --no-resemblyzer
-    python -m bench.bench_speakers --corpus held-out-3 --no-resemblyzer   # the held-out check, once
+    python -m bench.bench_speakers --corpus held-out-4 --no-resemblyzer   # the held-out check, once
 
 `--corpus held-out` runs the same figures on bench/speaker_corpus.py's `HELD_OUT` dialogues, `held-out-2`
-on `HELD_OUT_2`, `held-out-3` on `HELD_OUT_3`. The `[settings.speakers]` values were chosen on
-`DIALOGUES`, `HELD_OUT` and `HELD_OUT_2` (development data); `HELD_OUT_3` is for one final evaluation.
+on `HELD_OUT_2`, `held-out-3` on `HELD_OUT_3`, `held-out-4` on `HELD_OUT_4`. The `[settings.speakers]`
+values were chosen on `DIALOGUES`, `HELD_OUT`, `HELD_OUT_2` and `HELD_OUT_3` (development data);
+`HELD_OUT_4` is for one final evaluation.
 """
 
 from __future__ import annotations
@@ -281,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-resemblyzer", action="store_true")
     args = ap.parse_args(argv)
     dialogues = CORPORA[args.corpus]
-    held_out = args.corpus == "held-out-3"
+    held_out = args.corpus == "held-out-4"
     if args.out is None:
         name = "speakers.md" if args.corpus == "tuning" else f"speakers-{args.corpus}.md"
         if args.corpus == "held-out-2":
@@ -312,9 +313,9 @@ def main(argv: list[str] | None = None) -> int:
             "# Speaker attribution (issue 15): HELD-OUT check",
             "",
             f"`python -m bench.bench_speakers --corpus {args.corpus}` — corpus: bench/speaker_corpus.py",
-            f"`HELD_OUT_3` ({len(dialogues)} dialogues, {n_lines} lines): pitch-shifted voices, new",
-            "pairings, party lines, phrase wordings and synthesis seeds, evaluated once; the",
-            "`[settings.speakers]` values were chosen on `DIALOGUES`, `HELD_OUT` and `HELD_OUT_2`.",
+            f"`HELD_OUT_4` ({len(dialogues)} dialogues, {n_lines} lines): voices pitch-shifted by new",
+            "amounts, new pairings, party lines, phrase wordings and synthesis seeds, evaluated once; the",
+            "`[settings.speakers]` values were chosen on `DIALOGUES` and `HELD_OUT` to `HELD_OUT_3`.",
         ]
     else:
         head = [
@@ -322,8 +323,8 @@ def main(argv: list[str] | None = None) -> int:
             "",
             f"`python -m bench.bench_speakers --corpus {args.corpus}` — corpus: bench/speaker_corpus.py",
             f"({len(dialogues)} dialogues, {n_lines} lines, ttskit voices; parties read guide phrases",
-            "aloud in some). The `[settings.speakers]` values were chosen on `DIALOGUES`, `HELD_OUT` and",
-            "`HELD_OUT_2`, so these figures are not held out (`--corpus held-out-3` is).",
+            "aloud in some). The `[settings.speakers]` values were chosen on `DIALOGUES` and `HELD_OUT` to",
+            "`HELD_OUT_3`, so these figures are not held out (`--corpus held-out-4` is).",
         ]
     head += [
         "",

@@ -17,7 +17,9 @@ development data: the settings were chosen on them together. `HELD_OUT_2` (new d
 pairings and seeds, written after the last change to analyzer/speakers.py) is the held-out check; one
 of its parties reads three phrases aloud (what makes a voice look like another officer). `HELD_OUT_2`
 has been looked at since, so it is development data too; `HELD_OUT_3` (pitch-shifted voices, new
-pairings, lines and seeds) is the final check, evaluated once.
+pairings, lines and seeds) was the final check of 2026-12-04 afternoon and is development data since;
+`HELD_OUT_4` (other pitch shifts, pairings, lines and seeds; one wearer making a whole on-site penalty
+in long statements) is the final check after that, evaluated once.
 """
 
 from __future__ import annotations
@@ -310,11 +312,87 @@ def _held_out_3() -> tuple[Dialogue, ...]:
 
 
 HELD_OUT_3 = _held_out_3()
+
+# A penalty at a pharmacy, a street stall and a warehouse: none of these lines is in
+# bench/scenarios.py or the other corpora's party lines.
+HELD_OUT_4_PARTY_LINES = (
+    "这些药都是从正规渠道进的，发票我都留着。",
+    "营业执照在柜台后面的墙上挂着。",
+    "我摆摊就是卖点水果，挣点生活费。",
+    "城管上周来过，说这里可以临时摆。",
+    "仓库的钥匙在保管员手里，他下午才来。",
+    "这批货是别人寄存在这里的，不是我们的。",
+    "罚这么多我实在拿不出来，能不能少一点？",
+    "那我签完字是不是就可以走了？",
+    "我女儿在学校等我，我得赶紧去接她。",
+    "你们说的这些我都听明白了。",
+)
+
+
+def _held_out_4() -> tuple[Dialogue, ...]:
+    """Written for one final evaluation after the `[settings.speakers]` values were chosen on the other
+    four corpora: voices pitch-shifted by amounts not used before, pairings not used before, new party
+    lines, wordings (slot seeds 1100+) and synthesis seeds (141+). One wearer makes a whole on-site
+    penalty in long statements (a fine statement of 15 s, the rights notice) and asks only three things,
+    so one voice says both kinds of phrase; one party reads the opening and the recording notice aloud."""
+
+    def h(k: int) -> str:
+        return HELD_OUT_4_PARTY_LINES[k % len(HELD_OUT_4_PARTY_LINES)]
+
+    def said(pid: str, k: int) -> str:
+        return _said(pid, 1100 + k)
+
+    pharmacy = Dialogue("h4-penalty-long-statements", (
+        Turn("wearer", "Aitong", said("opening", 1), "opening", 0.6, seed=141, pitch_cents=-250),
+        Turn("other", "Aijing", h(0), seed=142, pitch_cents=200),
+        Turn("wearer", "Aitong", said("request_id", 1), "request_id", seed=143, pitch_cents=-250),
+        Turn("other", "Aijing", h(1), seed=144, pitch_cents=200),
+        Turn("wearer", "Aitong", said("recording_notice", 1), "recording_notice", seed=145, pitch_cents=-250),
+        Turn("wearer", "Aitong", said("fine_statement", 1), "fine_statement", seed=146, pitch_cents=-250),
+        Turn("other", "Aijing", h(6), seed=147, pitch_cents=200),
+        Turn("wearer", "Aitong", said("rights_notice", 1), "rights_notice", seed=148, pitch_cents=-250),
+        Turn("wearer", "Aitong", said("sign_request", 1), "sign_request", seed=149, pitch_cents=-250),
+        Turn("other", "Aijing", h(7), seed=150, pitch_cents=200),
+        Turn("wearer", "Aitong", said("return_documents", 1), "return_documents", seed=151, pitch_cents=-250),
+    ))  # fmt: skip
+    stall = Dialogue("h4-party-reads-opening-and-notice", (
+        Turn("wearer", "Aiya", said("request_id", 2), "request_id", 0.6, seed=152, pitch_cents=-100),
+        Turn("other", "Aida", h(2), seed=153, pitch_cents=-300),
+        Turn("other", "Aida", said("opening", 2), "opening", seed=154, pitch_cents=-300),
+        Turn("wearer", "Aiya", "您不用念这个，我们来说就可以。", seed=155, pitch_cents=-100),
+        Turn("other", "Aida", said("recording_notice", 2), "recording_notice", seed=156, pitch_cents=-300),
+        Turn("other", "Aida", h(3), seed=157, pitch_cents=-300),
+        Turn("wearer", "Aiya", "好，请您把摊位先收一收。", seed=158, pitch_cents=-100),
+    ), expected_absent=("opening", "recording_notice"))  # fmt: skip
+    warehouse = Dialogue("h4-warehouse-two-parties", (
+        Turn("wearer", "Xiaobei", said("opening", 3), "opening", 0.6, seed=159, pitch_cents=300),
+        Turn("other", "Aiwei", h(4), seed=160, pitch_cents=-200),
+        Turn("wearer", "Xiaobei", said("request_id", 3), "request_id", seed=161, pitch_cents=300),
+        Turn("other", "Aixia", h(5), seed=162, pitch_cents=150),
+        Turn("wearer", "Xiaobei", said("recording_notice", 3), "recording_notice", seed=163, pitch_cents=300),
+        Turn("other", "Aiwei", h(8), seed=164, pitch_cents=-200),
+        Turn("wearer", "Xiaobei", said("rights_notice", 3), "rights_notice", seed=165, pitch_cents=300),
+        Turn("other", "Aixia", h(9), seed=166, pitch_cents=150),
+    ))  # fmt: skip
+    repeat = Dialogue("h4-party-reads-rights-and-sign", (
+        Turn("wearer", "Aicheng", said("opening", 4), "opening", 0.6, seed=167, pitch_cents=200),
+        Turn("other", "Aiyue", h(6), seed=168, pitch_cents=100),
+        Turn("wearer", "Aicheng", said("request_id", 4), "request_id", seed=169, pitch_cents=200),
+        Turn("other", "Aiyue", said("rights_notice", 4), "rights_notice", seed=170, pitch_cents=100),
+        Turn("other", "Aiyue", said("sign_request", 4), "sign_request", seed=171, pitch_cents=100),
+        Turn("wearer", "Aicheng", said("recording_notice", 4), "recording_notice", seed=172, pitch_cents=200),
+        Turn("other", "Aiyue", h(7), seed=173, pitch_cents=100),
+    ), expected_absent=("rights_notice", "sign_request"))  # fmt: skip
+    return (pharmacy, stall, warehouse, repeat)
+
+
+HELD_OUT_4 = _held_out_4()
 CORPORA: dict[str, tuple[Dialogue, ...]] = {
     "tuning": DIALOGUES,
     "held-out": HELD_OUT,
     "held-out-2": HELD_OUT_2,
     "held-out-3": HELD_OUT_3,
+    "held-out-4": HELD_OUT_4,
 }
 
 
