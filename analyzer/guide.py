@@ -39,6 +39,7 @@ _SETTING_RULES: dict[str, tuple[float, bool, str]] = {
     "resume_unclear_min_score": (0.0, False, "应不小于 0（0–100 的匹配分）"),
     "resume_near_reason_min_score": (0.0, False, "应不小于 0（0–100 的匹配分）"),
     "listen_near_score": (0.0, False, "应不小于 0（0–100 的匹配分，0 = 关闭）"),
+    "listen_near_term_score": (0.0, False, "应不小于 0（0–100 的匹配分，0 = 关闭）"),
     "recheck_near_min_score": (0.0, False, "应不小于 0（0–100 的匹配分，0 = 关闭）"),
     "jump_onset_margin_s": (0.0, False, "应不小于 0 秒"),
     "jump_max_above_floor_db": (0.0, False, "应不小于 0 dB"),
@@ -433,7 +434,7 @@ class _Loader:
             if key.endswith("_listen_unsure_s") and value < 0:
                 why = f"应不小于 0 秒，实际为 {value:g}"
                 raise self.error("[settings]", key, why, "[settings", f"{key} =")
-            if key.endswith("_listen_near_score") and value < 0:
+            if key.endswith(("_listen_near_score", "_listen_near_term_score")) and value < 0:
                 why = f"应不小于 0（0–100 的匹配分，0 = 关闭），实际为 {value:g}"
                 raise self.error("[settings]", key, why, "[settings", f"{key} =")
             if key.endswith(("listen_prompt_look", "recheck_prompt_near")) and value not in (0.0, 1.0):

@@ -21,12 +21,13 @@ decoded once more, with a wider beam search, and matched again:
   decoded alone with the wider beam it read 对您处于2000元的罚款.
 
 A look whose wider beam still does not hear a phrase heard nearly there (its closest wording scoring at
-least `recheck_near_min_score`) decodes the window once more with the phrase's own wording as prompt
-(`recheck_prompt_near`): 反款 read as 罚款 in 给您处以三千元的反款 (a ttskit voice at 10 dB) when primed.
-A prompt can lead the decoder, so that decode is kept only when, besides hearing the phrase better and
-no phrase worse, it reads the window's speech as the unprompted wider beam did but for a few words
-(their syllables' similarity by sound at least `recheck_prompt_min_agreement`): a prompt that wrote
-the phrase into other talk changes the whole stretch. Only the stretch where the phrase was heard
+least `recheck_near_min_score`) decodes the stretch of that attempt once more with the phrase's own
+wording as prompt (`recheck_prompt_near`): 您享有臣宿权生病权和行政究竟权力 read as 您享有陈述权
+申辩权和行政救济权利 when primed (a ttskit voice at 10 dB). A prompt can lead the decoder, so that
+decode is kept only when, besides hearing the phrase better and no phrase worse, it reads that speech
+as the unprompted wider beam did but for a few words (their syllables' similarity by sound at least
+`recheck_prompt_min_agreement`, and no more syllables): a prompt that wrote the phrase into other talk
+changes the whole stretch. Only the stretch where the phrase was heard
 nearly is primed, never a whole long window. Its lines are marked `prompted` in the transcript.
 
 When a look changes which phrases the recording needs (a fine statement found makes it a penalty),
@@ -521,9 +522,9 @@ def look_again(
     file: offset 0); `combine`: the files' transcripts as one on the case timeline. Windows are
     decoded one at a time, shortest first; a window's decode is kept only when a phrase it was taken
     for is better heard and no phrase is heard worse (a lower status, or the same with more required
-    slots missing). Where it is not, a phrase heard nearly in it is
-    tried once primed with its wording (see the module docstring); phrases needed only after a look
-    found another are looked at in a second round."""
+    slots missing). Where it is not, a phrase heard nearly in it is tried once primed with its wording
+    (see the module docstring); phrases needed only after a look found another are looked at in a
+    second round."""
     from analyzer.match import match_transcript
 
     beam = recheck_beam(guide, options)

@@ -132,6 +132,7 @@ _FALLBACK_MESSAGES: dict[str, str] = {
     "needs_listening": "未检出“{phrase}”，但 {start}–{end} 有未能转写的语音，需人工听取",
     "needs_listening_unsure": "未检出“{phrase}”，但 {start}–{end} 的语音识别置信度低，需人工听取",
     "needs_listening_speaker": "“{phrase}”仅在 {start}–{end} 由判为其他人员的声音说出，需人工听取确认说话人",
+    "needs_listening_term": "未检出完整的“{phrase}”，但 {start}–{end} 听到了它的关键词，需人工听取",
     "profile_unsure": "未检出“{phrase}”：推断的“{profile}”需要，但也可能是“{rival}”（不需要），请确认类型",
     "untranscribed_speech": "{start}–{end} 约 {duration} 语音未能转写，需人工听取",
     "clock_mismatch": "{where}设备时钟与口述时间不符：{detail}",
@@ -684,7 +685,7 @@ def _required_phrases_said_in_full(
                 unsure = span is not None
             near = _heard_near(acc, by_id, p, transcript) if span is None else None
             if near is not None:
-                acc.listen_for(p.id, p.title, near, definition="needs_listening_near")
+                acc.listen_for(p.id, p.title, near[:2], definition=near[2])
             elif span is not None:
                 acc.listen_for(p.id, p.title, span, unsure=unsure)
             elif p.id in acc.rival_profiles:
@@ -774,27 +775,41 @@ def unsure_pieces(
 
 def _heard_near(
     acc: _Assessment, by_id: dict[str, PhraseMatch], phrase: Phrase, transcript: Transcript
-) -> tuple[float, float] | None:
-    """Where the phrase's expected window, outside the phrases heard, holds a near miss of it, else
-    None: its closest wording scores at least `listen_near_score` there, with a slot of a checkable
-    form (a time, a place, an amount) said like such a value and one of its key terms heard (by
-    characters, sound or nearly). Clearly heard speech that has the phrase's structure but not enough
-    of its words (2026年12月1日下午…只法全过成那个记录 for a garbled opening) is an attempt Whisper
-    garbled, not a phrase left out; speech where a phrase was heard, from any voice, is no near miss
-    (another phrase's, or this one's said by a party); speech that holds neither a slot's form nor a
-    key term (a party's replies, a request for ID) keeps the finding asserted.
-    `<phrase_id>_listen_near_score` replaces the setting for one phrase; absent or 0: off."""
+) -> tuple[float, float, str] | None:
+    """Where the phrase's expected window, outside the phrases heard, holds a near miss of it, with the
+    finding definition that says why, else None. Its closest wording there has one of its key terms
+    heard (by characters, sound or nearly) and either scores at least `listen_near_score` with a slot of
+    a checkable form (a time, a place, an amount) said like such a value (`needs_listening_near`), or,
+    for a phrase the guide does not time from the start, scores at least `listen_near_term_score`
+    (`needs_listening_term`). Clearly heard speech that has the phrase's structure but not enough of its
+    words (2026年12月1日下午…只法全过成那个记录 for a garbled opening), or a key term in words garbled
+    around it (有全数权和行政策计权力 for 您享有陈述权和行政救济权利; 监督只发行名，本次只发钱过程 for the
+    recording notice spoken fast), is an attempt Whisper garbled, not a phrase left out. Speech where a
+    phrase was heard, from any voice, is no near miss (another phrase's, or this one's said by a party);
+    speech that holds no key term (a party's replies, a request for ID) keeps the finding asserted. On
+    the six scenario corpora of 2026-12-04 every `<phrase>_missing` asserted next to such an attempt was
+    false, and none asserted rightly had one. The opening keeps the stricter test: its own window holds
+    the time and place, and a resume statement or a party's words share its key terms.
+    `<phrase_id>_listen_near_score` / `<phrase_id>_listen_near_term_score` replace the settings for one
+    phrase; absent or 0: off."""
     cfg = acc.settings
     min_score = cfg.get(f"{phrase.id}_listen_near_score", cfg.get("listen_near_score", 0.0))
-    if not min_score:
+    term_score = cfg.get(f"{phrase.id}_listen_near_term_score", cfg.get("listen_near_term_score", 0.0))
+    if cfg.get(f"{phrase.id}_window_s") is not None:
+        term_score = 0.0
+    if not min_score and not term_score:
         return None
     m = _closest_outside(acc.guide, by_id, phrase, transcript)
-    if m is None or m.score < min_score or not m.terms_found or m.start_s is None:
+    if m is None or not m.terms_found or m.start_s is None:
         return None
+    end = m.end_s if m.end_s is not None else m.start_s
     forms = {s.name for s in phrase.slots if s.required and s.kind not in ("text", "names")}
-    if not any(n in forms and n not in m.implausible_slots for n in m.slots):
-        return None
-    return m.start_s, m.end_s if m.end_s is not None else m.start_s
+    formed = any(n in forms and n not in m.implausible_slots for n in m.slots)
+    if min_score and m.score >= min_score and formed:
+        return m.start_s, end, "needs_listening_near"
+    if term_score and m.score >= term_score:
+        return m.start_s, end, "needs_listening_term"
+    return None
 
 
 def _closest_outside(
