@@ -685,7 +685,8 @@ def _required_phrases_said_in_full(
                 unsure = span is not None
             near = _heard_near(acc, by_id, p, transcript) if span is None else None
             if near is not None:
-                acc.listen_for(p.id, p.title, near[:2], definition=near[2])
+                start, end, why = near
+                acc.listen_for(p.id, p.title, (start, end), definition=why)
             elif span is not None:
                 acc.listen_for(p.id, p.title, span, unsure=unsure)
             elif p.id in acc.rival_profiles:
