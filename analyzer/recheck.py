@@ -337,35 +337,41 @@ def _expected_next(
     return out
 
 
+def _close_attempts(
+    transcript: Transcript, guide: Guide, phrase_ids: set[str], floor: float
+) -> list[tuple[Phrase, PhraseMatch]]:
+    """(phrase, its closest wording) for each guide phrase in `phrase_ids` whose closest wording in
+    `transcript` scores at least `floor` and has a place on the timeline, in guide order."""
+    from analyzer.match import TextIndex, closest_attempt, guide_match_settings, normalize_for
+
+    index = TextIndex(normalize_for(transcript, guide))
+    settings = guide_match_settings(guide)
+    out: list[tuple[Phrase, PhraseMatch]] = []
+    for p in guide.phrases:
+        if p.id not in phrase_ids:
+            continue
+        m = closest_attempt(index, p, settings)
+        if m is not None and m.score >= floor and m.start_s is not None and m.end_s is not None:
+            out.append((p, m))
+    return out
+
+
 def _near_misses(
-    transcript: Transcript, guide: Guide, skip: set[str], total_s: float
+    transcript: Transcript, matches: Sequence[PhraseMatch], guide: Guide, skip: set[str], total_s: float
 ) -> list[tuple[str, float, float, str]]:
     """(phrase id, case start, case end, "near") for each phrase not needed, not optional and not
-    heard whose closest wording scored at least `recheck_near_min_score`, around that attempt."""
-    from analyzer.match import (
-        TextIndex,
-        closest_attempt,
-        guide_match_settings,
-        match_normalized,
-        normalize_for,
-    )
-
+    heard (`matches`: the transcript's) whose closest wording scored at least
+    `recheck_near_min_score`, around that attempt."""
     floor = float(guide.settings.get("recheck_near_min_score", 0.0))
     if floor <= 0:
         return []
     pad = float(guide.settings.get("recheck_pad_s", DEFAULT_PAD_S))
-    index = TextIndex(normalize_for(transcript, guide))
-    cfg = guide_match_settings(guide)
-    heard = {m.phrase_id for m in match_normalized(index, guide) if m.status != "absent"}
-    out: list[tuple[str, float, float, str]] = []
-    for p in guide.phrases:
-        if p.id in skip or p.id in heard or p.required == "optional":
-            continue
-        m = closest_attempt(index, p, cfg)
-        if m is None or m.score < floor or m.start_s is None or m.end_s is None:
-            continue
-        out.append((p.id, max(0.0, m.start_s - pad), min(total_s, m.end_s + pad), "near"))
-    return out
+    optional = {p.id for p in guide.phrases if p.required == "optional"}
+    unheard = {m.phrase_id for m in matches if m.status == "absent"} - skip - optional
+    return [
+        (p.id, max(0.0, float(m.start_s or 0.0) - pad), min(total_s, float(m.end_s or 0.0) + pad), "near")
+        for p, m in _close_attempts(transcript, guide, unheard, floor)
+    ]
 
 
 def _prompt_candidates(
@@ -380,28 +386,20 @@ def _prompt_candidates(
     where that attempt was heard, worth one decode primed with the phrase's wording
     (`recheck_prompt_near`). Only that stretch is primed, so other speech in a long window is not
     read under a prompt meant for one phrase."""
-    from analyzer.match import TextIndex, closest_attempt, guide_match_settings, normalize_for
-
     cfg = guide.settings
     floor = float(cfg.get("recheck_near_min_score", 0.0))
     if cfg.get("recheck_prompt_near", 0.0) < 1 or floor <= 0:
         return []
     status = {m.phrase_id: _RANK[m.status] for m in matched}
+    todo = {p for p in lk.phrase_ids if status[p] <= rank[p][0] and status[p] != _RANK["present"]}
     lo, hi = lk.offset_s + lk.start_s, lk.offset_s + lk.end_s
     inside = dataclasses.replace(
         transcript, segments=tuple(s for s in transcript.segments if s.end > lo and s.start < hi)
     )
-    index = TextIndex(normalize_for(inside, guide))
-    settings = guide_match_settings(guide)
     out: list[tuple[Phrase, float, float]] = []
-    for p in guide.phrases:
-        if p.id not in lk.phrase_ids or status[p.id] > rank[p.id][0] or status[p.id] == _RANK["present"]:
-            continue
-        m = closest_attempt(index, p, settings)
-        if m is None or m.score < floor or m.start_s is None or m.end_s is None or not phrase_prompt(p):
-            continue
-        a, b = max(lo, m.start_s) - lk.offset_s, min(hi, m.end_s) - lk.offset_s
-        if b > a:
+    for p, m in _close_attempts(inside, guide, todo, floor):
+        a, b = max(lo, float(m.start_s or 0.0)) - lk.offset_s, min(hi, float(m.end_s or 0.0)) - lk.offset_s
+        if b > a and phrase_prompt(p):
             out.append((p, a, b))
     return out
 
@@ -532,11 +530,12 @@ def look_again(
         return None
     files = tuple(files)
     current = dict(transcripts)
-    todo = _needed(matches, guide, combine(current), continuity, profile)
+    case = combine(current)
+    todo = _needed(matches, guide, case, continuity, profile)
     total = max((f.end_s for f in files), default=0.0)
     expected = _expected_next(matches, guide, todo, total)
     skip = {m.phrase_id for m in todo} | {w[0] for w in expected}
-    near = _near_misses(combine(current), guide, skip, total)
+    near = _near_misses(case, matches, guide, skip, total)
     if not todo and not expected and not near:
         return None
     windows = _windows(todo, matches, guide, files, continuity) + expected + near
@@ -590,8 +589,9 @@ def look_again(
         if not any(lk.found for lk in done):
             break
         # what the recording needs as heard now (a fine statement found makes it a penalty)
-        heard_now = match_transcript(combine(current), guide)
-        needed_now = _needed(heard_now, guide, combine(current), continuity, profile)
+        case = combine(current)
+        heard_now = match_transcript(case, guide)
+        needed_now = _needed(heard_now, guide, case, continuity, profile)
         more = [m for m in needed_now if m.phrase_id not in looked]
         if not more:
             break
