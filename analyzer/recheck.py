@@ -28,7 +28,9 @@ decode is kept only when, besides hearing the phrase better and no phrase worse,
 as the unprompted wider beam did but for a few words (their syllables' similarity by sound at least
 `recheck_prompt_min_agreement`, and no more syllables): a prompt that wrote the phrase into other talk
 changes the whole stretch. Only the stretch where the phrase was heard
-nearly is primed, never a whole long window. Its lines are marked `prompted` in the transcript.
+nearly is primed, never a whole long window. Its lines are marked `prompted` in the transcript. Every
+primed decode is recorded as a look of its own (why "primed", with its prompt and whether it agreed),
+kept or not, so the report accounts for every second of audio decoded again.
 
 When a look changes which phrases the recording needs (a fine statement found makes it a penalty),
 the phrases it needs now and were not looked at get their windows in a second round.
@@ -102,12 +104,14 @@ class Look:
     file: str
     start_s: float  # file time; the window is [start_s, end_s)
     end_s: float
-    why: str  # "timed" | "resume" | "partial" | "order" | "whole" | "expected" | "near" | "prompted"
+    # "timed" | "resume" | "partial" | "order" | "whole" | "expected" | "near" | "prompted" | "primed"
+    why: str
     decoded: bool = True  # False: it did not fit in recheck_max_s
     found: tuple[str, ...] = ()  # of phrase_ids, better heard after it (its decode is then used)
     offset_s: float = 0.0  # the file's place on the case timeline
     near: bool = False  # prompted: the phrase, or an attempt at it, heard in the prompted decode
-    prompt: str = ""  # the wording the kept decode was primed with ("" : unprompted)
+    prompt: str = ""  # the wording the kept decode (primed: this decode) was primed with ("": unprompted)
+    agreed: bool = False  # primed: it read the stretch like the unprompted decode (else never used)
 
     def to_dict(self) -> dict:
         return {
@@ -121,6 +125,7 @@ class Look:
             "found": list(self.found),
             "near": self.near,
             "prompt": self.prompt,
+            "agreed": self.agreed,
         }
 
 
@@ -147,14 +152,20 @@ class Recheck:
                 f"已将开头 {self.until_s:.0f} 秒以更细致的解码（beam {self.beam_size}）复核"
             )
         else:
-            skipped = sum(1 for lk in self.looks if not lk.decoded)
+            windows = [lk for lk in self.looks if lk.why != "primed"]
+            skipped = sum(1 for lk in windows if not lk.decoded)
             head = (
                 f"首次识别未检出或不完整：{names(self.phrase_ids)}，"
-                f"已将其应出现的 {len(self.looks) - skipped} 段共 {self.decoded_s:.0f} 秒录音"
-                f"以更细致的解码（beam {self.beam_size}）复核"
+                f"已将其应出现的 {len(windows) - skipped} 段录音"
+                f"以更细致的解码（beam {self.beam_size}）复核（共解码 {self.decoded_s:.0f} 秒）"
             )
             if skipped:
                 head += f"（另 {skipped} 段超出复核时长上限 {self.budget_s:.0f} 秒，未复核）"
+            primed = [lk for lk in self.looks if lk.why == "primed" and lk.decoded]
+            if primed:
+                kept = sum(1 for lk in primed if lk.found)
+                used = f"{kept} 处读法与不提示时基本一致并检出，采用" if kept else "均未采用"
+                head += f"；其中 {len(primed)} 处相近内容又以用语原文提示解码，{used}"
             prompted = [lk for lk in self.looks if lk.why == "prompted" and lk.decoded]
             if prompted:
                 near = [p for lk in prompted if lk.near for p in lk.phrase_ids]
@@ -496,7 +507,7 @@ def _per_file(
     return merged
 
 
-_WHY_ORDER = ("timed", "resume", "partial", "expected", "near", "order", "whole", "prompted")
+_WHY_ORDER = ("timed", "resume", "partial", "expected", "near", "order", "whole", "prompted", "primed")
 
 
 def look_again(
@@ -564,15 +575,18 @@ def look_again(
                 better = ()
                 for phrase, a, b in _prompt_candidates(lk, matched, combine(trial), guide, rank):
                     a, b = snap(current[lk.file], a, b, len(audio[lk.file]) / TARGET_SR)
+                    text = phrase_prompt(phrase)
+                    attempt = Look((phrase.id,), lk.file, a, b, "primed", offset_s=lk.offset_s, prompt=text)
                     if spent + b - a > budget:
+                        done.append(dataclasses.replace(attempt, decoded=False))
                         continue
                     spent += b - a
-                    text = phrase_prompt(phrase)
                     primed = dataclasses.replace(options, initial_prompt=text)
                     heard = decode_window(
                         audio[lk.file], max(0.0, a - EDGE_S), b + EDGE_S, primed, beam, cache=cache
                     )
                     if not _agrees(window, heard, a, b, guide):
+                        done.append(attempt)
                         continue
                     heard = dataclasses.replace(
                         heard, segments=tuple(dataclasses.replace(x, prompted=True) for x in heard.segments)
@@ -580,7 +594,9 @@ def look_again(
                     trial = dict(current)
                     trial[lk.file] = merge_window(current[lk.file], heard, a, b)
                     again = {m.phrase_id: _standing(m) for m in match_transcript(combine(trial), guide)}
-                    if again[phrase.id][0] > rank[phrase.id][0] and all(again[p] >= rank[p] for p in rank):
+                    kept = again[phrase.id][0] > rank[phrase.id][0] and all(again[p] >= rank[p] for p in rank)
+                    done.append(dataclasses.replace(attempt, agreed=True, found=(phrase.id,) if kept else ()))
+                    if kept:
                         better, prompt = tuple(p for p in lk.phrase_ids if again[p][0] > rank[p][0]), text
                         break
             if better:
@@ -600,7 +616,7 @@ def look_again(
         looked |= {w[0] for w in windows}
     done.sort(key=lambda x: (x.offset_s + x.start_s, x.phrase_ids))
     found = tuple(dict.fromkeys(p for lk in done for p in lk.found))
-    first = done[0] if done else None
+    first = next((lk for lk in done if lk.why != "primed"), None)
     head = first is not None and first.decoded and first.start_s == 0 and first.file == files[0].path
     until = first.end_s if first is not None and head else 0.0
     recheck = Recheck(

@@ -41,7 +41,9 @@ if TYPE_CHECKING:
 # 1.11: recheck.looks[].why "prompted" (decoded with the phrase's wording as prompt) and looks[].near
 # 1.12: recheck.looks[].why "near" (around a near attempt at a phrase not needed), looks[].prompt and
 # transcript.segments[].prompted (a second look primed with a phrase's wording)
-SCHEMA_VERSION = "1.12"
+# 1.13: recheck.looks[].why "primed" (each decode of a near attempt primed with its phrase's wording,
+# kept or not) and looks[].agreed
+SCHEMA_VERSION = "1.13"
 FORMATS = ("json", "html", "srt", "vtt", "csv", "xlsx")
 SEVERITY_TITLES = {"critical": "严重", "major": "重要", "minor": "一般", "info": "提示"}
 STATUS_TITLES = {"present": "已说", "partial": "部分", "absent": "未说"}

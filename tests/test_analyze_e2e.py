@@ -123,7 +123,7 @@ def test_discovery_finds_files_and_case(corpus):
 def test_documented_json_fields(batch, corpus):
     outcome, out, docs, _ = batch
     doc = docs["compliant.wav"]
-    assert doc["schema_version"] == "1.12" and doc["guide"]["id"] == load_guide().id
+    assert doc["schema_version"] == "1.13" and doc["guide"]["id"] == load_guide().id
     r = rec(docs, "compliant.wav")
     for key, kind in {
         "path": str,

@@ -278,14 +278,14 @@ def test_report_has_the_clock_field_and_the_html_line(tmp_path):
     result = RecordingResult(paths=["a.wav"], name="a.wav")
     result.clock = (said("现在是下午两点半", T + timedelta(minutes=90)),)
     rec = recording_to_dict(result)
-    assert SCHEMA_VERSION == "1.12"
+    assert SCHEMA_VERSION == "1.13"
     [c] = rec["clock"]
     assert (
         c["status"] == "mismatch" and c["source"] == "filename" and c["file_start"] == "2026-03-15T16:00:00"
     )
     assert c["spoken"] == "2026-03-15T14:30" and c["difference_s"] < -5000
     json.dumps(rec)
-    assert document([rec], None)["schema_version"] == "1.12"
+    assert document([rec], None)["schema_version"] == "1.13"
     html = render_html(rec, None, tmp_path / "a.html")
     assert "设备时钟核对（第八条，开场白）：不符" in html and "16:00:05" in html
 

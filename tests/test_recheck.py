@@ -549,7 +549,7 @@ def test_a_phrase_heard_nearly_is_read_again_primed_with_its_wording(guide, monk
     and otherwise much as before (similarity 0.82): that decode is kept, its line marked prompted."""
     (merged, done), prompts = _primed_look(guide, monkeypatch, FINE_PRIMED)
     assert prompts[0] == "" and prompts[1].startswith("您的") and prompts[1].endswith("的罚款。")
-    (lk,) = [lk for lk in done.looks if "fine_statement" in lk.phrase_ids]
+    (lk,) = [lk for lk in done.looks if "fine_statement" in lk.phrase_ids and lk.why != "primed"]
     assert lk.found == ("fine_statement",) and lk.prompt == prompts[1]
     line = next(s for s in merged["a.wav"].segments if s.start == 25.0)
     assert line.prompted and "罚款" in line.text
@@ -558,6 +558,17 @@ def test_a_phrase_heard_nearly_is_read_again_primed_with_its_wording(guide, monk
     heard = {m.phrase_id: m.status for m in match_transcript(merged["a.wav"], guide)}
     assert heard["fine_statement"] != "absent"
     assert lk.to_dict()["prompt"] == prompts[1]
+    # the primed decode is a look of its own: the stretch of the near attempt, inside the window
+    (primed,) = [x for x in done.looks if x.why == "primed"]
+    assert primed.phrase_ids == ("fine_statement",) and primed.prompt == prompts[1]
+    assert primed.agreed and primed.found == ("fine_statement",) and primed.decoded
+    assert lk.start_s <= primed.start_s < primed.end_s <= lk.end_s
+    assert primed.to_dict()["why"] == "primed" and primed.to_dict()["agreed"] is True
+    # every second of audio decoded again is in a look: the window and the primed stretch
+    windows = sum(x.end_s - x.start_s for x in done.looks if x.decoded)
+    assert abs(done.decoded_s - windows) < 0.05
+    assert done.found == ("fine_statement",)  # once, though two looks found it
+    assert "1 处相近内容又以用语原文提示解码，1 处读法与不提示时基本一致并检出" in done.note({})
 
 
 def test_a_primed_decode_that_rewrites_the_window_is_not_kept(guide, monkeypatch):
@@ -569,11 +580,17 @@ def test_a_primed_decode_that_rewrites_the_window_is_not_kept(guide, monkeypatch
     )
     (merged, done), prompts = _primed_look(guide, monkeypatch, invented)
     assert len(prompts) == 2  # primed once, not kept
-    (lk,) = [lk for lk in done.looks if "fine_statement" in lk.phrase_ids]
+    (lk,) = [lk for lk in done.looks if "fine_statement" in lk.phrase_ids and lk.why != "primed"]
     assert lk.found == () and lk.prompt == ""
+    # the rejected primed decode is still accounted for: a look of its own, not agreed, not kept
+    (primed,) = [x for x in done.looks if x.why == "primed"]
+    assert primed.decoded and not primed.agreed and primed.found == () and primed.prompt == prompts[1]
+    assert abs(done.decoded_s - sum(x.end_s - x.start_s for x in done.looks if x.decoded)) < 0.05
+    assert "均未采用" in done.note({})
     assert not any(s.prompted for s in merged["a.wav"].segments)
     looked, prompts = _primed_look(guide, monkeypatch, FINE_PRIMED, recheck_prompt_near=0.0)
     assert prompts == [""] and looked[1].found == ()
+    assert not any(x.why == "primed" for x in looked[1].looks)
 
 
 def test_a_primed_decode_may_put_homophones_right_but_not_add_what_was_left_out(guide):

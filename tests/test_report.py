@@ -244,7 +244,10 @@ def test_every_second_look_is_in_the_json_and_the_html(case, tmp_path):
         Look(("sign_request",), case.paths[1], 10.0, 25.0, "order", found=("sign_request",), offset_s=300.0),
         Look(("return_documents",), case.paths[1], 0.0, 30.0, "whole", decoded=False, offset_s=300.0),
         Look(("opening",), case.paths[0], 0.0, 30.0, "prompted", near=True),
-    )
+        Look(("sign_request",), case.paths[1], 12.0, 16.0, "primed", offset_s=300.0, prompt="请您签字。"),
+        Look(("sign_request",), case.paths[1], 18.0, 21.0, "primed", offset_s=300.0, prompt="请您签字。",
+             agreed=True, found=("sign_request",)),
+    )  # fmt: skip
     looked = dataclasses.replace(
         case,
         recheck=Recheck(
@@ -253,17 +256,24 @@ def test_every_second_look_is_in_the_json_and_the_html(case, tmp_path):
     )
     rec = report.recording_to_dict(looked)
     assert rec["recheck"]["budget_s"] == 50.0 and rec["recheck"]["decoded_s"] == 45.0
-    assert [lk["why"] for lk in rec["recheck"]["looks"]] == ["timed", "order", "whole", "prompted"]
+    assert [lk["why"] for lk in rec["recheck"]["looks"]] == [
+        "timed", "order", "whole", "prompted", "primed", "primed"
+    ]  # fmt: skip
     assert rec["recheck"]["looks"][1] == {
         "phrases": ["sign_request"], "file": case.paths[1], "start_s": 10.0, "end_s": 25.0,
         "case_start_s": 310.0, "why": "order", "decoded": True, "found": ["sign_request"], "near": False,
-        "prompt": "",
+        "prompt": "", "agreed": False,
     }  # fmt: skip
     assert rec["recheck"]["looks"][3]["near"] is True
+    primed = rec["recheck"]["looks"][5]
+    assert primed["agreed"] is True and primed["found"] == ["sign_request"]
+    assert primed["prompt"] == "请您签字。"
     html = report.write_html(rec, report.guide_to_dict(case.guide), tmp_path / "l.html").read_text("utf-8")
     table = html[html.index('id="recheck"') :]
     table = table[: table.index("</details>")]
-    assert table.count("<tr>") == 5  # header + one row per look
+    assert table.count("<tr>") == 7  # header + one row per look
+    assert "相近内容（以用语原文提示解码）" in table
+    assert "差别大（可能是提示带出的字词），未采用" in table and "基本一致，检出，已采用" in table
     assert "复核后检出" in table and "复核后仍未检出" in table and "超出复核时长上限" in table
     assert "以用语原文提示解码" in table and "听出疑似该用语，需人工听取" in table
     assert "按顺序应出现的区间" in table and "请签收法律文书" in table

@@ -243,7 +243,7 @@ def test_report_json_html_and_subtitles_carry_the_speaker(tmp_path):
     guide = load_guide()
     sp = dataclasses.replace(_voices(), segments=(SegmentSpeaker(0, "S2", "other", 0.8),))
     rec = _report_of(tmp_path, guide, sp, 6.0, 9.0)
-    assert report.SCHEMA_VERSION == "1.12"
+    assert report.SCHEMA_VERSION == "1.13"
     opening = next(p for p in rec["phrases"] if p["id"] == "opening")
     assert opening["status"] == "absent" and opening["speaker"] == "other" and opening["speaker_id"] == "S2"
     assert opening["said_by_other"][0]["start_s"] == 6.0
