@@ -30,7 +30,7 @@ as the unprompted wider beam did but for a few words (their syllables' similarit
 changes the whole stretch. Only the stretch where the phrase was heard
 nearly is primed, never a whole long window. Its lines are marked `prompted` in the transcript. Every
 primed decode is recorded as a look of its own (why "primed", with its prompt and whether it agreed),
-kept or not, so the report shows every decode a look made.
+kept or not.
 
 When a look changes which phrases the recording needs (a fine statement found makes it a penalty),
 the phrases it needs now and were not looked at get their windows in a second round.
