@@ -274,6 +274,7 @@ def test_every_second_look_is_in_the_json_and_the_html(case, tmp_path):
     assert table.count("<tr>") == 7  # header + one row per look
     assert "相近内容（以用语原文提示解码）" in table
     assert "差别大（可能是提示带出的字词），未采用" in table and "基本一致，检出，已采用" in table
+    assert table.count("提示原文：请您签字。") == 2  # what each primed decode was primed with
     assert "复核后检出" in table and "复核后仍未检出" in table and "超出复核时长上限" in table
     assert "以用语原文提示解码" in table and "听出疑似该用语，需人工听取" in table
     assert "按顺序应出现的区间" in table and "请签收法律文书" in table
