@@ -409,6 +409,44 @@ def _term_windows(
     return windows
 
 
+def _led_slot_forms(t: _Term, w: _Wording) -> list[tuple[str, int]]:
+    """(loose code, position in the wording) of an essential key term's forms of three or more
+    syllables that a required slot follows right after in the wording (请出示{licence}): what the
+    term asks for is said next, so the term and that value say together which phrase it is."""
+    if not t.term.essential:
+        return []
+    out = []
+    for form, code in zip(t.forms_text, t.forms_loose, strict=True):
+        k = w.literal.find(form)
+        if len(form) >= 3 and k >= 0 and any(s.required for s in w.slot_groups.get(k + len(form), ())):
+            out.append((code, k))
+    return out
+
+
+def _slot_led_windows(
+    index: TextIndex, w: _Wording, cfg: dict[str, float], seeded: Sequence[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """Windows around an essential key term heard with one syllable wrong right where the wording
+    has it before a slot (请同时开户时可证 for 您好，请出示开户许可证, its politeness word garbled
+    too): the wording is short, so too few of its syllables are left to seed a window. The window
+    reaches as far before and after the term as the wording (with its slots) extends from it;
+    _substituted_before_slot decides whether it was the phrase."""
+    if cfg["neighbour_term_credit"] <= 0:
+        return []
+    L, margin, slack = len(w.literal), int(cfg["window_margin"]), _slot_allowance(w)
+    text = index.norm.loose
+    windows: list[tuple[int, int]] = []
+    for t in w.terms:
+        for code, at in _led_slot_forms(t, w):
+            n = len(code)
+            for p in range(len(text) - n + 1):
+                if sum(a != b for a, b in zip(code, text[p : p + n], strict=True)) != 1:
+                    continue
+                if not any(lo <= p and p + n <= hi for lo, hi in seeded):
+                    windows.append((max(0, p - at - margin), min(len(text), p + (L - at) + slack + margin)))
+    return windows
+
+
 def _neighbour_positions(
     form: tuple[str, str],
     norm: NormText,
@@ -473,6 +511,46 @@ def _substituted_in_place(t: _Term, w: _Wording, al: _Alignment, norm: NormText)
         if k >= 0 and k <= i < k + len(f):
             return True
     return False
+
+
+def _substituted_before_slot(t: _Term, w: _Wording, al: _Alignment, norm: NormText) -> range | None:
+    """An essential key term of three or more syllables heard with one of them wrong, its other
+    syllables in place, and right after it the required slot the wording puts there, said like such a
+    value (请同时开户时可证: 同 for 出, 开户时可证 a licence; 请出现财务快些资料, where the wrong 现 was
+    read into the value). Whatever became of the words before it (您好 garbled too), the term and its
+    object together are the request. The term's rows in the wording, else None."""
+    at = dict(al.pairs)
+    wrong = dict(al.subs)
+    paired = set(at.values())
+    for form in t.forms_text:
+        k = w.literal.find(form)
+        n = len(form)
+        slots = [s for s in w.slot_groups.get(k + n, ()) if s.required] if k >= 0 else []
+        heard = [i for i in range(k, k + n) if i in at]
+        if n < 3 or not slots or len(heard) != n - 1:
+            continue
+        (miss,) = (i for i in range(k, k + n) if i not in at)
+        base = at[heard[0]] - (heard[0] - k)  # where the term starts, its heard syllables in place
+        if any(at[i] != base + (i - k) for i in heard):
+            continue
+        j = base + (miss - k)  # where the wrong syllable was said
+        if not 0 <= j < len(norm.text) or j in paired or wrong.get(miss, j) != j:
+            continue
+        for slot in slots:
+            value = al.slot_values.get(slot.name, "").strip()
+            if miss == k + n - 1 and value[:1] == norm.text[j] and norm.text.startswith(value, j):
+                value = value[1:]  # the wrong syllable taken for the value's first character
+            if value and _plausible(slot, value) and norm.text.startswith(value, base + n):
+                return range(k, k + n)
+    return None
+
+
+def _led_by(t: _Term, w: _Wording, al: _Alignment, norm: NormText, led: dict[str, range]) -> bool:
+    """_substituted_before_slot, its rows noted in `led`."""
+    rows = _substituted_before_slot(t, w, al, norm)
+    if rows is not None:
+        led[t.term.term] = rows
+    return rows is not None
 
 
 def _read_into_slot(w: _Wording, al: _Alignment, norm: NormText, i: int) -> bool:
@@ -915,10 +993,14 @@ def _evaluate(
     al: _Alignment,
     cfg: dict[str, float],
     *,
-    term_only: bool = False,
-) -> PhraseMatch:
-    """Score one alignment. term_only: its window was found by a key term alone (no n-gram seeds of
-    the wording), so only the key terms with every required slot said make it an attempt."""
+    found_by: str = "seeds",
+) -> PhraseMatch | None:
+    """Score one alignment. `found_by` says how its window was found: "seeds" (n-gram seeds of the
+    wording, or an anchor); "term" (a key term alone: only the key terms with every required slot said
+    make it an attempt); "slot_led" (a key term with one syllable wrong before its slot: only that
+    reading, _substituted_before_slot with the phrase's other evidence, makes it a near miss, never an
+    attempt; None where it is not that)."""
+    term_only = found_by == "term"
     norm = index.norm
     L = len(w.literal)
     pen = cfg["extra_char_penalty"]
@@ -931,6 +1013,7 @@ def _evaluate(
     lo, hi = max(0, al.lo - 2), min(len(norm.text), al.hi + 2)
     region_text, region_loose = norm.text[lo:hi], norm.loose[lo:hi]
     found, missing, homophone, neighbour = [], [], [], []
+    led: dict[str, range] = {}  # terms heard with one syllable wrong before their slot's value: their rows
     got = total = 0.0
     essential_total = essential_found = essential_whole = others_whole = 0
     region_coarse = lru_cache(maxsize=1)(lambda: coarse_codes(norm.pinyin[lo:hi]))
@@ -964,6 +1047,7 @@ def _evaluate(
                 )
             )
             or (t.term.essential and _substituted_in_place(t, w, al, norm))
+            or (t.term.essential and _led_by(t, w, al, norm, led))
         ):
             # 仙字 for 签字, 顶出是 for 请出示: counted only with the phrase's other evidence (below), and
             # never as present
@@ -999,8 +1083,10 @@ def _evaluate(
     slot_cov = slot_points / len(w.required_slots) if w.required_slots else 0.0
     if neighbour:
         # a key term heard as a near neighbour counts only when the rest of the phrase is there: every
-        # required slot said like such a value, and another of its key terms heard (when it has one)
-        others = [t for t in w.terms if t.term.term not in neighbour]
+        # required slot said like such a value, and another of its key terms heard (when it has one);
+        # one heard right before its slot's value needs only the other essential terms (a politeness
+        # word garbled beside it does not sink it)
+        others = [t for t in w.terms if t.term.term not in neighbour and (t.term.essential or not led)]
         slots_ok = all(n in filled and n not in implausible for n in w.required_slots)
         evidence = (
             slots_ok
@@ -1077,6 +1163,14 @@ def _evaluate(
         score = min(score, cfg["present_score"] - 0.1)
     if neighbour:  # said, but its key word misheard: flagged for the trainer, never present
         score = max(cfg["partial_score"], min(score, cfg["present_score"] - 0.1))
+    led_kept = {t: rows for t, rows in led.items() if t in neighbour}
+    if found_by == "slot_led" and not led_kept:
+        return None
+    if led_kept and not any(all(i not in rows for rows in led_kept.values()) for i, _ in al.pairs):
+        # two syllables of a three-syllable term and a value after it, nothing else of the wording, are
+        # too little to say the phrase was said (我出示过营业执照了 is a party's reply): a near miss, which
+        # the rules hold for listening instead of calling the phrase missing
+        score = min(score, cfg["partial_score"] - 0.1)
     score = round(max(0.0, min(100.0, score)), 1)
     status: Status = (
         "present"
@@ -1183,25 +1277,28 @@ def _attempts(
             if win not in seeded:
                 seeded.add(win)
                 windows.append(win)
-        work = [(lo, hi, whole, False) for lo, hi in windows]
+        work = [(lo, hi, whole, "seeds") for lo, hi in windows]
         # windows found by a key term alone: a mere mention of the term must not count as an attempt
-        work += [(lo, hi, whole, True) for lo, hi in _term_windows(index, w, cfg, windows)]
+        work += [(lo, hi, whole, "term") for lo, hi in _term_windows(index, w, cfg, windows)]
+        # and by a key term heard with one syllable wrong before a slot: only that reading counts there
+        work += [(lo, hi, whole, "slot_led") for lo, hi in _slot_led_windows(index, w, cfg, windows)]
         while work:
-            lo, hi, fence, term_only = work.pop()
+            lo, hi, fence, found_by = work.pop()
             # cheap upper bound first (bit-parallel LCS in C): skip windows that cannot reach partial
             if LCSseq.similarity(w.loose, index.norm.loose[lo:hi]) < cfg["min_lcs_share"] * len(w.literal):
                 continue
             al = _align(index, w, lo, hi, cfg, fence)
             if al is None:
                 continue
-            m = _evaluate(phrase, w, index, al, cfg, term_only=term_only)
-            results.append((m, w, al))
+            m = _evaluate(phrase, w, index, al, cfg, found_by=found_by)
+            if m is not None:
+                results.append((m, w, al))
             # the rest of the window may hold another occurrence - or, when the closest-sounding
             # span failed (a later phrase that shares its words), the real attempt; either way it
             # must not read slot values back into the span just aligned
             for a, b, rest_fence in ((lo, al.lo, (fence[0], al.lo)), (al.hi, hi, (al.hi, fence[1]))):
                 if b - a >= max(2, len(w.literal) // 2):
-                    work.append((a, b, rest_fence, term_only))
+                    work.append((a, b, rest_fence, found_by))
     results.sort(key=lambda r: (-r[0].score, r[0].span[0] if r[0].span else 0))
     return results
 

