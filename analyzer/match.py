@@ -423,6 +423,16 @@ def _led_slot_forms(t: _Term, w: _Wording) -> list[tuple[str, int]]:
     return out
 
 
+def _leads_unlike(t: _Term, w: _Wording, implausible: Sequence[str]) -> bool:
+    """The key term leads a required slot in the wording (请出示{licence}), which was said, but not like
+    such a value."""
+    return any(
+        s.required and s.name in implausible
+        for code, k in _led_slot_forms(t, w)
+        for s in w.slot_groups.get(k + len(code), ())
+    )
+
+
 def _slot_led_windows(
     index: TextIndex, w: _Wording, cfg: dict[str, float], seeded: Sequence[tuple[int, int]]
 ) -> list[tuple[int, int]]:
@@ -1013,6 +1023,7 @@ def _evaluate(
     lo, hi = max(0, al.lo - 2), min(len(norm.text), al.hi + 2)
     region_text, region_loose = norm.text[lo:hi], norm.loose[lo:hi]
     found, missing, homophone, neighbour = [], [], [], []
+    off: list[str] = []  # terms heard nearly with a whole syllable wrong
     led: dict[str, range] = {}  # terms heard with one syllable wrong before their slot's value: their rows
     got = total = 0.0
     essential_total = essential_found = essential_whole = others_whole = 0
@@ -1038,6 +1049,8 @@ def _evaluate(
             # an "A…B" form apart (执法权过程进步开始)
             credit, whole = cfg["near_term_credit"], False
             homophone.append(t.term.term)
+            if not (t.forms_coarse and any(f in region_coarse() for f in t.forms_coarse)):
+                off.append(t.term.term)  # a whole syllable wrong, not just initials blurred
         elif cfg["neighbour_term_credit"] > 0 and (
             (
                 t.forms_two
@@ -1081,6 +1094,19 @@ def _evaluate(
             slot_points += cfg["implausible_slot_credit"] if slots_all[name].required else 0.0
     missing_slots = tuple(n for n in w.required_slots if n not in filled)
     slot_cov = slot_points / len(w.required_slots) if w.required_slots else 0.0
+    essential_off = [t for t in w.terms if t.term.essential and t.term.term in off]
+    unlike = [t for t in essential_off if _leads_unlike(t, w, implausible)]
+    if unlike and essential_found == len(essential_off):
+        # its essential key terms heard only with a whole syllable wrong, and the value the wording names
+        # after its key term not like such a value (您好，请出去一下: 出去一下 one syllable from 出示一下,
+        # 去一下 no licence): another sentence, no key term of this one heard
+        for t in unlike:
+            got -= t.term.weight * cfg["near_term_credit"]
+            essential_found -= 1
+            found.remove(t.term.term)
+            homophone.remove(t.term.term)
+            missing.append(t.term.term)
+        term_cov = got / total if total else 0.0
     if neighbour:
         # a key term heard as a near neighbour counts only when the rest of the phrase is there: every
         # required slot said like such a value, and another of its key terms heard (when it has one);

