@@ -40,6 +40,7 @@ _SETTING_RULES: dict[str, tuple[float, bool, str]] = {
     "resume_near_reason_min_score": (0.0, False, "应不小于 0（0–100 的匹配分）"),
     "listen_near_score": (0.0, False, "应不小于 0（0–100 的匹配分，0 = 关闭）"),
     "listen_near_term_score": (0.0, False, "应不小于 0（0–100 的匹配分，0 = 关闭）"),
+    "listen_near_form_slots": (0.0, True, "应为不小于 0 的整数（0 = 关闭）"),
     "recheck_near_min_score": (0.0, False, "应不小于 0（0–100 的匹配分，0 = 关闭）"),
     "jump_onset_margin_s": (0.0, False, "应不小于 0 秒"),
     "jump_max_above_floor_db": (0.0, False, "应不小于 0 dB"),
@@ -440,7 +441,9 @@ class _Loader:
             if key.endswith(("listen_prompt_look", "recheck_prompt_near")) and value not in (0.0, 1.0):
                 why = f"应为 0（关闭）或 1（开启），实际为 {value:g}"
                 raise self.error("[settings]", key, why, "[settings", f"{key} =")
-            integral = key.endswith(("_partial_min_other_terms", "partial_other_terms_onward"))
+            integral = key.endswith(
+                ("_partial_min_other_terms", "partial_other_terms_onward", "_listen_near_form_slots")
+            )
             if integral and (value < 0 or not value.is_integer()):
                 why = f"应为不小于 0 的整数（0 = 关闭），实际为 {value:g}"
                 raise self.error("[settings]", key, why, "[settings", f"{key} =")

@@ -437,7 +437,7 @@ def _slot_led_windows(
     index: TextIndex, w: _Wording, cfg: dict[str, float], seeded: Sequence[tuple[int, int]]
 ) -> list[tuple[int, int]]:
     """Windows around an essential key term heard with one syllable wrong right where the wording
-    has it before a slot (请同时开户时可证 for 您好，请出示开户许可证, its politeness word garbled
+    has it before a slot (请同时开户时可证 for a request for 开户许可证, its 您好 garbled
     too): the wording is short, so too few of its syllables are left to seed a window. The window
     reaches as far before and after the term as the wording (with its slots) extends from it;
     _substituted_before_slot decides whether it was the phrase."""

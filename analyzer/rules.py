@@ -133,6 +133,7 @@ _FALLBACK_MESSAGES: dict[str, str] = {
     "needs_listening_unsure": "未检出“{phrase}”，但 {start}–{end} 的语音识别置信度低，需人工听取",
     "needs_listening_speaker": "“{phrase}”仅在 {start}–{end} 由判为其他人员的声音说出，需人工听取确认说话人",
     "needs_listening_term": "未检出完整的“{phrase}”，但 {start}–{end} 听到了它的关键词，需人工听取",
+    "needs_listening_form": "未检出完整的“{phrase}”，但 {start}–{end} 听到了它的多项要素，需人工听取",
     "profile_unsure": "未检出“{phrase}”：推断的“{profile}”需要，但也可能是“{rival}”（不需要），请确认类型",
     "untranscribed_speech": "{start}–{end} 约 {duration} 语音未能转写，需人工听取",
     "clock_mismatch": "{where}设备时钟与口述时间不符：{detail}",
@@ -791,21 +792,32 @@ def _heard_near(
     the six scenario corpora of 2026-12-04 every `<phrase>_missing` asserted next to such an attempt was
     false, and none asserted rightly had one. The opening keeps the stricter test: its own window holds
     the time and place, and a resume statement or a party's words share its key terms.
-    `<phrase_id>_listen_near_score` / `<phrase_id>_listen_near_term_score` replace the settings for one
-    phrase; absent or 0: off."""
+    Without a key term, at least `listen_near_form_slots` of its checkable slots said like such values
+    in its wording's order, scoring at least `listen_near_score`, are a near miss too
+    (`needs_listening_form`; not for a phrase timed from the start, which a time and a place alone
+    would hold). `<phrase_id>_listen_near_score` / `<phrase_id>_listen_near_term_score` /
+    `<phrase_id>_listen_near_form_slots` replace the settings for one phrase; absent or 0: off."""
     cfg = acc.settings
     min_score = cfg.get(f"{phrase.id}_listen_near_score", cfg.get("listen_near_score", 0.0))
     term_score = cfg.get(f"{phrase.id}_listen_near_term_score", cfg.get("listen_near_term_score", 0.0))
+    form_slots = int(cfg.get(f"{phrase.id}_listen_near_form_slots", cfg.get("listen_near_form_slots", 0)))
     if cfg.get(f"{phrase.id}_window_s") is not None:
-        term_score = 0.0
+        term_score, form_slots = 0.0, 0
     if not min_score and not term_score:
         return None
     m = _closest_outside(acc.guide, by_id, phrase, transcript)
-    if m is None or not m.terms_found or m.start_s is None:
+    if m is None or m.start_s is None:
         return None
     end = m.end_s if m.end_s is not None else m.start_s
     forms = {s.name for s in phrase.slots if s.required and s.kind not in ("text", "names")}
-    formed = any(n in forms and n not in m.implausible_slots for n in m.slots)
+    said_forms = [n for n in m.slots if n in forms and n not in m.implausible_slots]
+    if not m.terms_found:
+        # no key term, but several values of its own checkable forms said in its wording's order
+        # (您可以在六十日内向…六个月内向…人民法院…: both deadlines and the court, the key terms garbled)
+        if form_slots and min_score and m.score >= min_score and len(said_forms) >= form_slots:
+            return m.start_s, end, "needs_listening_form"
+        return None
+    formed = bool(said_forms)
     if min_score and m.score >= min_score and formed:
         return m.start_s, end, "needs_listening_near"
     if term_score and m.score >= term_score:

@@ -396,6 +396,45 @@ def test_a_request_for_id_garbled_before_its_licence_needs_listening_not_missing
         assert "request_id_missing" in codes(ev) and "request_id_needs_listening" not in codes(ev)
 
 
+# ttskit at 5 dB (seed 167, 012): the rights notice's key terms garbled (行重复域 for 行政复议, 行重接种
+# for 行政诉讼), its two deadlines and the court heard in its order
+GARBLED_DEADLINES = (
+    "您可以在六十日内向长所回籍区域人民众籍集体行重复域,六个月内向长所回籍区域人民法院集体行重接种。"
+)
+
+
+def test_a_phrase_with_its_deadlines_and_court_heard_but_no_key_term_needs_listening(guide):
+    from analyzer.match import match_transcript
+
+    t = _penalty_with(GARBLED_DEADLINES)
+    heard = {m.phrase_id: m for m in match_transcript(t, guide)}
+    assert heard["rights_notice"].status == "absent"
+    ev = evaluate(list(heard.values()), single(45.0), t, guide)
+    assert "rights_notice_missing" not in codes(ev)
+    f = next(f for f in ev.findings if f.code == "rights_notice_needs_listening")
+    assert "多项要素" in f.message
+    assert 18.5 < f.start_s < f.end_s <= 22.5
+    check_points_add_up(ev)
+
+
+@pytest.mark.parametrize("line", ["六个月以后再说吧。", "您可以六十日内来办。"])
+def test_one_deadline_alone_keeps_the_missing_rights_notice_asserted(guide, line):
+    from analyzer.match import match_transcript
+
+    t = _penalty_with(line)
+    ev = evaluate(match_transcript(t, guide), single(45.0), t, guide)
+    assert "rights_notice_missing" in codes(ev)
+
+
+def test_with_the_form_setting_off_the_garbled_deadlines_are_asserted_missing(guide):
+    from analyzer.match import match_transcript
+
+    off = dataclasses.replace(guide, settings={**guide.settings, "listen_near_form_slots": 0.0})
+    t = _penalty_with(GARBLED_DEADLINES)
+    ev = evaluate(match_transcript(t, off), single(45.0), t, off)
+    assert "rights_notice_missing" in codes(ev)
+
+
 @pytest.mark.parametrize("line", ["我们一直都是按规矩做生意的。", "这批货是别人寄存在这里的。"])
 def test_a_phrase_with_no_key_term_where_it_belongs_stays_missing(guide, line):
     from analyzer.match import match_transcript
