@@ -325,8 +325,9 @@ def ensure_coverage(
     short, is decoded with the sentences around the cut. A window is never decoded twice, and
     `max_redecode_s` bounds the cost."""
     from analyzer.recheck import decode_window
+    from analyzer.transcribe import vad_threshold_for
 
-    speech = speech_mask(probs, transcript.speech_regions, options.vad_threshold)
+    speech = speech_mask(probs, transcript.speech_regions, vad_threshold_for(probs, len(audio), options))
     shortest = options.vad_min_speech_ms / 1000
     duration = len(audio) / TARGET_SR
     budget = settings.max_redecode_s

