@@ -409,28 +409,26 @@ def _term_windows(
     return windows
 
 
-def _led_slot_forms(t: _Term, w: _Wording) -> list[tuple[str, int]]:
-    """(loose code, position in the wording) of an essential key term's forms of three or more
-    syllables that a required slot follows right after in the wording (请出示{licence}): what the
-    term asks for is said next, so the term and that value say together which phrase it is."""
+def _led_slot_forms(t: _Term, w: _Wording) -> list[tuple[str, str, int, list[Slot]]]:
+    """(form, loose code, position in the wording, the required slots right after it) of an essential
+    key term's forms of three or more syllables that a required slot follows in the wording
+    (请出示{licence}): what the term asks for is said next, so the term and that value say together
+    which phrase it is."""
     if not t.term.essential:
         return []
     out = []
     for form, code in zip(t.forms_text, t.forms_loose, strict=True):
         k = w.literal.find(form)
-        if len(form) >= 3 and k >= 0 and any(s.required for s in w.slot_groups.get(k + len(form), ())):
-            out.append((code, k))
+        slots = [s for s in w.slot_groups.get(k + len(form), ()) if s.required] if k >= 0 else []
+        if len(form) >= 3 and slots:
+            out.append((form, code, k, slots))
     return out
 
 
 def _leads_unlike(t: _Term, w: _Wording, implausible: Sequence[str]) -> bool:
     """The key term leads a required slot in the wording (请出示{licence}), which was said, but not like
     such a value."""
-    return any(
-        s.required and s.name in implausible
-        for code, k in _led_slot_forms(t, w)
-        for s in w.slot_groups.get(k + len(code), ())
-    )
+    return any(s.name in implausible for *_, slots in _led_slot_forms(t, w) for s in slots)
 
 
 def _slot_led_windows(
@@ -447,7 +445,7 @@ def _slot_led_windows(
     text = index.norm.loose
     windows: list[tuple[int, int]] = []
     for t in w.terms:
-        for code, at in _led_slot_forms(t, w):
+        for _, code, at, _ in _led_slot_forms(t, w):
             n = len(code)
             for p in range(len(text) - n + 1):
                 if sum(a != b for a, b in zip(code, text[p : p + n], strict=True)) != 1:
@@ -532,12 +530,10 @@ def _substituted_before_slot(t: _Term, w: _Wording, al: _Alignment, norm: NormTe
     at = dict(al.pairs)
     wrong = dict(al.subs)
     paired = set(at.values())
-    for form in t.forms_text:
-        k = w.literal.find(form)
+    for form, _, k, slots in _led_slot_forms(t, w):
         n = len(form)
-        slots = [s for s in w.slot_groups.get(k + n, ()) if s.required] if k >= 0 else []
         heard = [i for i in range(k, k + n) if i in at]
-        if n < 3 or not slots or len(heard) != n - 1:
+        if len(heard) != n - 1:
             continue
         (miss,) = (i for i in range(k, k + n) if i not in at)
         base = at[heard[0]] - (heard[0] - k)  # where the term starts, its heard syllables in place
